@@ -1,0 +1,6 @@
+//! gluster-tcmu: a userspace handler for the Linux LIO TCM-User (TCMU) backstore.
+//!
+//! The crate is split along the data path: [`abi`] describes the kernel's shared ring,
+//! [`region`] is the only code that touches the mapped memory, [`ring`] speaks the ring
+//! protocol over it, [`scsi`] emulates SCSI commands without any I/O, [`backstore`] moves
+//! blocks, and [`reactor`] ties devices and backstores to io_uring threads.
