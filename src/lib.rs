@@ -4,3 +4,6 @@
 //! [`region`] is the only code that touches the mapped memory, [`ring`] speaks the ring
 //! protocol over it, [`scsi`] emulates SCSI commands without any I/O, [`backstore`] moves
 //! blocks, and [`reactor`] ties devices and backstores to io_uring threads.
+
+pub mod abi;
+pub mod region;
