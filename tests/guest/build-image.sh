@@ -172,11 +172,11 @@ echo "gt-init: no 9p share with guest/guest-init.sh; shell on console" >&2
 echo b >/proc/sysrq-trigger
 EOF
 chmod 755 "$root/sbin/gt-init"
-chroot "$root" apt-get clean >>"$log" 2>&1
-rm -rf "$root/var/lib/apt/lists/"*
 
 for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount "${mounted[i]}"; done
 mounted=()
+# The .debs stay in $cache_root/debs (shared by all builds); drop apt's lists and caches.
+rm -rf "$root/var/lib/apt/lists/"* "$root/var/cache/apt/"*.bin
 
 step "mkfs.ext4 -d"
 mkdir -p "$work/out"
