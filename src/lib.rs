@@ -6,5 +6,7 @@
 //! blocks, and [`reactor`] ties devices and backstores to io_uring threads.
 
 pub mod abi;
+pub mod backstore;
+pub mod doorbell;
 pub mod region;
 pub mod ring;

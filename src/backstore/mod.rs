@@ -1,0 +1,214 @@
+//! Where a LUN's blocks live.
+//!
+//! A backstore is driven the same way whether it completes inline (RAM) or on its own
+//! schedule (io_uring files, libgfapi callbacks): the device [`Backstore::submit`]s
+//! requests, waits for the [`Backstore::notifier`] fd if there is one, and
+//! [`Backstore::drain`]s completions. Data never passes through a bounce buffer: a
+//! request names byte ranges of the shared region ([`DataBuf`]) that stay valid until
+//! its completion has been drained.
+
+#![forbid(unsafe_code)]
+
+mod ram;
+
+pub use ram::RamBackstore;
+
+use crate::region::{RegionError, SharedRegion};
+use crate::ring::{DataSeg, Segments};
+use std::os::fd::BorrowedFd;
+use std::sync::Arc;
+
+/// Why a backstore request failed. The device maps each variant to a SCSI status
+/// in exactly one place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackstoreError {
+    #[error("request {offset:#x}+{len:#x} lies beyond the {size:#x}-byte backstore")]
+    OutOfRange { offset: u64, len: u64, size: u64 },
+    #[error("the backstore does not support {0}")]
+    Unsupported(&'static str),
+    #[error("backend temporarily unavailable (errno {0}); the initiator should retry")]
+    Retryable(i32),
+    #[error("read failed (errno {0})")]
+    Read(i32),
+    #[error("write failed (errno {0})")]
+    Write(i32),
+    #[error("backend failure (errno {0})")]
+    Other(i32),
+    #[error("backstore queue is full")]
+    QueueFull,
+    #[error(transparent)]
+    Region(#[from] RegionError),
+}
+
+/// Byte ranges of the shared region a request reads into or writes from.
+#[derive(Debug, Clone)]
+pub struct DataBuf {
+    region: Arc<SharedRegion>,
+    segs: Segments,
+}
+
+impl DataBuf {
+    /// The first `len` bytes of `segs` (which the ring has validated against `region`).
+    pub fn new(region: Arc<SharedRegion>, segs: &[DataSeg], len: u64) -> Self {
+        let mut left = len;
+        let mut out = Segments::new();
+        for seg in segs {
+            if left == 0 {
+                break;
+            }
+            let take = seg.len.min(left);
+            out.push(DataSeg {
+                off: seg.off,
+                len: take,
+            });
+            left -= take;
+        }
+        Self { region, segs: out }
+    }
+
+    /// The region the segments point into.
+    pub fn region(&self) -> &SharedRegion {
+        &self.region
+    }
+
+    /// The segments, in order.
+    pub fn segments(&self) -> &[DataSeg] {
+        &self.segs
+    }
+
+    /// Total bytes covered.
+    pub fn len(&self) -> u64 {
+        self.segs.iter().map(|s| s.len).sum()
+    }
+
+    /// True when no bytes are covered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What to do.
+#[derive(Debug)]
+pub enum IoOp {
+    /// Read `buf.len()` bytes at `offset` into `buf`.
+    Read { offset: u64, buf: DataBuf },
+    /// Write `buf` at `offset`; with `fua`, durable before completion.
+    Write {
+        offset: u64,
+        buf: DataBuf,
+        fua: bool,
+    },
+    /// Make every completed write durable.
+    Flush,
+    /// Deallocate a byte range (reads of it return zeroes afterwards).
+    Discard { offset: u64, len: u64 },
+    /// Write zeroes to a byte range.
+    WriteZeroes { offset: u64, len: u64 },
+}
+
+impl IoOp {
+    /// Byte range the op touches, if any (for bounds checks).
+    pub fn range(&self) -> Option<(u64, u64)> {
+        match self {
+            IoOp::Read { offset, buf } | IoOp::Write { offset, buf, .. } => {
+                Some((*offset, buf.len()))
+            }
+            IoOp::Discard { offset, len } | IoOp::WriteZeroes { offset, len } => {
+                Some((*offset, *len))
+            }
+            IoOp::Flush => None,
+        }
+    }
+}
+
+/// A request and the tag its completion carries back.
+#[derive(Debug)]
+pub struct IoRequest {
+    pub tag: u64,
+    pub op: IoOp,
+}
+
+/// A finished request: bytes moved, or why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IoCompletion {
+    pub tag: u64,
+    pub result: Result<u64, BackstoreError>,
+}
+
+/// A refused submission hands the request back so the caller can still answer it.
+#[derive(Debug)]
+pub struct Rejected {
+    pub error: BackstoreError,
+    pub request: IoRequest,
+}
+
+/// Optional abilities; a backstore that lacks one gets the device's fallback
+/// (e.g. WRITE SAME of zeroes written as data) or a precise SCSI refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Flush does real work (a volatile write cache exists).
+    pub flush: bool,
+    /// Discard deallocates.
+    pub discard: bool,
+    /// Write-zeroes is cheaper than writing zero buffers.
+    pub write_zeroes: bool,
+    /// Discarded ranges read back as zeroes.
+    pub discard_zeroes: bool,
+    /// [`Backstore::resize`] works.
+    pub resize: bool,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Self {
+            flush: true,
+            discard: false,
+            write_zeroes: false,
+            discard_zeroes: false,
+            resize: false,
+        }
+    }
+}
+
+/// A LUN's storage. Implementations must not block in `submit` for long: a slow
+/// backend queues the work and signals its notifier.
+pub trait Backstore: Send + std::fmt::Debug {
+    /// Size in bytes.
+    fn size(&self) -> u64;
+
+    /// Starts a request. Synchronous backstores may finish it before returning; its
+    /// completion is then available from the next [`Backstore::drain`].
+    fn submit(&mut self, request: IoRequest) -> Result<(), Rejected>;
+
+    /// An fd that becomes readable when completions are waiting, for backstores that
+    /// finish requests asynchronously. `None`: completions are ready right after submit.
+    fn notifier(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+
+    /// Moves finished requests into `out`.
+    fn drain(&mut self, out: &mut Vec<IoCompletion>);
+
+    /// Requests submitted and not yet drained.
+    fn in_flight(&self) -> usize;
+
+    /// Optional abilities.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+
+    /// Changes the size (RECONFIG, ChangeMedium).
+    fn resize(&mut self, _new_size: u64) -> Result<(), BackstoreError> {
+        Err(BackstoreError::Unsupported("resize"))
+    }
+}
+
+/// Checks that an op's range lies inside a backstore of `size` bytes.
+pub fn check_range(op: &IoOp, size: u64) -> Result<(), BackstoreError> {
+    if let Some((offset, len)) = op.range() {
+        if offset.checked_add(len).is_none_or(|end| end > size) {
+            return Err(BackstoreError::OutOfRange { offset, len, size });
+        }
+    }
+    Ok(())
+}
