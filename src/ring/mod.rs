@@ -163,3 +163,19 @@ impl CommandRing {
 
 #[cfg(test)]
 mod tests;
+
+/// Constructors for other modules' unit tests (a command without a ring behind it).
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    pub(crate) fn command(cmd_id: u16) -> Command {
+        Command {
+            cmd_id,
+            cdb: Cdb::new(&[0]),
+            segs: Segments::new(),
+            bidi_segs: Segments::new(),
+            problem: Problem::None,
+        }
+    }
+}

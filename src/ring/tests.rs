@@ -242,3 +242,35 @@ fn completing_more_than_was_handed_out_is_refused() {
         Err(RingError::NoSlot)
     );
 }
+
+mod arbitrary_rings {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the kernel side wrote, draining and completing neither panics nor
+        /// hands out a segment outside the data area.
+        #[test]
+        fn garbage_is_answered_or_refused(
+            ring_bytes in proptest::collection::vec(any::<u8>(), CMDR_SIZE as usize),
+            head in 0u32..CMDR_SIZE,
+        ) {
+            let k = Hand::new(abi::CAP_OOOC | abi::CAP_READ_LEN);
+            k.region.write_bytes(u64::from(CMDR_OFF), &ring_bytes).unwrap();
+            k.region.store_u32(mailbox_off::CMD_HEAD, head & !7, Ordering::Release).unwrap();
+            let mut ring = CommandRing::attach(&k.region).unwrap();
+            let mut cmds = Vec::new();
+            let _ = ring.drain(&k.region, |e| if let Entry::Cmd(c) = e { cmds.push(c) });
+            for c in &cmds {
+                for s in c.segments().iter().chain(c.bidi_segments()) {
+                    prop_assert!(s.off >= DATA_OFF && s.off + s.len <= MAP_LEN as u64);
+                }
+            }
+            for c in cmds.into_iter().rev() {
+                prop_assert!(ring.complete(&k.region, c, &Response::GOOD).is_ok());
+            }
+            prop_assert_eq!(ring.outstanding(), 0);
+            ring.publish(&k.region).unwrap();
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Commands waiting for their backstore request, indexed by the request's tag.
+
+#![forbid(unsafe_code)]
+
+use crate::ring::Command;
+
+/// What a pending command was waiting for, so its completion can be answered right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// Data-in of `len` bytes.
+    Read { len: u64 },
+    /// Data-out, discard, zeroing or flush: no data comes back.
+    NoData,
+}
+
+/// A command and what it waits for.
+#[derive(Debug)]
+pub struct Pending {
+    pub cmd: Command,
+    pub waiting: Waiting,
+}
+
+/// A slab of pending commands; the slot index is the backstore tag.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    slots: Vec<Option<Pending>>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+impl InFlight {
+    /// Stores `pending` and returns its tag.
+    pub fn insert(&mut self, pending: Pending) -> u64 {
+        self.len += 1;
+        if let Some(i) = self.free.pop() {
+            self.slots[i as usize] = Some(pending);
+            return u64::from(i);
+        }
+        self.slots.push(Some(pending));
+        (self.slots.len() - 1) as u64
+    }
+
+    /// Takes the command stored under `tag`; `None` for an unknown or reused tag.
+    pub fn take(&mut self, tag: u64) -> Option<Pending> {
+        let index = u32::try_from(tag).ok()?;
+        let pending = self.slots.get_mut(index as usize)?.take()?;
+        self.free.push(index);
+        self.len -= 1;
+        Some(pending)
+    }
+
+    /// Number of pending commands.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Removes every pending command (used when the device goes away).
+    pub fn drain_all(&mut self) -> impl Iterator<Item = Pending> + '_ {
+        self.free.clear();
+        self.len = 0;
+        self.slots.drain(..).flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_reused_and_stale_tags_miss() {
+        let mut t = InFlight::default();
+        let cmd = crate::ring::tests_support::command(1);
+        let a = t.insert(Pending { cmd, waiting: Waiting::NoData });
+        assert_eq!(t.len(), 1);
+        assert!(t.take(a).is_some());
+        assert!(t.take(a).is_none(), "a tag completes once");
+        assert!(t.take(999).is_none());
+        let b = t.insert(Pending { cmd: crate::ring::tests_support::command(2), waiting: Waiting::NoData });
+        assert_eq!(a, b);
+        assert!(!t.is_empty());
+    }
+}

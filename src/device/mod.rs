@@ -1,0 +1,258 @@
+//! One served LUN: its shared region, ring, SCSI state and backstore.
+//!
+//! A [`Device`] is driven by a reactor thread in three steps per wake-up:
+//! [`Device::process_ring`] (read every new command, answer emulated ones, submit block
+//! I/O), [`Device::reap`] (answer commands whose backstore request finished) and
+//! [`Device::finish_batch`] (publish `cmd_tail` and ring the doorbell once). Nothing here
+//! blocks, and no input from the ring or the backstore can panic it.
+
+#![forbid(unsafe_code)]
+
+mod data;
+mod inflight;
+
+pub use data::{SegmentReader, scatter};
+pub use inflight::{InFlight, Pending, Waiting};
+
+use crate::backstore::{Backstore, BackstoreError, DataBuf, IoCompletion, IoOp, IoRequest};
+use crate::doorbell::Doorbell;
+use crate::region::SharedRegion;
+use crate::ring::{Command, CommandRing, Entry, Problem, Response, RingError};
+use crate::scsi::{BlockIo, BlockOp, Dispatch, LunConfig, ScsiLun, Sense, Status};
+use std::os::fd::BorrowedFd;
+use std::sync::Arc;
+
+/// Counters a device keeps for `list` and metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceStats {
+    pub commands: u64,
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+    pub errors: u64,
+    pub aborted: u64,
+}
+
+/// A device that cannot be served any more.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("command ring is broken")]
+    Ring(#[from] RingError),
+    #[error("doorbell failed")]
+    Doorbell(#[source] std::io::Error),
+}
+
+/// A LUN being served.
+#[derive(Debug)]
+pub struct Device {
+    name: String,
+    region: Arc<SharedRegion>,
+    doorbell: Doorbell,
+    ring: CommandRing,
+    lun: ScsiLun,
+    backstore: Box<dyn Backstore>,
+    inflight: InFlight,
+    entries: Vec<Entry>,
+    completions: Vec<IoCompletion>,
+    stats: DeviceStats,
+}
+
+impl Device {
+    /// Attaches to a mapped ring. The region must be the whole UIO map.
+    pub fn new(
+        name: impl Into<String>,
+        region: SharedRegion,
+        doorbell: Doorbell,
+        lun: LunConfig,
+        backstore: Box<dyn Backstore>,
+    ) -> Result<Self, DeviceError> {
+        let ring = CommandRing::attach(&region)?;
+        Ok(Self {
+            name: name.into(),
+            region: Arc::new(region),
+            doorbell,
+            ring,
+            lun: ScsiLun::new(lun),
+            backstore,
+            inflight: InFlight::default(),
+            entries: Vec::with_capacity(128),
+            completions: Vec::with_capacity(128),
+            stats: DeviceStats::default(),
+        })
+    }
+
+    /// The device's name (the UIO name or a test label).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Counters since the device was attached.
+    pub fn stats(&self) -> DeviceStats {
+        self.stats
+    }
+
+    /// The fd that signals new commands.
+    pub fn doorbell_fd(&self) -> BorrowedFd<'_> {
+        self.doorbell.wait_fd()
+    }
+
+    /// The backstore's completion fd, if it completes asynchronously.
+    pub fn backstore_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.backstore.notifier()
+    }
+
+    /// Commands taken from the ring and not answered yet.
+    pub fn outstanding(&self) -> usize {
+        self.ring.outstanding()
+    }
+
+    /// Backstore requests not drained yet; the region must outlive them.
+    pub fn backstore_in_flight(&self) -> usize {
+        self.backstore.in_flight()
+    }
+
+    /// Clears the doorbell, reads every new entry and starts work on it.
+    pub fn process_ring(&mut self) -> Result<(), DeviceError> {
+        self.doorbell.ack().map_err(DeviceError::Doorbell)?;
+        let mut entries = std::mem::take(&mut self.entries);
+        let drained = self.ring.drain(&self.region, |e| entries.push(e));
+        for entry in entries.drain(..) {
+            match entry {
+                Entry::Cmd(cmd) => self.dispatch(cmd)?,
+                Entry::Tmr { cmd_ids, .. } => self.stats.aborted += cmd_ids.len() as u64,
+            }
+        }
+        self.entries = entries;
+        drained.map(drop).map_err(Into::into)
+    }
+
+    /// Answers every command whose backstore request has finished.
+    pub fn reap(&mut self) -> Result<(), DeviceError> {
+        let mut done = std::mem::take(&mut self.completions);
+        self.backstore.drain(&mut done);
+        for c in done.drain(..) {
+            if let Some(pending) = self.inflight.take(c.tag) {
+                self.finish_io(pending, c.result)?;
+            }
+        }
+        self.completions = done;
+        Ok(())
+    }
+
+    /// Publishes this batch's completions and rings the doorbell once if any.
+    pub fn finish_batch(&mut self) -> Result<(), DeviceError> {
+        if self.ring.publish(&self.region)? {
+            self.doorbell.kick().map_err(DeviceError::Doorbell)?;
+        }
+        Ok(())
+    }
+
+    /// Changes the LUN's size after the backstore was resized (RECONFIG, ChangeMedium).
+    pub fn resize(&mut self, new_size: u64) -> Result<(), BackstoreError> {
+        self.backstore.resize(new_size)?;
+        let blocks = new_size / u64::from(self.lun.config().block_size.max(1));
+        self.lun.set_capacity(blocks);
+        Ok(())
+    }
+
+    fn dispatch(&mut self, cmd: Command) -> Result<(), DeviceError> {
+        self.stats.commands += 1;
+        match cmd.problem() {
+            Problem::UnknownOp(_) => return self.answer(cmd, &Status::Good, &[]),
+            Problem::Malformed(_) => {
+                let status = Status::CheckCondition(Sense::hardware_error_internal());
+                return self.answer(cmd, &status, &[]);
+            }
+            Problem::None => {}
+        }
+        if cmd.cdb().is_truncated() {
+            return self.answer(cmd, &Status::CheckCondition(Sense::invalid_opcode()), &[]);
+        }
+        let reader = SegmentReader { region: &self.region, segs: cmd.segments() };
+        match self.lun.dispatch(cmd.cdb().as_bytes(), &reader) {
+            Dispatch::Reply(reply) => self.answer(cmd, &reply.status, &reply.data),
+            Dispatch::Io(io) => self.submit(cmd, io),
+        }
+    }
+
+    fn submit(&mut self, cmd: Command, io: BlockIo) -> Result<(), DeviceError> {
+        let block = u64::from(self.lun.config().block_size);
+        let offset = io.lba.saturating_mul(block);
+        let len = u64::from(io.blocks).saturating_mul(block);
+        if matches!(io.op, BlockOp::Read | BlockOp::Write) && cmd.data_len() < len {
+            let status = Status::CheckCondition(Sense::invalid_field_in_cdb(7, None));
+            return self.answer(cmd, &status, &[]);
+        }
+        let buf = || DataBuf::new(self.region.clone(), cmd.segments(), len);
+        let (op, waiting) = match io.op {
+            BlockOp::Read => (IoOp::Read { offset, buf: buf() }, Waiting::Read { len }),
+            BlockOp::Write => (IoOp::Write { offset, buf: buf(), fua: io.fua }, Waiting::NoData),
+            BlockOp::Flush => (IoOp::Flush, Waiting::NoData),
+        };
+        match &op {
+            IoOp::Read { .. } => self.stats.read_bytes += len,
+            IoOp::Write { .. } => self.stats.write_bytes += len,
+            _ => {}
+        }
+        let tag = self.inflight.insert(Pending { cmd, waiting });
+        if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
+            if let Some(pending) = self.inflight.take(rejected.request.tag) {
+                self.finish_io(pending, Err(rejected.error))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish_io(&mut self, pending: Pending, result: Result<u64, BackstoreError>) -> Result<(), DeviceError> {
+        match result {
+            Ok(moved) => {
+                let read_len = match pending.waiting {
+                    Waiting::Read { len } if moved < len => Some(moved as u32),
+                    _ => None,
+                };
+                let rsp = Response { status: 0, sense: &[], read_len };
+                self.ring.complete(&self.region, pending.cmd, &rsp)?;
+                Ok(())
+            }
+            Err(e) => {
+                self.stats.errors += 1;
+                self.answer(pending.cmd, &e.status(), &[])
+            }
+        }
+    }
+
+    /// Completes `cmd` with `status` and, for data-in, `data` copied into its buffer.
+    fn answer(&mut self, cmd: Command, status: &Status, data: &[u8]) -> Result<(), DeviceError> {
+        let mut sense = [0u8; crate::abi::SENSE_BUFFER_SIZE];
+        let mut sense_len = 0;
+        if let Status::CheckCondition(s) = status {
+            self.stats.errors += 1;
+            sense_len = s.encode(self.lun.descriptor_sense(), &mut sense);
+        }
+        let mut read_len = None;
+        if !data.is_empty() {
+            let copied = scatter(&self.region, cmd.segments(), data).unwrap_or(0);
+            if (copied as u64) < cmd.data_len() {
+                read_len = Some(copied as u32);
+            }
+        }
+        let rsp = Response { status: status.byte(), sense: &sense[..sense_len], read_len };
+        self.ring.complete(&self.region, cmd, &rsp)?;
+        Ok(())
+    }
+}
+
+impl BackstoreError {
+    /// The SCSI answer for a failed backstore request (the one place this is decided).
+    pub fn status(&self) -> Status {
+        match self {
+            BackstoreError::OutOfRange { .. } => Status::CheckCondition(Sense::lba_out_of_range()),
+            BackstoreError::Unsupported(_) => Status::CheckCondition(Sense::invalid_opcode()),
+            BackstoreError::Retryable(_) | BackstoreError::QueueFull => Status::Busy,
+            BackstoreError::Read(_) => Status::CheckCondition(Sense::medium_error_read()),
+            BackstoreError::Write(_) => Status::CheckCondition(Sense::medium_error_write()),
+            BackstoreError::Other(_) | BackstoreError::Region(_) => {
+                Status::CheckCondition(Sense::hardware_error_internal())
+            }
+        }
+    }
+}

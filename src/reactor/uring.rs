@@ -1,0 +1,73 @@
+//! The reactor's io_uring: readiness polls on doorbells and notifiers.
+//!
+//! This is one of the few modules with `unsafe`: pushing an SQE promises the kernel that
+//! whatever it names stays valid until its completion arrives. The reactor keeps that
+//! promise by never dropping a device while a poll on one of its fds is outstanding.
+
+use io_uring::{IoUring, opcode, squeue, types};
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// A completion: the `user_data` given at submission and the kernel's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cqe {
+    pub user_data: u64,
+    pub result: i32,
+}
+
+/// A thin, safe front over `io_uring::IoUring` for the operations the reactor needs.
+pub struct Uring {
+    ring: IoUring,
+}
+
+impl std::fmt::Debug for Uring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Uring").finish_non_exhaustive()
+    }
+}
+
+impl Uring {
+    /// A ring with room for `entries` submissions.
+    pub fn new(entries: u32) -> io::Result<Self> {
+        Ok(Self { ring: IoUring::new(entries)? })
+    }
+
+    /// Asks for one completion when `fd` becomes readable.
+    ///
+    /// The caller must keep `fd` open until the completion tagged `user_data` arrives
+    /// (or was cancelled and its completion arrived).
+    pub fn poll_readable(&mut self, fd: BorrowedFd<'_>, user_data: u64) -> io::Result<()> {
+        let entry = opcode::PollAdd::new(types::Fd(fd.as_raw_fd()), libc::POLLIN as u32)
+            .build()
+            .user_data(user_data);
+        self.push(&entry)
+    }
+
+    /// Cancels the outstanding request tagged `target`; its completion still arrives.
+    pub fn cancel(&mut self, target: u64, user_data: u64) -> io::Result<()> {
+        let entry = opcode::AsyncCancel::new(target).build().user_data(user_data);
+        self.push(&entry)
+    }
+
+    fn push(&mut self, entry: &squeue::Entry) -> io::Result<()> {
+        if self.ring.submission().is_full() {
+            self.ring.submit()?;
+        }
+        // SAFETY: poll and cancel entries reference no memory, only an fd and a tag;
+        // the caller keeps the fd open until the completion (see `poll_readable`).
+        unsafe { self.ring.submission().push(entry) }
+            .map_err(|_| io::Error::other("io_uring submission queue full"))
+    }
+
+    /// Submits everything queued and waits for at least `min` completions, then moves
+    /// all available completions into `out`.
+    pub fn submit_and_wait(&mut self, min: usize, out: &mut Vec<Cqe>) -> io::Result<()> {
+        match self.ring.submit_and_wait(min) {
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+        out.extend(self.ring.completion().map(|c| Cqe { user_data: c.user_data(), result: c.result() }));
+        Ok(())
+    }
+}

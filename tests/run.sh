@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The project's test command: fast host tier first (so it fails fast), then the
+# real-kernel guest tier. Installs what it needs.
+#   tests/run.sh            everything
+#   tests/run.sh --host     host tier only (lint, unit, fake-kernel integration, proptests)
+#   tests/run.sh --guest    guest tier only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tier=all
+case "${1:-}" in
+  --host) tier=host ;;
+  --guest) tier=guest ;;
+  "") ;;
+  *) echo "usage: tests/run.sh [--host|--guest]" >&2; exit 2 ;;
+esac
+
+phase() { printf '\n==> %s\n' "$*"; }
+
+if [ "$tier" != guest ]; then
+  phase "host prerequisites"
+  tests/install-host-deps.sh
+  phase "format"
+  cargo fmt --check
+  phase "clippy"
+  cargo clippy --all-targets --all-features -- -D warnings
+  phase "unit and fake-kernel tests"
+  cargo test --all-features
+fi
+
+if [ "$tier" != host ]; then
+  phase "release build for the guest"
+  cargo build --release
+  phase "real-kernel guest tier"
+  tests/guest/run.sh --binary target/release/gluster-tcmu
+fi
