@@ -1,0 +1,141 @@
+#!/bin/bash
+# PID 1 of the test guest (exec'd by /sbin/gt-init from the image after it mounted the 9p share
+# on /share). Reads /share/run.conf written by tests/guest/run.sh:
+#   GT_SCENARIOS="name:script:timeout ..."   scenarios to run, in order
+#   GT_NEED_GLUSTER=0|1                       start glusterd + create the volume first
+#   GT_MODE=run|shell                         shell: interactive bash on the console at the end
+# Results: /share/results/<scenario>/{status,log,seconds,reason}, /share/results/_guest/*.
+# Ends the guest with sysrq (a dead handler makes a normal poweroff hang).
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LANG=C.UTF-8 TERM=${TERM:-linux}
+umask 022
+
+gt_poweroff() {
+    sync
+    echo "gt-init: powering off"
+    echo 1 >/proc/sys/kernel/sysrq 2>/dev/null
+    echo o >/proc/sysrq-trigger
+    sleep 10
+    echo b >/proc/sysrq-trigger
+}
+trap gt_poweroff EXIT
+
+# shellcheck source=/dev/null
+. /share/run.conf
+R=/share/results
+G=$R/_guest
+mkdir -p "$G"
+boot_s=$(cut -d' ' -f1 /proc/uptime)
+echo "gt-init: kernel $(uname -r), init reached at ${boot_s}s after kernel start"
+echo "$boot_s" >"$G/boot-seconds"
+
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs -o mode=755 tmpfs /run
+mount -t tmpfs tmpfs /tmp
+mount -o remount,rw /
+mount -t configfs configfs /sys/kernel/config 2>/dev/null || {
+    modprobe configfs
+    mount -t configfs configfs /sys/kernel/config
+}
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mkdir -p /run/lock /run/dbus /var/tmp/gt
+# Image files for fileio and user:file live in RAM: O_DSYNC writes on the guest's ext4 (over a
+# qcow2 snapshot under TCG) cost ~200 ms each, which measures QEMU, not the stack.
+mount -t tmpfs -o size=1536m tmpfs /var/tmp/gt
+hostname gt-guest
+ip link set lo up
+
+echo "gt-init: modprobe target modules"
+for m in configfs uio target_core_mod target_core_user target_core_file target_core_iblock \
+    tcm_loop iscsi_target_mod iscsi_tcp sg; do
+    modprobe "$m" || echo "gt-init: modprobe $m FAILED"
+done
+{
+    uname -a
+    for m in configfs uio target_core_mod target_core_user target_core_file tcm_loop iscsi_target_mod; do
+        [[ -d /sys/module/$m ]] && echo "module $m: loaded" || echo "module $m: MISSING"
+    done
+    for p in /sys/module/target_core_user/parameters/*; do echo "$p = $(cat "$p" 2>/dev/null)"; done
+} >"$G/kernel.txt" 2>&1
+
+echo "gt-init: udev"
+/lib/systemd/systemd-udevd --daemon
+udevadm trigger && udevadm settle -t 60
+
+# D-Bus: root may own org.kernel.TCMUService1, anyone may call it (as tcmu-runner's policy).
+cat >/etc/dbus-1/system.d/org.kernel.TCMUService1.conf <<'EOF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <policy user="root">
+    <allow own="org.kernel.TCMUService1"/>
+    <allow send_destination="org.kernel.TCMUService1"/>
+  </policy>
+  <policy context="default">
+    <allow send_destination="org.kernel.TCMUService1"/>
+  </policy>
+</busconfig>
+EOF
+echo "gt-init: dbus"
+dbus-daemon --system --fork
+
+export GT_BIN=/share/bin/gluster-tcmu
+ln -sf "$GT_BIN" /usr/local/bin/gluster-tcmu
+targetcli set global auto_save_on_exit=false >/dev/null 2>&1
+
+if [[ ${GT_NEED_GLUSTER:-0} == 1 ]]; then
+    t=$(date +%s)
+    (
+        export GT_RESULTS=$G
+        # shellcheck source=lib.sh
+        . /share/guest/lib.sh
+        gt_gluster_start
+        echo $(($(date +%s) - t)) >"$G/glusterd-seconds"
+        t2=$(date +%s)
+        gt_volume_create
+        echo $(($(date +%s) - t2)) >"$G/volume-seconds"
+        gluster --mode=script volume info
+    ) >"$G/gluster.log" 2>&1 && echo ok >"$G/gluster-status" || echo fail >"$G/gluster-status"
+    echo "gt-init: gluster $(cat "$G/gluster-status") in $(($(date +%s) - t))s"
+fi
+echo "$(cut -d' ' -f1 /proc/uptime)" >"$G/ready-seconds"
+
+for entry in $GT_SCENARIOS; do
+    IFS=: read -r name script limit arg <<<"$entry"
+    d=$R/$name
+    mkdir -p "$d"
+    echo "gt-init: scenario $name (limit ${limit}s)"
+    echo running >"$d/status"
+    t=$(date +%s)
+    (
+        cd /tmp || exit 1
+        export GT_RESULTS=$d GT_SCENARIO=$name
+        exec timeout -k 10 "$limit" /bin/bash "/share/guest/$script" $arg
+    ) >"$d/log" 2>&1 </dev/null
+    rc=$?
+    s=$(($(date +%s) - t))
+    ((rc == 124 || rc == 137)) && echo "timed out after ${limit}s" >>"$d/reason"
+    [[ $rc == 0 ]] && st=pass || st=fail
+    echo "$rc" >"$d/rc"
+    echo "$s" >"$d/seconds"
+    echo "$st" >"$d/status"
+    echo "gt-init: scenario $name: $st (rc $rc, ${s}s)"
+    (
+        export GT_RESULTS=$d
+        . /share/guest/lib.sh
+        gt_cleanup_all
+    ) >>"$d/cleanup.log" 2>&1
+    sync
+done
+
+dmesg >"$G/dmesg.txt"
+touch "$G/done"
+if [[ ${GT_MODE:-run} == shell ]]; then
+    echo "gt-init: interactive shell (lib: . /share/guest/lib.sh; exit powers off)"
+    cd /root || true
+    setsid -c /bin/bash -l </dev/ttyS0 >/dev/ttyS0 2>&1
+fi
+exit 0

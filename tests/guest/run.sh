@@ -1,0 +1,238 @@
+#!/bin/bash
+# Run scenarios against the real LIO/TCMU stack in a QEMU guest (docs/TESTING.md).
+#
+#   tests/guest/run.sh [--binary PATH] [--shell] [--gluster] [--list] [SCENARIO|PATH.sh ...]
+#
+#   SCENARIO     a name from tests/guest/scenarios/ (default: all of them); an argument with
+#                a '/' is a script path run the same way (demo.sh uses this)
+#   --binary P   gluster-tcmu binary to carry in (default: target/release/gluster-tcmu;
+#                built with `cargo build --release` when missing)
+#   --shell      interactive: console on this terminal, after the scenarios a root shell in the
+#                guest (Ctrl-a x quits qemu; `exit` powers the guest off)
+#   --gluster    start glusterd and create the volume even if no selected scenario needs it
+#   --list       print the scenarios with their time limits and needs, and exit
+#
+# Environment: GT_GUEST_MEM (MiB, default 4096), GT_GUEST_RUNS (where runs go, default
+# target/guest-runs), GT_GUEST_BOOT_LIMIT (s, default 240), GT_GUEST_GLUSTER_LIMIT (s, 420).
+# Every run keeps its share (binary, scripts, results/) and serial.log in
+# $GT_GUEST_RUNS/<timestamp>/; `latest` points at the newest.
+# Ends with "guest: N passed, N failed"; exit status 1 when a scenario failed unexpectedly, an
+# expected failure passed (XPASS), or the guest died or hung.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+binary=
+shell=0
+want_gluster=0
+list=0
+names=()
+while (($#)); do
+    case $1 in
+        --binary) binary=$2; shift ;;
+        --binary=*) binary=${1#*=} ;;
+        --shell) shell=1 ;;
+        --gluster) want_gluster=1 ;;
+        --list) list=1 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+        *) names+=("$1") ;;
+    esac
+    shift
+done
+
+# header NAME FILE: value of a "# guest-NAME: value" line in a scenario script.
+header() { sed -n "s/^# guest-$1: *//p" "$2" | head -1; }
+
+if ((${#names[@]} == 0)) && ((shell == 0 || list == 1)); then
+    for f in "$here"/scenarios/*.sh; do names+=("$(basename "$f" .sh)"); done
+fi
+
+declare -A xfail_reason=()
+if [[ -f $here/expected-failures ]]; then
+    while read -r line; do
+        n=${line%%#*}
+        n=${n//[[:space:]]/}
+        [[ -n $n ]] || continue
+        r=${line#*#}
+        [[ $r == "$line" ]] && r=""
+        xfail_reason[$n]=$(echo "$r" | sed 's/^ *//')
+    done <"$here/expected-failures"
+fi
+
+# Resolve scenarios: name -> script path, time limit, gluster need.
+entries=()
+declare -A limit_of=() need_of=() file_of=()
+total_limit=0
+need_gluster=$want_gluster
+for n in "${names[@]}"; do
+    if [[ $n == */* ]]; then
+        f=$(cd "$(dirname "$n")" && pwd)/$(basename "$n")
+        n=$(basename "$n" .sh)
+    else
+        f=$here/scenarios/$n.sh
+    fi
+    [[ -f $f ]] || { echo "run.sh: no scenario $n ($f)" >&2; exit 2; }
+    lim=$(header timeout "$f")
+    lim=${lim:-300}
+    needs=$(header needs "$f")
+    file_of[$n]=$f
+    limit_of[$n]=$lim
+    need_of[$n]=$needs
+    [[ $needs == *gluster* ]] && need_gluster=1
+    total_limit=$((total_limit + lim + 30))
+done
+
+if ((list)); then
+    printf '%-34s %6s  %-8s %s\n' SCENARIO LIMIT NEEDS EXPECTED
+    for n in "${names[@]}"; do
+        x=${xfail_reason[$n]+XFAIL: ${xfail_reason[$n]}}
+        printf '%-34s %5ss  %-8s %s\n' "$n" "${limit_of[$n]}" "${need_of[$n]:--}" "${x:-pass}"
+    done
+    exit 0
+fi
+
+# --- image and binary ---------------------------------------------------------------------
+img=$("$here/build-image.sh" | tail -1) || { echo "run.sh: image build failed" >&2; exit 1; }
+
+placeholder=0
+if [[ -z $binary ]]; then
+    binary=$repo/target/release/gluster-tcmu
+    if [[ ! -x $binary ]]; then
+        echo "run.sh: $binary missing: cargo build --release" >&2
+        if ! (cd "$repo" && cargo build --release >&2); then
+            echo "run.sh: WARNING: cargo build failed; using a placeholder gluster-tcmu that exits 1" >&2
+            placeholder=1
+        fi
+    fi
+fi
+if ((placeholder == 0)) && [[ ! -x $binary ]]; then
+    echo "run.sh: binary $binary not found or not executable" >&2
+    exit 2
+fi
+
+# --- share --------------------------------------------------------------------------------
+runs=${GT_GUEST_RUNS:-$repo/target/guest-runs}
+run=$runs/$(date +%Y%m%d-%H%M%S)-$$
+share=$run/share
+mkdir -p "$share/bin" "$share/guest/extra" "$share/results"
+ln -sfn "$run" "$runs/latest"
+if ((placeholder)); then
+    printf '#!/bin/sh\necho "gluster-tcmu placeholder (cargo build failed on the host)" >&2\nexit 1\n' \
+        >"$share/bin/gluster-tcmu"
+    chmod 755 "$share/bin/gluster-tcmu"
+else
+    cp "$binary" "$share/bin/gluster-tcmu"
+fi
+cp -r "$here/lib.sh" "$here/guest-init.sh" "$here/scenarios" "$share/guest/"
+spec=()
+for n in "${names[@]}"; do
+    f=${file_of[$n]}
+    if [[ $f == "$here/scenarios/$n.sh" ]]; then
+        rel=scenarios/$n.sh
+    else
+        cp "$f" "$share/guest/extra/$n.sh"
+        rel=extra/$n.sh
+    fi
+    spec+=("$n:$rel:${limit_of[$n]}")
+done
+cat >"$share/run.conf" <<EOF
+GT_SCENARIOS="${spec[*]}"
+GT_NEED_GLUSTER=$need_gluster
+GT_MODE=$([[ $shell == 1 ]] && echo shell || echo run)
+EOF
+
+boot_limit=${GT_GUEST_BOOT_LIMIT:-240}
+gluster_limit=0
+((need_gluster)) && gluster_limit=${GT_GUEST_GLUSTER_LIMIT:-420}
+deadline=$((boot_limit + gluster_limit + total_limit + 60))
+serial=$run/serial.log
+
+qemu=(qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m "${GT_GUEST_MEM:-4096}"
+    -nodefaults -no-reboot -nic none -display none
+    -kernel "$img/vmlinuz" -initrd "$img/initrd.img"
+    -append "root=/dev/vda rw rootfstype=ext4 init=/sbin/gt-init console=ttyS0 panic=-1 loglevel=4 rootflags=noinit_itable"
+    -drive "file=$img/rootfs.ext4,format=raw,if=virtio,snapshot=on,cache=unsafe"
+    -virtfs "local,path=$share,mount_tag=share,security_model=none,id=share")
+
+echo "guest: image $img ($(cat "$img/kernel-version"))"
+echo "guest: run dir $run"
+echo "guest: scenarios: ${names[*]:-none}$( ((need_gluster)) && echo ' (with glusterd)')"
+t0=$(date +%s)
+if ((shell)); then
+    "${qemu[@]}" -serial mon:stdio
+    rc=$?
+    echo "guest: qemu exited $rc after $(($(date +%s) - t0))s; results in $share/results"
+    exit "$rc"
+fi
+
+echo "guest: booting (deadline ${deadline}s, serial console: $serial)"
+timeout -s KILL "$deadline" "${qemu[@]}" -serial "file:$serial" -monitor none </dev/null &
+qpid=$!
+# Print results while the guest works.
+declare -A shown=()
+show() {
+    local n=$1 st reason sec tag
+    st=$(cat "$share/results/$n/status" 2>/dev/null)
+    sec=$(cat "$share/results/$n/seconds" 2>/dev/null)
+    reason=$(head -c 300 "$share/results/$n/reason" 2>/dev/null | head -3 | tr '\n' ' ')
+    if [[ -n ${xfail_reason[$n]+x} ]]; then
+        case $st in pass) tag=XPASS ;; fail) tag=XFAIL ;; *) tag=FAIL ;; esac
+    else
+        case $st in pass) tag=PASS ;; *) tag=FAIL ;; esac
+    fi
+    [[ $st == pass || $st == fail ]] || reason="no result: the guest died or hung before it finished (status '${st:-none}')"
+    printf '%-6s %-34s %5ss  %s\n' "$tag" "$n" "${sec:-?}" "${reason:+($reason)}"
+    result_tag[$n]=$tag
+}
+declare -A result_tag=()
+while kill -0 "$qpid" 2>/dev/null; do
+    for n in "${names[@]}"; do
+        [[ -n ${shown[$n]+x} ]] && continue
+        st=$(cat "$share/results/$n/status" 2>/dev/null)
+        if [[ $st == pass || $st == fail ]]; then show "$n"; shown[$n]=1; fi
+    done
+    sleep 2
+done
+wait "$qpid"
+qrc=$?
+elapsed=$(($(date +%s) - t0))
+for n in "${names[@]}"; do [[ -n ${shown[$n]+x} ]] || show "$n"; done
+
+G=$share/results/_guest
+guest_ok=1
+if [[ ! -f $G/done ]]; then
+    guest_ok=0
+    if ((qrc == 137)); then
+        echo "guest: HUNG: killed at the ${deadline}s deadline"
+    else
+        echo "guest: DIED: qemu exited $qrc before the guest finished"
+    fi
+    echo "guest: serial log $serial (last 40 lines):"
+    tail -40 "$serial" | sed 's/^/    | /'
+fi
+if ((need_gluster)) && [[ $(cat "$G/gluster-status" 2>/dev/null) != ok ]]; then
+    echo "guest: gluster setup failed: $G/gluster.log"
+    tail -20 "$G/gluster.log" 2>/dev/null | sed 's/^/    | /'
+fi
+
+passed=0 failed=0 xfailed=()
+for n in "${names[@]}"; do
+    case ${result_tag[$n]} in
+        PASS) passed=$((passed + 1)) ;;
+        XFAIL) xfailed+=("$n") ;;
+        *)
+            failed=$((failed + 1))
+            echo "guest: ${result_tag[$n]} $n: log $share/results/$n/log (last 25 lines):"
+            tail -25 "$share/results/$n/log" 2>/dev/null | sed 's/^/    | /'
+            ;;
+    esac
+done
+printf 'guest: timings: boot %ss, ready %ss, glusterd %ss, volume %ss, total %ss\n' \
+    "$(cat "$G/boot-seconds" 2>/dev/null || echo ?)" "$(cat "$G/ready-seconds" 2>/dev/null || echo ?)" \
+    "$(cat "$G/glusterd-seconds" 2>/dev/null || echo -)" "$(cat "$G/volume-seconds" 2>/dev/null || echo -)" "$elapsed"
+echo "guest: results in $share/results"
+echo "guest: expected failures (XFAIL, see tests/guest/expected-failures): ${#xfailed[@]}${xfailed[*]:+: ${xfailed[*]}}"
+echo "guest: $passed passed, $failed failed"
+((failed == 0 && guest_ok == 1)) || exit 1
+exit 0

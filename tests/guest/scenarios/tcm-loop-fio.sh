@@ -1,0 +1,44 @@
+#!/bin/bash
+# tcm_loop: the LUN shows up as a local SCSI disk; INQUIRY / VPD / READ CAPACITY answer with the
+# expected values; fio write-then-verify (crc32c) with 4 KiB random and 128 KiB sequential I/O.
+#   tcm-loop-fio.sh [BACKSTORE]   BACKSTORE: user:file (default), user:glfs, user:ram, fileio, ...
+# guest-timeout: 900
+set -u
+. /share/guest/lib.sh
+bs_kind=${1:-user:file}
+size_mb=64
+name=loopfio
+
+gt_step "backstore $bs_kind, ${size_mb} MiB"
+gt_prepare_backstore "$bs_kind"
+gt_backstore_create "$bs_kind" "$name" "${size_mb}M"
+gt_step "export through tcm_loop"
+gt_loop_export "$GT_BS"
+dev=$GT_DEV
+
+gt_step "SCSI identity of $dev"
+sg_inq "$dev" | tee "$GT_RESULTS/sg_inq.txt"
+grep -q 'Peripheral device type: disk' "$GT_RESULTS/sg_inq.txt" || gt_fail "INQUIRY: not a disk"
+grep -qE 'Vendor identification: LIO-ORG' "$GT_RESULTS/sg_inq.txt" || gt_fail "INQUIRY: vendor is not LIO-ORG"
+gt_check "INQUIRY product names the backstore" grep -qE "Product identification: +$name" "$GT_RESULTS/sg_inq.txt"
+sg_vpd --page=sv "$dev" | tee "$GT_RESULTS/vpd-sv.txt"
+gt_check "VPD supported pages lists unit serial (0x80) and device identification (0x83)" \
+    grep -qE '0x80|Unit serial' "$GT_RESULTS/vpd-sv.txt"
+sg_vpd --page=di "$dev" | tee "$GT_RESULTS/vpd-di.txt"
+gt_check "VPD 0x83 has an NAA designator" grep -q 'NAA' "$GT_RESULTS/vpd-di.txt"
+sg_vpd --page=sn "$dev" | tee "$GT_RESULTS/vpd-sn.txt"
+serial=$(sed -n 's/.*Unit serial number: *//p' "$GT_RESULTS/vpd-sn.txt")
+[[ -n $serial ]] || gt_fail "VPD 0x80: no unit serial number"
+bs_serial=$(targetcli "$GT_BS" info 2>/dev/null | sed -n 's/^wwn: *//p')
+gt_info "unit serial $serial, backstore wwn ${bs_serial:-?}"
+[[ -z $bs_serial || $serial == "$bs_serial" ]] || gt_fail "VPD 0x80 serial $serial != backstore wwn $bs_serial"
+sg_vpd --page=bl "$dev" | tee "$GT_RESULTS/vpd-bl.txt" || gt_fail "VPD block limits (0xb0)"
+sg_readcap --16 "$dev" | tee "$GT_RESULTS/readcap.txt"
+blocks=$(sed -n 's/.*Device size: *\([0-9]*\) bytes.*/\1/p' "$GT_RESULTS/readcap.txt")
+[[ $blocks == $((size_mb * 1024 * 1024)) ]] || gt_fail "READ CAPACITY: ${blocks:-?} bytes, expected $((size_mb * 1024 * 1024))"
+gt_check "READ CAPACITY(16): 512-byte logical blocks" grep -q 'Logical block length=512 bytes' "$GT_RESULTS/readcap.txt"
+gt_check "block device size" test "$(blockdev --getsize64 "$dev")" = $((size_mb * 1024 * 1024))
+
+gt_fio rand4k "$dev" --rw=randwrite --bs=4k --size=32M
+gt_fio seq128k "$dev" --rw=write --bs=128k --size=${size_mb}M
+gt_step "pass"
