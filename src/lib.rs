@@ -7,3 +7,5 @@
 
 pub mod abi;
 pub mod region;
+#[cfg(feature = "test-utils")]
+pub mod testing;
