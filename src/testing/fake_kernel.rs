@@ -239,7 +239,25 @@ impl FakeKernel {
             return Err(e);
         }
         self.cmds.commit(id, dir.xfer());
-        let (len, iov_cnt) = (len as u32, iov_cnt as u32);
+        let len = len as u32;
+        let at = self.write_command(id, len, base, iov_cnt as u32, cdb, dir)?;
+        if let Some(c) = opts.corruption {
+            self.corrupt(c, at, len)?;
+        }
+        self.publish(opts.notify)?;
+        Ok(id)
+    }
+
+    /// Reserves the slot and writes the entry and the data-out; returns its map offset.
+    fn write_command(
+        &mut self,
+        id: u16,
+        len: u32,
+        base: usize,
+        iov_cnt: u32,
+        cdb: &[u8],
+        dir: DataDir<'_>,
+    ) -> Result<u64, RegionError> {
         let kind = SlotKind::Cmd { cmd_id: id };
         let slot = self.push_slot(len, abi::join_len_op(abi::OP_CMD, len), kind)?;
         let at = self.ring_off(slot.off);
@@ -257,11 +275,7 @@ impl FakeKernel {
         if let DataDir::ToDevice(out) = dir {
             self.data.scatter(&self.region, dbis, out)?;
         }
-        if let Some(c) = opts.corruption {
-            self.corrupt(c, at, len)?;
-        }
-        self.publish(opts.notify)?;
-        Ok(id)
+        Ok(at)
     }
 
     /// Queues a TMR notification naming `cmd_ids` (`queue_tmr_ring`). The kernel parks a
