@@ -10,3 +10,5 @@ pub mod backstore;
 pub mod doorbell;
 pub mod region;
 pub mod ring;
+#[cfg(feature = "test-utils")]
+pub mod testing;

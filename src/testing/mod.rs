@@ -1,0 +1,43 @@
+//! A fake of the kernel's side of TCMU, for tests, benches and fuzz targets (feature
+//! `test-utils`).
+//!
+//! [`FakeKernel`] behaves like `drivers/target/target_core_user.c` (Linux 6.1) towards a
+//! handler: it lays out a memfd like the UIO map (mailbox, command ring, data area of
+//! fixed-size blocks), queues commands and TMR notifications the way `queue_cmd_ring` and
+//! `queue_tmr_ring` do, and reaps completions like `tcmu_handle_completions`, but checks
+//! far more than the kernel so that handler bugs surface as a [`ProtocolViolation`]
+//! instead of a silently corrupted ring. The UIO interrupt becomes two eventfds (see
+//! [`HandlerEnd`]).
+//!
+//! It is written independently of the handler's ring code on purpose: sharing a parser
+//! would let one misreading of the ABI pass both sides' tests.
+//!
+//! ```
+//! use gluster_tcmu::testing::{DataDir, FakeKernel, FakeKernelConfig};
+//! let mut kernel = FakeKernel::new(FakeKernelConfig::default()).unwrap();
+//! let read10 = [0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0];
+//! let id = kernel.submit(&read10, DataDir::FromDevice(4096)).unwrap();
+//! assert_eq!((id, kernel.inflight()), (1, 1));
+//! // ... a handler maps `kernel.handler_end()` and completes the command ...
+//! assert!(kernel.reap().unwrap().is_empty());
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod cmd_ids;
+mod cmd_ring;
+mod config;
+mod corruption;
+mod data_area;
+mod doorbell;
+mod fake_kernel;
+mod reap;
+#[cfg(test)]
+mod tests;
+
+pub use config::{ConfigError, FakeKernelConfig, Geometry, PAGE_SIZE};
+pub use corruption::Corruption;
+pub use fake_kernel::{DataDir, FakeKernel, FakeKernelError, HandlerEnd, SubmitError, SubmitOpts};
+pub use reap::{
+    Completed, Completion, ProtocolViolation, STATUS_BUSY, STATUS_CHECK_CONDITION, STATUS_GOOD,
+};
