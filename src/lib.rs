@@ -7,8 +7,11 @@
 
 pub mod abi;
 pub mod backstore;
+pub mod device;
 pub mod doorbell;
+pub mod reactor;
 pub mod region;
 pub mod ring;
+pub mod scsi;
 #[cfg(feature = "test-utils")]
 pub mod testing;

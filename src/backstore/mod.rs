@@ -176,9 +176,10 @@ pub trait Backstore: Send + std::fmt::Debug {
     /// Size in bytes.
     fn size(&self) -> u64;
 
-    /// Starts a request. Synchronous backstores may finish it before returning; its
+    /// Starts a request (a refusal is boxed: it is rare and carries the request back).
+    /// Synchronous backstores may finish it before returning; its
     /// completion is then available from the next [`Backstore::drain`].
-    fn submit(&mut self, request: IoRequest) -> Result<(), Rejected>;
+    fn submit(&mut self, request: IoRequest) -> Result<(), Box<Rejected>>;
 
     /// An fd that becomes readable when completions are waiting, for backstores that
     /// finish requests asynchronously. `None`: completions are ready right after submit.

@@ -157,7 +157,7 @@ impl Backstore for RamBackstore {
         self.size
     }
 
-    fn submit(&mut self, request: IoRequest) -> Result<(), Rejected> {
+    fn submit(&mut self, request: IoRequest) -> Result<(), Box<Rejected>> {
         let result = self.run(&request.op);
         self.done.push(IoCompletion {
             tag: request.tag,

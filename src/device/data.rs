@@ -46,7 +46,11 @@ impl DataOut for SegmentReader<'_> {
                 continue;
             }
             let take = ((seg.len - skip) as usize).min(buf.len() - done);
-            if self.region.read_bytes(seg.off + skip, &mut buf[done..done + take]).is_err() {
+            if self
+                .region
+                .read_bytes(seg.off + skip, &mut buf[done..done + take])
+                .is_err()
+            {
                 break;
             }
             done += take;
@@ -65,7 +69,10 @@ mod tests {
         let region = SharedRegion::heap(4096);
         let segs = [DataSeg { off: 100, len: 3 }, DataSeg { off: 200, len: 5 }];
         assert_eq!(scatter(&region, &segs, b"abcdefghij").unwrap(), 8);
-        let reader = SegmentReader { region: &region, segs: &segs };
+        let reader = SegmentReader {
+            region: &region,
+            segs: &segs,
+        };
         assert_eq!(reader.len(), 8);
         let mut buf = [0u8; 6];
         assert_eq!(reader.read_at(2, &mut buf), 6);

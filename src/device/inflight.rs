@@ -75,12 +75,18 @@ mod tests {
     fn tags_are_reused_and_stale_tags_miss() {
         let mut t = InFlight::default();
         let cmd = crate::ring::tests_support::command(1);
-        let a = t.insert(Pending { cmd, waiting: Waiting::NoData });
+        let a = t.insert(Pending {
+            cmd,
+            waiting: Waiting::NoData,
+        });
         assert_eq!(t.len(), 1);
         assert!(t.take(a).is_some());
         assert!(t.take(a).is_none(), "a tag completes once");
         assert!(t.take(999).is_none());
-        let b = t.insert(Pending { cmd: crate::ring::tests_support::command(2), waiting: Waiting::NoData });
+        let b = t.insert(Pending {
+            cmd: crate::ring::tests_support::command(2),
+            waiting: Waiting::NoData,
+        });
         assert_eq!(a, b);
         assert!(!t.is_empty());
     }

@@ -39,6 +39,8 @@ pub enum DeviceError {
     Ring(#[from] RingError),
     #[error("doorbell failed")]
     Doorbell(#[source] std::io::Error),
+    #[error("invalid LUN configuration")]
+    Config(#[from] crate::scsi::ConfigError),
 }
 
 /// A LUN being served.
@@ -71,7 +73,7 @@ impl Device {
             region: Arc::new(region),
             doorbell,
             ring,
-            lun: ScsiLun::new(lun),
+            lun: ScsiLun::new(lun)?,
             backstore,
             inflight: InFlight::default(),
             entries: Vec::with_capacity(128),
@@ -167,7 +169,10 @@ impl Device {
         if cmd.cdb().is_truncated() {
             return self.answer(cmd, &Status::CheckCondition(Sense::invalid_opcode()), &[]);
         }
-        let reader = SegmentReader { region: &self.region, segs: cmd.segments() };
+        let reader = SegmentReader {
+            region: &self.region,
+            segs: cmd.segments(),
+        };
         match self.lun.dispatch(cmd.cdb().as_bytes(), &reader) {
             Dispatch::Reply(reply) => self.answer(cmd, &reply.status, &reply.data),
             Dispatch::Io(io) => self.submit(cmd, io),
@@ -185,8 +190,18 @@ impl Device {
         let buf = || DataBuf::new(self.region.clone(), cmd.segments(), len);
         let (op, waiting) = match io.op {
             BlockOp::Read => (IoOp::Read { offset, buf: buf() }, Waiting::Read { len }),
-            BlockOp::Write => (IoOp::Write { offset, buf: buf(), fua: io.fua }, Waiting::NoData),
+            BlockOp::Write => (
+                IoOp::Write {
+                    offset,
+                    buf: buf(),
+                    fua: io.fua,
+                },
+                Waiting::NoData,
+            ),
             BlockOp::Flush => (IoOp::Flush, Waiting::NoData),
+            // The emulation may decode commands before this layer can execute them;
+            // those are refused precisely rather than guessed at.
+            _ => return self.answer(cmd, &Status::CheckCondition(Sense::invalid_opcode()), &[]),
         };
         match &op {
             IoOp::Read { .. } => self.stats.read_bytes += len,
@@ -202,14 +217,22 @@ impl Device {
         Ok(())
     }
 
-    fn finish_io(&mut self, pending: Pending, result: Result<u64, BackstoreError>) -> Result<(), DeviceError> {
+    fn finish_io(
+        &mut self,
+        pending: Pending,
+        result: Result<u64, BackstoreError>,
+    ) -> Result<(), DeviceError> {
         match result {
             Ok(moved) => {
                 let read_len = match pending.waiting {
                     Waiting::Read { len } if moved < len => Some(moved as u32),
                     _ => None,
                 };
-                let rsp = Response { status: 0, sense: &[], read_len };
+                let rsp = Response {
+                    status: 0,
+                    sense: &[],
+                    read_len,
+                };
                 self.ring.complete(&self.region, pending.cmd, &rsp)?;
                 Ok(())
             }
@@ -226,7 +249,8 @@ impl Device {
         let mut sense_len = 0;
         if let Status::CheckCondition(s) = status {
             self.stats.errors += 1;
-            sense_len = s.encode(self.lun.descriptor_sense(), &mut sense);
+            // Fixed-format sense: D_SENSE cannot be switched on until MODE SELECT exists.
+            sense_len = s.encode(false, &mut sense);
         }
         let mut read_len = None;
         if !data.is_empty() {
@@ -235,7 +259,11 @@ impl Device {
                 read_len = Some(copied as u32);
             }
         }
-        let rsp = Response { status: status.byte(), sense: &sense[..sense_len], read_len };
+        let rsp = Response {
+            status: status.byte(),
+            sense: &sense[..sense_len],
+            read_len,
+        };
         self.ring.complete(&self.region, cmd, &rsp)?;
         Ok(())
     }

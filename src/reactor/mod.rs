@@ -83,18 +83,24 @@ pub struct Reactor {
 impl Reactor {
     /// Starts a reactor thread named `name`.
     pub fn spawn(name: &str) -> Result<Self, ReactorError> {
-        let wake = Arc::new(rustix::event::eventfd(
-            0,
-            rustix::event::EventfdFlags::CLOEXEC | rustix::event::EventfdFlags::NONBLOCK,
-        )
-        .map_err(io::Error::from)?);
+        let wake = Arc::new(
+            rustix::event::eventfd(
+                0,
+                rustix::event::EventfdFlags::CLOEXEC | rustix::event::EventfdFlags::NONBLOCK,
+            )
+            .map_err(io::Error::from)?,
+        );
         let uring = Uring::new(512)?;
         let (tx, rx) = mpsc::channel();
         let loop_wake = wake.clone();
         let thread = std::thread::Builder::new()
             .name(name.to_string())
             .spawn(move || EventLoop::new(uring, rx, loop_wake).run())?;
-        Ok(Self { control: tx, wake, thread: Some(thread) })
+        Ok(Self {
+            control: tx,
+            wake,
+            thread: Some(thread),
+        })
     }
 
     fn send(&self, msg: Control) -> Result<(), ReactorError> {
@@ -126,7 +132,9 @@ impl Reactor {
     pub fn stats(&self, id: DeviceId) -> Result<DeviceStats, ReactorError> {
         let (tx, rx) = mpsc::channel();
         self.send(Control::Stats(id, tx))?;
-        rx.recv().map_err(|_| ReactorError::Stopped)?.ok_or(ReactorError::NoSuchDevice(id))
+        rx.recv()
+            .map_err(|_| ReactorError::Stopped)?
+            .ok_or(ReactorError::NoSuchDevice(id))
     }
 }
 
@@ -176,7 +184,7 @@ impl EventLoop {
     }
 
     fn run(mut self) {
-        if let Err(e) = self.uring.poll_readable(self.wake_fd(), Tag::Wake.encode()) {
+        if let Err(e) = self.arm_wake() {
             tracing::error!("reactor cannot poll its control eventfd: {e}");
             return;
         }
@@ -188,9 +196,10 @@ impl EventLoop {
         }
     }
 
-    fn wake_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+    fn arm_wake(&mut self) -> io::Result<()> {
         use std::os::fd::AsFd;
-        self.wake.as_fd()
+        let wake = self.wake.clone();
+        self.uring.poll_readable(wake.as_fd(), Tag::Wake.encode())
     }
 
     /// One wake-up: wait, handle every completion, then finish each touched device.
@@ -223,7 +232,9 @@ impl EventLoop {
     }
 
     fn on_doorbell(&mut self, index: u32, generation: u16) {
-        let Some(s) = self.slot(index, generation) else { return };
+        let Some(s) = self.slot(index, generation) else {
+            return;
+        };
         s.doorbell_armed = false;
         if s.closing.is_none() && !s.broken {
             if let Err(e) = s.device.process_ring() {
@@ -244,16 +255,22 @@ impl EventLoop {
     /// Reaps backstore completions, publishes, rings the doorbell once, re-arms polls,
     /// and releases a closing device when nothing refers to it any more.
     fn finish(&mut self, index: u32) -> io::Result<()> {
-        let Some(Some(s)) = self.slots.get_mut(index as usize) else { return Ok(()) };
+        let Some(Some(s)) = self.slots.get_mut(index as usize) else {
+            return Ok(());
+        };
         if !s.broken {
             if let Err(e) = s.device.reap().and_then(|()| s.device.finish_batch()) {
                 tracing::error!(device = s.device.name(), "stopped serving: {e}");
                 s.broken = true;
             }
         }
-        let (doorbell, notifier) = (Tag::Doorbell(index, s.generation), Tag::Notifier(index, s.generation));
+        let (doorbell, notifier) = (
+            Tag::Doorbell(index, s.generation),
+            Tag::Notifier(index, s.generation),
+        );
         if s.closing.is_none() && !s.broken && !s.doorbell_armed {
-            self.uring.poll_readable(s.device.doorbell_fd(), doorbell.encode())?;
+            self.uring
+                .poll_readable(s.device.doorbell_fd(), doorbell.encode())?;
             s.doorbell_armed = true;
         }
         let async_work = s.device.backstore_in_flight() > 0 || s.closing.is_none();
@@ -265,20 +282,29 @@ impl EventLoop {
     }
 
     fn release_if_idle(&mut self, index: u32) -> io::Result<()> {
-        let Some(Some(s)) = self.slots.get_mut(index as usize) else { return Ok(()) };
+        let Some(Some(s)) = self.slots.get_mut(index as usize) else {
+            return Ok(());
+        };
         if s.closing.is_none() || s.device.backstore_in_flight() > 0 {
             return Ok(());
         }
         let g = s.generation;
         if s.doorbell_armed {
-            self.uring.cancel(Tag::Doorbell(index, g).encode(), Tag::Cancel.encode())?;
+            self.uring
+                .cancel(Tag::Doorbell(index, g).encode(), Tag::Cancel.encode())?;
             return Ok(());
         }
         if s.notifier_armed {
-            self.uring.cancel(Tag::Notifier(index, g).encode(), Tag::Cancel.encode())?;
+            self.uring
+                .cancel(Tag::Notifier(index, g).encode(), Tag::Cancel.encode())?;
             return Ok(());
         }
-        if let Some(Slot { device, closing: Some(reply), .. }) = self.slots[index as usize].take() {
+        if let Some(Slot {
+            device,
+            closing: Some(reply),
+            ..
+        }) = self.slots[index as usize].take()
+        {
             let _ = reply.send(Some(device));
         }
         Ok(())
@@ -289,7 +315,7 @@ impl EventLoop {
         while let Ok(msg) = self.control.try_recv() {
             self.on_control(msg)?;
         }
-        self.uring.poll_readable(self.wake_fd(), Tag::Wake.encode())
+        self.arm_wake()
     }
 
     fn on_control(&mut self, msg: Control) -> io::Result<()> {
@@ -313,7 +339,11 @@ impl EventLoop {
                 }
             },
             Control::Stats(DeviceId(index), reply) => {
-                let stats = self.slots.get(index as usize).and_then(|s| s.as_ref()).map(|s| s.device.stats());
+                let stats = self
+                    .slots
+                    .get(index as usize)
+                    .and_then(|s| s.as_ref())
+                    .map(|s| s.device.stats());
                 let _ = reply.send(stats);
             }
             Control::Shutdown => self.shutdown(),
@@ -360,7 +390,12 @@ mod tests {
 
     #[test]
     fn tags_round_trip() {
-        for t in [Tag::Wake, Tag::Cancel, Tag::Doorbell(7, 300), Tag::Notifier(u32::MAX, u16::MAX)] {
+        for t in [
+            Tag::Wake,
+            Tag::Cancel,
+            Tag::Doorbell(7, 300),
+            Tag::Notifier(u32::MAX, u16::MAX),
+        ] {
             assert_eq!(Tag::decode(t.encode()), t);
         }
     }

@@ -4,6 +4,8 @@
 //! whatever it names stays valid until its completion arrives. The reactor keeps that
 //! promise by never dropping a device while a poll on one of its fds is outstanding.
 
+#![allow(unsafe_code)]
+
 use io_uring::{IoUring, opcode, squeue, types};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -29,7 +31,9 @@ impl std::fmt::Debug for Uring {
 impl Uring {
     /// A ring with room for `entries` submissions.
     pub fn new(entries: u32) -> io::Result<Self> {
-        Ok(Self { ring: IoUring::new(entries)? })
+        Ok(Self {
+            ring: IoUring::new(entries)?,
+        })
     }
 
     /// Asks for one completion when `fd` becomes readable.
@@ -45,7 +49,9 @@ impl Uring {
 
     /// Cancels the outstanding request tagged `target`; its completion still arrives.
     pub fn cancel(&mut self, target: u64, user_data: u64) -> io::Result<()> {
-        let entry = opcode::AsyncCancel::new(target).build().user_data(user_data);
+        let entry = opcode::AsyncCancel::new(target)
+            .build()
+            .user_data(user_data);
         self.push(&entry)
     }
 
@@ -67,7 +73,10 @@ impl Uring {
             Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
             Err(e) => return Err(e),
         }
-        out.extend(self.ring.completion().map(|c| Cqe { user_data: c.user_data(), result: c.result() }));
+        out.extend(self.ring.completion().map(|c| Cqe {
+            user_data: c.user_data(),
+            result: c.result(),
+        }));
         Ok(())
     }
 }

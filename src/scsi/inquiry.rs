@@ -1,0 +1,86 @@
+//! INQUIRY: standard data and the vital product data pages (SPC-4 6.6, 7.8; SBC-3 6.6).
+//!
+//! Each page is built whole and cut to the allocation length by the caller, so the
+//! length fields always describe the full page as SPC-4 requires, whatever the initiator
+//! asked for.
+
+#![forbid(unsafe_code)]
+
+use super::config::LunConfig;
+use super::sense::Sense;
+use super::wire::{PageBuf, len16};
+
+/// Peripheral qualifier 0 (connected), device type 00h (direct access block device).
+const PERIPHERAL_DISK: u8 = 0x00;
+
+/// VPD pages we serve, in the ascending order page 00h lists them.
+pub const SUPPORTED_VPD_PAGES: [u8; 3] = [0x00, 0x80, 0x83];
+
+/// Version descriptors claimed in standard INQUIRY data: SAM-5, SPC-4, SBC-3.
+const VERSION_DESCRIPTORS: [u16; 3] = [0x00A0, 0x0460, 0x04C0];
+
+/// Standard INQUIRY data: 36 mandatory bytes plus the version descriptors (bytes 58-73).
+pub fn standard(cfg: &LunConfig) -> Vec<u8> {
+    let mut p = PageBuf::zeroed(74);
+    p.set(0, PERIPHERAL_DISK)
+        .set(2, 0x06) // VERSION: SPC-4
+        .set(3, 0x02) // RESPONSE DATA FORMAT 2
+        .set(4, 74 - 5) // ADDITIONAL LENGTH: bytes after byte 4
+        .set(7, 0x02) // CMDQUE: full task management model
+        .text(8, 8, &cfg.vendor)
+        .text(16, 16, &cfg.product)
+        .text(32, 4, &cfg.revision);
+    for (i, v) in VERSION_DESCRIPTORS.iter().enumerate() {
+        p.put(58 + 2 * i, &v.to_be_bytes());
+    }
+    p.into_vec()
+}
+
+/// The VPD page `page`, or INVALID FIELD IN CDB (PAGE CODE) if we do not have it.
+pub fn vpd(cfg: &LunConfig, page: u8) -> Result<Vec<u8>, Sense> {
+    let body = match page {
+        0x00 => SUPPORTED_VPD_PAGES.to_vec(),
+        0x80 => cfg.serial.as_bytes().to_vec(),
+        0x83 => device_identification(cfg),
+        _ => return Err(Sense::invalid_field_in_cdb(2, None)),
+    };
+    Ok(vpd_page(page, &body))
+}
+
+/// Wraps a VPD page body in its 4-byte header.
+fn vpd_page(page: u8, body: &[u8]) -> Vec<u8> {
+    let mut p = PageBuf::zeroed(4);
+    p.set(0, PERIPHERAL_DISK)
+        .set(1, page)
+        .put(2, &len16(body.len()))
+        .push(body);
+    p.into_vec()
+}
+
+/// Page 83h: an NAA designator (what multipath and most initiators key on) and a
+/// T10 vendor ID designator (vendor plus serial, as LIO reports).
+fn device_identification(cfg: &LunConfig) -> Vec<u8> {
+    let mut t10 = PageBuf::default();
+    t10.text(0, 8, &cfg.vendor).push(cfg.serial.as_bytes());
+    let mut p = PageBuf::default();
+    p.push(&designator(
+        CODE_SET_BINARY,
+        DESIGNATOR_NAA,
+        &cfg.naa_wwn.to_be_bytes(),
+    ));
+    p.push(&designator(CODE_SET_ASCII, DESIGNATOR_T10, &t10.into_vec()));
+    p.into_vec()
+}
+
+const CODE_SET_BINARY: u8 = 0x1;
+const CODE_SET_ASCII: u8 = 0x2;
+const DESIGNATOR_T10: u8 = 0x1;
+const DESIGNATOR_NAA: u8 = 0x3;
+
+/// One designation descriptor with association 0 (the logical unit) and no protocol.
+fn designator(code_set: u8, kind: u8, id: &[u8]) -> Vec<u8> {
+    let len = u8::try_from(id.len()).unwrap_or(u8::MAX);
+    let mut d = vec![code_set, kind, 0, len];
+    d.extend(id.iter().take(usize::from(len)));
+    d
+}

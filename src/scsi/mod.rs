@@ -1,0 +1,93 @@
+//! SCSI command emulation for a direct-access block device (SPC-4, SBC-3), with no I/O.
+//!
+//! [`ScsiLun::dispatch`] takes one CDB and the command's data-out and decides everything
+//! that can be decided without touching the backstore: it answers inquiry, capacity and
+//! mode commands itself ([`Dispatch::Reply`]) and turns media access into a checked
+//! [`BlockIo`] ([`Dispatch::Io`]) that the device layer runs. Because the module owns no
+//! file descriptors, threads or shared memory, tests, fuzzers and miri drive it directly.
+//!
+//! Layout: [`cdb`] decodes bytes into [`Command`], [`sense`] encodes errors, [`outcome`]
+//! is what comes back, and one module per command family builds the responses.
+
+#![forbid(unsafe_code)]
+
+pub mod block;
+pub mod cdb;
+pub mod config;
+pub mod inquiry;
+mod lun;
+pub mod outcome;
+pub mod sense;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub use cdb::Command;
+pub use config::{ConfigError, LunConfig};
+pub use lun::ScsiLun;
+pub use outcome::{BlockIo, BlockOp, ByteCheck, Dispatch, Reply, Status};
+pub use sense::{FieldPointer, Sense, SenseKey};
+
+/// A command's data-out buffer (parameter lists, write data), read by offset.
+///
+/// The device layer implements it over the ring's shared memory, which must never be
+/// borrowed as a slice; tests use plain byte buffers.
+pub trait DataOut {
+    /// Total number of data-out bytes.
+    fn len(&self) -> usize;
+
+    /// Copies bytes from offset `off` into `buf`; returns how many were copied (fewer
+    /// than `buf.len()` only at the end of the data).
+    fn read_at(&self, off: usize, buf: &mut [u8]) -> usize;
+
+    /// Whether there is no data-out at all.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl DataOut for [u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+
+    fn read_at(&self, off: usize, buf: &mut [u8]) -> usize {
+        let src = self.get(off..).unwrap_or_default();
+        let n = src.len().min(buf.len());
+        if let (Some(d), Some(s)) = (buf.get_mut(..n), src.get(..n)) {
+            d.copy_from_slice(s);
+        }
+        n
+    }
+}
+
+impl DataOut for Vec<u8> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn read_at(&self, off: usize, buf: &mut [u8]) -> usize {
+        self.as_slice().read_at(off, buf)
+    }
+}
+
+impl<const N: usize> DataOut for [u8; N] {
+    fn len(&self) -> usize {
+        N
+    }
+
+    fn read_at(&self, off: usize, buf: &mut [u8]) -> usize {
+        self.as_slice().read_at(off, buf)
+    }
+}
+
+impl DataOut for &[u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+
+    fn read_at(&self, off: usize, buf: &mut [u8]) -> usize {
+        (**self).read_at(off, buf)
+    }
+}

@@ -1,0 +1,135 @@
+//! What [`ScsiLun::dispatch`](super::ScsiLun::dispatch) hands back to the device layer.
+//!
+//! A command either finishes inside the emulation ([`Dispatch::Reply`]: status plus
+//! data-in bytes) or needs the backstore ([`Dispatch::Io`]: a [`BlockIo`] that the device
+//! layer runs and then completes itself). Nothing else can happen, so the device layer's
+//! `match` is exhaustive and a command cannot be left unanswered.
+
+#![forbid(unsafe_code)]
+
+use super::sense::Sense;
+
+/// The emulation's verdict on one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dispatch {
+    /// Finished: send this status and data-in.
+    Reply(Reply),
+    /// Validated block I/O for the backstore.
+    Io(BlockIo),
+}
+
+impl Dispatch {
+    /// A GOOD reply without data.
+    pub(crate) fn good() -> Self {
+        Dispatch::Reply(Reply {
+            status: Status::Good,
+            data: Vec::new(),
+        })
+    }
+
+    /// A GOOD reply with `data`, cut to `alloc_len` bytes.
+    pub(crate) fn data(mut data: Vec<u8>, alloc_len: u32) -> Self {
+        data.truncate(usize::try_from(alloc_len).unwrap_or(usize::MAX));
+        Dispatch::Reply(Reply {
+            status: Status::Good,
+            data,
+        })
+    }
+
+    /// A CHECK CONDITION reply.
+    pub(crate) fn check(sense: Sense) -> Self {
+        Dispatch::Reply(Reply {
+            status: Status::CheckCondition(sense),
+            data: Vec::new(),
+        })
+    }
+}
+
+impl From<Result<Dispatch, Sense>> for Dispatch {
+    fn from(r: Result<Dispatch, Sense>) -> Self {
+        r.unwrap_or_else(Dispatch::check)
+    }
+}
+
+/// A finished command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: Status,
+    /// Data-in bytes, already cut to the CDB's allocation length; empty for none.
+    pub data: Vec<u8>,
+}
+
+/// SAM-5 status of a finished command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Good,
+    CheckCondition(Sense),
+    Busy,
+    ReservationConflict,
+    TaskSetFull,
+}
+
+impl Status {
+    /// The status byte on the wire.
+    pub fn byte(&self) -> u8 {
+        match self {
+            Status::Good => 0x00,
+            Status::CheckCondition(_) => 0x02,
+            Status::Busy => 0x08,
+            Status::ReservationConflict => 0x18,
+            Status::TaskSetFull => 0x28,
+        }
+    }
+
+    /// The sense data to send with this status, if any.
+    pub fn sense(&self) -> Option<&Sense> {
+        match self {
+            Status::CheckCondition(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Block I/O that passed every check the emulation can make: the range lies inside the
+/// capacity, the length is within the limits, the unit is writable for writes. The
+/// backstore works on byte offset `lba * block_size` for `blocks * block_size` bytes and
+/// answers GOOD or a CHECK CONDITION from its error (e.g. [`Sense::medium_error_read`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockIo {
+    pub op: BlockOp,
+    pub lba: u64,
+    /// Number of blocks; never 0 except for [`BlockOp::Flush`], where 0 means "to the end".
+    pub blocks: u32,
+    /// Force unit access: the data must be on stable storage before GOOD.
+    pub fua: bool,
+}
+
+/// What the backstore does with a [`BlockIo`]'s range. Data-out (for writes and compares)
+/// is the command's buffer, which the device layer owns; the emulation only checked its
+/// shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BlockOp {
+    /// Read the range into the data-in buffer.
+    Read,
+    /// Write the data-out buffer to the range.
+    Write,
+    /// Make the range durable (SYNCHRONIZE CACHE); an empty range means the whole unit
+    /// from `lba` on, and a backstore without finer control may flush everything.
+    Flush,
+    /// VERIFY: read the range and check it. With [`ByteCheck::None`] only read errors
+    /// count (medium verification); otherwise compare against data-out and fail with
+    /// [`Sense::miscompare`] at the first differing byte.
+    Verify(ByteCheck),
+}
+
+/// The BYTCHK field of VERIFY (SBC-3 5.27): what the read data is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteCheck {
+    /// No comparison; only check that the range can be read.
+    None,
+    /// Data-out holds `blocks` blocks; compare block for block.
+    Full,
+    /// Data-out holds one block; compare it with every block of the range.
+    SingleBlock,
+}

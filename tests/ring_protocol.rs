@@ -1,0 +1,174 @@
+//! The handler's ring protocol against the fake kernel, which checks every completion
+//! the way target_core_user does (cmd_id, slot order, flags, tail position).
+
+mod common;
+
+use common::*;
+use gluster_tcmu::scsi::{Sense, SenseKey};
+use gluster_tcmu::testing::{Corruption, DataDir, FakeKernelConfig, SubmitError, SubmitOpts};
+
+#[test]
+fn a_full_ring_of_128_commands_completes_in_one_batch() {
+    let (mut k, mut dev) = ram_device(1 << 16);
+    let data = pattern(0, 8, 1);
+    let mut ids = Vec::new();
+    for i in 0..128u64 {
+        let cdb = write16(i * 8, 8, false);
+        ids.push(
+            k.submit_with(&cdb, DataDir::ToDevice(&data), SubmitOpts::quiet())
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        k.submit(&write16(0, 8, false), DataDir::ToDevice(&data)),
+        Err(SubmitError::TooManyInFlight)
+    );
+    k.notify();
+    step(&mut dev);
+    assert!(
+        k.wait_kick(std::time::Duration::ZERO).unwrap(),
+        "one doorbell for the batch"
+    );
+    let done = k.reap().unwrap();
+    assert_eq!(done.len(), 128);
+    assert!(done.iter().all(|c| c.status == 0), "{done:?}");
+    assert_eq!(dev.outstanding(), 0);
+    assert_eq!(dev.stats().write_bytes, 128 * 8 * 512);
+}
+
+#[test]
+fn wrap_around_with_pad_keeps_data_intact() {
+    let cfg = FakeKernelConfig::tiny_ring();
+    let blocks = 4096;
+    let ram = gluster_tcmu::backstore::RamBackstore::new(blocks * 512);
+    let (mut k, mut dev) = device_with(cfg, lun(blocks), Box::new(ram));
+    for round in 0..200u64 {
+        let lba = (round * 7) % (blocks - 16);
+        let data = pattern(lba, 16, round);
+        k.submit(&write16(lba, 16, false), DataDir::ToDevice(&data))
+            .unwrap();
+        k.submit(&read16(lba, 16), DataDir::FromDevice(16 * 512))
+            .unwrap();
+        let done = run_until(&mut k, &mut dev, 2);
+        assert_eq!(done[1].data_in, data, "round {round}");
+    }
+    assert!(k.head() < k.geometry().cmdr_size as u32);
+}
+
+#[test]
+fn out_of_order_completions_are_accepted_by_the_kernel() {
+    let blocks = 1 << 14;
+    let scrambler = Scrambler::new(blocks * 512, 0x1234_5678);
+    let (mut k, mut dev) = device_with(
+        FakeKernelConfig::default(),
+        lun(blocks),
+        Box::new(scrambler),
+    );
+    let mut expected = std::collections::HashMap::new();
+    for i in 0..64u64 {
+        let data = pattern(i * 4, 4, 9);
+        let id = k
+            .submit(&write16(i * 4, 4, false), DataDir::ToDevice(&data))
+            .unwrap();
+        expected.insert(id, ());
+    }
+    let done = run_until(&mut k, &mut dev, 64);
+    let ids: Vec<u16> = done.iter().map(|c| c.cmd_id).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_ne!(
+        ids, sorted,
+        "the scrambler should have reordered completions"
+    );
+    assert!(
+        done.iter()
+            .all(|c| c.status == 0 && expected.contains_key(&c.cmd_id))
+    );
+    for i in 0..64u64 {
+        k.submit(&read16(i * 4, 4), DataDir::FromDevice(4 * 512))
+            .unwrap();
+    }
+    let reads = run_until(&mut k, &mut dev, 64);
+    let mut seen: Vec<Vec<u8>> = reads.into_iter().map(|c| c.data_in).collect();
+    let mut want: Vec<Vec<u8>> = (0..64u64).map(|i| pattern(i * 4, 4, 9)).collect();
+    seen.sort();
+    want.sort();
+    assert_eq!(seen, want);
+}
+
+#[test]
+fn tmr_entries_are_noted_and_commands_still_answered() {
+    let (mut k, mut dev) = ram_device(1024);
+    let a = k.submit(&read16(0, 1), DataDir::FromDevice(512)).unwrap();
+    k.submit_tmr(gluster_tcmu::abi::tmr::ABORT_TASK, &[a])
+        .unwrap();
+    let b = k.submit(&read16(1, 1), DataDir::FromDevice(512)).unwrap();
+    let done = run_until(&mut k, &mut dev, 2);
+    assert_eq!(
+        done.iter().map(|c| c.cmd_id).collect::<Vec<_>>(),
+        vec![a, b]
+    );
+    assert_eq!(dev.stats().aborted, 1);
+}
+
+#[test]
+fn malformed_entries_get_check_condition_and_the_ring_goes_on() {
+    let (mut k, mut dev) = ram_device(1024);
+    let data = pattern(0, 1, 3);
+    let cases = [
+        Corruption::IovBaseOutsideMap,
+        Corruption::IovIntoCmdRing,
+        Corruption::IovLenOverflow,
+        Corruption::CdbOffOutsideMap,
+        Corruption::IovCntTooLarge,
+    ];
+    for c in cases {
+        k.submit_corrupt(&write16(0, 1, false), DataDir::ToDevice(&data), c)
+            .unwrap();
+        let done = run_until(&mut k, &mut dev, 1);
+        assert_eq!(done[0].status, 2, "{c:?}");
+        let s = sense_of(&done[0]);
+        assert_eq!(
+            (s.key, s.asc, s.ascq),
+            (SenseKey::HardwareError, 0x44, 0x00),
+            "{c:?}"
+        );
+    }
+    k.submit_corrupt(
+        &inquiry(36),
+        DataDir::FromDevice(36),
+        Corruption::UnknownOpcode(5),
+    )
+    .unwrap();
+    let done = run_until(&mut k, &mut dev, 1);
+    assert!(done[0].unknown_op);
+    // The data the bad entries claimed was never written.
+    k.submit(&read16(0, 1), DataDir::FromDevice(512)).unwrap();
+    let done = run_until(&mut k, &mut dev, 1);
+    assert_eq!(done[0].data_in, vec![0u8; 512]);
+}
+
+#[test]
+fn emulated_commands_answer_through_the_ring() {
+    let (mut k, mut dev) = ram_device(2048);
+    k.submit(&inquiry(96), DataDir::FromDevice(96)).unwrap();
+    k.submit(&read_capacity16(), DataDir::FromDevice(32))
+        .unwrap();
+    k.submit(&sync_cache10(), DataDir::None).unwrap();
+    k.submit(&[0x02, 0, 0, 0, 0, 0], DataDir::None).unwrap();
+    let mut done = run_until(&mut k, &mut dev, 4);
+    // Emulated answers may overtake the flush, which goes through the backstore.
+    done.sort_by_key(|c| c.cmd_id);
+    assert_eq!(done[0].status, 0, "{:?}", Sense::decode(&done[0].sense));
+    assert_eq!(done[0].data_in[0], 0x00, "direct-access block device");
+    assert!(done[0].data_in.len() <= 96);
+    assert_eq!(&done[1].data_in[0..8], &2047u64.to_be_bytes());
+    assert_eq!(&done[1].data_in[8..12], &512u32.to_be_bytes());
+    assert_eq!(done[2].status, 0, "{:?}", Sense::decode(&done[2].sense));
+    assert_eq!(done[3].status, 2);
+    let s = sense_of(&done[3]);
+    assert_eq!(
+        (s.key, s.asc, s.ascq),
+        (SenseKey::IllegalRequest, 0x20, 0x00)
+    );
+}
