@@ -50,7 +50,7 @@ ip link set lo up
 
 echo "gt-init: modprobe target modules"
 for m in configfs uio target_core_mod target_core_user target_core_file target_core_iblock \
-    tcm_loop iscsi_target_mod iscsi_tcp sg; do
+    tcm_loop iscsi_target_mod iscsi_tcp sg fuse; do
     modprobe "$m" || echo "gt-init: modprobe $m FAILED"
 done
 {

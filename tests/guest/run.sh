@@ -13,12 +13,13 @@
 #   --list       print the scenarios with their time limits and needs, and exit
 #
 # Environment: GT_GUEST_MEM (MiB, default 4096), GT_GUEST_RUNS (where runs go, default
-# target/guest-runs), GT_GUEST_BOOT_LIMIT (s, default 240), GT_GUEST_GLUSTER_LIMIT (s, 420).
+# target/guest-runs), GT_GUEST_RUN_DIR (this run's directory, default <runs>/<timestamp>), GT_GUEST_BOOT_LIMIT (s, default 240), GT_GUEST_GLUSTER_LIMIT (s, 420).
 # Every run keeps its share (binary, scripts, results/) and serial.log in
 # $GT_GUEST_RUNS/<timestamp>/; `latest` points at the newest.
 # Ends with "guest: N passed, N failed"; exit status 1 when a scenario failed unexpectedly, an
 # expected failure passed (XPASS), or the guest died or hung.
 set -uo pipefail
+{ # The whole script is read before it runs: editing it during a long run is safe.
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -45,7 +46,11 @@ done
 header() { sed -n "s/^# guest-$1: *//p" "$2" | head -1; }
 
 if ((${#names[@]} == 0)) && ((shell == 0 || list == 1)); then
-    for f in "$here"/scenarios/*.sh; do names+=("$(basename "$f" .sh)"); done
+    # LIO-only scenarios first: conformance reuses the fileio baseline of lio-fileio-conformance.
+    for f in "$here"/scenarios/lio-*.sh "$here"/scenarios/*.sh; do
+        n=$(basename "$f" .sh)
+        [[ " ${names[*]} " == *" $n "* ]] || names+=("$n")
+    done
 fi
 
 declare -A xfail_reason=()
@@ -113,7 +118,7 @@ fi
 
 # --- share --------------------------------------------------------------------------------
 runs=${GT_GUEST_RUNS:-$repo/target/guest-runs}
-run=$runs/$(date +%Y%m%d-%H%M%S)-$$
+run=${GT_GUEST_RUN_DIR:-$runs/$(date +%Y%m%d-%H%M%S)-$$}
 share=$run/share
 mkdir -p "$share/bin" "$share/guest/extra" "$share/results"
 ln -sfn "$run" "$runs/latest"
@@ -236,3 +241,4 @@ echo "guest: expected failures (XFAIL, see tests/guest/expected-failures): ${#xf
 echo "guest: $passed passed, $failed failed"
 ((failed == 0 && guest_ok == 1)) || exit 1
 exit 0
+}

@@ -1,0 +1,54 @@
+#!/bin/bash
+# SCSI conformance with libiscsi's iscsi-test-cu (--dataloss -t SCSI, the SBC/SPC suites) over
+# iSCSI on 127.0.0.1. Always measures LIO fileio as the baseline in the same run (or reuses the
+# lio-fileio-conformance results of this run); for any other backstore, every test that fails on
+# it but not on fileio fails the scenario. Per-test results: $GT_RESULTS/<kind>.tsv
+# (test<TAB>passed|failed|skipped).
+#   conformance.sh [BACKSTORE]   default user:file; fileio only measures the baseline
+# guest-timeout: 1200
+set -u
+. /share/guest/lib.sh
+bs_kind=${1:-user:file}
+
+# run_cu KIND: export a fresh 128 MiB LUN of KIND, run the suite, write $GT_RESULTS/KIND.tsv.
+run_cu() {
+    local kind=$1 tag=${1//:/-} iqn=iqn.2025-01.org.gluster-tcmu:conformance-${1//:/-}
+    gt_prepare_backstore "$kind"
+    gt_backstore_create "$kind" "conf-$tag" 128M
+    gt_iscsi_export "$GT_BS" "$iqn" open
+    gt_step "iscsi-test-cu --dataloss -t SCSI on $kind"
+    local t=$(date +%s)
+    timeout 900 iscsi-test-cu --dataloss -t SCSI "iscsi://127.0.0.1/$iqn/0" >"$GT_RESULTS/$tag.out" 2>&1
+    gt_info "iscsi-test-cu exited $? after $(($(date +%s) - t))s"
+    python3 /share/guest/scenarios/cu-parse.py "$GT_RESULTS/$tag.out" >"$GT_RESULTS/$tag.tsv" ||
+        gt_fail "could not parse iscsi-test-cu output ($GT_RESULTS/$tag.out)"
+    gt_info "$kind: $(cut -f2 "$GT_RESULTS/$tag.tsv" | sort | uniq -c | tr '\n' ' ')"
+    (($(wc -l <"$GT_RESULTS/$tag.tsv") >= 100)) || gt_fail "only $(wc -l <"$GT_RESULTS/$tag.tsv") tests ran on $kind"
+    gt_tcli_batch <<EOT >/dev/null
+/iscsi delete $iqn
+$(dirname "$GT_BS") delete $(basename "$GT_BS")
+EOT
+}
+
+# The handler first: no point measuring the baseline when the backstore cannot be served.
+[[ $bs_kind == fileio ]] || gt_prepare_backstore "$bs_kind"
+base=$GT_RESULTS/fileio.tsv
+shared=/share/results/lio-fileio-conformance/fileio.tsv
+if [[ $bs_kind != fileio && -s $shared && $(cat /share/results/lio-fileio-conformance/status) == pass ]]; then
+    gt_step "fileio baseline from lio-fileio-conformance"
+    cp "$shared" "$base"
+else
+    run_cu fileio
+fi
+gt_step "fileio baseline (for docs/CONFORMANCE.md):"
+sed 's/^/    /' "$base"
+
+if [[ $bs_kind != fileio ]]; then
+    tag=${bs_kind//:/-}
+    run_cu "$bs_kind"
+    gt_step "tests that fail on $bs_kind but not on fileio:"
+    awk -F'\t' 'NR == FNR { if ($2 != "failed") ok[$1] = 1; next } $2 == "failed" && ($1 in ok) { print; n++ } END { exit n > 0 }' \
+        "$base" "$GT_RESULTS/$tag.tsv" | tee "$GT_RESULTS/regressions.tsv" ||
+        gt_fail "$(wc -l <"$GT_RESULTS/regressions.tsv") conformance tests fail on $bs_kind but pass on fileio"
+fi
+gt_step "pass"

@@ -1,0 +1,73 @@
+#!/bin/bash
+# Gluster faults under a LUN with fio write-verify running:
+#   brick-kill:  kill -9 one brick process (replica 3 keeps quorum): no I/O error
+#   volume-stop: `gluster volume stop` for 15 s, then start: I/O resumes without restarting
+#                gluster-tcmu, verify passes
+#   gluster-faults.sh [BACKSTORE [PHASES]]   default user:glfs "brick-kill volume-stop"
+# guest-timeout: 1200
+# guest-needs: gluster
+set -u
+. /share/guest/lib.sh
+bs_kind=${1:-user:glfs}
+phases=${2:-brick-kill volume-stop}
+gt_prepare_backstore "$bs_kind"
+restore() {
+    gluster --mode=script volume start "$GT_VOLUME" force >/dev/null 2>&1
+}
+trap restore EXIT
+gt_backstore_create "$bs_kind" faults 256M
+gt_loop_export "$GT_BS"
+dev=$GT_DEV
+daemon=${GT_DAEMON_PID:-}
+
+fio_bg() { # NAME EXTRA-ARGS...
+    local name=$1
+    shift
+    fio --name="$name" --filename="$dev" --direct=1 --ioengine=libaio --iodepth=8 --rw=randwrite \
+        --bs=4k --verify=crc32c --do_verify=1 --verify_fatal=1 --verify_dump=0 \
+        --output-format=json --output="$GT_RESULTS/fio-$name.json" "$@" &
+    fio_pid=$!
+}
+fio_wait() {
+    local name=$1 rc
+    wait "$fio_pid"
+    rc=$?
+    gt_fio_summary "$GT_RESULTS/fio-$name.json"
+    ((rc == 0)) || gt_fail "fio $name exited $rc"
+    grep -q '"error" : 0' "$GT_RESULTS/fio-$name.json" || gt_fail "fio $name reported an I/O error"
+    if [[ -n $daemon ]]; then kill -0 "$daemon" || gt_fail "gluster-tcmu died"; fi
+    gt_info "ok: fio $name verified"
+}
+
+for phase in $phases; do
+    case $phase in
+        brick-kill)
+            gt_step "brick-kill: fio, then kill -9 brick b1"
+            fio_bg brick-kill --size=48M --rate_iops=150
+            sleep 8
+            kill -0 "$fio_pid" || gt_fail "fio finished before the fault"
+            bpid=$(gt_brick_pid "$GT_VOLUME" 1)
+            [[ -n $bpid ]] || gt_fail "no glusterfsd for brick b1"
+            kill -9 "$bpid"
+            gt_info "killed brick b1 (pid $bpid)"
+            fio_wait brick-kill
+            gt_step "restart the brick, heal"
+            gluster --mode=script volume start "$GT_VOLUME" force || gt_fail "volume start force"
+            gt_wait 120 "bricks online" gt_bricks_online "$GT_VOLUME" "$GT_REPLICA"
+            gluster --mode=script volume heal "$GT_VOLUME" || gt_info "heal command failed (non-fatal)"
+            ;;
+        volume-stop)
+            gt_step "volume-stop: fio, volume stop for 15 s, start"
+            fio_bg volume-stop --size=32M --rate_iops=150
+            sleep 8
+            kill -0 "$fio_pid" || gt_fail "fio finished before the fault"
+            gluster --mode=script volume stop "$GT_VOLUME" || gt_fail "volume stop"
+            sleep 15
+            gluster --mode=script volume start "$GT_VOLUME" || gt_fail "volume start"
+            gt_wait 120 "bricks online" gt_bricks_online "$GT_VOLUME" "$GT_REPLICA"
+            fio_wait volume-stop
+            ;;
+        *) gt_fail "unknown phase $phase" ;;
+    esac
+done
+gt_step "pass"

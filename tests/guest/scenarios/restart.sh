@@ -1,0 +1,34 @@
+#!/bin/bash
+# kill -9 gluster-tcmu while fio write-verify runs on its LUN, start it again: fio completes
+# without an I/O error and verifies (the daemon recovers the ring: block_dev, reset_ring).
+#   restart.sh [BACKSTORE]   default user:file
+# guest-timeout: 900
+set -u
+. /share/guest/lib.sh
+bs_kind=${1:-user:file}
+gt_prepare_backstore "$bs_kind"
+gt_backstore_create "$bs_kind" restart 128M
+gt_loop_export "$GT_BS"
+dev=$GT_DEV
+gt_step "fio randwrite+verify in the background"
+fio --name=restart --filename="$dev" --direct=1 --ioengine=libaio --iodepth=16 --rw=randwrite \
+    --bs=4k --size=64M --verify=crc32c --do_verify=1 --verify_fatal=1 --verify_dump=0 \
+    --output-format=json --output="$GT_RESULTS/fio-restart.json" &
+fio_pid=$!
+sleep 8
+kill -0 $fio_pid 2>/dev/null || gt_fail "fio finished before the kill: make the job longer"
+pid=$GT_DAEMON_PID
+gt_step "kill -9 gluster-tcmu (pid $pid) during I/O"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+GT_DAEMON_PID=
+sleep 3
+gt_daemon_start
+gt_step "wait for fio"
+wait $fio_pid
+rc=$?
+gt_fio_summary "$GT_RESULTS/fio-restart.json"
+((rc == 0)) || gt_fail "fio exited $rc across the restart"
+grep -q '"error" : 0' "$GT_RESULTS/fio-restart.json" || gt_fail "fio reported an I/O error across the restart"
+dmesg | grep -iE 'tcmu|uio' | tail -20
+gt_step "pass"

@@ -1,0 +1,47 @@
+#!/bin/bash
+# targetcli sees gluster-tcmu's handlers over D-Bus (org.kernel.TCMUService1): user:glfs and
+# user:file are listed, `help create` prints the handler's ConfigDesc, a malformed config string
+# is refused with the handler's CheckConfig reason, a good one creates the LUN (configfs device
+# enabled, UIO device named tcm-user/<hba>/<name>/file/<cfg>).
+# guest-timeout: 300
+set -u
+. /share/guest/lib.sh
+
+gt_daemon_start
+gt_step "targetcli ls /backstores"
+targetcli ls /backstores | tee "$GT_RESULTS/ls.txt"
+for h in glfs file; do
+    gt_check "/backstores lists user:$h" grep -q "user:$h" "$GT_RESULTS/ls.txt"
+done
+
+gt_step "ConfigDesc and help create"
+desc=$(dbus-send --system --print-reply --dest=$GT_DBUS_NAME /org/kernel/TCMUService1/file \
+    org.freedesktop.DBus.Properties.Get string:$GT_DBUS_NAME string:ConfigDesc |
+    sed -n 's/.*variant *string "\(.*\)/\1/p' | head -1 | cut -c1-40)
+[[ -n $desc ]] || gt_fail "no ConfigDesc property on /org/kernel/TCMUService1/file"
+gt_info "ConfigDesc starts: $desc"
+targetcli /backstores/user:file help create | tee "$GT_RESULTS/help-create.txt"
+gt_check "help create shows the ConfigDesc" grep -qF "$desc" "$GT_RESULTS/help-create.txt"
+
+gt_step "malformed config string is refused"
+bad=relative/not-absolute
+reason=$(dbus-send --system --print-reply --dest=$GT_DBUS_NAME /org/kernel/TCMUService1/file \
+    org.kernel.TCMUService1.CheckConfig "string:file/$bad" | tee "$GT_RESULTS/checkconfig-bad.txt" |
+    sed -n 's/^ *string "\(.*\)"/\1/p' | head -1)
+gt_check "CheckConfig(file/$bad) answers false" grep -q 'boolean false' "$GT_RESULTS/checkconfig-bad.txt"
+[[ -n $reason ]] || gt_fail "CheckConfig gives no reason"
+targetcli /backstores/user:file create name=bad size=16M cfgstring=$bad 2>&1 | tee "$GT_RESULTS/create-bad.txt"
+gt_check "targetcli shows the handler's reason ($reason)" grep -qF "$reason" "$GT_RESULTS/create-bad.txt"
+targetcli ls /backstores/user:file | grep -q ' bad ' && gt_fail "the malformed LUN was created"
+
+gt_step "good config string creates the LUN"
+gt_backstore_create user:file good 16M
+targetcli ls /backstores/user:file | tee "$GT_RESULTS/ls-file.txt"
+gt_check "LUN good listed" grep -q 'good' "$GT_RESULTS/ls-file.txt"
+dev=$(ls -d /sys/kernel/config/target/core/user_*/good | head -1)
+[[ -n $dev ]] || gt_fail "no configfs device user_*/good"
+gt_check "configfs device enabled" grep -q 1 "$dev/enable"
+uio=$(grep -l "/good/file/" /sys/class/uio/uio*/name | head -1)
+[[ -n $uio ]] || gt_fail "no UIO device for good"
+gt_info "$(cat "$uio") map0 size $(cat "$(dirname "$uio")/maps/map0/size")"
+gt_step "pass"
