@@ -7,17 +7,22 @@
 //! file descriptors, threads or shared memory, tests, fuzzers and miri drive it directly.
 //!
 //! Layout: [`cdb`] decodes bytes into [`Command`], [`sense`] encodes errors, [`outcome`]
-//! is what comes back, and one module per command family builds the responses.
+//! is what comes back, [`ua`] keeps unit attentions, and one private module per command
+//! family builds the responses (`inquiry`, `block`, `mode`, `provisioning`, `opcodes`).
 
 #![forbid(unsafe_code)]
 
-pub mod block;
+mod block;
 pub mod cdb;
 pub mod config;
-pub mod inquiry;
+mod inquiry;
 mod lun;
+mod mode;
+mod opcodes;
 pub mod outcome;
+mod provisioning;
 pub mod sense;
+pub mod ua;
 mod wire;
 
 #[cfg(test)]
@@ -26,8 +31,10 @@ mod tests;
 pub use cdb::Command;
 pub use config::{ConfigError, LunConfig};
 pub use lun::ScsiLun;
-pub use outcome::{BlockIo, BlockOp, ByteCheck, Dispatch, Reply, Status};
+pub use mode::{ModeSelectCdb, ModeSenseCdb, PageControl};
+pub use outcome::{BlockIo, BlockOp, ByteCheck, Dispatch, LbaRange, Reply, Status};
 pub use sense::{FieldPointer, Sense, SenseKey};
+pub use ua::UnitAttention;
 
 /// A command's data-out buffer (parameter lists, write data), read by offset.
 ///

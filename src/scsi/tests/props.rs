@@ -29,7 +29,8 @@ fn assert_well_formed(d: &Dispatch) {
 fn known_cdb() -> impl Strategy<Value = Vec<u8>> {
     let ops = [
         0x00u8, 0x03, 0x08, 0x0A, 0x12, 0x15, 0x1A, 0x1B, 0x25, 0x28, 0x2A, 0x2E, 0x2F, 0x34, 0x35,
-        0x55, 0x5A, 0x88, 0x8A, 0x8E, 0x8F, 0x90, 0x91, 0x9E, 0xA3, 0xA8, 0xAA, 0xAE, 0xAF,
+        0x55, 0x5A, 0x88, 0x8A, 0x8E, 0x8F, 0x90, 0x91, 0x9E, 0xA3, 0xA8, 0xAA, 0xAE, 0xAF, 0x41,
+        0x42, 0x89, 0x93,
     ];
     (
         proptest::sample::select(ops.to_vec()),
@@ -62,13 +63,16 @@ proptest! {
         data in proptest::collection::vec(any::<u8>(), 0..64),
         ro in any::<bool>(),
     ) {
-        let mut l = lun_with(LunConfig { read_only: ro, num_blocks: 5000, ..LunConfig::default() });
+        let mut l = lun_with(LunConfig { read_only: ro, thin: !ro, num_blocks: 5000, ..LunConfig::default() });
         for _ in 0..2 {
             let d = l.dispatch(&cdb, &data);
             assert_well_formed(&d);
             if let Dispatch::Io(io) = &d {
                 let end = io.lba.checked_add(u64::from(io.blocks));
                 prop_assert!(end.is_some_and(|e| e <= 5000));
+                if let BlockOp::Unmap(ranges) = &io.op {
+                    prop_assert!(ranges.iter().all(|r| r.blocks > 0 && r.lba + u64::from(r.blocks) <= 5000));
+                }
             }
         }
     }
