@@ -45,7 +45,9 @@ pub fn read(cfg: &LunConfig, r: Range) -> Result<Dispatch, Sense> {
 
 /// A WRITE: like [`read`], but refused first on a write-protected unit. With the write
 /// cache disabled (`wce` false, from the Caching mode page) every write gets FUA, which
-/// is what WCE=0 promises the initiator.
+/// is what WCE=0 promises the initiator. WRITE AND VERIFY comes here with `wce` false:
+/// reading back what the backstore just made durable would only test the page cache,
+/// so its verification is the backstore's own integrity guarantee.
 pub fn write(cfg: &LunConfig, wce: bool, r: Range) -> Result<Dispatch, Sense> {
     writable(cfg)?;
     transfer(
@@ -56,13 +58,6 @@ pub fn write(cfg: &LunConfig, wce: bool, r: Range) -> Result<Dispatch, Sense> {
         },
         BlockOp::Write,
     )
-}
-
-/// WRITE AND VERIFY: a write with FUA. Reading back what the backstore just made
-/// durable would only test the page cache, so verification is the backstore's own
-/// integrity guarantee.
-pub fn write_and_verify(cfg: &LunConfig, r: Range) -> Result<Dispatch, Sense> {
-    write(cfg, false, r)
 }
 
 /// VERIFY: the backstore reads (and with BYTCHK compares) the range; the transfer limit
@@ -91,13 +86,20 @@ pub fn synchronize_cache(cfg: &LunConfig, r: Range) -> Result<Dispatch, Sense> {
 }
 
 /// COMPARE AND WRITE of `r.blocks` blocks (at most 1, the limit VPD B0h reports);
-/// zero blocks is GOOD without I/O.
-pub fn compare_and_write(cfg: &LunConfig, r: Range) -> Result<Dispatch, Sense> {
+/// zero blocks is GOOD without I/O. FUA as for [`write`].
+pub fn compare_and_write(cfg: &LunConfig, wce: bool, r: Range) -> Result<Dispatch, Sense> {
     writable(cfg)?;
     if r.blocks > MAX_COMPARE_AND_WRITE_BLOCKS {
         return Err(Sense::invalid_field_in_cdb(r.len_byte, None));
     }
-    transfer(cfg, r, BlockOp::CompareAndWrite)
+    transfer(
+        cfg,
+        Range {
+            fua: r.fua || !wce,
+            ..r
+        },
+        BlockOp::CompareAndWrite,
+    )
 }
 
 /// MAXIMUM COMPARE AND WRITE LENGTH: one block is what VMware's ATS and the kernel's

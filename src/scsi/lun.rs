@@ -25,6 +25,11 @@ pub struct ScsiLun {
     attentions: Pending,
 }
 
+/// A GOOD reply carrying `bytes`, cut to the allocation length.
+fn data(bytes: Vec<u8>, alloc_len: u32) -> Result<Dispatch, Sense> {
+    Ok(Dispatch::data(bytes, alloc_len))
+}
+
 impl ScsiLun {
     /// A unit described by `config`, which must pass [`LunConfig::validate`]. It starts
     /// with a POWER ON/RESET unit attention pending, as a freshly started disk does.
@@ -86,49 +91,41 @@ impl ScsiLun {
             .into()
     }
 
+    /// Runs a decoded command. The match is exhaustive on purpose: a new [`Command`]
+    /// variant does not compile until it is routed here.
     fn execute(&mut self, cmd: Command, data_out: &dyn DataOut) -> Result<Dispatch, Sense> {
-        let cfg = &self.config;
+        let (cfg, wce) = (&self.config, self.mode.wce);
         match cmd {
-            Command::Read(r) => block::read(cfg, r),
-            Command::Write(r) => block::write(cfg, self.mode.wce, r),
-            Command::WriteAndVerify(r) => block::write_and_verify(cfg, r),
-            Command::Verify { range, check } => block::verify(cfg, range, check),
-            Command::PreFetch(r) => block::pre_fetch(cfg, r),
-            Command::SynchronizeCache(r) => block::synchronize_cache(cfg, r),
-            Command::CompareAndWrite(r) => block::compare_and_write(cfg, r),
-            Command::WriteSame { range, unmap } => provisioning::write_same(cfg, range, unmap),
-            Command::Unmap { param_len } => provisioning::unmap(cfg, param_len, data_out),
-            Command::ModeSelect(c) => self.mode_select(c, data_out),
-            other => self.report(other),
-        }
-    }
-
-    /// Commands that only return data (or nothing) and change no state except the
-    /// pending unit attention REQUEST SENSE collects.
-    fn report(&mut self, cmd: Command) -> Result<Dispatch, Sense> {
-        let cfg = &self.config;
-        let (data, alloc_len) = match cmd {
-            Command::TestUnitReady | Command::StartStopUnit => return Ok(Dispatch::good()),
-            Command::RequestSense { desc, alloc_len } => (self.request_sense(desc), alloc_len),
+            Command::TestUnitReady | Command::StartStopUnit => Ok(Dispatch::good()),
+            Command::RequestSense { desc, alloc_len } => data(self.request_sense(desc), alloc_len),
             Command::Inquiry {
                 evpd: false,
                 alloc_len,
                 ..
-            } => (inquiry::standard(cfg), alloc_len),
+            } => data(inquiry::standard(cfg), alloc_len),
             Command::Inquiry {
                 page, alloc_len, ..
-            } => (inquiry::vpd(cfg, page)?, alloc_len),
-            Command::ModeSense(c) => (mode::sense(c, cfg, self.mode)?, c.alloc_len),
-            Command::ReadCapacity10 => (block::capacity_10(cfg), 8),
-            Command::ReadCapacity16 { alloc_len } => (block::capacity_16(cfg), alloc_len),
-            Command::ReportOpcodes(r) => (opcodes::report(r, cfg.thin)?, r.alloc_len),
+            } => data(inquiry::vpd(cfg, page)?, alloc_len),
+            Command::ModeSense(c) => data(mode::sense(c, cfg, self.mode)?, c.alloc_len),
+            Command::ModeSelect(c) => self.mode_select(c, data_out),
+            Command::ReadCapacity10 => data(block::capacity_10(cfg), 8),
+            Command::ReadCapacity16 { alloc_len } => data(block::capacity_16(cfg), alloc_len),
+            Command::ReportOpcodes(r) => data(opcodes::report(r, cfg.thin)?, r.alloc_len),
             Command::ReportTmfs {
                 extended,
                 alloc_len,
-            } => (opcodes::task_management(extended), alloc_len),
-            _ => return Err(Sense::invalid_opcode()),
-        };
-        Ok(Dispatch::data(data, alloc_len))
+            } => data(opcodes::task_management(extended), alloc_len),
+            Command::Read(r) => block::read(cfg, r),
+            Command::Write(r) => block::write(cfg, wce, r),
+            Command::WriteAndVerify(r) => block::write(cfg, false, r),
+            Command::Verify { range, check } => block::verify(cfg, range, check),
+            Command::PreFetch(r) => block::pre_fetch(cfg, r),
+            Command::SynchronizeCache(r) => block::synchronize_cache(cfg, r),
+            Command::CompareAndWrite(r) => block::compare_and_write(cfg, wce, r),
+            Command::WriteSame { range, unmap } => provisioning::write_same(cfg, wce, range, unmap),
+            Command::Unmap { param_len } => provisioning::unmap(cfg, param_len, data_out),
+            Command::Unsupported(_) => Err(Sense::invalid_opcode()),
+        }
     }
 
     /// REQUEST SENSE returns (and clears) the oldest pending unit attention, or NO SENSE,

@@ -24,8 +24,9 @@ const UNMAP_HEADER: usize = 8;
 const UNMAP_DESCRIPTOR: usize = 16;
 
 /// WRITE SAME: we report WSNZ, so a zero NUMBER OF LOGICAL BLOCKS is refused like a
-/// too-long one; UNMAP is honoured only where the backstore can deallocate.
-pub fn write_same(cfg: &LunConfig, r: Range, unmap: bool) -> Result<Dispatch, Sense> {
+/// too-long one; UNMAP is honoured only where the backstore can deallocate. With the
+/// write cache disabled the writes are FUA, as for every write.
+pub fn write_same(cfg: &LunConfig, wce: bool, r: Range, unmap: bool) -> Result<Dispatch, Sense> {
     writable(cfg)?;
     if r.blocks == 0 || u64::from(r.blocks) > MAX_WRITE_SAME_BLOCKS {
         return Err(Sense::invalid_field_in_cdb(r.len_byte, None));
@@ -38,7 +39,7 @@ pub fn write_same(cfg: &LunConfig, r: Range, unmap: bool) -> Result<Dispatch, Se
         op,
         lba: r.lba,
         blocks: r.blocks,
-        fua: false,
+        fua: !wce,
     }))
 }
 

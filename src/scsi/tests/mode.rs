@@ -316,3 +316,26 @@ fn select_cdb_errors() {
         "data-out shorter than the list"
     );
 }
+
+#[test]
+fn wce_off_makes_every_kind_of_write_fua() {
+    let mut l = lun_with(LunConfig {
+        thin: true,
+        ..LunConfig::default()
+    });
+    let mut list = list_with_page(&mut l, 0x08);
+    list[6] &= !0x04;
+    good_data(select6(&mut l, &list));
+    check(run(&mut l, &[0; 6]));
+    assert!(io(run(&mut l, &[0x0A, 0, 0, 0, 1, 0])).fua, "WRITE(6)");
+    assert!(
+        io(run(&mut l, &[0x41, 0, 0, 0, 0, 0, 0, 0, 1, 0])).fua,
+        "WRITE SAME"
+    );
+    let caw = vec![0x89, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0];
+    assert!(io(run(&mut l, &caw)).fua, "COMPARE AND WRITE");
+    assert!(
+        !io(run(&mut l, &[0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0])).fua,
+        "reads are unaffected"
+    );
+}

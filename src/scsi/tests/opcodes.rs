@@ -131,3 +131,28 @@ fn task_management_functions() {
     assert_eq!(d.len(), 16);
     assert_eq!(d[3], 0x0C);
 }
+
+#[test]
+fn usage_data_is_well_formed() {
+    let mut l = lun_with(LunConfig {
+        thin: true,
+        ..LunConfig::default()
+    });
+    let all = listed(&good_data(rsoc(&mut l, 0, 0, 0, 4096)), 8);
+    for (op, sa, len) in all {
+        let d = good_data(rsoc(
+            &mut l,
+            if sa.is_some() { 2 } else { 1 },
+            op,
+            sa.unwrap_or(0),
+            512,
+        ));
+        assert_eq!(d[1] & 0x07, 0x03, "{op:#x} supported");
+        assert_eq!(u16::from_be_bytes([d[2], d[3]]), len);
+        assert_eq!(d.len(), 4 + usize::from(len));
+        assert_eq!(d[4], op);
+        if let Some(sa) = sa {
+            assert_eq!(u16::from(d[5] & 0x1F), sa);
+        }
+    }
+}
