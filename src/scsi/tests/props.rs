@@ -123,3 +123,48 @@ fn block_len_byte(op: u8) -> u16 {
         _ => 10,
     }
 }
+
+/// Current values of all mode pages as a MODE SELECT(6) list, with each page's offset.
+fn current_pages_list(l: &mut ScsiLun) -> (Vec<u8>, Vec<(usize, u8)>) {
+    let d = good_data(l.dispatch(&[0x1A, 0x08, 0x3F, 0, 255, 0], &Vec::new()));
+    let mut list = vec![0, 0, 0, 0];
+    list.extend(&d[4..]);
+    let mut pages = Vec::new();
+    let mut at = 4;
+    while at < list.len() {
+        pages.push((at, list[at]));
+        at += usize::from(list[at + 1]) + 2;
+    }
+    (list, pages)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Flipping any one bit of a valid MODE SELECT list is accepted exactly when the bit
+    /// is changeable (or the ignored PS bit), and otherwise refused with a field pointer
+    /// at that very bit; a refused list changes nothing.
+    #[test]
+    fn mode_select_single_bit_flips(pos in 4usize..60, bit in 0u8..8) {
+        let mut l = lun();
+        let (mut list, pages) = current_pages_list(&mut l);
+        prop_assume!(pos < list.len());
+        list[pos] ^= 1 << bit;
+        let (start, code) = *pages.iter().rev().find(|(s, _)| *s <= pos).unwrap();
+        let off = pos - start;
+        let changeable = off == 2 && bit == 2 && (code == 0x08 || code == 0x0A);
+        let ps = off == 0 && bit == 7;
+        let before = (l.write_cache_enabled(), l.descriptor_sense());
+        let d = l.dispatch(&[0x15, 0x10, 0, 0, list.len() as u8, 0], &list);
+        if changeable || ps {
+            prop_assert!(good_data(d).is_empty());
+        } else {
+            let s = check(d);
+            prop_assert_eq!(s.key, SenseKey::IllegalRequest);
+            if off >= 2 {
+                prop_assert_eq!(s, Sense::invalid_field_in_param_list(pos as u16, Some(bit)));
+            }
+            prop_assert_eq!((l.write_cache_enabled(), l.descriptor_sense()), before);
+        }
+    }
+}
