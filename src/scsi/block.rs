@@ -86,7 +86,7 @@ pub fn synchronize_cache(cfg: &LunConfig, r: Range) -> Result<Dispatch, Sense> {
 }
 
 /// COMPARE AND WRITE of `r.blocks` blocks (at most 1, the limit VPD B0h reports);
-/// zero blocks is GOOD without I/O. FUA as for [`write`].
+/// zero blocks is GOOD without I/O. FUA as for [`write()`].
 pub fn compare_and_write(cfg: &LunConfig, wce: bool, r: Range) -> Result<Dispatch, Sense> {
     writable(cfg)?;
     if r.blocks > MAX_COMPARE_AND_WRITE_BLOCKS {

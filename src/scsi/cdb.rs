@@ -56,6 +56,8 @@ pub mod op {
 pub mod sa {
     /// SERVICE ACTION IN(16): READ CAPACITY(16).
     pub const READ_CAPACITY_16: u8 = 0x10;
+    /// SERVICE ACTION IN(16): GET LBA STATUS.
+    pub const GET_LBA_STATUS: u8 = 0x12;
     /// MAINTENANCE IN: REPORT SUPPORTED OPERATION CODES.
     pub const REPORT_SUPPORTED_OPCODES: u8 = 0x0C;
     /// MAINTENANCE IN: REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS.
@@ -100,6 +102,10 @@ pub enum Command {
     CompareAndWrite(Range),
     Unmap {
         param_len: u32,
+    },
+    GetLbaStatus {
+        lba: u64,
+        alloc_len: u32,
     },
     SynchronizeCache(Range),
     ReportOpcodes(ReportOpcodes),
@@ -256,6 +262,10 @@ fn read_capacity_10(b: Bytes<'_>) -> Result<Command, Sense> {
 fn service_action_in(b: Bytes<'_>) -> Result<Command, Sense> {
     match b.u8(1) & 0x1F {
         sa::READ_CAPACITY_16 => Ok(Command::ReadCapacity16 {
+            alloc_len: b.be32(10),
+        }),
+        sa::GET_LBA_STATUS => Ok(Command::GetLbaStatus {
+            lba: b.be(2, 8),
             alloc_len: b.be32(10),
         }),
         _ => Err(Sense::invalid_field_in_cdb(1, Some(4))),

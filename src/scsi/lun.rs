@@ -124,6 +124,9 @@ impl ScsiLun {
             Command::CompareAndWrite(r) => block::compare_and_write(cfg, wce, r),
             Command::WriteSame { range, unmap } => provisioning::write_same(cfg, wce, range, unmap),
             Command::Unmap { param_len } => provisioning::unmap(cfg, param_len, data_out),
+            Command::GetLbaStatus { lba, alloc_len } => {
+                provisioning::get_lba_status(cfg, lba, alloc_len)
+            }
             Command::Unsupported(_) => Err(Sense::invalid_opcode()),
         }
     }

@@ -33,6 +33,7 @@ pub use config::{ConfigError, LunConfig};
 pub use lun::ScsiLun;
 pub use mode::{ModeSelectCdb, ModeSenseCdb, PageControl};
 pub use outcome::{BlockIo, BlockOp, ByteCheck, Dispatch, LbaRange, Reply, Status};
+pub use provisioning::{LbaStatus, ProvisioningStatus, encode_lba_status};
 pub use sense::{FieldPointer, Sense, SenseKey};
 pub use ua::UnitAttention;
 

@@ -66,6 +66,7 @@ macro_rules! rw16 {
 }
 
 /// Every command we implement, in opcode order.
+#[rustfmt::skip]
 pub const COMMANDS: &[CommandInfo] = &[
     cmd(op::TEST_UNIT_READY, &[op::TEST_UNIT_READY, 0, 0, 0, 0, 0]),
     cmd(op::REQUEST_SENSE, &[op::REQUEST_SENSE, 0x01, 0, 0, 0xFF, 0]),
@@ -73,29 +74,9 @@ pub const COMMANDS: &[CommandInfo] = &[
     cmd(op::WRITE_6, &[op::WRITE_6, 0x1F, 0xFF, 0xFF, 0xFF, 0]),
     cmd(op::INQUIRY, &[op::INQUIRY, 0x03, 0xFF, 0xFF, 0xFF, 0]),
     cmd(op::MODE_SELECT_6, &[op::MODE_SELECT_6, 0x11, 0, 0, 0xFF, 0]),
-    cmd(
-        op::MODE_SENSE_6,
-        &[op::MODE_SENSE_6, 0x08, 0xFF, 0xFF, 0xFF, 0],
-    ),
-    cmd(
-        op::START_STOP_UNIT,
-        &[op::START_STOP_UNIT, 0, 0, 0, 0xF3, 0],
-    ),
-    cmd(
-        op::READ_CAPACITY_10,
-        &[
-            op::READ_CAPACITY_10,
-            0,
-            0xFF,
-            0xFF,
-            0xFF,
-            0xFF,
-            0,
-            0,
-            0x01,
-            0,
-        ],
-    ),
+    cmd(op::MODE_SENSE_6, &[op::MODE_SENSE_6, 0x08, 0xFF, 0xFF, 0xFF, 0]),
+    cmd(op::START_STOP_UNIT, &[op::START_STOP_UNIT, 0, 0, 0, 0xF3, 0]),
+    cmd(op::READ_CAPACITY_10, &[op::READ_CAPACITY_10, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0x01, 0]),
     rw10!(op::READ_10, 0xF8),
     rw10!(op::WRITE_10, 0xF8),
     rw10!(op::WRITE_AND_VERIFY_10, 0xE0),
@@ -104,100 +85,35 @@ pub const COMMANDS: &[CommandInfo] = &[
     rw10!(op::SYNCHRONIZE_CACHE_10, 0x00),
     rw10!(op::WRITE_SAME_10, 0xFE),
     cmd(op::UNMAP, &[op::UNMAP, 0x01, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0]),
-    cmd(
-        op::MODE_SELECT_10,
-        &[op::MODE_SELECT_10, 0x11, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0],
-    ),
-    cmd(
-        op::MODE_SENSE_10,
-        &[op::MODE_SENSE_10, 0x18, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0],
-    ),
+    cmd(op::MODE_SELECT_10, &[op::MODE_SELECT_10, 0x11, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0]),
+    cmd(op::MODE_SENSE_10, &[op::MODE_SENSE_10, 0x18, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0]),
     rw16!(op::READ_16, 0xF8),
     rw16!(op::WRITE_16, 0xF8),
-    cmd(
-        op::COMPARE_AND_WRITE,
-        &[
-            op::COMPARE_AND_WRITE,
-            0xF8,
-            0xFF,
-            0xFF,
-            0xFF,
-            0xFF,
-            0xFF,
-            0xFF,
-            0xFF,
-            0xFF,
-            0,
-            0,
-            0,
-            0xFF,
-            0,
-            0,
-        ],
-    ),
+    cmd(op::COMPARE_AND_WRITE, &[
+        op::COMPARE_AND_WRITE, 0xF8, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0, 0, 0, 0xFF, 0, 0,
+    ]),
     rw16!(op::WRITE_AND_VERIFY_16, 0xE0),
     rw16!(op::VERIFY_16, 0xE6),
     rw16!(op::PRE_FETCH_16, 0x00),
     rw16!(op::SYNCHRONIZE_CACHE_16, 0x00),
     rw16!(op::WRITE_SAME_16, 0xF9),
-    cmd_sa(
-        op::SERVICE_ACTION_IN_16,
-        sa::READ_CAPACITY_16,
-        &[
-            op::SERVICE_ACTION_IN_16,
-            sa::READ_CAPACITY_16,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0xFF,
-            0xFF,
-            0xFF,
-            0xFF,
-            0,
-            0,
-        ],
-    ),
-    cmd_sa(
-        op::MAINTENANCE_IN,
-        sa::REPORT_SUPPORTED_OPCODES,
-        &[
-            op::MAINTENANCE_IN,
-            sa::REPORT_SUPPORTED_OPCODES,
-            0x87,
-            0xFF,
-            0xFF,
-            0xFF,
-            0xFF,
-            0xFF,
-            0xFF,
-            0xFF,
-            0,
-            0,
-        ],
-    ),
-    cmd_sa(
-        op::MAINTENANCE_IN,
-        sa::REPORT_SUPPORTED_TMFS,
-        &[
-            op::MAINTENANCE_IN,
-            sa::REPORT_SUPPORTED_TMFS,
-            0x80,
-            0,
-            0,
-            0,
-            0xFF,
-            0xFF,
-            0xFF,
-            0xFF,
-            0,
-            0,
-        ],
-    ),
+    cmd_sa(op::SERVICE_ACTION_IN_16, sa::READ_CAPACITY_16, &[
+        op::SERVICE_ACTION_IN_16, sa::READ_CAPACITY_16, 0, 0, 0, 0, 0, 0, 0, 0,
+        0xFF, 0xFF, 0xFF, 0xFF, 0, 0,
+    ]),
+    cmd_sa(op::SERVICE_ACTION_IN_16, sa::GET_LBA_STATUS, &[
+        op::SERVICE_ACTION_IN_16, sa::GET_LBA_STATUS, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0, 0,
+    ]),
+    cmd_sa(op::MAINTENANCE_IN, sa::REPORT_SUPPORTED_OPCODES, &[
+        op::MAINTENANCE_IN, sa::REPORT_SUPPORTED_OPCODES, 0x87, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0, 0,
+    ]),
+    cmd_sa(op::MAINTENANCE_IN, sa::REPORT_SUPPORTED_TMFS, &[
+        op::MAINTENANCE_IN, sa::REPORT_SUPPORTED_TMFS, 0x80, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        0, 0,
+    ]),
     rw12!(op::READ_12, 0xF8),
     rw12!(op::WRITE_12, 0xF8),
     rw12!(op::WRITE_AND_VERIFY_12, 0xE0),
@@ -211,12 +127,14 @@ const SUPPORT_YES: u8 = 0x03;
 /// Command timeouts descriptor: length 0Ah, no timeouts reported (zero = unknown).
 const TIMEOUTS: [u8; 12] = [0x00, 0x0A, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
-/// The commands a unit supports: all of [`COMMANDS`], except UNMAP on a unit that
-/// cannot deallocate.
+/// The commands a unit supports: all of [`COMMANDS`], except UNMAP and GET LBA STATUS
+/// on a unit that cannot deallocate.
 pub fn supported(thin: bool) -> impl Iterator<Item = &'static CommandInfo> {
-    COMMANDS
-        .iter()
-        .filter(move |c| thin || c.opcode != op::UNMAP)
+    COMMANDS.iter().filter(move |c| thin || !thin_only(c))
+}
+
+fn thin_only(c: &CommandInfo) -> bool {
+    c.opcode == op::UNMAP || c.service_action == Some(sa::GET_LBA_STATUS)
 }
 
 /// The REPORT SUPPORTED OPERATION CODES response for the decoded CDB.

@@ -133,6 +133,11 @@ pub enum BlockOp {
     /// UNMAP: deallocate these ranges (all checked against the capacity, none empty).
     /// The [`BlockIo`]'s own `lba` and `blocks` are 0 for this operation.
     Unmap(Vec<LbaRange>),
+    /// GET LBA STATUS: find the provisioning status of the blocks from `lba` on (at most
+    /// `blocks` of them), encode it with
+    /// [`encode_lba_status`](super::encode_lba_status) and send it as
+    /// data-in, cut to `alloc_len`.
+    LbaStatus { alloc_len: u32 },
 }
 
 /// A run of blocks in an UNMAP request.

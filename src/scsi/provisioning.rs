@@ -1,8 +1,10 @@
-//! Commands that write or deallocate many blocks with little data: WRITE SAME(10/16)
-//! and UNMAP (SBC-3 5.42-5.44, 5.28).
+//! Commands that write or deallocate many blocks with little data, and the query that
+//! reports what is allocated: WRITE SAME(10/16), UNMAP and GET LBA STATUS (SBC-3 5.42-5.44,
+//! 5.28, 5.7).
 //!
-//! UNMAP is only offered on thin units (the backstore can deallocate); on others it is an
-//! unknown operation code, matching what VPD page B2h and READ CAPACITY(16) report.
+//! UNMAP and GET LBA STATUS are only offered on thin units (the backstore can
+//! deallocate); on others they are unknown, matching what VPD page B2h and READ
+//! CAPACITY(16) report.
 
 #![forbid(unsafe_code)]
 
@@ -12,7 +14,7 @@ use super::cdb::Range;
 use super::config::LunConfig;
 use super::outcome::{BlockIo, BlockOp, Dispatch, LbaRange};
 use super::sense::Sense;
-use super::wire::Bytes;
+use super::wire::{Bytes, PageBuf};
 
 /// Most UNMAP block descriptors one command may carry (VPD B0h).
 pub const MAX_UNMAP_DESCRIPTORS: u32 = 256;
@@ -109,4 +111,57 @@ pub fn read_param_list(data_out: &dyn DataOut, param_len: u32) -> Result<Vec<u8>
         n if n == want => Ok(buf),
         _ => Err(Sense::parameter_list_length_error()),
     }
+}
+
+/// GET LBA STATUS: checks the starting LBA and hands the query to the backstore, which
+/// knows where its holes are. An allocation length of zero is GOOD without I/O.
+pub fn get_lba_status(cfg: &LunConfig, lba: u64, alloc_len: u32) -> Result<Dispatch, Sense> {
+    if !cfg.thin {
+        return Err(Sense::invalid_field_in_cdb(1, Some(4)));
+    }
+    if lba >= cfg.num_blocks {
+        return Err(Sense::lba_out_of_range());
+    }
+    if alloc_len == 0 {
+        return Ok(Dispatch::good());
+    }
+    let blocks = u32::try_from(cfg.num_blocks.saturating_sub(lba)).unwrap_or(u32::MAX);
+    let op = BlockOp::LbaStatus { alloc_len };
+    Ok(Dispatch::Io(BlockIo {
+        op,
+        lba,
+        blocks,
+        fua: false,
+    }))
+}
+
+/// Provisioning status of an extent (SBC-3 table 38).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvisioningStatus {
+    Mapped = 0,
+    Deallocated = 1,
+    Anchored = 2,
+}
+
+/// One extent of a GET LBA STATUS answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LbaStatus {
+    pub lba: u64,
+    pub blocks: u32,
+    pub status: ProvisioningStatus,
+}
+
+/// GET LBA STATUS parameter data for `extents` (which should start at the requested
+/// LBA and be contiguous), cut to `alloc_len`; the length field always counts them all.
+pub fn encode_lba_status(extents: &[LbaStatus], alloc_len: u32) -> Vec<u8> {
+    let len = extents.len().saturating_mul(16).saturating_add(4);
+    let mut p = PageBuf::zeroed(8);
+    p.put(0, &u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes());
+    for e in extents {
+        p.push(&e.lba.to_be_bytes()).push(&e.blocks.to_be_bytes());
+        p.push(&[e.status as u8, 0, 0, 0]);
+    }
+    let mut data = p.into_vec();
+    data.truncate(usize::try_from(alloc_len).unwrap_or(usize::MAX));
+    data
 }

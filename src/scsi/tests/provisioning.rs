@@ -270,3 +270,64 @@ fn unmap_errors() {
         Sense::write_protected()
     );
 }
+
+fn get_lba_status(lba: u64, alloc: u32) -> Vec<u8> {
+    let mut c = vec![0x9E, 0x12];
+    c.extend(lba.to_be_bytes());
+    c.extend(alloc.to_be_bytes());
+    c.extend([0, 0]);
+    c
+}
+
+#[test]
+fn get_lba_status_goes_to_the_backstore() {
+    let mut l = small(true);
+    let got = io(run(&mut l, &get_lba_status(990, 24)));
+    assert_eq!(
+        got,
+        BlockIo {
+            op: BlockOp::LbaStatus { alloc_len: 24 },
+            lba: 990,
+            blocks: 10,
+            fua: false
+        }
+    );
+    assert!(good_data(run(&mut l, &get_lba_status(0, 0))).is_empty());
+    assert_eq!(
+        check(run(&mut l, &get_lba_status(1000, 24))),
+        Sense::lba_out_of_range()
+    );
+    assert_invalid_cdb(run(&mut small(false), &get_lba_status(0, 24)), 1, Some(4));
+    let mut huge = lun_with(LunConfig {
+        num_blocks: 1 << 40,
+        thin: true,
+        ..LunConfig::default()
+    });
+    assert_eq!(io(run(&mut huge, &get_lba_status(0, 24))).blocks, u32::MAX);
+}
+
+#[test]
+fn lba_status_encoding() {
+    let extents = [
+        LbaStatus {
+            lba: 5,
+            blocks: 3,
+            status: ProvisioningStatus::Mapped,
+        },
+        LbaStatus {
+            lba: 8,
+            blocks: 100,
+            status: ProvisioningStatus::Deallocated,
+        },
+    ];
+    let d = encode_lba_status(&extents, 1024);
+    assert_eq!(d.len(), 8 + 32);
+    assert_eq!(&d[..8], &[0, 0, 0, 36, 0, 0, 0, 0]);
+    assert_eq!(&d[8..24], &[0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 3, 0, 0, 0, 0]);
+    assert_eq!(
+        &d[24..40],
+        &[0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 100, 1, 0, 0, 0]
+    );
+    let cut = encode_lba_status(&extents, 10);
+    assert_eq!(cut, d[..10]);
+}
