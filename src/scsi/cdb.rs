@@ -160,41 +160,45 @@ pub fn cdb_len(opcode: u8) -> Option<usize> {
     }
 }
 
+const LAYOUT_10: Layout = Layout {
+    lba_at: 2,
+    lba_width: 4,
+    len_at: 7,
+    len_width: 2,
+};
+const LAYOUT_12: Layout = Layout {
+    lba_at: 2,
+    lba_width: 4,
+    len_at: 6,
+    len_width: 4,
+};
+const LAYOUT_16: Layout = Layout {
+    lba_at: 2,
+    lba_width: 8,
+    len_at: 10,
+    len_width: 4,
+};
+
 /// The LBA/length layout of an opcode's group (6-byte CDBs are decoded by hand).
 fn layout(opcode: u8) -> Layout {
     match cdb_len(opcode) {
-        Some(16) => Layout {
-            lba_at: 2,
-            lba_width: 8,
-            len_at: 10,
-            len_width: 4,
-        },
-        Some(12) => Layout {
-            lba_at: 2,
-            lba_width: 4,
-            len_at: 6,
-            len_width: 4,
-        },
-        _ => Layout {
-            lba_at: 2,
-            lba_width: 4,
-            len_at: 7,
-            len_width: 2,
-        },
+        Some(16) => LAYOUT_16,
+        Some(12) => LAYOUT_12,
+        _ => LAYOUT_10,
     }
 }
 
 impl Command {
-    /// Decodes `cdb`. Errors are ILLEGAL REQUEST sense naming the offending field.
+    /// Decodes `cdb`. Errors are ILLEGAL REQUEST sense naming the offending field; a
+    /// known opcode in a CDB shorter than its group's length is refused at byte 0 before
+    /// any of its fields are looked at (they read as zero).
     pub fn parse(cdb: &[u8]) -> Result<Command, Sense> {
         let opcode = *cdb.first().ok_or(Sense::invalid_opcode())?;
-        let b = Bytes(cdb);
-        let cmd = Self::parse_known(opcode, b)?;
         let short = cdb_len(opcode).is_none_or(|need| cdb.len() < need);
-        match cmd {
-            Command::Unsupported(_) => Ok(cmd),
+        match Self::parse_known(opcode, Bytes(cdb)) {
+            Ok(Command::Unsupported(op)) => Ok(Command::Unsupported(op)),
             _ if short => Err(Sense::invalid_field_in_cdb(0, None)),
-            _ => Ok(cmd),
+            decoded => decoded,
         }
     }
 

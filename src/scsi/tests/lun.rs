@@ -94,3 +94,10 @@ fn data_out_reads_by_offset() {
     assert!(!DataOut::is_empty(&[0u8; 1]));
     assert!(DataOut::is_empty(&Vec::new()));
 }
+
+#[test]
+fn short_cdb_wins_over_field_errors() {
+    let mut l = lun();
+    assert_invalid_cdb(run(&mut l, &[0x28, 0xE0, 0, 0, 0]), 0, None);
+    assert_invalid_cdb(run(&mut l, &[0x12, 0x02]), 0, None);
+}
