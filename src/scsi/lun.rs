@@ -63,12 +63,17 @@ impl ScsiLun {
     }
 
     /// Changes the capacity (after the backstore grew or shrank) and tells initiators
-    /// with CAPACITY DATA HAS CHANGED.
-    pub fn set_capacity(&mut self, num_blocks: u64) {
+    /// with CAPACITY DATA HAS CHANGED. A unit cannot shrink to nothing: READ CAPACITY
+    /// has no way to say so.
+    pub fn set_capacity(&mut self, num_blocks: u64) -> Result<(), ConfigError> {
+        if num_blocks == 0 {
+            return Err(ConfigError::NoBlocks);
+        }
         if num_blocks != self.config.num_blocks {
             self.config.num_blocks = num_blocks;
             self.attentions.raise(UnitAttention::CapacityChanged);
         }
+        Ok(())
     }
 
     /// Queues a unit attention for the next non-exempt command.

@@ -59,9 +59,9 @@ fn request_sense_when_idle_is_no_sense() {
 #[test]
 fn capacity_change_is_announced() {
     let mut l = lun();
-    l.set_capacity(l.config().num_blocks);
+    l.set_capacity(l.config().num_blocks).unwrap();
     good_data(run(&mut l, &[0; 6]));
-    l.set_capacity(4096);
+    l.set_capacity(4096).unwrap();
     assert_eq!(check(run(&mut l, &[0; 6])), Sense::ua_capacity_changed());
     let d = good_data(run(&mut l, &[0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
     assert_eq!(&d[..4], &4095u32.to_be_bytes());
