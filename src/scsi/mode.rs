@@ -235,64 +235,81 @@ pub fn select(
     cfg: &LunConfig,
     st: ModeState,
 ) -> Result<ModeState, Sense> {
-    let hdr_len = if c.ten { 8 } else { 4 };
-    let b = Bytes(list);
-    if list.len() < hdr_len {
-        return Err(Sense::parameter_list_length_error());
-    }
-    let (medium_at, bdl) = if c.ten {
-        (2, usize::from(b.be16(6)))
-    } else {
-        (1, usize::from(b.u8(3)))
-    };
-    if b.u8(medium_at) != 0 {
-        return Err(Sense::invalid_field_in_param_list(medium_at as u16, None));
-    }
-    let long = c.ten && b.bit(4, 0);
-    check_block_descriptor(b, hdr_len, bdl, long, cfg, c.ten)?;
-    let pages_at = hdr_len.saturating_add(bdl);
+    let h = SelectHeader::parse(c, Bytes(list))?;
+    h.check_block_descriptor(Bytes(list), cfg)?;
+    let pages_at = h.len.saturating_add(h.bd_len);
     let pages = list
         .get(pages_at..)
         .ok_or(Sense::parameter_list_length_error())?;
     select_pages(pages, pages_at, cfg, st)
 }
 
-/// A block descriptor in MODE SELECT may only restate the current geometry (or leave
-/// the number of blocks zero); its length must match the header's LONGLBA bit.
-fn check_block_descriptor(
-    b: Bytes<'_>,
-    at: usize,
-    bdl: usize,
-    long: bool,
-    cfg: &LunConfig,
-    ten: bool,
-) -> Result<(), Sense> {
-    let bdl_field = if ten { 6 } else { 3 };
-    match (bdl, long) {
-        (0, _) => return Ok(()),
-        (8, false) | (16, true) => {}
-        _ => return Err(Sense::invalid_field_in_param_list(bdl_field, None)),
+/// What MODE SELECT needs from the mode parameter header.
+#[derive(Debug, Clone, Copy)]
+struct SelectHeader {
+    /// Header length: 4 for MODE SELECT(6), 8 for (10).
+    len: usize,
+    /// BLOCK DESCRIPTOR LENGTH and where that field sits.
+    bd_len: usize,
+    bd_len_at: u16,
+    /// LONGLBA (MODE SELECT(10) only).
+    long_lba: bool,
+}
+
+impl SelectHeader {
+    /// Reads the header; MEDIUM TYPE must be 0 (the mode data length and the device
+    /// specific parameter are reserved in MODE SELECT and ignored).
+    fn parse(c: ModeSelectCdb, b: Bytes<'_>) -> Result<Self, Sense> {
+        let (len, medium_at) = if c.ten { (8, 2) } else { (4, 1) };
+        if b.0.len() < len {
+            return Err(Sense::parameter_list_length_error());
+        }
+        if b.u8(medium_at) != 0 {
+            return Err(Sense::invalid_field_in_param_list(medium_at as u16, None));
+        }
+        Ok(if c.ten {
+            SelectHeader {
+                len,
+                bd_len: usize::from(b.be16(6)),
+                bd_len_at: 6,
+                long_lba: b.bit(4, 0),
+            }
+        } else {
+            SelectHeader {
+                len,
+                bd_len: usize::from(b.u8(3)),
+                bd_len_at: 3,
+                long_lba: false,
+            }
+        })
     }
-    if b.0.len() < at.saturating_add(bdl) {
-        return Err(Sense::parameter_list_length_error());
+
+    /// A block descriptor may only restate the current geometry (or leave the number of
+    /// blocks zero), and its length must match the LONGLBA bit.
+    fn check_block_descriptor(&self, b: Bytes<'_>, cfg: &LunConfig) -> Result<(), Sense> {
+        match (self.bd_len, self.long_lba) {
+            (0, _) => return Ok(()),
+            (8, false) | (16, true) => {}
+            _ => return Err(Sense::invalid_field_in_param_list(self.bd_len_at, None)),
+        }
+        let at = self.len;
+        if b.0.len() < at.saturating_add(self.bd_len) {
+            return Err(Sense::parameter_list_length_error());
+        }
+        let (blocks, reported, len_at, len) = if self.long_lba {
+            (b.be(at, 8), cfg.num_blocks, at + 12, b.be(at + 12, 4))
+        } else {
+            let reported = cfg.num_blocks.min(u64::from(u32::MAX));
+            (b.be(at, 4), reported, at + 5, b.be(at + 5, 3))
+        };
+        if blocks != 0 && blocks != reported {
+            return Err(Sense::invalid_field_in_param_list(at as u16, None));
+        }
+        if len != u64::from(cfg.block_size) {
+            return Err(Sense::invalid_field_in_param_list(len_at as u16, None));
+        }
+        Ok(())
     }
-    let (blocks, len_at, len) = if long {
-        (b.be(at, 8), at + 12, u64::from(b.be32(at + 12)))
-    } else {
-        (b.be(at, 4), at + 5, b.be(at + 5, 3))
-    };
-    let reported = if long {
-        cfg.num_blocks
-    } else {
-        cfg.num_blocks.min(u64::from(u32::MAX))
-    };
-    if blocks != 0 && blocks != reported {
-        return Err(Sense::invalid_field_in_param_list(at as u16, None));
-    }
-    if len != u64::from(cfg.block_size) {
-        return Err(Sense::invalid_field_in_param_list(len_at as u16, None));
-    }
-    Ok(())
 }
 
 /// Walks the mode pages of a parameter list; `base` is their offset in the list, for

@@ -339,3 +339,36 @@ fn wce_off_makes_every_kind_of_write_fua() {
         "reads are unaffected"
     );
 }
+
+#[test]
+fn select_10_descriptor_length_must_match_longlba() {
+    let mut l = lun();
+    let page = list_with_page(&mut l, 0x08)[4..].to_vec();
+    let mut list = vec![0, 0, 0, 0, 0x00, 0, 0, 16];
+    list.extend([0u8; 12]);
+    list.extend(512u32.to_be_bytes());
+    list.extend(&page);
+    let [hi, lo] = (list.len() as u16).to_be_bytes();
+    let s = check(run_with(
+        &mut l,
+        &[0x55, 0x10, 0, 0, 0, 0, 0, hi, lo, 0],
+        &list,
+    ));
+    assert_eq!(s, Sense::invalid_field_in_param_list(6, None));
+    list[4] = 1;
+    good_data(run_with(
+        &mut l,
+        &[0x55, 0x10, 0, 0, 0, 0, 0, hi, lo, 0],
+        &list,
+    ));
+    let s = check(run_with(
+        &mut l,
+        &[0x55, 0x10, 0, 0, 0, 0, 0, 0, 12, 0],
+        &list[..12],
+    ));
+    assert_eq!(
+        s,
+        Sense::parameter_list_length_error(),
+        "descriptor cut short"
+    );
+}
