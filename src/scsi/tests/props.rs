@@ -168,3 +168,38 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn sense_decode_is_total(bytes in proptest::collection::vec(any::<u8>(), 0..100)) {
+        if let Some(s) = Sense::decode(&bytes) {
+            prop_assert!(Sense::decode(&s.to_vec(true)).is_some());
+        }
+    }
+
+    /// Data-in never exceeds the allocation length of the CDB that asked for it.
+    #[test]
+    fn allocation_length_is_honoured(
+        which in 0usize..6,
+        flags in any::<u8>(),
+        page in any::<u8>(),
+        sub in any::<u8>(),
+        alloc in any::<u16>(),
+    ) {
+        let [hi, lo] = alloc.to_be_bytes();
+        let (cdb, limit): (Vec<u8>, usize) = match which {
+            0 => (vec![0x12, flags & 1, page, hi, lo, 0], usize::from(alloc)),
+            1 => (vec![0x1A, flags, page, sub, lo, 0], usize::from(lo)),
+            2 => (vec![0x5A, flags, page, sub, 0, 0, 0, hi, lo, 0], usize::from(alloc)),
+            3 => (vec![0x03, flags, 0, 0, lo, 0], usize::from(lo)),
+            4 => (vec![0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, hi, lo, 0, 0], usize::from(alloc)),
+            _ => (vec![0xA3, 0x0C, flags, page, 0, sub, 0, 0, hi, lo, 0, 0], usize::from(alloc)),
+        };
+        let mut l = lun_with(LunConfig { thin: true, ..LunConfig::default() });
+        if let Dispatch::Reply(r) = l.dispatch(&cdb, &Vec::new()) {
+            prop_assert!(r.data.len() <= limit, "{} > {}", r.data.len(), limit);
+        }
+    }
+}
