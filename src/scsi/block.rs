@@ -9,7 +9,7 @@
 
 use super::cdb::Range;
 use super::config::LunConfig;
-use super::outcome::{BlockIo, BlockOp, Dispatch};
+use super::outcome::{BlockIo, BlockOp, ByteCheck, Dispatch};
 use super::sense::Sense;
 use super::wire::PageBuf;
 
@@ -43,10 +43,34 @@ pub fn read(cfg: &LunConfig, r: Range) -> Result<Dispatch, Sense> {
     transfer(cfg, r, BlockOp::Read)
 }
 
-/// A WRITE: like [`read`], but refused first on a write-protected unit.
-pub fn write(cfg: &LunConfig, r: Range) -> Result<Dispatch, Sense> {
+/// A WRITE: like [`read`], but refused first on a write-protected unit. With the write
+/// cache disabled (`wce` false, from the Caching mode page) every write gets FUA, which
+/// is what WCE=0 promises the initiator. WRITE AND VERIFY comes here with `wce` false:
+/// reading back what the backstore just made durable would only test the page cache,
+/// so its verification is the backstore's own integrity guarantee.
+pub fn write(cfg: &LunConfig, wce: bool, r: Range) -> Result<Dispatch, Sense> {
     writable(cfg)?;
-    transfer(cfg, r, BlockOp::Write)
+    transfer(
+        cfg,
+        Range {
+            fua: r.fua || !wce,
+            ..r
+        },
+        BlockOp::Write,
+    )
+}
+
+/// VERIFY: the backstore reads (and with BYTCHK compares) the range; the transfer limit
+/// applies because the backstore reads it in one piece.
+pub fn verify(cfg: &LunConfig, r: Range, check: ByteCheck) -> Result<Dispatch, Sense> {
+    transfer(cfg, Range { fua: false, ..r }, BlockOp::Verify(check))
+}
+
+/// PRE-FETCH: only the range is checked. The backstore's own read-ahead is all the
+/// cache there is, so we report GOOD ("not all blocks cached") without I/O.
+pub fn pre_fetch(cfg: &LunConfig, r: Range) -> Result<Dispatch, Sense> {
+    in_range(cfg, r)?;
+    Ok(Dispatch::good())
 }
 
 /// SYNCHRONIZE CACHE: always handed to the backstore, which may cache even when we
@@ -60,6 +84,27 @@ pub fn synchronize_cache(cfg: &LunConfig, r: Range) -> Result<Dispatch, Sense> {
         fua: false,
     }))
 }
+
+/// COMPARE AND WRITE of `r.blocks` blocks (at most 1, the limit VPD B0h reports);
+/// zero blocks is GOOD without I/O. FUA as for [`write()`].
+pub fn compare_and_write(cfg: &LunConfig, wce: bool, r: Range) -> Result<Dispatch, Sense> {
+    writable(cfg)?;
+    if r.blocks > MAX_COMPARE_AND_WRITE_BLOCKS {
+        return Err(Sense::invalid_field_in_cdb(r.len_byte, None));
+    }
+    transfer(
+        cfg,
+        Range {
+            fua: r.fua || !wce,
+            ..r
+        },
+        BlockOp::CompareAndWrite,
+    )
+}
+
+/// MAXIMUM COMPARE AND WRITE LENGTH: one block is what VMware's ATS and the kernel's
+/// own backstores use, and keeps the backstore's atomic section small.
+pub const MAX_COMPARE_AND_WRITE_BLOCKS: u32 = 1;
 
 /// Refuses writes to a read-only unit with DATA PROTECT / WRITE PROTECTED.
 pub fn writable(cfg: &LunConfig) -> Result<(), Sense> {

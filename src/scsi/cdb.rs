@@ -8,46 +8,111 @@
 
 #![forbid(unsafe_code)]
 
+use super::mode::{self, ModeSelectCdb, ModeSenseCdb};
+use super::outcome::ByteCheck;
 use super::sense::Sense;
 use super::wire::Bytes;
 
 /// Opcodes we decode.
 pub mod op {
     pub const TEST_UNIT_READY: u8 = 0x00;
+    pub const REQUEST_SENSE: u8 = 0x03;
     pub const READ_6: u8 = 0x08;
     pub const WRITE_6: u8 = 0x0A;
     pub const INQUIRY: u8 = 0x12;
+    pub const MODE_SELECT_6: u8 = 0x15;
+    pub const MODE_SENSE_6: u8 = 0x1A;
+    pub const START_STOP_UNIT: u8 = 0x1B;
     pub const READ_CAPACITY_10: u8 = 0x25;
     pub const READ_10: u8 = 0x28;
     pub const WRITE_10: u8 = 0x2A;
+    pub const WRITE_AND_VERIFY_10: u8 = 0x2E;
+    pub const VERIFY_10: u8 = 0x2F;
+    pub const PRE_FETCH_10: u8 = 0x34;
     pub const SYNCHRONIZE_CACHE_10: u8 = 0x35;
+    pub const WRITE_SAME_10: u8 = 0x41;
+    pub const UNMAP: u8 = 0x42;
+    pub const MODE_SELECT_10: u8 = 0x55;
+    pub const MODE_SENSE_10: u8 = 0x5A;
     pub const READ_16: u8 = 0x88;
     pub const WRITE_16: u8 = 0x8A;
+    pub const COMPARE_AND_WRITE: u8 = 0x89;
+    pub const WRITE_AND_VERIFY_16: u8 = 0x8E;
+    pub const VERIFY_16: u8 = 0x8F;
+    pub const PRE_FETCH_16: u8 = 0x90;
     pub const SYNCHRONIZE_CACHE_16: u8 = 0x91;
+    pub const WRITE_SAME_16: u8 = 0x93;
     pub const SERVICE_ACTION_IN_16: u8 = 0x9E;
+    /// Answered by the kernel; named here because unit attentions exempt it.
+    pub const REPORT_LUNS: u8 = 0xA0;
+    pub const MAINTENANCE_IN: u8 = 0xA3;
     pub const READ_12: u8 = 0xA8;
     pub const WRITE_12: u8 = 0xAA;
+    pub const WRITE_AND_VERIFY_12: u8 = 0xAE;
+    pub const VERIFY_12: u8 = 0xAF;
 }
 
-/// Service action of SERVICE ACTION IN(16) that reads the capacity.
-const SA_READ_CAPACITY_16: u8 = 0x10;
+/// Service actions we decode.
+pub mod sa {
+    /// SERVICE ACTION IN(16): READ CAPACITY(16).
+    pub const READ_CAPACITY_16: u8 = 0x10;
+    /// SERVICE ACTION IN(16): GET LBA STATUS.
+    pub const GET_LBA_STATUS: u8 = 0x12;
+    /// MAINTENANCE IN: REPORT SUPPORTED OPERATION CODES.
+    pub const REPORT_SUPPORTED_OPCODES: u8 = 0x0C;
+    /// MAINTENANCE IN: REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS.
+    pub const REPORT_SUPPORTED_TMFS: u8 = 0x0D;
+}
 
 /// A decoded command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     TestUnitReady,
+    RequestSense {
+        desc: bool,
+        alloc_len: u32,
+    },
     Inquiry {
         evpd: bool,
         page: u8,
         alloc_len: u32,
     },
+    ModeSense(ModeSenseCdb),
+    ModeSelect(ModeSelectCdb),
+    /// START STOP UNIT that passed decoding; we have no power states, so it has no
+    /// parameters left to act on.
+    StartStopUnit,
     ReadCapacity10,
     ReadCapacity16 {
         alloc_len: u32,
     },
     Read(Range),
     Write(Range),
+    /// WRITE AND VERIFY: a write that must be durable before GOOD.
+    WriteAndVerify(Range),
+    Verify {
+        range: Range,
+        check: ByteCheck,
+    },
+    PreFetch(Range),
+    WriteSame {
+        range: Range,
+        unmap: bool,
+    },
+    CompareAndWrite(Range),
+    Unmap {
+        param_len: u32,
+    },
+    GetLbaStatus {
+        lba: u64,
+        alloc_len: u32,
+    },
     SynchronizeCache(Range),
+    ReportOpcodes(ReportOpcodes),
+    ReportTmfs {
+        extended: bool,
+        alloc_len: u32,
+    },
     /// An opcode this emulation does not implement.
     Unsupported(u8),
 }
@@ -60,6 +125,18 @@ pub struct Range {
     pub fua: bool,
     /// Offset of the TRANSFER LENGTH field, for the field pointer of a too-long request.
     pub len_byte: u16,
+}
+
+/// A decoded REPORT SUPPORTED OPERATION CODES CDB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportOpcodes {
+    /// RCTD: append command timeouts descriptors.
+    pub timeouts: bool,
+    /// REPORTING OPTIONS (0-3; larger values are refused at decode).
+    pub options: u8,
+    pub opcode: u8,
+    pub service_action: u16,
+    pub alloc_len: u32,
 }
 
 /// Where the LBA and length fields of a 10-, 12- or 16-byte CDB sit.
@@ -83,41 +160,45 @@ pub fn cdb_len(opcode: u8) -> Option<usize> {
     }
 }
 
+const LAYOUT_10: Layout = Layout {
+    lba_at: 2,
+    lba_width: 4,
+    len_at: 7,
+    len_width: 2,
+};
+const LAYOUT_12: Layout = Layout {
+    lba_at: 2,
+    lba_width: 4,
+    len_at: 6,
+    len_width: 4,
+};
+const LAYOUT_16: Layout = Layout {
+    lba_at: 2,
+    lba_width: 8,
+    len_at: 10,
+    len_width: 4,
+};
+
 /// The LBA/length layout of an opcode's group (6-byte CDBs are decoded by hand).
 fn layout(opcode: u8) -> Layout {
     match cdb_len(opcode) {
-        Some(16) => Layout {
-            lba_at: 2,
-            lba_width: 8,
-            len_at: 10,
-            len_width: 4,
-        },
-        Some(12) => Layout {
-            lba_at: 2,
-            lba_width: 4,
-            len_at: 6,
-            len_width: 4,
-        },
-        _ => Layout {
-            lba_at: 2,
-            lba_width: 4,
-            len_at: 7,
-            len_width: 2,
-        },
+        Some(16) => LAYOUT_16,
+        Some(12) => LAYOUT_12,
+        _ => LAYOUT_10,
     }
 }
 
 impl Command {
-    /// Decodes `cdb`. Errors are ILLEGAL REQUEST sense naming the offending field.
+    /// Decodes `cdb`. Errors are ILLEGAL REQUEST sense naming the offending field; a
+    /// known opcode in a CDB shorter than its group's length is refused at byte 0 before
+    /// any of its fields are looked at (they read as zero).
     pub fn parse(cdb: &[u8]) -> Result<Command, Sense> {
         let opcode = *cdb.first().ok_or(Sense::invalid_opcode())?;
-        let b = Bytes(cdb);
-        let cmd = Self::parse_known(opcode, b)?;
         let short = cdb_len(opcode).is_none_or(|need| cdb.len() < need);
-        match cmd {
-            Command::Unsupported(_) => Ok(cmd),
+        match Self::parse_known(opcode, Bytes(cdb)) {
+            Ok(Command::Unsupported(op)) => Ok(Command::Unsupported(op)),
             _ if short => Err(Sense::invalid_field_in_cdb(0, None)),
-            _ => Ok(cmd),
+            decoded => decoded,
         }
     }
 
@@ -125,13 +206,31 @@ impl Command {
         use op::*;
         Ok(match opcode {
             TEST_UNIT_READY => Command::TestUnitReady,
+            REQUEST_SENSE => Command::RequestSense {
+                desc: b.bit(1, 0),
+                alloc_len: u32::from(b.u8(4)),
+            },
             INQUIRY => inquiry(b)?,
+            MODE_SENSE_6 => Command::ModeSense(mode::parse_sense(b, false)),
+            MODE_SENSE_10 => Command::ModeSense(mode::parse_sense(b, true)),
+            MODE_SELECT_6 => Command::ModeSelect(mode::parse_select(b, false)?),
+            MODE_SELECT_10 => Command::ModeSelect(mode::parse_select(b, true)?),
+            START_STOP_UNIT => start_stop_unit(b)?,
             READ_CAPACITY_10 => read_capacity_10(b)?,
             SERVICE_ACTION_IN_16 => service_action_in(b)?,
+            MAINTENANCE_IN => maintenance_in(b)?,
             READ_6 => Command::Read(range_6(b)),
             WRITE_6 => Command::Write(range_6(b)),
             READ_10 | READ_12 | READ_16 => Command::Read(transfer(opcode, b)?),
             WRITE_10 | WRITE_12 | WRITE_16 => Command::Write(transfer(opcode, b)?),
+            WRITE_AND_VERIFY_10 | WRITE_AND_VERIFY_12 | WRITE_AND_VERIFY_16 => {
+                Command::WriteAndVerify(transfer(opcode, b)?)
+            }
+            VERIFY_10 | VERIFY_12 | VERIFY_16 => verify(opcode, b)?,
+            PRE_FETCH_10 | PRE_FETCH_16 => Command::PreFetch(range(opcode, b)),
+            WRITE_SAME_10 | WRITE_SAME_16 => write_same(opcode, b)?,
+            COMPARE_AND_WRITE => compare_and_write(b)?,
+            UNMAP => unmap(b)?,
             SYNCHRONIZE_CACHE_10 | SYNCHRONIZE_CACHE_16 => {
                 Command::SynchronizeCache(range(opcode, b))
             }
@@ -166,11 +265,68 @@ fn read_capacity_10(b: Bytes<'_>) -> Result<Command, Sense> {
 
 fn service_action_in(b: Bytes<'_>) -> Result<Command, Sense> {
     match b.u8(1) & 0x1F {
-        SA_READ_CAPACITY_16 => Ok(Command::ReadCapacity16 {
+        sa::READ_CAPACITY_16 => Ok(Command::ReadCapacity16 {
+            alloc_len: b.be32(10),
+        }),
+        sa::GET_LBA_STATUS => Ok(Command::GetLbaStatus {
+            lba: b.be(2, 8),
             alloc_len: b.be32(10),
         }),
         _ => Err(Sense::invalid_field_in_cdb(1, Some(4))),
     }
+}
+
+fn maintenance_in(b: Bytes<'_>) -> Result<Command, Sense> {
+    let alloc_len = b.be32(6);
+    match b.u8(1) & 0x1F {
+        sa::REPORT_SUPPORTED_OPCODES => report_opcodes(b, alloc_len),
+        sa::REPORT_SUPPORTED_TMFS => Ok(Command::ReportTmfs {
+            extended: b.bit(2, 7),
+            alloc_len,
+        }),
+        _ => Err(Sense::invalid_field_in_cdb(1, Some(4))),
+    }
+}
+
+/// REPORT SUPPORTED OPERATION CODES; reporting options above 3 are reserved.
+fn report_opcodes(b: Bytes<'_>, alloc_len: u32) -> Result<Command, Sense> {
+    let options = b.u8(2) & 0x07;
+    if options > 3 {
+        return Err(Sense::invalid_field_in_cdb(2, Some(2)));
+    }
+    Ok(Command::ReportOpcodes(ReportOpcodes {
+        timeouts: b.bit(2, 7),
+        options,
+        opcode: b.u8(3),
+        service_action: b.be16(4),
+        alloc_len,
+    }))
+}
+
+/// START STOP UNIT on a disk without removable medium or power states: any power
+/// condition is accepted as a no-op, but ejecting (LOEJ with START clear, power condition
+/// 0) is refused, as our medium cannot be removed.
+fn start_stop_unit(b: Bytes<'_>) -> Result<Command, Sense> {
+    let power_condition = b.u8(4) >> 4;
+    if power_condition == 0 && b.bit(4, 1) && !b.bit(4, 0) {
+        return Err(Sense::invalid_field_in_cdb(4, Some(1)));
+    }
+    Ok(Command::StartStopUnit)
+}
+
+/// VERIFY(10/12/16): no protection information, and BYTCHK 10b is reserved.
+fn verify(opcode: u8, b: Bytes<'_>) -> Result<Command, Sense> {
+    no_protect(b)?;
+    let check = match (b.u8(1) >> 1) & 3 {
+        0 => ByteCheck::None,
+        1 => ByteCheck::Full,
+        3 => ByteCheck::SingleBlock,
+        _ => return Err(Sense::invalid_field_in_cdb(1, Some(2))),
+    };
+    Ok(Command::Verify {
+        range: range(opcode, b),
+        check,
+    })
 }
 
 /// READ(6)/WRITE(6): 21-bit LBA, 8-bit length where 0 means 256 blocks, no FUA.
@@ -212,4 +368,50 @@ fn no_protect(b: Bytes<'_>) -> Result<(), Sense> {
         0 => Ok(()),
         _ => Err(Sense::invalid_field_in_cdb(1, Some(7))),
     }
+}
+
+/// WRITE SAME(10/16): no protection information, no anchoring, and none of the
+/// obsolete PBDATA/LBDATA or the NDOB variants.
+fn write_same(opcode: u8, b: Bytes<'_>) -> Result<Command, Sense> {
+    no_protect(b)?;
+    let refused = if opcode == op::WRITE_SAME_16 {
+        0x11
+    } else {
+        0x16
+    };
+    if let Some(bit) = highest_bit(b.u8(1) & refused) {
+        return Err(Sense::invalid_field_in_cdb(1, Some(bit)));
+    }
+    let r = range(opcode, b);
+    Ok(Command::WriteSame {
+        range: Range { fua: false, ..r },
+        unmap: b.bit(1, 3),
+    })
+}
+
+/// COMPARE AND WRITE: LBA in bytes 2-9, NUMBER OF LOGICAL BLOCKS in byte 13.
+fn compare_and_write(b: Bytes<'_>) -> Result<Command, Sense> {
+    no_protect(b)?;
+    let blocks = u32::from(b.u8(13));
+    Ok(Command::CompareAndWrite(Range {
+        lba: b.be(2, 8),
+        blocks,
+        fua: b.bit(1, 3),
+        len_byte: 13,
+    }))
+}
+
+/// UNMAP: ANCHOR is not supported; the parameter list length is in bytes 7-8.
+fn unmap(b: Bytes<'_>) -> Result<Command, Sense> {
+    if b.bit(1, 0) {
+        return Err(Sense::invalid_field_in_cdb(1, Some(0)));
+    }
+    Ok(Command::Unmap {
+        param_len: u32::from(b.be16(7)),
+    })
+}
+
+/// The number of the most significant set bit, if any.
+fn highest_bit(v: u8) -> Option<u8> {
+    (v != 0).then(|| 7 - v.leading_zeros() as u8)
 }

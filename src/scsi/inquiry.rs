@@ -6,7 +6,9 @@
 
 #![forbid(unsafe_code)]
 
+use super::block::MAX_COMPARE_AND_WRITE_BLOCKS;
 use super::config::LunConfig;
+use super::provisioning::{MAX_UNMAP_DESCRIPTORS, MAX_WRITE_SAME_BLOCKS};
 use super::sense::Sense;
 use super::wire::{PageBuf, len16};
 
@@ -14,7 +16,7 @@ use super::wire::{PageBuf, len16};
 const PERIPHERAL_DISK: u8 = 0x00;
 
 /// VPD pages we serve, in the ascending order page 00h lists them.
-pub const SUPPORTED_VPD_PAGES: [u8; 3] = [0x00, 0x80, 0x83];
+pub const SUPPORTED_VPD_PAGES: [u8; 6] = [0x00, 0x80, 0x83, 0xB0, 0xB1, 0xB2];
 
 /// Version descriptors claimed in standard INQUIRY data: SAM-5, SPC-4, SBC-3.
 const VERSION_DESCRIPTORS: [u16; 3] = [0x00A0, 0x0460, 0x04C0];
@@ -42,6 +44,9 @@ pub fn vpd(cfg: &LunConfig, page: u8) -> Result<Vec<u8>, Sense> {
         0x00 => SUPPORTED_VPD_PAGES.to_vec(),
         0x80 => cfg.serial.as_bytes().to_vec(),
         0x83 => device_identification(cfg),
+        0xB0 => block_limits(cfg),
+        0xB1 => block_device_characteristics(),
+        0xB2 => logical_block_provisioning(cfg),
         _ => return Err(Sense::invalid_field_in_cdb(2, None)),
     };
     Ok(vpd_page(page, &body))
@@ -83,4 +88,44 @@ fn designator(code_set: u8, kind: u8, id: &[u8]) -> Vec<u8> {
     let mut d = vec![code_set, kind, 0, len];
     d.extend(id.iter().take(usize::from(len)));
     d
+}
+
+/// Page B0h body (bytes 4-63): transfer limits from the configuration, one-block
+/// COMPARE AND WRITE, the WRITE SAME limit, and the UNMAP limits when the unit is thin.
+fn block_limits(cfg: &LunConfig) -> Vec<u8> {
+    let mut p = PageBuf::zeroed(0x3C);
+    let max = cfg.max_transfer_blocks.to_be_bytes();
+    let caw = u8::try_from(MAX_COMPARE_AND_WRITE_BLOCKS).unwrap_or(u8::MAX);
+    p.set(0, 0x01) // WSNZ: WRITE SAME with zero blocks is refused
+        .set(1, caw) // MAXIMUM COMPARE AND WRITE LENGTH
+        .put(2, &1u16.to_be_bytes()) // OPTIMAL TRANSFER LENGTH GRANULARITY
+        .put(4, &max) // MAXIMUM TRANSFER LENGTH
+        .put(8, &max); // OPTIMAL TRANSFER LENGTH
+    if cfg.thin {
+        p.put(16, &u32::MAX.to_be_bytes()) // MAXIMUM UNMAP LBA COUNT: unlimited
+            .put(20, &MAX_UNMAP_DESCRIPTORS.to_be_bytes())
+            .put(24, &1u32.to_be_bytes()); // OPTIMAL UNMAP GRANULARITY
+    }
+    p.put(32, &MAX_WRITE_SAME_BLOCKS.to_be_bytes());
+    p.into_vec()
+}
+
+/// Page B1h body: a non-rotating medium (so initiators do not bother with seek-friendly
+/// ordering); form factor not reported.
+fn block_device_characteristics() -> Vec<u8> {
+    let mut p = PageBuf::zeroed(0x3C);
+    p.put(0, &1u16.to_be_bytes());
+    p.into_vec()
+}
+
+/// Page B2h body: thin provisioning with UNMAP and WRITE SAME(10/16) with UNMAP when the
+/// backstore can deallocate; otherwise fully provisioned. Unmapped blocks are not
+/// promised to read as zero (LBPRZ 0), since that is up to the backstore.
+fn logical_block_provisioning(cfg: &LunConfig) -> Vec<u8> {
+    let (flags, kind) = if cfg.thin {
+        (0x80 | 0x40 | 0x20, 0x02)
+    } else {
+        (0, 0)
+    };
+    vec![0, flags, kind, 0]
 }

@@ -1,27 +1,47 @@
 //! [`ScsiLun`]: one logical unit's configuration and emulation state, and the dispatcher
 //! that routes each decoded command to its family module.
+//!
+//! The state that commands can change lives here and nowhere else: pending unit
+//! attentions and the changeable mode parameters (WCE, D_SENSE). Everything else is a
+//! pure function of the configuration.
 
 #![forbid(unsafe_code)]
 
 use super::DataOut;
-use super::block;
 use super::cdb::Command;
 use super::config::{ConfigError, LunConfig};
-use super::inquiry;
+use super::mode::{self, ModeSelectCdb, ModeState};
 use super::outcome::Dispatch;
+use super::provisioning::{self, read_param_list};
 use super::sense::Sense;
+use super::ua::{self, Pending, UnitAttention};
+use super::{block, inquiry, opcodes};
 
 /// A logical unit as the initiators see it.
 #[derive(Debug, Clone)]
 pub struct ScsiLun {
     config: LunConfig,
+    mode: ModeState,
+    attentions: Pending,
+}
+
+/// A GOOD reply carrying `bytes`, cut to the allocation length.
+fn data(bytes: Vec<u8>, alloc_len: u32) -> Result<Dispatch, Sense> {
+    Ok(Dispatch::data(bytes, alloc_len))
 }
 
 impl ScsiLun {
-    /// A unit described by `config`, which must pass [`LunConfig::validate`].
+    /// A unit described by `config`, which must pass [`LunConfig::validate`]. It starts
+    /// with a POWER ON/RESET unit attention pending, as a freshly started disk does.
     pub fn new(config: LunConfig) -> Result<Self, ConfigError> {
         config.validate()?;
-        Ok(ScsiLun { config })
+        let mut attentions = Pending::default();
+        attentions.raise(UnitAttention::PowerOnReset);
+        Ok(ScsiLun {
+            mode: ModeState::defaults(&config),
+            config,
+            attentions,
+        })
     }
 
     /// The unit's configuration, including the current capacity.
@@ -29,42 +49,116 @@ impl ScsiLun {
         &self.config
     }
 
-    /// Changes the capacity (after the backstore grew or shrank).
-    pub fn set_capacity(&mut self, num_blocks: u64) {
-        self.config.num_blocks = num_blocks;
+    /// Whether CHECK CONDITION sense must be sent in descriptor format (D_SENSE in the
+    /// Control mode page); the device layer passes this to [`Sense::encode`] for sense
+    /// from the backstore too.
+    pub fn descriptor_sense(&self) -> bool {
+        self.mode.d_sense
+    }
+
+    /// Whether the write cache is enabled (WCE). When it is not, dispatch already sets
+    /// FUA on every write.
+    pub fn write_cache_enabled(&self) -> bool {
+        self.mode.wce
+    }
+
+    /// Changes the capacity (after the backstore grew or shrank) and tells initiators
+    /// with CAPACITY DATA HAS CHANGED. A unit cannot shrink to nothing: READ CAPACITY
+    /// has no way to say so.
+    pub fn set_capacity(&mut self, num_blocks: u64) -> Result<(), ConfigError> {
+        if num_blocks == 0 {
+            return Err(ConfigError::NoBlocks);
+        }
+        if num_blocks != self.config.num_blocks {
+            self.config.num_blocks = num_blocks;
+            self.attentions.raise(UnitAttention::CapacityChanged);
+        }
+        Ok(())
+    }
+
+    /// Queues a unit attention for the next non-exempt command.
+    pub fn raise_unit_attention(&mut self, ua: UnitAttention) {
+        self.attentions.raise(ua);
     }
 
     /// Decides one command: a finished reply, or checked block I/O for the backstore.
-    /// Never panics, whatever the bytes.
+    /// A pending unit attention fails the command first unless it is exempt. Never
+    /// panics, whatever the bytes.
     pub fn dispatch(&mut self, cdb: &[u8], data_out: &dyn DataOut) -> Dispatch {
-        let _ = data_out;
-        Command::parse(cdb).and_then(|cmd| self.execute(cmd)).into()
+        let opcode = cdb.first().copied();
+        if !opcode.is_some_and(ua::exempt) {
+            if let Some(ua) = self.attentions.take() {
+                return Dispatch::check(ua.sense());
+            }
+        }
+        Command::parse(cdb)
+            .and_then(|cmd| self.execute(cmd, data_out))
+            .into()
     }
 
-    fn execute(&mut self, cmd: Command) -> Result<Dispatch, Sense> {
-        let cfg = &self.config;
+    /// Runs a decoded command. The match is exhaustive on purpose: a new [`Command`]
+    /// variant does not compile until it is routed here.
+    fn execute(&mut self, cmd: Command, data_out: &dyn DataOut) -> Result<Dispatch, Sense> {
+        let (cfg, wce) = (&self.config, self.mode.wce);
         match cmd {
-            Command::TestUnitReady => Ok(Dispatch::good()),
+            Command::TestUnitReady | Command::StartStopUnit => Ok(Dispatch::good()),
+            Command::RequestSense { desc, alloc_len } => data(self.request_sense(desc), alloc_len),
             Command::Inquiry {
-                evpd,
-                page,
+                evpd: false,
                 alloc_len,
-            } => {
-                let data = if evpd {
-                    inquiry::vpd(cfg, page)?
-                } else {
-                    inquiry::standard(cfg)
-                };
-                Ok(Dispatch::data(data, alloc_len))
-            }
-            Command::ReadCapacity10 => Ok(Dispatch::data(block::capacity_10(cfg), 8)),
-            Command::ReadCapacity16 { alloc_len } => {
-                Ok(Dispatch::data(block::capacity_16(cfg), alloc_len))
-            }
+                ..
+            } => data(inquiry::standard(cfg), alloc_len),
+            Command::Inquiry {
+                page, alloc_len, ..
+            } => data(inquiry::vpd(cfg, page)?, alloc_len),
+            Command::ModeSense(c) => data(mode::sense(c, cfg, self.mode)?, c.alloc_len),
+            Command::ModeSelect(c) => self.mode_select(c, data_out),
+            Command::ReadCapacity10 => data(block::capacity_10(cfg), 8),
+            Command::ReadCapacity16 { alloc_len } => data(block::capacity_16(cfg), alloc_len),
+            Command::ReportOpcodes(r) => data(opcodes::report(r, cfg.thin)?, r.alloc_len),
+            Command::ReportTmfs {
+                extended,
+                alloc_len,
+            } => data(opcodes::task_management(extended), alloc_len),
             Command::Read(r) => block::read(cfg, r),
-            Command::Write(r) => block::write(cfg, r),
+            Command::Write(r) => block::write(cfg, wce, r),
+            Command::WriteAndVerify(r) => block::write(cfg, false, r),
+            Command::Verify { range, check } => block::verify(cfg, range, check),
+            Command::PreFetch(r) => block::pre_fetch(cfg, r),
             Command::SynchronizeCache(r) => block::synchronize_cache(cfg, r),
+            Command::CompareAndWrite(r) => block::compare_and_write(cfg, wce, r),
+            Command::WriteSame { range, unmap } => provisioning::write_same(cfg, wce, range, unmap),
+            Command::Unmap { param_len } => provisioning::unmap(cfg, param_len, data_out),
+            Command::GetLbaStatus { lba, alloc_len } => {
+                provisioning::get_lba_status(cfg, lba, alloc_len)
+            }
             Command::Unsupported(_) => Err(Sense::invalid_opcode()),
         }
+    }
+
+    /// REQUEST SENSE returns (and clears) the oldest pending unit attention, or NO SENSE,
+    /// in the format the DESC bit asks for.
+    fn request_sense(&mut self, desc: bool) -> Vec<u8> {
+        let sense = self
+            .attentions
+            .take()
+            .map_or(Sense::no_sense(), UnitAttention::sense);
+        sense.to_vec(desc)
+    }
+
+    /// MODE SELECT: applies the new WCE/D_SENSE and raises MODE PARAMETERS CHANGED if
+    /// anything changed. TCMU cannot tell initiators apart, so unlike SPC-4's per-nexus
+    /// rule the changing initiator sees the attention too.
+    fn mode_select(&mut self, c: ModeSelectCdb, data_out: &dyn DataOut) -> Result<Dispatch, Sense> {
+        let list = read_param_list(data_out, c.param_len)?;
+        if list.is_empty() {
+            return Ok(Dispatch::good());
+        }
+        let new = mode::select(c, &list, &self.config, self.mode)?;
+        if new != self.mode {
+            self.mode = new;
+            self.attentions.raise(UnitAttention::ModeParametersChanged);
+        }
+        Ok(Dispatch::good())
     }
 }

@@ -7,17 +7,45 @@
 //! file descriptors, threads or shared memory, tests, fuzzers and miri drive it directly.
 //!
 //! Layout: [`cdb`] decodes bytes into [`Command`], [`sense`] encodes errors, [`outcome`]
-//! is what comes back, and one module per command family builds the responses.
+//! is what comes back, [`ua`] keeps unit attentions, and one private module per command
+//! family builds the responses (`inquiry`, `block`, `mode`, `provisioning`, `opcodes`).
+//!
+//! Errors are [`Sense`] values from the start: every failure of a SCSI command is
+//! reported to the initiator as sense data, so there is no intermediate error enum to map.
+//! The device layer encodes it with [`Sense::encode`] in the format
+//! [`ScsiLun::descriptor_sense`] names, and maps backstore failures to sense the same way.
+//!
+//! ```
+//! use gluster_tcmu::scsi::{BlockOp, Dispatch, LunConfig, ScsiLun, Sense, Status};
+//!
+//! let mut lun = ScsiLun::new(LunConfig::default())?;
+//! let no_data = Vec::new();
+//! // A fresh unit reports POWER ON/RESET to the first command.
+//! let Dispatch::Reply(reply) = lun.dispatch(&[0x00, 0, 0, 0, 0, 0], &no_data) else {
+//!     unreachable!()
+//! };
+//! assert_eq!(reply.status, Status::CheckCondition(Sense::ua_power_on_reset()));
+//! // READ(10) of one block at LBA 8 goes to the backstore.
+//! match lun.dispatch(&[0x28, 0, 0, 0, 0, 8, 0, 0, 1, 0], &no_data) {
+//!     Dispatch::Io(io) => assert_eq!((io.op, io.lba, io.blocks), (BlockOp::Read, 8, 1)),
+//!     Dispatch::Reply(reply) => panic!("unexpected {reply:?}"),
+//! }
+//! # Ok::<(), gluster_tcmu::scsi::ConfigError>(())
+//! ```
 
 #![forbid(unsafe_code)]
 
-pub mod block;
+mod block;
 pub mod cdb;
 pub mod config;
-pub mod inquiry;
+mod inquiry;
 mod lun;
+mod mode;
+mod opcodes;
 pub mod outcome;
+mod provisioning;
 pub mod sense;
+pub mod ua;
 mod wire;
 
 #[cfg(test)]
@@ -26,8 +54,11 @@ mod tests;
 pub use cdb::Command;
 pub use config::{ConfigError, LunConfig};
 pub use lun::ScsiLun;
-pub use outcome::{BlockIo, BlockOp, ByteCheck, Dispatch, Reply, Status};
+pub use mode::{ModeSelectCdb, ModeSenseCdb, PageControl};
+pub use outcome::{BlockIo, BlockOp, ByteCheck, Dispatch, LbaRange, Reply, Status};
+pub use provisioning::{LbaStatus, ProvisioningStatus, encode_lba_status};
 pub use sense::{FieldPointer, Sense, SenseKey};
+pub use ua::UnitAttention;
 
 /// A command's data-out buffer (parameter lists, write data), read by offset.
 ///

@@ -121,6 +121,30 @@ pub enum BlockOp {
     /// count (medium verification); otherwise compare against data-out and fail with
     /// [`Sense::miscompare`] at the first differing byte.
     Verify(ByteCheck),
+    /// WRITE SAME: data-out holds one block; write it to every block of the range. With
+    /// `unmap` set the initiator allows deallocating instead, which a thin backstore may
+    /// do when the block is all zeros and its deallocated blocks read back as zeros.
+    WriteSame { unmap: bool },
+    /// COMPARE AND WRITE, atomically with respect to other commands on the range:
+    /// data-out holds `blocks` blocks to compare with the medium, then `blocks` blocks to
+    /// write. On a difference nothing is written and the command fails with
+    /// [`Sense::miscompare`] at the offset of the first differing byte.
+    CompareAndWrite,
+    /// UNMAP: deallocate these ranges (all checked against the capacity, none empty).
+    /// The [`BlockIo`]'s own `lba` and `blocks` are 0 for this operation.
+    Unmap(Vec<LbaRange>),
+    /// GET LBA STATUS: find the provisioning status of the blocks from `lba` on (at most
+    /// `blocks` of them), encode it with
+    /// [`encode_lba_status`](super::encode_lba_status) and send it as
+    /// data-in, cut to `alloc_len`.
+    LbaStatus { alloc_len: u32 },
+}
+
+/// A run of blocks in an UNMAP request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LbaRange {
+    pub lba: u64,
+    pub blocks: u32,
 }
 
 /// The BYTCHK field of VERIFY (SBC-3 5.27): what the read data is compared with.

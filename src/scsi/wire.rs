@@ -83,6 +83,11 @@ impl PageBuf {
         self.put(at, &field)
     }
 
+    /// Current length.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// The finished bytes.
     pub fn into_vec(self) -> Vec<u8> {
         self.0

@@ -78,7 +78,9 @@ fn config_validation() {
 #[test]
 fn set_capacity_is_visible() {
     let mut l = lun();
-    l.set_capacity(42);
+    l.set_capacity(42).unwrap();
+    assert_eq!(l.config().num_blocks, 42);
+    assert_eq!(l.set_capacity(0), Err(ConfigError::NoBlocks));
     assert_eq!(l.config().num_blocks, 42);
 }
 
@@ -93,4 +95,11 @@ fn data_out_reads_by_offset() {
     assert_eq!(DataOut::len(&s), 4);
     assert!(!DataOut::is_empty(&[0u8; 1]));
     assert!(DataOut::is_empty(&Vec::new()));
+}
+
+#[test]
+fn short_cdb_wins_over_field_errors() {
+    let mut l = lun();
+    assert_invalid_cdb(run(&mut l, &[0x28, 0xE0, 0, 0, 0]), 0, None);
+    assert_invalid_cdb(run(&mut l, &[0x12, 0x02]), 0, None);
 }

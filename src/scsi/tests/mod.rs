@@ -1,10 +1,15 @@
 //! Unit and property tests for the SCSI emulation, one file per command family.
 
+mod attention;
 mod block;
 mod inquiry;
 mod lun;
+mod mode;
+mod opcodes;
 mod props;
+mod provisioning;
 mod sense;
+mod vpd;
 
 use super::*;
 
@@ -13,9 +18,21 @@ pub(super) fn lun() -> ScsiLun {
     lun_with(LunConfig::default())
 }
 
-/// A unit with a custom configuration.
+/// A unit with a custom configuration, its power-on unit attention already collected.
 pub(super) fn lun_with(cfg: LunConfig) -> ScsiLun {
+    let mut l = fresh(cfg);
+    assert_eq!(check(run(&mut l, &[0; 6])), Sense::ua_power_on_reset());
+    l
+}
+
+/// A unit straight after open, unit attention still pending.
+pub(super) fn fresh(cfg: LunConfig) -> ScsiLun {
     ScsiLun::new(cfg).expect("valid test config")
+}
+
+/// Dispatches `cdb` with `data` as data-out.
+pub(super) fn run_with(lun: &mut ScsiLun, cdb: &[u8], data: &[u8]) -> Dispatch {
+    lun.dispatch(cdb, &data)
 }
 
 /// Dispatches `cdb` with no data-out.
