@@ -7,5 +7,11 @@
 //! any I/O; [`TcmuNetlink`] is the thin socket layer over `netlink-sys`.
 
 pub mod codec;
+mod error;
+mod frame;
+mod inbox;
+mod socket;
 
 pub use codec::{DecodeError, DeviceEvent, EventKind, EventType, Reconfig};
+pub use error::NetlinkError;
+pub use socket::TcmuNetlink;
