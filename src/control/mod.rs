@@ -12,5 +12,6 @@
 
 #![forbid(unsafe_code)]
 
+pub mod kmod;
 pub mod netlink;
 mod sysfs;
