@@ -15,3 +15,4 @@
 pub mod kmod;
 pub mod netlink;
 mod sysfs;
+pub mod uio;
