@@ -12,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod configfs;
 pub mod kmod;
 pub mod netlink;
 mod sysfs;
