@@ -20,14 +20,27 @@ const DISK_BLOCKS: u64 = 1 << 16; // 32 MiB, written once before measuring
 const DEPTHS: [usize; 3] = [1, 32, 128];
 
 fn setup() -> (FakeKernel, Device) {
-    let cfg = FakeKernelConfig { cmd_ring_bytes: 1 << 20, data_blocks: 2048, ..Default::default() };
+    let cfg = FakeKernelConfig {
+        cmd_ring_bytes: 1 << 20,
+        data_blocks: 2048,
+        ..Default::default()
+    };
     let kernel = FakeKernel::new(cfg).expect("fake kernel");
     let end = kernel.handler_end().expect("handler end");
     let region = SharedRegion::map(&end.memfd, end.map_len).expect("map");
-    let doorbell = Doorbell::EventFds { irq: end.irq, kick: end.kick };
+    let doorbell = Doorbell::EventFds {
+        irq: end.irq,
+        kick: end.kick,
+    };
     let lun = LunConfig::new(BLOCK, DISK_BLOCKS, "bench0001");
     let ram = RamBackstore::new(DISK_BLOCKS * u64::from(BLOCK));
-    let device = Device::new("bench", region, doorbell, lun, Box::new(ram)).expect("device");
+    let mut device = Device::new("bench", region, doorbell, lun, Box::new(ram)).expect("device");
+    let mut kernel = kernel;
+    // Consume the POWER ON/RESET unit attention, as an initiator's first command does.
+    kernel.submit(&[0; 6], DataDir::None).expect("TUR");
+    device.process_ring().expect("process");
+    device.finish_batch().expect("finish");
+    assert_eq!(kernel.reap().expect("protocol").len(), 1);
     (kernel, device)
 }
 
@@ -40,13 +53,28 @@ fn cdb(op: u8, lba: u64) -> [u8; 16] {
 }
 
 /// One batch: `depth` commands in, one device step, `depth` completions out.
-fn batch(k: &mut FakeKernel, dev: &mut Device, write: bool, depth: usize, next: &mut u64, data: &[u8]) {
+fn batch(
+    k: &mut FakeKernel,
+    dev: &mut Device,
+    write: bool,
+    depth: usize,
+    next: &mut u64,
+    data: &[u8],
+) {
     let span = DISK_BLOCKS / u64::from(IO as u32 / BLOCK);
     for _ in 0..depth {
         let lba = (*next % span) * u64::from(IO as u32 / BLOCK);
-        *next = next.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) >> 1;
-        let (op, dir) = if write { (0x8a, DataDir::ToDevice(data)) } else { (0x88, DataDir::FromDevice(IO)) };
-        k.submit_with(&cdb(op, lba), dir, SubmitOpts::quiet()).expect("submit");
+        *next = next
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407)
+            >> 1;
+        let (op, dir) = if write {
+            (0x8a, DataDir::ToDevice(data))
+        } else {
+            (0x88, DataDir::FromDevice(IO))
+        };
+        k.submit_with(&cdb(op, lba), dir, SubmitOpts::quiet())
+            .expect("submit");
     }
     k.notify();
     dev.process_ring().expect("process");
@@ -98,7 +126,10 @@ fn memcpy(c: &mut Criterion) {
                     let slot = (i % 2048) * IO;
                     area[slot..slot + IO].copy_from_slice(black_box(&src));
                     let off = ((next as usize) % (disk.len() / IO)) * IO;
-                    next = next.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) >> 1;
+                    next = next
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407)
+                        >> 1;
                     disk[off..off + IO].copy_from_slice(&area[slot..slot + IO]);
                 }
                 black_box(&disk);

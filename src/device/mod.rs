@@ -149,10 +149,19 @@ impl Device {
     }
 
     /// Changes the LUN's size after the backstore was resized (RECONFIG, ChangeMedium).
+    /// The new capacity is reported to initiators as CAPACITY DATA HAS CHANGED.
     pub fn resize(&mut self, new_size: u64) -> Result<(), BackstoreError> {
-        self.backstore.resize(new_size)?;
         let blocks = new_size / u64::from(self.lun.config().block_size.max(1));
-        self.lun.set_capacity(blocks);
+        if blocks == 0 {
+            return Err(BackstoreError::OutOfRange {
+                offset: 0,
+                len: new_size,
+                size: new_size,
+            });
+        }
+        self.backstore.resize(new_size)?;
+        // Cannot fail: zero blocks was refused above.
+        let _ = self.lun.set_capacity(blocks);
         Ok(())
     }
 
@@ -249,8 +258,7 @@ impl Device {
         let mut sense_len = 0;
         if let Status::CheckCondition(s) = status {
             self.stats.errors += 1;
-            // Fixed-format sense: D_SENSE cannot be switched on until MODE SELECT exists.
-            sense_len = s.encode(false, &mut sense);
+            sense_len = s.encode(self.lun.descriptor_sense(), &mut sense);
         }
         let mut read_len = None;
         if !data.is_empty() {

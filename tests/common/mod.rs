@@ -95,8 +95,25 @@ pub fn device_with(
         irq: end.irq,
         kick: end.kick,
     };
-    let device = Device::new("fake", region, doorbell, lun, backstore).expect("device");
+    let mut device = Device::new("fake", region, doorbell, lun, backstore).expect("device");
+    let mut kernel = kernel;
+    clear_power_on_attention(&mut kernel, &mut device);
     (kernel, device)
+}
+
+/// Sends TEST UNIT READY and expects the POWER ON/RESET unit attention every new unit
+/// reports once, as an initiator's first command would.
+pub fn clear_power_on_attention(kernel: &mut FakeKernel, device: &mut Device) {
+    kernel
+        .submit(&[0, 0, 0, 0, 0, 0], gluster_tcmu::testing::DataDir::None)
+        .expect("submit TUR");
+    let c = run_until(kernel, device, 1).pop().expect("TUR completion");
+    assert_eq!(c.status, 2);
+    let s = sense_of(&c);
+    assert_eq!(
+        (s.key, s.asc, s.ascq),
+        (gluster_tcmu::scsi::SenseKey::UnitAttention, 0x29, 0x00)
+    );
 }
 
 pub fn ram_device(blocks: u64) -> (FakeKernel, Device) {
