@@ -108,6 +108,10 @@ pub fn clear_power_on_attention(kernel: &mut FakeKernel, device: &mut Device) {
         .submit(&[0, 0, 0, 0, 0, 0], gluster_tcmu::testing::DataDir::None)
         .expect("submit TUR");
     let c = run_until(kernel, device, 1).pop().expect("TUR completion");
+    // Consume the doorbell the TUR rang, so the next wait_kick waits for new work.
+    kernel
+        .wait_kick(std::time::Duration::ZERO)
+        .expect("kick eventfd");
     assert_eq!(c.status, 2);
     let s = sense_of(&c);
     assert_eq!(
