@@ -211,6 +211,31 @@ fn asynchronous_backstore_through_the_reactor_matches_the_model() {
 }
 
 #[test]
+fn file_backstore_through_the_reactor_matches_the_model() {
+    let blocks = 8192;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lun.img");
+    let opts = gluster_tcmu::backstore::FileOptions::default();
+    let file = gluster_tcmu::backstore::FileBackstore::open(&path, blocks * 512, &opts).unwrap();
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        blocks * 512,
+        "sized sparsely at open"
+    );
+    let (mut k, device) = device_with(Default::default(), lun(blocks), Box::new(file));
+    let reactor = Reactor::spawn("file-reactor").unwrap();
+    let id = reactor.add(device).unwrap();
+    let mut model = Model::new(blocks);
+    run_model(&mut k, &mut model, 4000, 32, &mut Rng(99));
+    reactor.remove(id).unwrap();
+    // What the initiator was told is on disk really is in the file.
+    assert!(
+        std::fs::read(&path).unwrap() == model.bytes,
+        "file content differs from the model"
+    );
+}
+
+#[test]
 fn removing_a_device_with_backstore_io_in_flight_waits_for_it() {
     let blocks = 1024;
     let backstore = Delayed::new(blocks * 512, Duration::from_millis(20));

@@ -7,10 +7,13 @@
 //! request names byte ranges of the shared region ([`DataBuf`]) that stay valid until
 //! its completion has been drained.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // file_uring.rs alone submits to io_uring
 
+mod file;
+mod file_uring;
 mod ram;
 
+pub use file::{FileBackstore, FileOpenError, FileOptions};
 pub use ram::RamBackstore;
 
 use crate::region::{RegionError, SharedRegion};
@@ -180,6 +183,10 @@ pub trait Backstore: Send + std::fmt::Debug {
     /// Synchronous backstores may finish it before returning; its
     /// completion is then available from the next [`Backstore::drain`].
     fn submit(&mut self, request: IoRequest) -> Result<(), Box<Rejected>>;
+
+    /// Hands everything submitted since the last call to the backend at once; the device
+    /// calls it after each batch of [`Backstore::submit`]s.
+    fn commit(&mut self) {}
 
     /// An fd that becomes readable when completions are waiting, for backstores that
     /// finish requests asynchronously. `None`: completions are ready right after submit.

@@ -124,6 +124,7 @@ impl Device {
             }
         }
         self.entries = entries;
+        self.backstore.commit();
         drained.map(drop).map_err(Into::into)
     }
 
