@@ -8,5 +8,6 @@
 pub mod abi;
 pub mod backstore;
 pub mod doorbell;
+pub mod handler;
 pub mod region;
 pub mod ring;
