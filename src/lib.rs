@@ -10,6 +10,7 @@ pub mod backstore;
 pub mod control;
 pub mod device;
 pub mod doorbell;
+pub mod handler;
 pub mod reactor;
 pub mod region;
 pub mod ring;
