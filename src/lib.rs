@@ -8,6 +8,7 @@
 pub mod abi;
 pub mod backstore;
 pub mod control;
+pub mod daemon;
 pub mod device;
 pub mod doorbell;
 pub mod handler;

@@ -1,1 +1,139 @@
-fn main() {}
+//! `gluster-tcmu`: the daemon and its admin commands.
+
+use clap::{Parser, Subcommand};
+use gluster_tcmu::daemon::{self, DaemonOptions, list, open::OpenDefaults, open::Roots};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Default path of the socket `gluster-tcmu list` asks.
+const CONTROL_SOCKET: &str = "/run/gluster-tcmu/control.sock";
+
+/// Serves LIO TCM-User (`user:glfs`, `user:file`, `user:ram`) LUNs: the kernel hands every
+/// SCSI command of such a LUN to this daemon, which answers it from a file on a GlusterFS
+/// volume, a local file, or RAM. Create LUNs with targetcli, e.g.
+///   targetcli /backstores/user:file create disk1 10G /var/lib/luns/disk1.img
+#[derive(Debug, Parser)]
+#[command(name = "gluster-tcmu", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon (as systemd does): take over existing LUNs, then serve new ones.
+    Run {
+        /// Reactor threads serving I/O (default: number of CPUs, at most 8).
+        #[arg(long)]
+        reactor_threads: Option<usize>,
+        /// Log filter, e.g. `info` or `gluster_tcmu=debug` (overrides RUST_LOG).
+        #[arg(long)]
+        log_level: Option<String>,
+        /// Open file LUNs with O_DIRECT unless their config string says otherwise.
+        #[arg(long)]
+        direct_io: bool,
+        /// Do not register on the system D-Bus (targetcli will not list user: backstores).
+        #[arg(long)]
+        no_dbus: bool,
+        /// Socket answering `gluster-tcmu list`.
+        #[arg(long, default_value = CONTROL_SOCKET)]
+        control_socket: PathBuf,
+    },
+    /// Check a config string as targetcli's CheckConfig would: `<subtype>/<config>`,
+    /// e.g. `file//var/lib/luns/disk1.img` or `glfs/vol@server/dir/disk1.img`.
+    CheckConfig {
+        /// `<subtype>/<config>`.
+        config: String,
+    },
+    /// List the LUNs the running daemon serves, with their counters.
+    List {
+        /// Socket of the running daemon.
+        #[arg(long, default_value = CONTROL_SOCKET)]
+        control_socket: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run {
+            reactor_threads,
+            log_level,
+            direct_io,
+            no_dbus,
+            control_socket,
+        } => {
+            init_logging(log_level.as_deref());
+            let threads = reactor_threads.unwrap_or_else(default_threads);
+            let opts = DaemonOptions {
+                reactor_threads: threads,
+                roots: Roots::default(),
+                defaults: OpenDefaults {
+                    file_direct: direct_io,
+                },
+                control_socket,
+                dbus: !no_dbus,
+            };
+            match daemon::run(opts) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{}", gluster_tcmu::handler::admin_message(&e));
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::CheckConfig { config } => check_config(&config),
+        Command::List { control_socket } => match list::fetch(&control_socket) {
+            Ok(lines) => {
+                lines.iter().for_each(|l| println!("{l}"));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!(
+                    "cannot reach the daemon at {}: {e}",
+                    control_socket.display()
+                );
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+}
+
+fn init_logging(level: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match level {
+        Some(l) => EnvFilter::new(l),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn check_config(dev_config: &str) -> ExitCode {
+    match gluster_tcmu::handler::parse_dev_config(dev_config) {
+        Ok(cfg) => {
+            if let gluster_tcmu::handler::HandlerConfig::File(f) = &cfg {
+                if let Err(e) = gluster_tcmu::handler::file::check_on_disk(f) {
+                    eprintln!("invalid: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            println!("valid: {cfg:?}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("invalid: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

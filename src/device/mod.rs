@@ -166,6 +166,11 @@ impl Device {
         Ok(())
     }
 
+    /// Reports a write-back cache (or not) from now on (RECONFIG of `emulate_write_cache`).
+    pub fn set_write_cache(&mut self, on: bool) {
+        self.lun.set_write_cache(on);
+    }
+
     fn dispatch(&mut self, cmd: Command) -> Result<(), DeviceError> {
         self.stats.commands += 1;
         match cmd.problem() {

@@ -39,8 +39,12 @@ enum Control {
     Add(Box<Device>, Sender<DeviceId>),
     Remove(DeviceId, Sender<Option<Box<Device>>>),
     Stats(DeviceId, Sender<Option<DeviceStats>>),
+    Run(DeviceId, DeviceJob),
     Shutdown,
 }
+
+/// Work to do on a device inside its reactor thread (resize, reconfigure).
+type DeviceJob = Box<dyn FnOnce(Option<&mut Device>) + Send>;
 
 /// What a completion's `user_data` refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +139,23 @@ impl Reactor {
         rx.recv()
             .map_err(|_| ReactorError::Stopped)?
             .ok_or(ReactorError::NoSuchDevice(id))
+    }
+}
+
+impl Reactor {
+    /// Runs `job` on the device inside the reactor thread, between batches, and returns
+    /// its result; `None` reaches the job when the device is gone.
+    pub fn with_device<R: Send + 'static>(
+        &self,
+        id: DeviceId,
+        job: impl FnOnce(Option<&mut Device>) -> R + Send + 'static,
+    ) -> Result<R, ReactorError> {
+        let (tx, rx) = mpsc::channel();
+        let job: DeviceJob = Box::new(move |d| {
+            let _ = tx.send(job(d));
+        });
+        self.send(Control::Run(id, job))?;
+        rx.recv().map_err(|_| ReactorError::Stopped)
     }
 }
 
@@ -345,6 +366,11 @@ impl EventLoop {
                     .and_then(|s| s.as_ref())
                     .map(|s| s.device.stats());
                 let _ = reply.send(stats);
+            }
+            Control::Run(DeviceId(index), job) => {
+                let device = self.slots.get_mut(index as usize).and_then(|s| s.as_mut());
+                job(device.map(|s| &mut *s.device));
+                self.touched.insert(index);
             }
             Control::Shutdown => self.shutdown(),
         }

@@ -62,6 +62,16 @@ impl ScsiLun {
         self.mode.wce
     }
 
+    /// Turns the reported write-back cache on or off (the admin changed
+    /// `emulate_write_cache`); initiators learn of it through MODE PARAMETERS CHANGED.
+    pub fn set_write_cache(&mut self, on: bool) {
+        if self.config.write_cache != on || self.mode.wce != on {
+            self.config.write_cache = on;
+            self.mode.wce = on;
+            self.attentions.raise(UnitAttention::ModeParametersChanged);
+        }
+    }
+
     /// Changes the capacity (after the backstore grew or shrank) and tells initiators
     /// with CAPACITY DATA HAS CHANGED. A unit cannot shrink to nothing: READ CAPACITY
     /// has no way to say so.

@@ -1,0 +1,190 @@
+//! The netlink loop: every kernel event gets exactly one `*_DONE` reply.
+//!
+//! Opening a device can take seconds (a Gluster volume), so ADDED and REMOVED events are
+//! handled on their own threads and their replies come back through a channel plus an
+//! eventfd; the loop keeps receiving events for other devices meanwhile.
+
+#![forbid(unsafe_code)]
+
+use super::open::{OpenDefaults, Roots, open_device};
+use super::registry::Registry;
+use crate::control::netlink::{DeviceEvent, EventKind, NetlinkError, Reconfig, TcmuNetlink};
+use crate::control::uio;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+/// A finished event waiting for its reply.
+type Done = (DeviceEvent, i32);
+
+/// State shared by the loop and the threads it starts.
+#[derive(Debug)]
+pub struct EventContext {
+    pub registry: Arc<Registry>,
+    pub roots: Roots,
+    pub defaults: OpenDefaults,
+}
+
+/// Receives and answers events until `stop` is set.
+pub fn run(
+    nl: &mut TcmuNetlink,
+    ctx: Arc<EventContext>,
+    stop: &AtomicBool,
+) -> Result<(), NetlinkError> {
+    let wake = Arc::new(
+        rustix::event::eventfd(
+            0,
+            rustix::event::EventfdFlags::CLOEXEC | rustix::event::EventfdFlags::NONBLOCK,
+        )
+        .map_err(|e| NetlinkError::Io {
+            op: "eventfd",
+            source: e.into(),
+        })?,
+    );
+    let (tx, rx) = channel::<Done>();
+    while !stop.load(Ordering::Relaxed) {
+        wait(nl, &wake);
+        send_replies(nl, &rx, &wake)?;
+        while let Some(ev) = nl.try_recv()? {
+            handle(ev, &ctx, &tx, &wake, nl)?;
+        }
+    }
+    Ok(())
+}
+
+fn wait(nl: &TcmuNetlink, wake: &OwnedFd) {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    if nl.has_pending() {
+        return;
+    }
+    let nl_fd = nl.as_fd();
+    let mut fds = [
+        PollFd::new(&nl_fd, PollFlags::IN),
+        PollFd::new(wake, PollFlags::IN),
+    ];
+    let timeout = Timespec {
+        tv_sec: 0,
+        tv_nsec: 250_000_000,
+    };
+    let _ = poll(&mut fds, Some(&timeout));
+}
+
+fn send_replies(
+    nl: &mut TcmuNetlink,
+    rx: &Receiver<Done>,
+    wake: &OwnedFd,
+) -> Result<(), NetlinkError> {
+    let _ = rustix::io::read(wake, &mut [0u8; 8]);
+    while let Ok((ev, status)) = rx.try_recv() {
+        reply(nl, &ev, status)?;
+    }
+    Ok(())
+}
+
+fn reply(nl: &mut TcmuNetlink, ev: &DeviceEvent, status: i32) -> Result<(), NetlinkError> {
+    match nl.reply(ev, status) {
+        Ok(()) => Ok(()),
+        // The kernel stopped waiting (device already gone): nothing more to tell it.
+        Err(NetlinkError::Kernel { op, source }) => {
+            tracing::warn!(
+                device = ev.uio_name,
+                "kernel refused the {op} reply: {source}"
+            );
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn handle(
+    ev: DeviceEvent,
+    ctx: &Arc<EventContext>,
+    tx: &Sender<Done>,
+    wake: &Arc<OwnedFd>,
+    nl: &mut TcmuNetlink,
+) -> Result<(), NetlinkError> {
+    tracing::info!(device = ev.uio_name, minor = ev.minor, "{:?}", ev.kind);
+    if let EventKind::Reconfig(r) = &ev.kind {
+        let status = reconfigure(&ctx.registry, ev.minor, r);
+        return reply(nl, &ev, status);
+    }
+    let (ctx, tx, wake) = (ctx.clone(), tx.clone(), wake.clone());
+    let spawned = std::thread::Builder::new()
+        .name(format!("event-uio{}", ev.minor))
+        .spawn(move || {
+            let status = match ev.kind {
+                EventKind::Added => add(&ctx, ev.minor),
+                _ => {
+                    ctx.registry.remove(ev.minor);
+                    0
+                }
+            };
+            let _ = tx.send((ev, status));
+            let _ = rustix::io::write(&*wake, &1u64.to_ne_bytes());
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start an event thread: {e}");
+    }
+    Ok(())
+}
+
+/// Opens and serves the device with UIO minor `minor`; returns the reply status.
+pub fn add(ctx: &EventContext, minor: u32) -> i32 {
+    let scan = match uio::scan(&ctx.roots.sys) {
+        Ok(scan) => scan,
+        Err(e) => {
+            tracing::error!(minor, "cannot scan UIO devices: {e}");
+            return -libc::EIO;
+        }
+    };
+    let Some(dev) = scan.devices.into_iter().find(|d| d.index == minor) else {
+        tracing::error!(minor, "no tcm-user UIO device with this minor");
+        return -libc::ENODEV;
+    };
+    match open_device(&ctx.roots, &dev, ctx.defaults) {
+        Ok(device) => match ctx.registry.serve(dev.clone(), device) {
+            Ok(()) => {
+                tracing::info!(device = %dev.name, "serving");
+                0
+            }
+            Err(e) => {
+                tracing::error!(device = %dev.name, "cannot start serving: {e}");
+                -libc::EIO
+            }
+        },
+        Err(e) => {
+            tracing::error!(device = %dev.name, "cannot open: {}", crate::handler::admin_message(&e));
+            e.errno()
+        }
+    }
+}
+
+/// Applies a RECONFIG event; returns the reply status.
+fn reconfigure(registry: &Registry, minor: u32, r: &Reconfig) -> i32 {
+    if r.dev_cfg.is_some() {
+        tracing::warn!(
+            minor,
+            "changing the config string of a live LUN is not supported; use targetcli changemedium"
+        );
+        return -libc::EOPNOTSUPP;
+    }
+    let (size, wce) = (r.dev_size, r.write_cache);
+    let result = registry.with_device(minor, move |d| {
+        if let Some(on) = wce {
+            d.set_write_cache(on);
+        }
+        match size {
+            Some(bytes) => d.resize(bytes).map_err(|e| {
+                tracing::error!(device = d.name(), "resize to {bytes} failed: {e}");
+                -libc::EINVAL
+            }),
+            None => Ok(()),
+        }
+    });
+    match result {
+        Some(Ok(())) => 0,
+        Some(Err(errno)) => errno,
+        None => -libc::ENODEV,
+    }
+}

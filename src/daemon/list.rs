@@ -1,0 +1,68 @@
+//! The control socket behind `gluster-tcmu list`: one line per served device.
+
+#![forbid(unsafe_code)]
+
+use super::registry::{Listing, Registry};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Header of the table `list` prints.
+pub const HEADER: &str = "DEVICE\tHANDLER\tCOMMANDS\tREAD_BYTES\tWRITE_BYTES\tERRORS\tSTATE";
+
+/// Keeps the socket file until dropped.
+#[derive(Debug)]
+pub struct ListSocket {
+    path: PathBuf,
+}
+
+impl Drop for ListSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Listens on `path` and answers each connection with the current table.
+pub fn serve(path: &Path, registry: Arc<Registry>) -> std::io::Result<ListSocket> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path)?;
+    std::thread::Builder::new()
+        .name("list-socket".into())
+        .spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = answer(stream, &registry);
+            }
+        })?;
+    Ok(ListSocket {
+        path: path.to_path_buf(),
+    })
+}
+
+fn answer(mut stream: UnixStream, registry: &Registry) -> std::io::Result<()> {
+    writeln!(stream, "{HEADER}")?;
+    for l in registry.list() {
+        writeln!(stream, "{}", line(&l))?;
+    }
+    Ok(())
+}
+
+fn line(l: &Listing) -> String {
+    let name = format!("{}/{}", l.uio.name.hba, l.uio.name.device);
+    match l.stats {
+        Some(s) => format!(
+            "{name}\t{}\t{}\t{}\t{}\t{}\tserving",
+            l.uio.name.subtype, s.commands, s.read_bytes, s.write_bytes, s.errors
+        ),
+        None => format!("{name}\t{}\t-\t-\t-\t-\tunavailable", l.uio.name.subtype),
+    }
+}
+
+/// Client side: asks the daemon listening on `path` for its table.
+pub fn fetch(path: &Path) -> std::io::Result<Vec<String>> {
+    let stream = UnixStream::connect(path)?;
+    BufReader::new(stream).lines().collect()
+}

@@ -1,0 +1,162 @@
+//! Turning a kernel UIO device into a served [`Device`]: read its configfs attributes,
+//! parse its config string, open the backstore, map the ring.
+
+#![forbid(unsafe_code)]
+
+use crate::backstore::{Backstore, FileBackstore, FileOptions, RamBackstore};
+use crate::control::configfs::{ConfigfsDevice, ConfigfsError};
+use crate::control::uio::{UioDevice, UioName};
+use crate::device::{Device, DeviceError};
+use crate::doorbell::Doorbell;
+use crate::handler::{ConfigError, HandlerConfig, parse_dev_config};
+use crate::region::{MapError, SharedRegion};
+use crate::scsi::LunConfig;
+use std::path::{Path, PathBuf};
+
+/// Where the kernel's files live (overridable so tests can use a fake tree).
+#[derive(Debug, Clone)]
+pub struct Roots {
+    pub sys: PathBuf,
+    pub configfs: PathBuf,
+    pub dev: PathBuf,
+}
+
+impl Default for Roots {
+    fn default() -> Self {
+        Self {
+            sys: "/sys".into(),
+            configfs: "/sys/kernel/config".into(),
+            dev: "/dev".into(),
+        }
+    }
+}
+
+/// Defaults that a config string may override.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenDefaults {
+    /// `O_DIRECT` for file LUNs that do not say.
+    pub file_direct: bool,
+}
+
+/// Why a device could not be served; its errno is what the kernel is told.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("configfs")]
+    Configfs(#[from] ConfigfsError),
+    #[error("config string rejected: {0}")]
+    Config(#[from] ConfigError),
+    #[error("handler `{0}` is not built into this daemon")]
+    HandlerUnavailable(String),
+    #[error("cannot open the backing file")]
+    File(#[from] crate::backstore::FileOpenError),
+    #[error("cannot open {path}")]
+    Uio {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot map the command ring")]
+    Map(#[from] MapError),
+    #[error("cannot attach to the command ring")]
+    Device(#[from] DeviceError),
+    #[error("LUN size {size} is not a multiple of the {block}-byte block size")]
+    Size { size: u64, block: u32 },
+}
+
+impl OpenError {
+    /// The negative errno the kernel gets in the ADDED_DEVICE_DONE reply.
+    pub fn errno(&self) -> i32 {
+        let e = match self {
+            OpenError::Config(_) | OpenError::Size { .. } => libc::EINVAL,
+            OpenError::HandlerUnavailable(_) => libc::EOPNOTSUPP,
+            OpenError::File(crate::backstore::FileOpenError::Open { source, .. })
+            | OpenError::Uio { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+            _ => libc::EIO,
+        };
+        -e
+    }
+}
+
+/// Opens the UIO device and everything behind it.
+pub fn open_device(
+    roots: &Roots,
+    uio: &UioDevice,
+    defaults: OpenDefaults,
+) -> Result<Device, OpenError> {
+    let cfs = ConfigfsDevice::locate(&roots.configfs, &uio.name)?;
+    let size = cfs.info()?.size;
+    let block = cfs.hw_block_size()?;
+    if block == 0 || size % u64::from(block) != 0 || size == 0 {
+        return Err(OpenError::Size { size, block });
+    }
+    let handler = parse_dev_config(&format!("{}/{}", uio.name.subtype, uio.name.config))?;
+    let mut lun = LunConfig::new(
+        block,
+        size / u64::from(block),
+        &unit_serial(cfs.dir(), &uio.name),
+    );
+    lun.max_transfer_blocks = cfs.hw_max_sectors()?.max(1);
+    lun.write_cache = cfs.emulate_write_cache()?;
+    lun.thin = true;
+    let backstore = open_backstore(&handler, size, defaults, &mut lun)?;
+    let path = roots.dev.join(format!("uio{}", uio.index));
+    let fd = open_uio(&path).map_err(|source| OpenError::Uio {
+        path: path.clone(),
+        source,
+    })?;
+    let region = SharedRegion::map(&fd, uio.map_size as usize)?;
+    Ok(Device::new(
+        uio.name.to_string(),
+        region,
+        Doorbell::Uio(fd),
+        lun,
+        backstore,
+    )?)
+}
+
+fn open_backstore(
+    handler: &HandlerConfig,
+    size: u64,
+    defaults: OpenDefaults,
+    lun: &mut LunConfig,
+) -> Result<Box<dyn Backstore>, OpenError> {
+    match handler {
+        HandlerConfig::Ram(cfg) => {
+            lun.write_cache = cfg.write_cache.unwrap_or(lun.write_cache);
+            Ok(Box::new(RamBackstore::new(size)))
+        }
+        HandlerConfig::File(cfg) => {
+            lun.write_cache = cfg.write_cache.unwrap_or(lun.write_cache);
+            lun.read_only = cfg.read_only;
+            let opts = FileOptions {
+                direct: cfg.direct.unwrap_or(defaults.file_direct),
+                read_only: cfg.read_only,
+                ..FileOptions::default()
+            };
+            Ok(Box::new(FileBackstore::open(&cfg.path, size, &opts)?))
+        }
+        HandlerConfig::Glfs(_) => Err(OpenError::HandlerUnavailable("glfs".into())),
+    }
+}
+
+fn open_uio(path: &Path) -> std::io::Result<std::os::fd::OwnedFd> {
+    use rustix::fs::{Mode, OFlags, open};
+    open(
+        path,
+        OFlags::RDWR | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(Into::into)
+}
+
+/// The unit serial LIO generated for the device (`wwn/vpd_unit_serial`), which is what
+/// tcmu-runner reports too; the device name when it cannot be read.
+fn unit_serial(dir: &Path, name: &UioName) -> String {
+    let text = std::fs::read_to_string(dir.join("wwn/vpd_unit_serial")).unwrap_or_default();
+    let serial = text.rsplit(':').next().unwrap_or("").trim();
+    if serial.is_empty() {
+        name.device.clone()
+    } else {
+        serial.to_string()
+    }
+}
