@@ -10,6 +10,9 @@ set -u
 . /share/guest/lib.sh
 bs_kind=${1:-user:glfs}
 phases=${2:-brick-kill volume-stop}
+# Replica-3 O_DSYNC writes under TCG run at tens of IOPS: keep the job small (it only has to
+# outlast the fault, which starts 8 s in).
+fault_size=${GT_FAULT_SIZE:-8M}
 gt_prepare_backstore "$bs_kind"
 restore() {
     gluster --mode=script volume start "$GT_VOLUME" force >/dev/null 2>&1
@@ -43,7 +46,7 @@ for phase in $phases; do
     case $phase in
         brick-kill)
             gt_step "brick-kill: fio, then kill -9 brick b1"
-            fio_bg brick-kill --size=48M --rate_iops=150
+            fio_bg brick-kill --size="$fault_size" --rate_iops=150
             sleep 8
             kill -0 "$fio_pid" || gt_fail "fio finished before the fault"
             bpid=$(gt_brick_pid "$GT_VOLUME" 1)
@@ -58,7 +61,7 @@ for phase in $phases; do
             ;;
         volume-stop)
             gt_step "volume-stop: fio, volume stop for 15 s, start"
-            fio_bg volume-stop --size=32M --rate_iops=150
+            fio_bg volume-stop --size="$fault_size" --rate_iops=100
             sleep 8
             kill -0 "$fio_pid" || gt_fail "fio finished before the fault"
             gluster --mode=script volume stop "$GT_VOLUME" || gt_fail "volume stop"
