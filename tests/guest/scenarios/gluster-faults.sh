@@ -32,7 +32,16 @@ fio_bg() { # NAME EXTRA-ARGS...
     fio_pid=$!
 }
 fio_wait() {
-    local name=$1 rc
+    local name=$1 rc i=0 sd
+    sd=$(basename "$(readlink -f "$dev")")
+    # Progress every 20 s (writes/reads completed on the disk, in-flight), so a stall shows.
+    while kill -0 "$fio_pid" 2>/dev/null; do
+        sleep 1
+        if ((++i % 20 == 0)); then
+            read -r rd _ _ _ wr _ _ _ inflight _ </sys/block/$sd/stat
+            gt_info "fio $name running ${i}s: reads $rd writes $wr in flight $inflight"
+        fi
+    done
     wait "$fio_pid"
     rc=$?
     gt_fio_summary "$GT_RESULTS/fio-$name.json"

@@ -7,6 +7,10 @@
 set -u
 . /share/guest/lib.sh
 
+gt_step "before the daemon: no user: backstores (they come only from a handler on D-Bus)"
+targetcli ls /backstores | tee "$GT_RESULTS/ls-before.txt"
+grep -q 'user:' "$GT_RESULTS/ls-before.txt" && gt_fail "user: backstores listed with no handler running"
+gt_dbus_has_handler && gt_fail "$GT_DBUS_NAME already owned before gluster-tcmu started"
 gt_daemon_start
 gt_step "targetcli ls /backstores"
 targetcli ls /backstores | tee "$GT_RESULTS/ls.txt"
