@@ -7,6 +7,7 @@
 
 pub mod abi;
 pub mod backstore;
+pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod device;

@@ -7,12 +7,16 @@
 //! [`configfs`] reads a device's attributes and pulls its `block_dev` / `reset_ring`
 //! levers; [`kmod`] pulls the module-wide `block_netlink` / `reset_netlink` levers.
 //!
+//! [`dbus`] is the `org.kernel.TCMUService1` service targetcli talks to.
+//!
 //! Parsers are pure and unit-tested; file access takes a root directory so tests build
-//! a fake sysfs/configfs tree in a temporary directory (REFERENCE.md §2).
+//! a fake sysfs/configfs tree in a temporary directory (REFERENCE.md §2). Nothing here
+//! runs on the data path.
 
 #![forbid(unsafe_code)]
 
 pub mod configfs;
+pub mod dbus;
 pub mod kmod;
 pub mod netlink;
 mod sysfs;

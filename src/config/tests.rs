@@ -1,0 +1,226 @@
+use super::*;
+
+fn toml(text: &str) -> Layer {
+    parse_toml(Path::new("test.toml"), text).unwrap()
+}
+
+fn toml_err(text: &str) -> String {
+    match parse_toml(Path::new("test.toml"), text) {
+        Ok(layer) => panic!("accepted: {layer:?}"),
+        Err(e) => crate::handler::admin_message(&e),
+    }
+}
+
+#[test]
+fn defaults() {
+    let c = Config::default();
+    assert_eq!(c.log.level, LogLevel::Info);
+    assert_eq!(c.log.target, LogTarget::Auto);
+    assert_eq!(c.log.dir, PathBuf::from("/var/log/gluster-tcmu"));
+    assert_eq!(c.metrics.listen, None);
+    assert_eq!(c.reactor.threads, None);
+    assert!(c.file.direct_io);
+    assert_eq!(c.ram.max_size, Size(16 << 30));
+    assert_eq!(c.glfs.connect_timeout, Duration::from_secs(10));
+    assert_eq!(c.glfs.log_dir, PathBuf::from("/var/log/gluster-tcmu"));
+    assert_eq!(Config::merge(&Layer::default(), &toml(""), &Layer::default()), c);
+}
+
+#[test]
+fn reactor_threads_follow_cpus_capped() {
+    let auto = ReactorConfig::default();
+    assert_eq!(auto.effective_threads(0), 1);
+    assert_eq!(auto.effective_threads(2), 2);
+    assert_eq!(auto.effective_threads(64), MAX_DEFAULT_REACTOR_THREADS);
+    let fixed = ReactorConfig {
+        threads: NonZeroUsize::new(12),
+    };
+    assert_eq!(fixed.effective_threads(2), 12);
+}
+
+#[test]
+fn full_file() {
+    let layer = toml(
+        r#"
+        [log]
+        level = "debug"
+        target = "journald"
+        dir = "/srv/log"
+        [metrics]
+        listen = "127.0.0.1:9464"
+        [reactor]
+        threads = 3
+        [file]
+        direct_io = false
+        [ram]
+        max_size = "2G"
+        [glfs]
+        connect_timeout_secs = 30
+        log_dir = "/srv/log/glfs"
+        "#,
+    );
+    let c = Config::merge(&Layer::default(), &layer, &Layer::default());
+    assert_eq!(c.log.level, LogLevel::Debug);
+    assert_eq!(c.log.target, LogTarget::Journald);
+    assert_eq!(c.log.dir, PathBuf::from("/srv/log"));
+    assert_eq!(c.metrics.listen, Some("127.0.0.1:9464".parse().unwrap()));
+    assert_eq!(c.reactor.effective_threads(64), 3);
+    assert!(!c.file.direct_io);
+    assert_eq!(c.ram.max_size, Size(2 << 30));
+    assert_eq!(c.glfs.connect_timeout, Duration::from_secs(30));
+    assert_eq!(c.glfs.log_dir, PathBuf::from("/srv/log/glfs"));
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    for (text, key) in [
+        ("bogus = 1", "bogus"),
+        ("[log]\nlevle = \"info\"", "levle"),
+        ("[glfs]\nconnect_timeout = 5", "connect_timeout"),
+        ("[scsi]\nx = 1", "scsi"),
+    ] {
+        let msg = toml_err(text);
+        assert!(msg.starts_with("invalid configuration file test.toml: "), "{msg}");
+        assert!(msg.contains(&format!("unknown field `{key}`")), "{msg}");
+    }
+}
+
+#[test]
+fn bad_values_are_refused() {
+    for (text, needle) in [
+        ("[log]\nlevel = \"loud\"", "unknown variant `loud`"),
+        ("[log]\nlevel = 3", "wanted string"),
+        ("[log]\ntarget = \"syslog\"", "unknown variant `syslog`"),
+        ("[reactor]\nthreads = 0", "nonzero"),
+        ("[glfs]\nconnect_timeout_secs = 0", "nonzero"),
+        ("[metrics]\nlisten = \"localhost\"", "invalid socket address"),
+        ("[ram]\nmax_size = \"lots\"", "\"lots\" is not a size like 4096, 512M or 16G"),
+        ("[ram]\nmax_size = -1", "size -1 is negative"),
+        ("[file]\ndirect_io = 1", "invalid type"),
+        ("[log", "invalid"),
+    ] {
+        let msg = toml_err(text);
+        assert!(msg.contains(needle), "{text:?}: {msg}");
+    }
+}
+
+#[test]
+fn sizes() {
+    let ok = [
+        ("4096", 4096),
+        ("0", 0),
+        ("1k", 1 << 10),
+        ("512M", 512 << 20),
+        ("16G", 16 << 30),
+        ("16GiB", 16 << 30),
+        ("16gb", 16 << 30),
+        ("2T", 2 << 40),
+        ("7B", 7),
+    ];
+    for (text, bytes) in ok {
+        assert_eq!(text.parse::<Size>(), Ok(Size(bytes)), "{text}");
+    }
+    for text in ["", "G", "1.5G", "-1", "1P", "99999999999T", "1 G x"] {
+        assert!(text.parse::<Size>().is_err(), "{text}");
+    }
+    assert_eq!(toml("[ram]\nmax_size = 1024").ram.max_size, Some(Size(1024)));
+}
+
+#[test]
+fn tcmu_conf_keys() {
+    let conf = parse_tcmu_conf(
+        "# Master TCMU configuration file\n\
+         log_level = 4\n\
+         #log_level = 1\n\
+         log_dir = \"/var/log/tcmu\"   # trailing comment\n",
+    );
+    assert!(conf.warnings.is_empty(), "{:?}", conf.warnings);
+    assert_eq!(conf.layer.log.level, Some(LogLevel::Debug));
+    assert_eq!(conf.layer.log.dir, Some(PathBuf::from("/var/log/tcmu")));
+    assert_eq!(conf.layer.glfs.log_dir, Some(PathBuf::from("/var/log/tcmu")));
+    assert_eq!(parse_tcmu_conf("log_dir=/x").layer.log.dir, Some("/x".into()));
+}
+
+#[test]
+fn tcmu_conf_levels() {
+    let expect = [
+        LogLevel::Error,
+        LogLevel::Error,
+        LogLevel::Warn,
+        LogLevel::Info,
+        LogLevel::Debug,
+        LogLevel::Trace,
+    ];
+    for (n, level) in expect.into_iter().enumerate() {
+        let conf = parse_tcmu_conf(&format!("log_level = {n}"));
+        assert_eq!(conf.layer.log.level, Some(level), "{n}");
+    }
+}
+
+#[test]
+fn tcmu_conf_oddities_are_warnings() {
+    let conf = parse_tcmu_conf("log_level = 9\nmax_data_area_mb = 8\njunk\n\nlog_level = 2");
+    assert_eq!(
+        conf.warnings,
+        [
+            "tcmu.conf line 1: log_level \"9\" is not a number from 0 to 5; ignored",
+            "tcmu.conf line 2: key \"max_data_area_mb\" has no gluster-tcmu equivalent; ignored",
+            "tcmu.conf line 3: \"junk\" is not key = value; ignored",
+        ]
+    );
+    assert_eq!(conf.layer.log.level, Some(LogLevel::Warn));
+}
+
+#[test]
+fn precedence() {
+    let tcmu = parse_tcmu_conf("log_level = 5\nlog_dir = /tcmu").layer;
+    let ours = toml("[log]\nlevel = \"warn\"\n[glfs]\nlog_dir = \"/ours\"");
+    let mut cli = Layer::default();
+    cli.log.level = Some(LogLevel::Error);
+    // defaults < tcmu.conf
+    let c = Config::merge(&tcmu, &Layer::default(), &Layer::default());
+    assert_eq!(c.log.level, LogLevel::Trace);
+    assert_eq!(c.log.dir, PathBuf::from("/tcmu"));
+    // tcmu.conf < our file, key by key
+    let c = Config::merge(&tcmu, &ours, &Layer::default());
+    assert_eq!(c.log.level, LogLevel::Warn);
+    assert_eq!(c.log.dir, PathBuf::from("/tcmu"));
+    assert_eq!(c.glfs.log_dir, PathBuf::from("/ours"));
+    // our file < command line
+    let c = Config::merge(&tcmu, &ours, &cli);
+    assert_eq!(c.log.level, LogLevel::Error);
+    assert_eq!(c.glfs.log_dir, PathBuf::from("/ours"));
+}
+
+#[test]
+fn load_reads_files_and_tolerates_missing_ones() {
+    let dir = std::env::temp_dir().join(format!("gt-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sources = Sources {
+        ours: dir.join("gluster-tcmu.toml"),
+        ours_required: false,
+        tcmu_conf: dir.join("tcmu.conf"),
+    };
+    let loaded = load(&sources, &Layer::default()).unwrap();
+    assert_eq!(loaded.config, Config::default());
+
+    std::fs::write(&sources.tcmu_conf, "log_level = 0\nfoo = 1\n").unwrap();
+    std::fs::write(&sources.ours, "[reactor]\nthreads = 2\n").unwrap();
+    let loaded = load(&sources, &Layer::default()).unwrap();
+    assert_eq!(loaded.config.log.level, LogLevel::Error);
+    assert_eq!(loaded.config.reactor.effective_threads(64), 2);
+    assert_eq!(loaded.warnings.len(), 1);
+
+    std::fs::write(&sources.ours, "[reactor]\nthread = 2\n").unwrap();
+    let err = load(&sources, &Layer::default()).unwrap_err();
+    assert!(crate::handler::admin_message(&err).contains("unknown field `thread`"));
+
+    let required = Sources {
+        ours: dir.join("absent.toml"),
+        ours_required: true,
+        ..sources
+    };
+    let err = load(&required, &Layer::default()).unwrap_err();
+    assert!(matches!(err, ConfigFileError::Read { .. }), "{err:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,327 @@
+//! The D-Bus service targetcli looks for: without it, `targetcli` shows no `user:`
+//! backstores and cannot create `user:glfs` LUNs.
+//!
+//! What targetcli-fb (`ui_backstore.py`) does, and what we therefore export on the bus
+//! name [`BUS_NAME`]:
+//!
+//! * `GetManagedObjects()` on `org.freedesktop.DBus.ObjectManager` at [`ROOT_PATH`]; every
+//!   returned path `/org/kernel/TCMUService1/<subtype>` becomes `/backstores/user:<subtype>`
+//!   and its `ConfigDesc` property is printed by `help create`.
+//! * `CheckConfig(s) -> (b, s)` with `"<subtype>/<cfgstring>"` before `create`; a false
+//!   answer aborts with "cfgstring invalid: <message>".
+//! * `ChangeMedium(s name, t size, s config) -> (i, s)` for `changemedium`, `config` again
+//!   `"<subtype>/<cfgstring>"`; rc 0 is success, anything else shows the message.
+//!
+//! tcmu-runner also exports `HandlerManager1.RegisterHandler` for out-of-process handlers;
+//! we answer it with a refusal so such a handler fails loudly instead of waiting forever.
+//!
+//! The ObjectManager is our own rather than `zbus::fdo::ObjectManager`: zbus's lists every
+//! object below the root, which would include `HandlerManager1` and make targetcli show a
+//! bogus `user:HandlerManager1` backstore. The handler set never changes while we run, so
+//! there are no `InterfacesAdded` signals to send; the bus name is requested only after
+//! every object is exported.
+//!
+//! Method calls run on zbus's own executor thread, and anything slow (a `glfs` volume
+//! probe, a medium change) is moved to a blocking pool, so neither the data path nor other
+//! D-Bus callers wait on it.
+
+use crate::handler::{self, ConfigError, HandlerConfig, Subtype, admin_message};
+use std::collections::HashMap;
+use std::sync::Arc;
+use zbus::fdo::{RequestNameFlags, RequestNameReply};
+use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
+
+/// The well-known name tcmu-runner owns and targetcli calls.
+pub const BUS_NAME: &str = "org.kernel.TCMUService1";
+/// Path of the ObjectManager; handler objects live right below it.
+pub const ROOT_PATH: &str = "/org/kernel/TCMUService1";
+/// Interface carried by each handler object.
+pub const HANDLER_INTERFACE: &str = "org.kernel.TCMUService1";
+/// Path of tcmu-runner's handler registration object.
+pub const HANDLER_MANAGER_PATH: &str = "/org/kernel/TCMUService1/HandlerManager1";
+
+/// Which bus to serve on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusChoice {
+    /// The system bus, where targetcli looks.
+    System,
+    /// A bus at a D-Bus address (tests, private buses).
+    Address(String),
+}
+
+/// One `user:<subtype>` backstore as targetcli sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandlerInfo {
+    /// The subtype; also the last element of the object path.
+    pub subtype: String,
+    /// The `ConfigDesc` property.
+    pub config_desc: String,
+}
+
+impl From<Subtype> for HandlerInfo {
+    fn from(s: Subtype) -> Self {
+        Self {
+            subtype: s.name().to_owned(),
+            config_desc: s.config_desc().to_owned(),
+        }
+    }
+}
+
+impl HandlerInfo {
+    /// Every subtype the handler module knows.
+    pub fn builtin() -> Vec<HandlerInfo> {
+        Subtype::ALL.into_iter().map(HandlerInfo::from).collect()
+    }
+}
+
+/// What the service cannot decide itself; implemented by the daemon.
+///
+/// Both methods may block (they run on a blocking pool, never on the data path).
+pub trait ServiceOps: Send + Sync + 'static {
+    /// Checks that the outside world can serve `config`, after the handler module has
+    /// accepted the string (for `file` including [`handler::file::check_on_disk`]). For
+    /// `glfs` this is where the volume is reached within a deadline. `Err` carries the
+    /// sentence shown to the admin.
+    fn check_config(&self, config: &HandlerConfig) -> Result<(), String>;
+
+    /// Resizes or swaps the backing store of the live LUN whose storage object is `name`.
+    /// `dev_config` is the new `"<subtype>/<cfgstring>"` as targetcli sent it, `config` its
+    /// parsed form. `Err` carries a negative errno and the message for the admin.
+    fn change_medium(
+        &self,
+        name: &str,
+        size: u64,
+        dev_config: &str,
+        config: &HandlerConfig,
+    ) -> Result<(), (i32, String)>;
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DbusError {
+    /// A subtype that cannot be an object path element.
+    #[error("handler subtype {0:?} cannot be a D-Bus object path element")]
+    BadSubtype(String),
+    /// Connecting or exporting objects failed.
+    #[error("cannot set up the D-Bus service")]
+    Setup(#[source] zbus::Error),
+    /// Asking the bus for [`BUS_NAME`] failed.
+    #[error("cannot request the bus name {BUS_NAME}")]
+    RequestName(#[source] zbus::Error),
+    /// Someone else owns [`BUS_NAME`].
+    #[error("the bus name {BUS_NAME} is owned by another process (tcmu-runner?)")]
+    NameTaken,
+}
+
+/// The running service; serves until dropped, then gives the bus name back.
+#[derive(Debug)]
+pub struct DbusService {
+    connection: Option<zbus::blocking::Connection>,
+}
+
+impl DbusService {
+    /// Our unique connection name (`:1.42`), for logs and tests.
+    pub fn unique_name(&self) -> Option<String> {
+        let conn = self.connection.as_ref()?;
+        conn.unique_name().map(|n| n.to_string())
+    }
+}
+
+impl Drop for DbusService {
+    fn drop(&mut self) {
+        if let Some(conn) = self.connection.take() {
+            // Best effort: the bus frees the name when the socket closes anyway.
+            let _ = conn.release_name(BUS_NAME);
+            let _ = conn.close();
+        }
+    }
+}
+
+/// Exports the handler objects, the ObjectManager and `HandlerManager1` on `bus`, then
+/// takes [`BUS_NAME`]. Returns once the name is ours.
+pub fn serve(
+    bus: BusChoice,
+    handlers: Vec<HandlerInfo>,
+    ops: Arc<dyn ServiceOps>,
+) -> Result<DbusService, DbusError> {
+    let mut builder = match &bus {
+        BusChoice::System => zbus::blocking::connection::Builder::system(),
+        BusChoice::Address(addr) => zbus::blocking::connection::Builder::address(addr.as_str()),
+    }
+    .map_err(DbusError::Setup)?;
+    for info in &handlers {
+        let object = HandlerObject {
+            subtype: info.subtype.clone(),
+            config_desc: info.config_desc.clone(),
+            ops: Arc::clone(&ops),
+        };
+        builder = builder
+            .serve_at(handler_path(&info.subtype)?, object)
+            .map_err(DbusError::Setup)?;
+    }
+    let connection = builder
+        .serve_at(ROOT_PATH, ObjectManager { handlers })
+        .and_then(|b| b.serve_at(HANDLER_MANAGER_PATH, HandlerManager))
+        .and_then(|b| b.build())
+        .map_err(DbusError::Setup)?;
+    take_name(&connection)?;
+    Ok(DbusService {
+        connection: Some(connection),
+    })
+}
+
+/// Owns [`BUS_NAME`] or fails: queueing behind tcmu-runner would leave targetcli talking
+/// to the wrong daemon.
+fn take_name(connection: &zbus::blocking::Connection) -> Result<(), DbusError> {
+    let flags = RequestNameFlags::DoNotQueue.into();
+    match connection.request_name_with_flags(BUS_NAME, flags) {
+        Ok(RequestNameReply::PrimaryOwner | RequestNameReply::AlreadyOwner) => Ok(()),
+        Ok(RequestNameReply::InQueue | RequestNameReply::Exists) => Err(DbusError::NameTaken),
+        Err(zbus::Error::NameTaken) => Err(DbusError::NameTaken),
+        Err(e) => Err(DbusError::RequestName(e)),
+    }
+}
+
+/// `/org/kernel/TCMUService1/<subtype>`, refusing subtypes D-Bus paths cannot carry.
+fn handler_path(subtype: &str) -> Result<OwnedObjectPath, DbusError> {
+    let valid = !subtype.is_empty()
+        && subtype
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let bad = || DbusError::BadSubtype(subtype.to_owned());
+    if !valid {
+        return Err(bad());
+    }
+    OwnedObjectPath::try_from(format!("{ROOT_PATH}/{subtype}")).map_err(|_| bad())
+}
+
+/// Parses `"<subtype>/<cfg>"` sent to the object of `subtype` and runs the local checks.
+pub fn validate(subtype: &str, dev_config: &str) -> Result<HandlerConfig, ConfigError> {
+    let (named, cfg) = handler::split_subtype(dev_config)?;
+    if named != subtype {
+        return Err(ConfigError::WrongSubtype {
+            expected: subtype.to_owned(),
+            found: named.to_owned(),
+        });
+    }
+    let config = Subtype::from_name(named)?.parse(cfg)?;
+    if let HandlerConfig::File(file) = &config {
+        handler::file::check_on_disk(file)?;
+    }
+    Ok(config)
+}
+
+/// The `CheckConfig` answer: `(true, "success")` as tcmu-runner says, or the reason.
+pub fn check_config_reply(
+    subtype: &str,
+    dev_config: &str,
+    ops: &dyn ServiceOps,
+) -> (bool, String) {
+    let outcome = validate(subtype, dev_config)
+        .map_err(|e| admin_message(&e))
+        .and_then(|config| ops.check_config(&config));
+    match outcome {
+        Ok(()) => (true, "success".to_owned()),
+        Err(reason) => (false, reason),
+    }
+}
+
+/// The `ChangeMedium` answer: `(0, "success")` or a negative errno and the reason. A
+/// non-negative errno from `ops` becomes `-EIO` so targetcli never mistakes it for success.
+pub fn change_medium_reply(
+    subtype: &str,
+    name: &str,
+    size: u64,
+    dev_config: &str,
+    ops: &dyn ServiceOps,
+) -> (i32, String) {
+    if name.is_empty() {
+        return (-libc::EINVAL, "missing the storage object name".to_owned());
+    }
+    let config = match validate(subtype, dev_config) {
+        Ok(config) => config,
+        Err(e) => return (-libc::EINVAL, admin_message(&e)),
+    };
+    match ops.change_medium(name, size, dev_config, &config) {
+        Ok(()) => (0, "success".to_owned()),
+        Err((rc, msg)) if rc < 0 => (rc, msg),
+        Err((_, msg)) => (-libc::EIO, msg),
+    }
+}
+
+/// One handler object, `/org/kernel/TCMUService1/<subtype>`.
+struct HandlerObject {
+    subtype: String,
+    config_desc: String,
+    ops: Arc<dyn ServiceOps>,
+}
+
+#[zbus::interface(name = "org.kernel.TCMUService1")]
+impl HandlerObject {
+    /// Help text for `targetcli ... help create`.
+    #[zbus(property(emits_changed_signal = "const"))]
+    fn config_desc(&self) -> String {
+        self.config_desc.clone()
+    }
+
+    /// `(is_valid, message)` for `"<subtype>/<cfgstring>"`.
+    async fn check_config(&self, configstr: String) -> (bool, String) {
+        let (subtype, ops) = (self.subtype.clone(), Arc::clone(&self.ops));
+        blocking::unblock(move || check_config_reply(&subtype, &configstr, ops.as_ref())).await
+    }
+
+    /// `(rc, message)`; rc 0 is success, otherwise a negative errno.
+    async fn change_medium(&self, name: String, size: u64, config: String) -> (i32, String) {
+        let (subtype, ops) = (self.subtype.clone(), Arc::clone(&self.ops));
+        blocking::unblock(move || {
+            change_medium_reply(&subtype, &name, size, &config, ops.as_ref())
+        })
+        .await
+    }
+}
+
+/// Property dictionaries keyed by interface, keyed by object path.
+type ManagedObjects = HashMap<OwnedObjectPath, HashMap<String, HashMap<String, OwnedValue>>>;
+
+/// `org.freedesktop.DBus.ObjectManager` listing only the handler objects.
+struct ObjectManager {
+    handlers: Vec<HandlerInfo>,
+}
+
+#[zbus::interface(name = "org.freedesktop.DBus.ObjectManager")]
+impl ObjectManager {
+    /// Every handler object with its `org.kernel.TCMUService1` properties.
+    fn get_managed_objects(&self) -> zbus::fdo::Result<ManagedObjects> {
+        self.handlers.iter().map(managed_object).collect()
+    }
+}
+
+fn managed_object(
+    info: &HandlerInfo,
+) -> zbus::fdo::Result<(OwnedObjectPath, HashMap<String, HashMap<String, OwnedValue>>)> {
+    let path = handler_path(&info.subtype).map_err(|e| zbus::fdo::Error::Failed(e.to_string()))?;
+    let desc = OwnedValue::try_from(Value::from(info.config_desc.as_str()))
+        .map_err(|e| zbus::fdo::Error::Failed(e.to_string()))?;
+    let props = HashMap::from([("ConfigDesc".to_owned(), desc)]);
+    Ok((path, HashMap::from([(HANDLER_INTERFACE.to_owned(), props)])))
+}
+
+/// tcmu-runner's registration point for out-of-process handlers, which we do not load.
+struct HandlerManager;
+
+#[zbus::interface(name = "org.kernel.TCMUService1.HandlerManager1")]
+impl HandlerManager {
+    /// Always `(false, reason)`.
+    fn register_handler(&self, subtype: String, cfgstr_desc: String) -> (bool, String) {
+        let _ = cfgstr_desc;
+        (false, register_refusal(&subtype))
+    }
+}
+
+/// The reason `RegisterHandler` gives.
+pub fn register_refusal(subtype: &str) -> String {
+    format!(
+        "gluster-tcmu does not accept external handlers; {subtype:?} was not registered \
+         (built-in handlers: file, glfs, ram)"
+    )
+}
