@@ -260,7 +260,13 @@ fn check_config_calls(conn: &Connection, ops: &FakeOps) {
 fn change_medium_calls(conn: &Connection, ops: &FakeOps) {
     let path = format!("{ROOT_PATH}/ram");
     let medium = |name: &str, size: u64, cfg: &str| -> (i32, String) {
-        call(conn, &path, HANDLER_INTERFACE, "ChangeMedium", &(name, size, cfg))
+        call(
+            conn,
+            &path,
+            HANDLER_INTERFACE,
+            "ChangeMedium",
+            &(name, size, cfg),
+        )
     };
     assert_eq!(medium("lun0", 1 << 30, "ram/"), (0, "success".into()));
     assert_eq!(

@@ -83,9 +83,7 @@ impl Handler for Glfs {
 /// `volume@servers/path` into its three parts, as tcmu-runner splits it.
 fn split_main(main: &str) -> Result<(&str, &str, &str), ConfigError> {
     let (volume, rest) = main.split_once('@').ok_or(ConfigError::MissingAt)?;
-    let (servers, path) = rest
-        .split_once('/')
-        .ok_or(ConfigError::MissingVolumePath)?;
+    let (servers, path) = rest.split_once('/').ok_or(ConfigError::MissingVolumePath)?;
     Ok((volume, servers, path))
 }
 
@@ -179,7 +177,10 @@ fn check_label(label: &str) -> Result<(), &'static str> {
     if label.len() > 63 {
         return Err("a label between dots is at most 63 characters");
     }
-    if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+    if !label
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
         return Err("a host name may contain only letters, digits, '-' and '.'");
     }
     if label.starts_with('-') || label.ends_with('-') {

@@ -149,14 +149,20 @@ fn runner_time_out_before_or_after() {
 
 #[test]
 fn file_accepts() {
-    assert_eq!(File::parse("/var/lib/x.img").unwrap(), file_cfg("/var/lib/x.img"));
+    assert_eq!(
+        File::parse("/var/lib/x.img").unwrap(),
+        file_cfg("/var/lib/x.img")
+    );
     let c = File::parse("/v/x.img;direct=0;wce=1;ro=1").unwrap();
     assert_eq!(
         (c.direct, c.write_cache, c.read_only),
         (Some(false), Some(true), true)
     );
     let c = File::parse("/v/x.img;ro=0;direct=1;").unwrap();
-    assert_eq!((c.direct, c.write_cache, c.read_only), (Some(true), None, false));
+    assert_eq!(
+        (c.direct, c.write_cache, c.read_only),
+        (Some(true), None, false)
+    );
     // "." components and doubled slashes are harmless and kept as written.
     assert!(File::parse("/v/./x.img").is_ok());
     assert!(File::parse("//v//x.img").is_ok());
@@ -202,7 +208,10 @@ fn file_refuses() {
             "/var/lib/.",
             "path \"/var/lib/.\" names a directory; give the path of a file",
         ),
-        ("/x;direct", "option \"direct\" is not of the form key=value"),
+        (
+            "/x;direct",
+            "option \"direct\" is not of the form key=value",
+        ),
         ("/x;direct=yes", "option direct=\"yes\": expected 0 or 1"),
         ("/x;wce=2", "option wce=\"2\": expected 0 or 1"),
         ("/x;ro=", "option ro=\"\": expected 0 or 1"),
@@ -213,10 +222,7 @@ fn file_refuses() {
             "/x;size=1G",
             "unknown option \"size\" for file; known options: direct, wce, ro",
         ),
-        (
-            "/x;/y",
-            "option \"/y\" is not of the form key=value",
-        ),
+        ("/x;/y", "option \"/y\" is not of the form key=value"),
     ];
     for (cfg, msg) in cases {
         assert_eq!(err(Subtype::File.parse(cfg)), msg, "{cfg:?}");
@@ -295,7 +301,10 @@ fn file_on_disk_permissions() {
     );
     assert_eq!(
         err(check_on_disk(&file_cfg(file.to_str().unwrap()))),
-        format!("{} is not writable; fix its permissions or add ;ro=1", file.display())
+        format!(
+            "{} is not writable; fix its permissions or add ;ro=1",
+            file.display()
+        )
     );
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
     cleanup(&dir);
@@ -323,7 +332,10 @@ fn ram_accepts() {
     assert_eq!(Ram::parse("wce=1").unwrap().write_cache, Some(true));
     assert_eq!(Ram::parse("wce=0;").unwrap().write_cache, Some(false));
     let c = Ram::parse("tcmur_cmd_time_out=5;wce=1").unwrap();
-    assert_eq!((c.write_cache, c.runner.cmd_time_out), (Some(true), Some(5)));
+    assert_eq!(
+        (c.write_cache, c.runner.cmd_time_out),
+        (Some(true), Some(5))
+    );
     assert_eq!(
         parse_dev_config("ram/").unwrap(),
         HandlerConfig::Ram(RamConfig::default())
@@ -391,16 +403,31 @@ fn glfs_several_servers_and_runner_option() {
     assert_eq!(c.runner.cmd_time_out, Some(42));
     let c = Glfs::parse(";tcmur_cmd_time_out=42;bv@h/p").unwrap();
     assert_eq!(c.runner.cmd_time_out, Some(42));
-    assert_eq!(c.servers.iter().map(Host::to_string).collect::<Vec<_>>(), ["h"]);
+    assert_eq!(
+        c.servers.iter().map(Host::to_string).collect::<Vec<_>>(),
+        ["h"]
+    );
 }
 
 #[test]
 fn glfs_refuses() {
     let cases = [
-        ("", "expected volume@server/path, found no '@' after the volume name"),
-        ("gv0", "expected volume@server/path, found no '@' after the volume name"),
-        ("gv0/h/p", "expected volume@server/path, found no '@' after the volume name"),
-        ("@h/p", "missing the volume name before '@', as in volume@server/path"),
+        (
+            "",
+            "expected volume@server/path, found no '@' after the volume name",
+        ),
+        (
+            "gv0",
+            "expected volume@server/path, found no '@' after the volume name",
+        ),
+        (
+            "gv0/h/p",
+            "expected volume@server/path, found no '@' after the volume name",
+        ),
+        (
+            "@h/p",
+            "missing the volume name before '@', as in volume@server/path",
+        ),
         (
             "g.v@h/p",
             "volume name \"g.v\" may contain only letters, digits, '-' and '_'",
@@ -421,9 +448,18 @@ fn glfs_refuses() {
             "gv0@h/a/../b",
             "path \"a/../b\" contains a '..' component; write the path without it",
         ),
-        ("gv0@h/dir/", "path \"dir/\" names a directory; give the path of a file"),
-        ("gv0@h/.", "path \".\" names a directory; give the path of a file"),
-        ("gv0@h/d/.", "path \"d/.\" names a directory; give the path of a file"),
+        (
+            "gv0@h/dir/",
+            "path \"dir/\" names a directory; give the path of a file",
+        ),
+        (
+            "gv0@h/.",
+            "path \".\" names a directory; give the path of a file",
+        ),
+        (
+            "gv0@h/d/.",
+            "path \"d/.\" names a directory; give the path of a file",
+        ),
         (
             "gv0@/p",
             "empty server name in \"\"; separate several servers with '+', as in vol@h1+h2/path",
@@ -437,12 +473,18 @@ fn glfs_refuses() {
             "empty server name in \"a+\"; separate several servers with '+', as in vol@h1+h2/path",
         ),
         ("gv0@a+b+a/p", "server \"a\" is listed twice"),
-        ("gv0@1.2.3.4+1.2.3.4/p", "server \"1.2.3.4\" is listed twice"),
+        (
+            "gv0@1.2.3.4+1.2.3.4/p",
+            "server \"1.2.3.4\" is listed twice",
+        ),
         (
             "gv0@h/p;x=1",
             "unknown option \"x\" for glfs; known options: tcmur_cmd_time_out",
         ),
-        ("gv0@h/p;junk", "option \"junk\" is not of the form key=value"),
+        (
+            "gv0@h/p;junk",
+            "option \"junk\" is not of the form key=value",
+        ),
         (
             "gv0@[fe80--1]/p",
             "server \"[fe80--1]\" is not a valid host: IPv6 addresses need ':', which config strings cannot contain; use a DNS name",
@@ -481,12 +523,21 @@ fn host_rules() {
         ("1..2", "not a valid IPv4 address"),
         ("a..b", "empty label between dots"),
         (".a", "empty label between dots"),
-        (long_label.as_str(), "a label between dots is at most 63 characters"),
+        (
+            long_label.as_str(),
+            "a label between dots is at most 63 characters",
+        ),
         (long_name.as_str(), "a host name is at most 253 characters"),
         ("-a.b", "a label may not start or end with '-'"),
         ("a-.b", "a label may not start or end with '-'"),
-        ("a_b", "a host name may contain only letters, digits, '-' and '.'"),
-        ("h\u{e9}te", "a host name may contain only letters, digits, '-' and '.'"),
+        (
+            "a_b",
+            "a host name may contain only letters, digits, '-' and '.'",
+        ),
+        (
+            "h\u{e9}te",
+            "a host name may contain only letters, digits, '-' and '.'",
+        ),
     ];
     for (host, why) in cases {
         assert_eq!(
