@@ -25,6 +25,8 @@
 //! probe, a medium change) is moved to a blocking pool, so neither the data path nor other
 //! D-Bus callers wait on it.
 
+#![forbid(unsafe_code)]
+
 use crate::handler::{self, ConfigError, HandlerConfig, Subtype, admin_message};
 use std::collections::HashMap;
 use std::sync::Arc;
