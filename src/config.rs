@@ -9,6 +9,8 @@
 //!
 //! Parsing is pure; [`load`] is the only function that reads files.
 
+#![forbid(unsafe_code)]
+
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::num::{NonZeroU64, NonZeroUsize};

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use zbus::blocking::Connection;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue};
@@ -24,7 +25,10 @@ struct PrivateBus {
 
 impl PrivateBus {
     fn start() -> Option<PrivateBus> {
-        let dir = std::env::temp_dir().join(format!("gt-dbus-{}", std::process::id()));
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = format!("gt-dbus-{}-{n}", std::process::id());
+        let dir = std::env::temp_dir().join(name);
         std::fs::create_dir_all(&dir).ok()?;
         let config = dir.join("bus.conf");
         std::fs::write(&config, bus_config(&dir)).ok()?;
@@ -260,7 +264,13 @@ fn check_config_calls(conn: &Connection, ops: &FakeOps) {
 fn change_medium_calls(conn: &Connection, ops: &FakeOps) {
     let path = format!("{ROOT_PATH}/ram");
     let medium = |name: &str, size: u64, cfg: &str| -> (i32, String) {
-        call(conn, &path, HANDLER_INTERFACE, "ChangeMedium", &(name, size, cfg))
+        call(
+            conn,
+            &path,
+            HANDLER_INTERFACE,
+            "ChangeMedium",
+            &(name, size, cfg),
+        )
     };
     assert_eq!(medium("lun0", 1 << 30, "ram/"), (0, "success".into()));
     assert_eq!(
@@ -303,6 +313,51 @@ fn second_instance_refused(bus: &PrivateBus) {
         Arc::new(FakeOps::default()),
     );
     assert!(matches!(other, Err(DbusError::NameTaken)), "{other:?}");
+}
+
+/// The same calls through GLib's client, the way targetcli makes them. Skipped without
+/// Debian's python3-gi.
+#[test]
+fn gio_client_sees_what_targetcli_needs() {
+    let python = "/usr/bin/python3";
+    let has_gi = Command::new(python)
+        .args(["-c", "from gi.repository import Gio"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_gi {
+        eprintln!("python3-gi not installed; skipping the Gio client test");
+        return;
+    }
+    let Some((bus, _service, ops)) = start() else {
+        return;
+    };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/targetcli_gio_client.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args(["ram/", "glfs/gv0@h1+h2/img", "glfs/gv0@h1/", "file/rel"])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let mut expected: Vec<String> = ["file", "glfs", "ram"]
+        .iter()
+        .map(|name| {
+            let desc = Subtype::from_name(name).unwrap().config_desc();
+            format!("backstore\tuser:{name}\t{}", desc.replace('\n', "\\n"))
+        })
+        .collect();
+    expected.extend([
+        "check\tram/\tTrue\tsuccess".to_owned(),
+        "check\tglfs/gv0@h1+h2/img\tTrue\tsuccess".to_owned(),
+        "check\tglfs/gv0@h1/\tFalse\tmissing the path inside the volume after the server, as in volume@server/path".to_owned(),
+        "check\tfile/rel\tFalse\tbacking file path \"rel\" is not absolute; it must start with '/'".to_owned(),
+        "change\t0\tsuccess".to_owned(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), expected);
+    let changed = ops.changed.lock().unwrap();
+    assert_eq!(*changed, [("lun9".to_owned(), 4096, "ram/".to_owned())]);
 }
 
 #[test]

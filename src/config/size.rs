@@ -1,7 +1,7 @@
 //! Byte sizes written the way admins write them in targetcli: `4096`, `"512M"`, `"16G"`.
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
 /// A size in bytes. In TOML: a whole number of bytes, or a string with a binary suffix

@@ -23,7 +23,10 @@ fn defaults() {
     assert_eq!(c.ram.max_size, Size(16 << 30));
     assert_eq!(c.glfs.connect_timeout, Duration::from_secs(10));
     assert_eq!(c.glfs.log_dir, PathBuf::from("/var/log/gluster-tcmu"));
-    assert_eq!(Config::merge(&Layer::default(), &toml(""), &Layer::default()), c);
+    assert_eq!(
+        Config::merge(&Layer::default(), &toml(""), &Layer::default()),
+        c
+    );
 }
 
 #[test]
@@ -80,7 +83,10 @@ fn unknown_keys_are_named() {
         ("[scsi]\nx = 1", "scsi"),
     ] {
         let msg = toml_err(text);
-        assert!(msg.starts_with("invalid configuration file test.toml: "), "{msg}");
+        assert!(
+            msg.starts_with("invalid configuration file test.toml: "),
+            "{msg}"
+        );
         assert!(msg.contains(&format!("unknown field `{key}`")), "{msg}");
     }
 }
@@ -93,8 +99,14 @@ fn bad_values_are_refused() {
         ("[log]\ntarget = \"syslog\"", "unknown variant `syslog`"),
         ("[reactor]\nthreads = 0", "nonzero"),
         ("[glfs]\nconnect_timeout_secs = 0", "nonzero"),
-        ("[metrics]\nlisten = \"localhost\"", "invalid socket address"),
-        ("[ram]\nmax_size = \"lots\"", "\"lots\" is not a size like 4096, 512M or 16G"),
+        (
+            "[metrics]\nlisten = \"localhost\"",
+            "invalid socket address",
+        ),
+        (
+            "[ram]\nmax_size = \"lots\"",
+            "\"lots\" is not a size like 4096, 512M or 16G",
+        ),
         ("[ram]\nmax_size = -1", "size -1 is negative"),
         ("[file]\ndirect_io = 1", "invalid type"),
         ("[log", "invalid"),
@@ -123,7 +135,10 @@ fn sizes() {
     for text in ["", "G", "1.5G", "-1", "1P", "99999999999T", "1 G x"] {
         assert!(text.parse::<Size>().is_err(), "{text}");
     }
-    assert_eq!(toml("[ram]\nmax_size = 1024").ram.max_size, Some(Size(1024)));
+    assert_eq!(
+        toml("[ram]\nmax_size = 1024").ram.max_size,
+        Some(Size(1024))
+    );
 }
 
 #[test]
@@ -137,8 +152,14 @@ fn tcmu_conf_keys() {
     assert!(conf.warnings.is_empty(), "{:?}", conf.warnings);
     assert_eq!(conf.layer.log.level, Some(LogLevel::Debug));
     assert_eq!(conf.layer.log.dir, Some(PathBuf::from("/var/log/tcmu")));
-    assert_eq!(conf.layer.glfs.log_dir, Some(PathBuf::from("/var/log/tcmu")));
-    assert_eq!(parse_tcmu_conf("log_dir=/x").layer.log.dir, Some("/x".into()));
+    assert_eq!(
+        conf.layer.glfs.log_dir,
+        Some(PathBuf::from("/var/log/tcmu"))
+    );
+    assert_eq!(
+        parse_tcmu_conf("log_dir=/x").layer.log.dir,
+        Some("/x".into())
+    );
 }
 
 #[test]

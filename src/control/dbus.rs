@@ -25,6 +25,8 @@
 //! probe, a medium change) is moved to a blocking pool, so neither the data path nor other
 //! D-Bus callers wait on it.
 
+#![forbid(unsafe_code)]
+
 use crate::handler::{self, ConfigError, HandlerConfig, Subtype, admin_message};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -212,11 +214,7 @@ pub fn validate(subtype: &str, dev_config: &str) -> Result<HandlerConfig, Config
 }
 
 /// The `CheckConfig` answer: `(true, "success")` as tcmu-runner says, or the reason.
-pub fn check_config_reply(
-    subtype: &str,
-    dev_config: &str,
-    ops: &dyn ServiceOps,
-) -> (bool, String) {
+pub fn check_config_reply(subtype: &str, dev_config: &str, ops: &dyn ServiceOps) -> (bool, String) {
     let outcome = validate(subtype, dev_config)
         .map_err(|e| admin_message(&e))
         .and_then(|config| ops.check_config(&config));
@@ -273,15 +271,17 @@ impl HandlerObject {
     /// `(rc, message)`; rc 0 is success, otherwise a negative errno.
     async fn change_medium(&self, name: String, size: u64, config: String) -> (i32, String) {
         let (subtype, ops) = (self.subtype.clone(), Arc::clone(&self.ops));
-        blocking::unblock(move || {
-            change_medium_reply(&subtype, &name, size, &config, ops.as_ref())
-        })
-        .await
+        blocking::unblock(move || change_medium_reply(&subtype, &name, size, &config, ops.as_ref()))
+            .await
     }
 }
 
-/// Property dictionaries keyed by interface, keyed by object path.
-type ManagedObjects = HashMap<OwnedObjectPath, HashMap<String, HashMap<String, OwnedValue>>>;
+/// One interface's properties, by name.
+type Properties = HashMap<String, OwnedValue>;
+/// One object's interfaces, by name.
+type Interfaces = HashMap<String, Properties>;
+/// `GetManagedObjects`' answer: every object's interfaces, by path.
+type ManagedObjects = HashMap<OwnedObjectPath, Interfaces>;
 
 /// `org.freedesktop.DBus.ObjectManager` listing only the handler objects.
 struct ObjectManager {
@@ -296,9 +296,7 @@ impl ObjectManager {
     }
 }
 
-fn managed_object(
-    info: &HandlerInfo,
-) -> zbus::fdo::Result<(OwnedObjectPath, HashMap<String, HashMap<String, OwnedValue>>)> {
+fn managed_object(info: &HandlerInfo) -> zbus::fdo::Result<(OwnedObjectPath, Interfaces)> {
     let path = handler_path(&info.subtype).map_err(|e| zbus::fdo::Error::Failed(e.to_string()))?;
     let desc = OwnedValue::try_from(Value::from(info.config_desc.as_str()))
         .map_err(|e| zbus::fdo::Error::Failed(e.to_string()))?;
