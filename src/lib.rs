@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod device;
 pub mod doorbell;
 pub mod handler;
+pub mod logging;
 pub mod reactor;
 pub mod region;
 pub mod ring;

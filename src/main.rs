@@ -1,6 +1,7 @@
 //! `gluster-tcmu`: the daemon and its admin commands.
 
 use clap::{Parser, Subcommand};
+use gluster_tcmu::config::{Layer, Sources};
 use gluster_tcmu::daemon::{self, DaemonOptions, list, open::OpenDefaults, open::Roots};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,15 +24,21 @@ struct Cli {
 enum Command {
     /// Run the daemon (as systemd does): take over existing LUNs, then serve new ones.
     Run {
+        /// Settings file (TOML); default /etc/gluster-tcmu/gluster-tcmu.toml if present.
+        /// tcmu-runner's /etc/tcmu/tcmu.conf (log_level, log_dir) is read first.
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Reactor threads serving I/O (default: number of CPUs, at most 8).
         #[arg(long)]
-        reactor_threads: Option<usize>,
-        /// Log filter, e.g. `info` or `gluster_tcmu=debug` (overrides RUST_LOG).
+        reactor_threads: Option<std::num::NonZeroUsize>,
+        /// Log level (error, warn, info, debug, trace) or a filter such as
+        /// `gluster_tcmu=debug`.
         #[arg(long)]
         log_level: Option<String>,
-        /// Open file LUNs with O_DIRECT unless their config string says otherwise.
+        /// Open file LUNs with O_DIRECT (1) or through the page cache (0) unless their
+        /// config string says otherwise (default 1).
         #[arg(long)]
-        direct_io: bool,
+        direct_io: Option<u8>,
         /// Do not register on the system D-Bus (targetcli will not list user: backstores).
         #[arg(long)]
         no_dbus: bool,
@@ -57,19 +64,42 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run {
+            config,
             reactor_threads,
             log_level,
             direct_io,
             no_dbus,
             control_socket,
         } => {
-            init_logging(log_level.as_deref());
-            let threads = reactor_threads.unwrap_or_else(default_threads);
+            let mut overrides = Layer::default();
+            overrides.reactor.threads = reactor_threads;
+            overrides.file.direct_io = direct_io.map(|d| d != 0);
+            let sources = match config {
+                Some(path) => Sources {
+                    ours: path,
+                    ours_required: true,
+                    ..Sources::default()
+                },
+                None => Sources::default(),
+            };
+            let loaded = match gluster_tcmu::config::load(&sources, &overrides) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("gluster-tcmu: {}", gluster_tcmu::handler::admin_message(&e));
+                    return ExitCode::FAILURE;
+                }
+            };
+            if let Err(e) = gluster_tcmu::logging::init(&loaded.config.log, log_level.as_deref()) {
+                eprintln!("gluster-tcmu: cannot set up logging: {e}");
+                return ExitCode::FAILURE;
+            }
+            loaded.warnings.iter().for_each(|w| tracing::warn!("{w}"));
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
             let opts = DaemonOptions {
-                reactor_threads: threads,
+                reactor_threads: loaded.config.reactor.effective_threads(cpus),
                 roots: Roots::default(),
                 defaults: OpenDefaults {
-                    file_direct: direct_io,
+                    file_direct: loaded.config.file.direct_io,
                 },
                 control_socket,
                 dbus: !no_dbus,
@@ -97,26 +127,6 @@ fn main() -> ExitCode {
             }
         },
     }
-}
-
-fn default_threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8)
-}
-
-fn init_logging(level: Option<&str>) {
-    use tracing_subscriber::EnvFilter;
-    let filter = match level {
-        Some(l) => EnvFilter::new(l),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-    };
-    use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
 }
 
 fn check_config(dev_config: &str) -> ExitCode {

@@ -24,6 +24,8 @@ if [ "$tier" != guest ]; then
   cargo fmt --check
   phase "clippy"
   cargo clippy --all-targets --all-features -- -D warnings
+  phase "systemd unit and D-Bus policy"
+  tests/check-systemd.sh
   phase "unit and fake-kernel tests"
   cargo test --all-features
 fi

@@ -7,10 +7,11 @@ pub mod events;
 pub mod list;
 pub mod open;
 pub mod registry;
+pub mod service;
 
 use crate::control::configfs::{ConfigfsDevice, ResetMode};
 use crate::control::netlink::{NetlinkError, TcmuNetlink};
-use crate::control::{kmod, uio};
+use crate::control::{dbus, kmod, uio};
 use events::EventContext;
 use open::{OpenDefaults, Roots, open_device};
 use registry::Registry;
@@ -127,8 +128,12 @@ fn recover_one(ctx: &EventContext, dev: uio::UioDevice) {
     }
 }
 
-/// The D-Bus service for targetcli (being merged from its own branch).
-fn dbus_service(_ctx: &Arc<EventContext>) -> Result<(), DaemonError> {
-    tracing::warn!("D-Bus service not built in yet: targetcli will not list user: backstores");
-    Ok(())
+/// Registers `org.kernel.TCMUService1` on the system bus, so targetcli lists and
+/// validates `user:` backstores.
+fn dbus_service(ctx: &Arc<EventContext>) -> Result<dbus::DbusService, DaemonError> {
+    let ops = Arc::new(service::DaemonOps {
+        registry: ctx.registry.clone(),
+    });
+    dbus::serve(dbus::BusChoice::System, dbus::HandlerInfo::builtin(), ops)
+        .map_err(|e| DaemonError::Dbus(Box::new(e)))
 }

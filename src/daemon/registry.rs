@@ -101,6 +101,13 @@ impl Registry {
             .map(|s| s.uio.index)
     }
 
+    /// The `<subtype>/<config>` string the device with UIO minor `minor` was created with.
+    pub fn dev_config(&self, minor: u32) -> Option<String> {
+        self.lock()
+            .get(&minor)
+            .map(|s| format!("{}/{}", s.uio.name.subtype, s.uio.name.config))
+    }
+
     /// Every served device with its counters.
     pub fn list(&self) -> Vec<Listing> {
         let devices: Vec<Served> = self.lock().values().cloned().collect();

@@ -1,0 +1,58 @@
+//! What the D-Bus service asks of the running daemon: validating config strings beyond
+//! parsing, and changing the medium of a live LUN.
+
+#![forbid(unsafe_code)]
+
+use super::registry::Registry;
+use crate::control::dbus::ServiceOps;
+use crate::handler::HandlerConfig;
+use std::sync::Arc;
+
+/// The daemon's side of `org.kernel.TCMUService1`.
+#[derive(Debug)]
+pub struct DaemonOps {
+    pub registry: Arc<Registry>,
+}
+
+impl ServiceOps for DaemonOps {
+    fn check_config(&self, config: &HandlerConfig) -> Result<(), String> {
+        match config {
+            HandlerConfig::File(_) | HandlerConfig::Ram(_) => Ok(()),
+            HandlerConfig::Glfs(_) => {
+                Err("the glfs handler is not built into this gluster-tcmu".into())
+            }
+        }
+    }
+
+    /// Resizes the LUN named `name` when `dev_config` is its current config string;
+    /// swapping to another backing file is refused with EOPNOTSUPP.
+    fn change_medium(
+        &self,
+        name: &str,
+        size: u64,
+        dev_config: &str,
+        _config: &HandlerConfig,
+    ) -> Result<(), (i32, String)> {
+        let minor = self
+            .registry
+            .find_by_name(name)
+            .ok_or((-libc::ENODEV, format!("no LUN named {name} is served")))?;
+        let current = self.registry.dev_config(minor).unwrap_or_default();
+        if current != dev_config {
+            return Err((
+                -libc::EOPNOTSUPP,
+                format!(
+                    "{name} is served from {current}; swapping it to {dev_config} is not supported, only resizing"
+                ),
+            ));
+        }
+        match self.registry.with_device(minor, move |d| d.resize(size)) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err((
+                -libc::EINVAL,
+                format!("cannot resize {name} to {size} bytes: {e}"),
+            )),
+            None => Err((-libc::ENODEV, format!("{name} went away"))),
+        }
+    }
+}
