@@ -70,7 +70,9 @@ entries=()
 declare -A limit_of=() need_of=() file_of=()
 total_limit=0
 need_gluster=$want_gluster
-for n in "${names[@]}"; do
+args=("${names[@]}")
+names=()
+for n in "${args[@]}"; do
     if [[ $n == */* ]]; then
         f=$(cd "$(dirname "$n")" && pwd)/$(basename "$n")
         n=$(basename "$n" .sh)
@@ -81,6 +83,7 @@ for n in "${names[@]}"; do
     lim=$(header timeout "$f")
     lim=${lim:-300}
     needs=$(header needs "$f")
+    names+=("$n")
     file_of[$n]=$f
     limit_of[$n]=$lim
     need_of[$n]=$needs
