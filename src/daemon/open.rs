@@ -98,6 +98,7 @@ pub fn open_device(
     lun.max_transfer_blocks = cfs.hw_max_sectors()?.max(1);
     lun.write_cache = cfs.emulate_write_cache()?;
     lun.thin = true;
+    apply_wwn_identity(cfs.dir(), &mut lun);
     let backstore = open_backstore(&handler, size, defaults, &mut lun)?;
     let path = roots.dev.join(format!("uio{}", uio.index));
     let fd = open_uio(&path).map_err(|source| OpenError::Uio {
@@ -128,15 +129,29 @@ fn open_backstore(
         HandlerConfig::File(cfg) => {
             lun.write_cache = cfg.write_cache.unwrap_or(lun.write_cache);
             lun.read_only = cfg.read_only;
-            let opts = FileOptions {
+            let mut opts = FileOptions {
                 direct: cfg.direct.unwrap_or(defaults.file_direct),
                 read_only: cfg.read_only,
                 ..FileOptions::default()
             };
-            Ok(Box::new(FileBackstore::open(&cfg.path, size, &opts)?))
+            match FileBackstore::open(&cfg.path, size, &opts) {
+                // The daemon-wide default asked for O_DIRECT and the filesystem (tmpfs,
+                // some FUSE mounts) refuses it: serve through the page cache instead.
+                // Durability does not change: flushes and FUA still reach the disk.
+                Err(e) if cfg.direct.is_none() && opts.direct && is_einval(&e) => {
+                    tracing::warn!(path = %cfg.path.display(), "O_DIRECT not supported here; using the page cache");
+                    opts.direct = false;
+                    Ok(Box::new(FileBackstore::open(&cfg.path, size, &opts)?))
+                }
+                other => Ok(Box::new(other?)),
+            }
         }
         HandlerConfig::Glfs(_) => Err(OpenError::HandlerUnavailable("glfs".into())),
     }
+}
+
+fn is_einval(e: &crate::backstore::FileOpenError) -> bool {
+    matches!(e, crate::backstore::FileOpenError::Open { source, .. } if source.raw_os_error() == Some(libc::EINVAL))
 }
 
 fn open_uio(path: &Path) -> std::io::Result<std::os::fd::OwnedFd> {
@@ -147,6 +162,31 @@ fn open_uio(path: &Path) -> std::io::Result<std::os::fd::OwnedFd> {
         Mode::empty(),
     )
     .map_err(Into::into)
+}
+
+/// Vendor, product and revision as LIO keeps them for the device (`wwn/vendor_id`,
+/// `wwn/product_id`, `wwn/revision`; set by targetcli), so the LUN identifies itself
+/// exactly as an in-kernel backstore would (multipath's tables match on `LIO-ORG`).
+fn apply_wwn_identity(dir: &Path, lun: &mut LunConfig) {
+    let read = |name: &str, max: usize| {
+        let text = std::fs::read_to_string(dir.join("wwn").join(name)).ok()?;
+        let value: String = text
+            .trim()
+            .chars()
+            .filter(|c| c.is_ascii_graphic() || *c == ' ')
+            .take(max)
+            .collect();
+        (!value.is_empty()).then_some(value)
+    };
+    if let Some(v) = read("vendor_id", 8) {
+        lun.vendor = v;
+    }
+    if let Some(p) = read("product_id", 16) {
+        lun.product = p;
+    }
+    if let Some(r) = read("revision", 4) {
+        lun.revision = r;
+    }
 }
 
 /// The unit serial LIO generated for the device (`wwn/vpd_unit_serial`), which is what

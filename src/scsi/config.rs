@@ -48,7 +48,7 @@ impl Default for LunConfig {
             max_transfer_blocks: 128,
             write_cache: true,
             read_only: false,
-            vendor: "GLUSTER".into(),
+            vendor: "LIO-ORG".into(),
             product: "TCMU device".into(),
             revision: "0001".into(),
             naa_wwn: Self::naa_from_serial(&serial),

@@ -17,7 +17,7 @@ fn standard_data_layout() {
     assert_eq!(d[3], 0x02, "response data format 2");
     assert_eq!(usize::from(d[4]) + 5, d.len(), "additional length");
     assert_eq!(d[7], 0x02, "CmdQue");
-    assert_eq!(&d[8..16], b"GLUSTER ");
+    assert_eq!(&d[8..16], b"LIO-ORG ");
     assert_eq!(&d[16..32], b"TCMU device     ");
     assert_eq!(&d[32..36], b"0001");
     assert!(d[36..58].iter().all(|&b| b == 0));
@@ -94,7 +94,7 @@ fn device_identification() {
     assert_eq!(d[8] >> 4, 5, "NAA IEEE Registered");
     // T10 vendor ID: ASCII, LU association, type 1, vendor + serial.
     assert_eq!(&d[16..20], &[0x02, 0x01, 0x00, 14]);
-    assert_eq!(&d[20..], b"GLUSTER abc123");
+    assert_eq!(&d[20..], b"LIO-ORG abc123");
 }
 
 #[test]

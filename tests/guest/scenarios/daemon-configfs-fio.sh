@@ -47,7 +47,7 @@ gt_wait 60 "TEST UNIT READY on $sd" gt_dev_tur "$sd"
 
 gt_step "sg3-utils on $sd"
 sg_inq "$sd" | tee "$GT_RESULTS/sg_inq.txt" || gt_fail "sg_inq"
-gt_check "INQUIRY vendor is GLUSTER" grep -q "GLUSTER" "$GT_RESULTS/sg_inq.txt"
+gt_check "INQUIRY vendor is LIO-ORG (configfs wwn/vendor_id)" grep -q "LIO-ORG" "$GT_RESULTS/sg_inq.txt"
 sg_readcap -l "$sd" | tee "$GT_RESULTS/sg_readcap.txt" || gt_fail "sg_readcap"
 gt_check "capacity 262144 blocks of 512" grep -q "Last LBA=262143" "$GT_RESULTS/sg_readcap.txt"
 sg_vpd -p sn "$sd" | tee "$GT_RESULTS/sg_vpd_sn.txt" || gt_fail "sg_vpd serial"
