@@ -24,7 +24,9 @@ if [ "$tier" != guest ]; then
   cargo fmt --check
   phase "clippy"
   cargo clippy --all-targets --all-features -- -D warnings
-  phase "unit and fake-kernel tests"
+  phase "loopback GlusterFS for the glfs tests"
+  tests/gluster/setup.sh
+  phase "unit, fake-kernel and gluster tests"
   cargo test --all-features
 fi
 
