@@ -3,7 +3,8 @@
 //! The crate is split along the data path: [`abi`] describes the kernel's shared ring,
 //! [`region`] is the only code that touches the mapped memory, [`ring`] speaks the ring
 //! protocol over it, [`scsi`] emulates SCSI commands without any I/O, [`backstore`] moves
-//! blocks, and [`reactor`] ties devices and backstores to io_uring threads.
+//! blocks, and [`reactor`] ties devices and backstores to io_uring threads. `glfs` (feature
+//! `glfs`) wraps libgfapi for the GlusterFS backstore.
 
 pub mod abi;
 pub mod backstore;
@@ -12,6 +13,8 @@ pub mod control;
 pub mod daemon;
 pub mod device;
 pub mod doorbell;
+#[cfg(feature = "glfs")]
+pub mod glfs;
 pub mod handler;
 pub mod logging;
 pub mod reactor;

@@ -26,7 +26,9 @@ if [ "$tier" != guest ]; then
   cargo clippy --all-targets --all-features -- -D warnings
   phase "systemd unit and D-Bus policy"
   tests/check-systemd.sh
-  phase "unit and fake-kernel tests"
+  phase "loopback GlusterFS for the glfs tests"
+  tests/gluster/setup.sh
+  phase "unit, fake-kernel and gluster tests"
   cargo test --all-features
 fi
 

@@ -7,13 +7,17 @@
 //! request names byte ranges of the shared region ([`DataBuf`]) that stay valid until
 //! its completion has been drained.
 
-#![deny(unsafe_code)] // file_uring.rs alone submits to io_uring
+#![deny(unsafe_code)] // file_uring.rs alone submits to io_uring; gfapi's unsafe is in crate::glfs
 
 mod file;
 mod file_uring;
+#[cfg(feature = "glfs")]
+mod glfs;
 mod ram;
 
 pub use file::{FileBackstore, FileOpenError, FileOptions};
+#[cfg(feature = "glfs")]
+pub use glfs::{GlfsBackstore, GlfsOpenError, GlfsOptions};
 pub use ram::RamBackstore;
 
 use crate::region::{RegionError, SharedRegion};

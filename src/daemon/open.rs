@@ -49,6 +49,9 @@ pub enum OpenError {
     HandlerUnavailable(String),
     #[error("cannot open the backing file")]
     File(#[from] crate::backstore::FileOpenError),
+    #[cfg(feature = "glfs")]
+    #[error("cannot open the Gluster image")]
+    Glfs(#[from] crate::backstore::GlfsOpenError),
     #[error("cannot open {path}")]
     Uio {
         path: PathBuf,
@@ -71,6 +74,8 @@ impl OpenError {
             OpenError::HandlerUnavailable(_) => libc::EOPNOTSUPP,
             OpenError::File(crate::backstore::FileOpenError::Open { source, .. })
             | OpenError::Uio { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+            #[cfg(feature = "glfs")]
+            OpenError::Glfs(e) => e.errno(),
             _ => libc::EIO,
         };
         -e
@@ -146,6 +151,14 @@ fn open_backstore(
                 other => Ok(Box::new(other?)),
             }
         }
+        #[cfg(feature = "glfs")]
+        HandlerConfig::Glfs(cfg) => {
+            let opts = crate::backstore::GlfsOptions::default();
+            Ok(Box::new(crate::backstore::GlfsBackstore::open(
+                cfg, size, &opts,
+            )?))
+        }
+        #[cfg(not(feature = "glfs"))]
         HandlerConfig::Glfs(_) => Err(OpenError::HandlerUnavailable("glfs".into())),
     }
 }

@@ -1,0 +1,393 @@
+//! A LUN backed by a file on a GlusterFS volume, through libgfapi's async calls.
+//!
+//! Reads and writes go straight between the shared region and gfapi (the region's
+//! segments become the iovecs); each request's buffer and iovecs are owned by the
+//! gfapi call until its callback has fired (see `crate::glfs::callback`). A FUA write is
+//! a write followed by `fdatasync` before it completes; SYNCHRONIZE CACHE is
+//! `fdatasync`; UNMAP is `glfs_discard_async` and WRITE SAME of zeroes
+//! `glfs_zerofill_async`.
+//!
+//! Size policy at open: a missing image is created; a smaller one is grown (sparsely) to
+//! the LUN size; a larger one is served up to the LUN size and left as it is (logged).
+//!
+//! Faults: an errno meaning the connection is gone (`crate::glfs::is_disconnect`)
+//! answers the command BUSY so the initiator retries, and marks the LUN reconnecting:
+//! a background thread connects anew (through the registry, so LUNs on the same
+//! volume share the new connection) and reopens the image, with back-off. Until then
+//! every new command is answered BUSY at once; the reactor never waits. Each state
+//! change is logged once.
+
+#![forbid(unsafe_code)]
+
+use super::{
+    Backstore, BackstoreError, Capabilities, IoCompletion, IoOp, IoRequest, Rejected, check_range,
+};
+use crate::glfs::{
+    AsyncOp, ConnectOptions, Done, GlfsError, GlfsFile, Mailbox, Registry, VolumeKey, is_disconnect,
+};
+use crate::handler::glfs::GlfsConfig;
+use std::os::fd::BorrowedFd;
+use std::sync::Arc;
+use std::time::Duration;
+
+mod reconnect;
+mod slab;
+
+use reconnect::Reconnect;
+use slab::{Kind, Pending, Slab};
+
+/// How a glfs LUN is opened and kept up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlfsOptions {
+    pub connect: ConnectOptions,
+    /// First wait before reconnecting; doubles per failed attempt up to `retry_max`.
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+    /// How long `resize` may wait for the server.
+    pub resize_deadline: Duration,
+}
+
+impl Default for GlfsOptions {
+    fn default() -> Self {
+        Self {
+            connect: ConnectOptions::default(),
+            retry_min: Duration::from_millis(500),
+            retry_max: Duration::from_secs(8),
+            resize_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why a glfs LUN could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum GlfsOpenError {
+    #[error(transparent)]
+    Glfs(#[from] GlfsError),
+    #[error("cannot size `{path}` to {size} bytes")]
+    Size {
+        path: String,
+        size: u64,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot create the completion eventfd")]
+    Mailbox(#[source] std::io::Error),
+}
+
+impl GlfsOpenError {
+    /// The errno for the kernel's reply.
+    pub fn errno(&self) -> i32 {
+        match self {
+            GlfsOpenError::Glfs(e) => e.errno(),
+            GlfsOpenError::Size { source, .. } | GlfsOpenError::Mailbox(source) => {
+                source.raw_os_error().unwrap_or(libc::EIO)
+            }
+        }
+    }
+}
+
+/// Where the LUN's requests go.
+#[derive(Debug)]
+enum Link {
+    Up(Arc<GlfsFile>),
+    /// Connection lost; the background job delivers a reopened file.
+    Down(Arc<Reconnect>),
+}
+
+/// A glfs LUN.
+#[derive(Debug)]
+pub struct GlfsBackstore {
+    key: VolumeKey,
+    path: String,
+    size: u64,
+    opts: GlfsOptions,
+    link: Link,
+    mailbox: Arc<Mailbox>,
+    slab: Slab,
+    early: Vec<IoCompletion>,
+    done: Vec<Done>,
+    /// Reconnects since the last request that succeeded (for back-off).
+    outages: u32,
+}
+
+/// Opens (creating or growing) the image and returns the file, per the size policy.
+fn open_image(
+    key: &VolumeKey,
+    path: &str,
+    size: u64,
+    volume: Arc<crate::glfs::Volume>,
+) -> Result<Arc<GlfsFile>, GlfsOpenError> {
+    let file = GlfsFile::open_or_create(volume, path)?;
+    let size_err = |source| GlfsOpenError::Size {
+        path: path.to_owned(),
+        size,
+        source,
+    };
+    let have = file.len().map_err(size_err)?;
+    if have < size {
+        file.set_len(size).map_err(size_err)?;
+        if have > 0 {
+            tracing::info!(volume = %key.volume, path, "image grown from {have} to {size} bytes");
+        }
+    } else if have > size {
+        tracing::info!(
+            volume = %key.volume, path,
+            "image is {have} bytes; serving the LUN's {size} and leaving the rest untouched"
+        );
+    }
+    Ok(Arc::new(file))
+}
+
+impl GlfsBackstore {
+    /// Opens the LUN a `user:glfs` config string describes.
+    pub fn open(cfg: &GlfsConfig, size: u64, opts: &GlfsOptions) -> Result<Self, GlfsOpenError> {
+        Self::open_at(VolumeKey::from(cfg), &cfg.path, size, opts)
+    }
+
+    /// Opens `path` on the volume and servers `key` names (any port).
+    pub fn open_at(
+        key: VolumeKey,
+        path: &str,
+        size: u64,
+        opts: &GlfsOptions,
+    ) -> Result<Self, GlfsOpenError> {
+        let mailbox = Mailbox::new().map_err(GlfsOpenError::Mailbox)?;
+        let volume = Registry::global().get(&key, &opts.connect)?;
+        let file = open_image(&key, path, size, volume)?;
+        Ok(Self {
+            key,
+            path: path.to_owned(),
+            size,
+            opts: opts.clone(),
+            link: Link::Up(file),
+            mailbox,
+            slab: Slab::default(),
+            early: Vec::new(),
+            done: Vec::new(),
+            outages: 0,
+        })
+    }
+
+    /// The open file while connected (for tests and tools: read back through gfapi).
+    pub fn file(&self) -> Option<&Arc<GlfsFile>> {
+        match &self.link {
+            Link::Up(f) => Some(f),
+            Link::Down(_) => None,
+        }
+    }
+
+    /// True while the LUN waits for its connection to come back.
+    pub fn is_reconnecting(&mut self) -> bool {
+        self.current().is_none()
+    }
+
+    /// The file to use, after picking up a finished reconnect.
+    fn current(&mut self) -> Option<Arc<GlfsFile>> {
+        if let Link::Down(job) = &self.link {
+            let file = job.take()?;
+            tracing::info!(volume = %self.key.volume, path = %self.path, "reconnected; serving again");
+            self.link = Link::Up(file);
+        }
+        match &self.link {
+            Link::Up(f) => Some(f.clone()),
+            Link::Down(_) => None,
+        }
+    }
+
+    /// The connection `file` belongs to failed with `errno`: go down, unless a newer
+    /// connection is already in use.
+    fn lost(&mut self, file: &Arc<GlfsFile>, errno: i32) {
+        let Link::Up(current) = &self.link else {
+            return;
+        };
+        if !Arc::ptr_eq(current, file) {
+            return;
+        }
+        let delay = self
+            .opts
+            .retry_min
+            .saturating_mul(1 << self.outages.min(16))
+            .min(self.opts.retry_max);
+        self.outages = self.outages.saturating_add(1);
+        let stale = Arc::downgrade(file.volume());
+        let job = Reconnect::start(
+            (self.key.clone(), self.path.clone(), self.size),
+            stale,
+            self.opts.connect.clone(),
+            delay,
+            Arc::downgrade(&self.mailbox),
+        );
+        match job {
+            Ok(job) => {
+                tracing::warn!(
+                    volume = %self.key.volume, path = %self.path,
+                    "connection lost ({}); answering BUSY while reconnecting in {delay:?}",
+                    std::io::Error::from_raw_os_error(errno)
+                );
+                self.link = Link::Down(job);
+            }
+            Err(e) => tracing::error!("cannot start the reconnect thread: {e}"),
+        }
+    }
+
+    fn start(&mut self, file: &Arc<GlfsFile>, token: u64, op: AsyncOp) {
+        if let Err(e) = file.submit(op, token, &self.mailbox) {
+            let kind = self.slab.get(token).map_or(Kind::Read, |p| p.kind);
+            self.finish(token, Err(classify(kind, e.errno)));
+            if is_disconnect(e.errno) {
+                self.lost(file, e.errno);
+            }
+            self.mailbox.wake();
+        }
+    }
+
+    fn finish(&mut self, token: u64, result: Result<u64, BackstoreError>) {
+        if let Some(p) = self.slab.remove(token) {
+            self.early.push(IoCompletion { tag: p.tag, result });
+        }
+    }
+
+    /// One finished gfapi call: complete the request, or start its fdatasync (FUA).
+    fn on_done(&mut self, done: Done) {
+        let Some(p) = self.slab.get(done.token).copied() else {
+            return;
+        };
+        let result = match done.result {
+            Err(errno) => {
+                if is_disconnect(errno) {
+                    self.lost(&done.file, errno);
+                }
+                Err(classify(p.kind, errno))
+            }
+            Ok(n) => outcome(p, n),
+        };
+        if result.is_ok() {
+            self.outages = 0;
+        }
+        if result.is_ok() && p.kind == Kind::Write && p.fua {
+            self.slab.set_kind(done.token, Kind::FuaSync);
+            drop(done.op); // the data is in gfapi's hands; release the region range
+            self.start(&done.file, done.token, AsyncOp::Fdatasync);
+            return;
+        }
+        self.finish(done.token, result);
+    }
+}
+
+/// Errno to backstore error; disconnects and transient errnos are retryable.
+fn classify(kind: Kind, errno: i32) -> BackstoreError {
+    if is_disconnect(errno) || matches!(errno, libc::EAGAIN | libc::EINTR | libc::EBUSY) {
+        return BackstoreError::Retryable(errno);
+    }
+    match (kind, errno) {
+        (Kind::Discard | Kind::Zero, libc::EOPNOTSUPP | libc::ENOSYS) => {
+            BackstoreError::Unsupported("glfs discard/zerofill")
+        }
+        (Kind::Read, _) => BackstoreError::Read(errno),
+        (Kind::Write | Kind::FuaSync | Kind::Sync | Kind::Zero, _) => BackstoreError::Write(errno),
+        (Kind::Discard, _) => BackstoreError::Other(errno),
+    }
+}
+
+/// Bytes gfapi reported to the request's result. A short write is an error.
+fn outcome(p: Pending, n: u64) -> Result<u64, BackstoreError> {
+    match p.kind {
+        Kind::Write if n < p.expected => Err(BackstoreError::Write(libc::EIO)),
+        Kind::Read => Ok(n),
+        _ => Ok(p.expected),
+    }
+}
+
+impl Backstore for GlfsBackstore {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn submit(&mut self, request: IoRequest) -> Result<(), Box<Rejected>> {
+        if let Err(error) = check_range(&request.op, self.size) {
+            return Err(Box::new(Rejected { error, request }));
+        }
+        let Some(file) = self.current() else {
+            let error = BackstoreError::Retryable(libc::ENOTCONN);
+            return Err(Box::new(Rejected { error, request }));
+        };
+        let (op, pending) = translate(request);
+        let token = self.slab.insert(pending);
+        self.start(&file, token, op);
+        Ok(())
+    }
+
+    fn notifier(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.mailbox.fd())
+    }
+
+    fn drain(&mut self, out: &mut Vec<IoCompletion>) {
+        self.mailbox.take(&mut self.done);
+        let mut done = std::mem::take(&mut self.done);
+        for d in done.drain(..) {
+            self.on_done(d);
+        }
+        self.done = done;
+        let _ = self.current(); // log a finished reconnect promptly
+        out.append(&mut self.early);
+    }
+
+    fn in_flight(&self) -> usize {
+        self.slab.live()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            flush: true,
+            discard: true,
+            write_zeroes: true,
+            discard_zeroes: true,
+            resize: true,
+        }
+    }
+
+    fn resize(&mut self, new_size: u64) -> Result<(), BackstoreError> {
+        let file = self
+            .current()
+            .ok_or(BackstoreError::Retryable(libc::ENOTCONN))?;
+        file.grow_within(new_size, self.opts.resize_deadline)
+            .map_err(|e| {
+                let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                classify(Kind::Write, errno)
+            })?;
+        self.size = new_size;
+        Ok(())
+    }
+}
+
+/// The gfapi op and the bookkeeping for a request.
+fn translate(request: IoRequest) -> (AsyncOp, Pending) {
+    let tag = request.tag;
+    let p = |kind, expected, fua| Pending {
+        tag,
+        kind,
+        expected,
+        fua,
+    };
+    match request.op {
+        IoOp::Read { offset, buf } => {
+            let n = buf.len();
+            (AsyncOp::Read { offset, buf }, p(Kind::Read, n, false))
+        }
+        IoOp::Write { offset, buf, fua } => {
+            let n = buf.len();
+            (AsyncOp::Write { offset, buf }, p(Kind::Write, n, fua))
+        }
+        IoOp::Flush => (AsyncOp::Fdatasync, p(Kind::Sync, 0, false)),
+        IoOp::Discard { offset, len } => (
+            AsyncOp::Discard { offset, len },
+            p(Kind::Discard, len, false),
+        ),
+        IoOp::WriteZeroes { offset, len } => {
+            (AsyncOp::Zerofill { offset, len }, p(Kind::Zero, len, false))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,79 @@
+//! The background job that brings a glfs LUN back after its connection failed.
+
+use crate::glfs::{ConnectOptions, GlfsFile, Mailbox, Registry, Volume, VolumeKey};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+/// A reconnect in progress; the LUN polls [`Reconnect::take`].
+#[derive(Debug, Default)]
+pub struct Reconnect {
+    ready: Mutex<Option<Arc<GlfsFile>>>,
+}
+
+impl Reconnect {
+    /// Starts the job: after `delay`, get a connection that replaces `stale` (or the
+    /// one another LUN already made) and reopen the image; on failure wait twice as
+    /// long (at most 30 s) and try again. The job ends when
+    /// it succeeds or when the LUN drops the returned handle. `wake` is poked when the
+    /// file is ready, so the reactor notices without a new command.
+    pub fn start(
+        lun: (VolumeKey, String, u64),
+        stale: Weak<Volume>,
+        opts: ConnectOptions,
+        delay: Duration,
+        wake: Weak<Mailbox>,
+    ) -> std::io::Result<Arc<Self>> {
+        let job = Arc::new(Reconnect::default());
+        let weak = Arc::downgrade(&job);
+        std::thread::Builder::new()
+            .name(format!("glfs-reconnect-{}", lun.0.volume))
+            .spawn(move || run(lun, stale, opts, delay, weak, wake))?;
+        Ok(job)
+    }
+
+    /// The reopened file, once.
+    pub fn take(&self) -> Option<Arc<GlfsFile>> {
+        self.ready
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+}
+
+fn run(
+    (key, path, size): (VolumeKey, String, u64),
+    mut stale: Weak<Volume>,
+    opts: ConnectOptions,
+    mut delay: Duration,
+    job: Weak<Reconnect>,
+    wake: Weak<Mailbox>,
+) {
+    loop {
+        std::thread::sleep(delay);
+        if job.strong_count() == 0 {
+            return; // the LUN went away
+        }
+        let attempt = Registry::global()
+            .replace(&key, &stale, &opts)
+            .map_err(super::GlfsOpenError::from)
+            .and_then(|vol| {
+                stale = Arc::downgrade(&vol);
+                super::open_image(&key, &path, size, vol)
+            });
+        match attempt {
+            Ok(file) => {
+                if let Some(job) = job.upgrade() {
+                    *job.ready.lock().unwrap_or_else(PoisonError::into_inner) = Some(file);
+                }
+                if let Some(mailbox) = wake.upgrade() {
+                    mailbox.wake();
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::debug!(volume = %key.volume, %path, "reconnect failed: {e}");
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}

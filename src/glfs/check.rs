@@ -1,0 +1,136 @@
+//! CheckConfig for `user:glfs`: can this config string become a LUN?
+
+use super::registry::{Registry, VolumeKey};
+use super::volume::{ConnectOptions, Server, server_list};
+use super::{GlfsError, cstring, last_errno, sys};
+use crate::handler::glfs::GlfsConfig;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+/// Connects to the volume within `deadline` and checks that the image exists as a
+/// regular file or can be created (its directory exists). `Ok` says what was found,
+/// `Err` says exactly what is wrong, for targetcli to show the operator.
+pub fn check_volume(cfg: &GlfsConfig, deadline: Duration) -> Result<String, String> {
+    let start = Instant::now();
+    let key = VolumeKey::from(cfg);
+    let reachable = probe_servers(&key.servers, deadline)?;
+    let opts = ConnectOptions {
+        deadline: deadline.saturating_sub(start.elapsed()),
+        ..ConnectOptions::default()
+    };
+    let volume = Registry::global()
+        .get(&key, &opts)
+        .map_err(|e| connect_message(&e, &key, &reachable))?;
+    match stat(volume.raw(), &cfg.path) {
+        Ok(st) if (st.st_mode & libc::S_IFMT) == libc::S_IFREG => Ok(format!(
+            "{}: existing image, {} bytes",
+            describe(cfg),
+            st.st_size
+        )),
+        Ok(_) => Err(format!(
+            "{}: exists but is not a regular file",
+            describe(cfg)
+        )),
+        Err(libc::ENOENT) => check_parent(volume.raw(), cfg),
+        Err(errno) => Err(format!(
+            "{}: cannot look it up: {}",
+            describe(cfg),
+            std::io::Error::from_raw_os_error(errno)
+        )),
+    }
+}
+
+fn describe(cfg: &GlfsConfig) -> String {
+    format!("`{}` in volume `{}`", cfg.path, cfg.volume)
+}
+
+/// TCP-connects to each volfile server so the message can name the ones that are down.
+/// Fails only when none accepts a connection.
+fn probe_servers(servers: &[Server], deadline: Duration) -> Result<Vec<Server>, String> {
+    let per = (deadline / 2 / servers.len().max(1) as u32).max(Duration::from_millis(200));
+    let mut up = Vec::new();
+    let mut down = Vec::new();
+    for s in servers {
+        match tcp_probe(s, per) {
+            Ok(()) => up.push(s.clone()),
+            Err(why) => down.push(format!("{s}: {why}")),
+        }
+    }
+    if up.is_empty() {
+        return Err(format!("no glusterd reachable: {}", down.join("; ")));
+    }
+    for d in &down {
+        tracing::info!("glusterd not reachable at {d}; using the other servers");
+    }
+    Ok(up)
+}
+
+fn tcp_probe(s: &Server, timeout: Duration) -> Result<(), String> {
+    let addrs = (s.host.as_str(), s.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve host: {e}"))?;
+    let mut last = String::from("host has no addresses");
+    for a in addrs {
+        match TcpStream::connect_timeout(&a, timeout) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
+}
+
+fn connect_message(e: &GlfsError, key: &VolumeKey, reachable: &[Server]) -> String {
+    let servers = server_list(reachable);
+    match e {
+        GlfsError::Init { source, .. } if source.raw_os_error() == Some(libc::ENOENT) => {
+            format!("volume `{}` does not exist on {servers}", key.volume)
+        }
+        GlfsError::Init { source, .. } => format!(
+            "cannot connect to volume `{}` through {servers}: {source} \
+             (is the volume started, and server.allow-insecure on?)",
+            key.volume
+        ),
+        GlfsError::InitTimeout { deadline, .. } => format!(
+            "no answer from {servers} for volume `{}` within {deadline:?}: the server \
+             accepts connections but does not respond",
+            key.volume
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// The image is missing: fine if its directory exists (the LUN creates the file).
+fn check_parent(fs: *mut sys::glfs_t, cfg: &GlfsConfig) -> Result<String, String> {
+    let parent = match cfg.path.rsplit_once('/') {
+        Some((dir, _)) if !dir.is_empty() => dir,
+        _ => return Ok(format!("{}: will be created", describe(cfg))),
+    };
+    match stat(fs, parent) {
+        Ok(st) if (st.st_mode & libc::S_IFMT) == libc::S_IFDIR => {
+            Ok(format!("{}: will be created", describe(cfg)))
+        }
+        Ok(_) => Err(format!("{}: `{parent}` is not a directory", describe(cfg))),
+        Err(libc::ENOENT) => Err(format!(
+            "{}: directory `{parent}` does not exist in volume `{}`",
+            describe(cfg),
+            cfg.volume
+        )),
+        Err(errno) => Err(format!(
+            "{}: cannot look up `{parent}`: {}",
+            describe(cfg),
+            std::io::Error::from_raw_os_error(errno)
+        )),
+    }
+}
+
+fn stat(fs: *mut sys::glfs_t, path: &str) -> Result<libc::stat, i32> {
+    let c_path = cstring("path", path).map_err(|_| libc::EINVAL)?;
+    // SAFETY: stat is plain old data; all-zero is a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fs is a connected glfs_t kept alive by the caller's Arc<Volume>; c_path
+    // and st are valid for the call's duration.
+    if unsafe { sys::glfs_stat(fs, c_path.as_ptr(), &mut st) } != 0 {
+        return Err(last_errno());
+    }
+    Ok(st)
+}

@@ -1,0 +1,271 @@
+//! An open file on a volume, and asynchronous I/O on it.
+
+use super::callback::{AsyncOp, Ctx, Mailbox, SubmitError, on_done};
+use super::volume::Volume;
+use super::{GlfsError, cstring, last_errno, sys, within};
+use std::fmt;
+use std::io;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The `glfs_fd_t` pointer, moved to the thread that closes it.
+struct Fd(NonNull<sys::glfs_fd_t>);
+
+// SAFETY: gfapi fds may be used and closed from any thread; the wrapper only moves the
+// pointer.
+unsafe impl Send for Fd {}
+
+/// An open file. It keeps its [`Volume`] connected; dropping the last reference closes
+/// it on a background thread (`glfs_close` waits for the server).
+pub struct GlfsFile {
+    fd: Fd,
+    path: String,
+    volume: Arc<Volume>,
+}
+
+// SAFETY: gfapi serialises concurrent calls on one glfs_fd_t internally; the struct's
+// other fields are immutable.
+unsafe impl Sync for GlfsFile {}
+
+impl fmt::Debug for GlfsFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GlfsFile")
+            .field("volume", &self.volume.name())
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GlfsFile {
+    /// Opens `path` read-write with `O_DIRECT`, creating it (mode 0600) when missing.
+    pub fn open_or_create(volume: Arc<Volume>, path: &str) -> Result<Self, GlfsError> {
+        let c_path = cstring("path", path)?;
+        let flags = libc::O_RDWR | libc::O_DIRECT;
+        // SAFETY: the volume is connected; c_path outlives the call.
+        let mut fd = unsafe { sys::glfs_open(volume.raw(), c_path.as_ptr(), flags) };
+        if fd.is_null() && last_errno() == libc::ENOENT {
+            // O_EXCL: if another opener won the race, open what it created.
+            // SAFETY: as above.
+            fd = unsafe {
+                sys::glfs_creat(volume.raw(), c_path.as_ptr(), flags | libc::O_EXCL, 0o600)
+            };
+            if fd.is_null() && last_errno() == libc::EEXIST {
+                // SAFETY: as above.
+                fd = unsafe { sys::glfs_open(volume.raw(), c_path.as_ptr(), flags) };
+            }
+        }
+        let fd = NonNull::new(fd).ok_or_else(|| GlfsError::File {
+            what: "open",
+            volume: volume.name().to_owned(),
+            path: path.to_owned(),
+            source: io::Error::from_raw_os_error(last_errno()),
+        })?;
+        Ok(Self {
+            fd: Fd(fd),
+            path: path.to_owned(),
+            volume,
+        })
+    }
+
+    /// The connection this file is open on.
+    pub fn volume(&self) -> &Arc<Volume> {
+        &self.volume
+    }
+
+    /// Path inside the volume.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn raw(&self) -> *mut sys::glfs_fd_t {
+        self.fd.0.as_ptr()
+    }
+
+    /// Current size (`glfs_fstat`). Blocks on the server.
+    pub fn len(&self) -> io::Result<u64> {
+        // SAFETY: stat is plain old data; all-zero is a valid value.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: the fd is open; st is a valid out-pointer for the call.
+        if unsafe { sys::glfs_fstat(self.raw(), &mut st) } != 0 {
+            return Err(io::Error::from_raw_os_error(last_errno()));
+        }
+        Ok(st.st_size as u64)
+    }
+
+    /// True when the file is empty.
+    pub fn is_empty(&self) -> io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Sets the size (`glfs_ftruncate`). Blocks on the server.
+    pub fn set_len(&self, len: u64) -> io::Result<()> {
+        let len = i64::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
+        // SAFETY: the fd is open; NULL pre/post stat pointers are allowed by gfapi.
+        let rc = unsafe {
+            sys::glfs_ftruncate(self.raw(), len, std::ptr::null_mut(), std::ptr::null_mut())
+        };
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(last_errno()));
+        }
+        Ok(())
+    }
+
+    /// Grows the file to at least `len` bytes, giving up after `deadline` (ETIMEDOUT)
+    /// so a silent server cannot stall the caller. Never shrinks.
+    pub fn grow_within(self: &Arc<Self>, len: u64, deadline: Duration) -> io::Result<()> {
+        let me = self.clone();
+        let grow = move || match me.len() {
+            Ok(have) if have >= len => Ok(()),
+            Ok(_) => me.set_len(len),
+            Err(e) => Err(e),
+        };
+        match within("glfs-resize", deadline, grow, drop) {
+            Ok(Some(r)) => r,
+            Ok(None) => Err(io::Error::from_raw_os_error(libc::ETIMEDOUT)),
+            Err(e) => Err(io::Error::other(e)),
+        }
+    }
+
+    /// Reads at `offset` synchronously (`glfs_pread`); for checks and tests, not the
+    /// data path.
+    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let off = i64::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        // SAFETY: buf is valid for writes of buf.len() bytes for the call's duration.
+        let n = unsafe {
+            sys::glfs_pread(
+                self.raw(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                off,
+                0,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::from_raw_os_error(last_errno()));
+        }
+        Ok(n as usize)
+    }
+
+    /// Starts `op`; its [`super::Done`] record, carrying `token`, lands in `mailbox`
+    /// (possibly before this returns). On refusal the op is handed back and no record
+    /// will come.
+    pub fn submit(
+        self: &Arc<Self>,
+        op: AsyncOp,
+        token: u64,
+        mailbox: &Arc<Mailbox>,
+    ) -> Result<(), SubmitError> {
+        let iovecs = match iovecs_for(&op) {
+            Ok(v) => v,
+            Err(errno) => return Err(SubmitError { errno, op }),
+        };
+        let ctx = Box::new(Ctx {
+            mailbox: mailbox.clone(),
+            token,
+            iovecs,
+            op,
+            file: self.clone(),
+        });
+        let (iov, iov_count) = (ctx.iovecs.as_ptr(), ctx.iovecs.len() as libc::c_int);
+        let call = Call::of(&ctx.op);
+        let data = Box::into_raw(ctx);
+        let fd = self.raw();
+        let cb: sys::glfs_io_cbk = Some(on_done);
+        // SAFETY: fd is open and stays open (the Ctx holds an Arc of this file). `iov`
+        // points into the Ctx's iovec vector, whose heap storage does not move when
+        // the box does, and the iovecs point into the region segments of the DataBuf
+        // in the same Ctx, which keeps the region mapped. The Ctx lives until on_done
+        // reclaims it, so everything gfapi may touch outlives the request. `data` is
+        // not used here again after a successful call: the callback may already have
+        // freed it.
+        let rc = unsafe {
+            match call {
+                Call::Read(off) => {
+                    sys::glfs_preadv_async(fd, iov, iov_count, off, 0, cb, data.cast())
+                }
+                Call::Write(off) => {
+                    sys::glfs_pwritev_async(fd, iov, iov_count, off, 0, cb, data.cast())
+                }
+                Call::Fdatasync => sys::glfs_fdatasync_async(fd, cb, data.cast()),
+                Call::Discard(off, len) => {
+                    sys::glfs_discard_async(fd, off, len as usize, cb, data.cast())
+                }
+                Call::Zerofill(off, len) => sys::glfs_zerofill_async(fd, off, len, cb, data.cast()),
+            }
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let errno = last_errno();
+        // SAFETY: the call failed before reaching STACK_WIND (glfs-fops.c), so gfapi
+        // will not call back: the box is still ours to reclaim, once.
+        let ctx = unsafe { Box::from_raw(data) };
+        Err(SubmitError { errno, op: ctx.op })
+    }
+}
+
+/// The gfapi call for an op, with its integer arguments converted.
+#[derive(Clone, Copy)]
+enum Call {
+    Read(i64),
+    Write(i64),
+    Fdatasync,
+    Discard(i64, u64),
+    Zerofill(i64, i64),
+}
+
+impl Call {
+    fn of(op: &AsyncOp) -> Call {
+        // Offsets were checked against the LUN size, far below i64::MAX.
+        let off = |o: u64| o.min(i64::MAX as u64) as i64;
+        match *op {
+            AsyncOp::Read { offset, .. } => Call::Read(off(offset)),
+            AsyncOp::Write { offset, .. } => Call::Write(off(offset)),
+            AsyncOp::Fdatasync => Call::Fdatasync,
+            AsyncOp::Discard { offset, len } => Call::Discard(off(offset), len),
+            AsyncOp::Zerofill { offset, len } => Call::Zerofill(off(offset), off(len)),
+        }
+    }
+}
+
+/// Raw iovecs for a read or write's region segments (checked by the region).
+fn iovecs_for(op: &AsyncOp) -> Result<Vec<libc::iovec>, i32> {
+    let buf = match op {
+        AsyncOp::Read { buf, .. } | AsyncOp::Write { buf, .. } => buf,
+        _ => return Ok(Vec::new()),
+    };
+    let mut out = Vec::with_capacity(buf.segments().len());
+    for seg in buf.segments() {
+        let ptr = buf
+            .region()
+            .segment_ptr(seg.off, seg.len)
+            .map_err(|_| libc::EFAULT)?;
+        out.push(libc::iovec {
+            iov_base: ptr.as_ptr().cast(),
+            iov_len: seg.len as usize,
+        });
+    }
+    Ok(out)
+}
+
+impl Drop for GlfsFile {
+    fn drop(&mut self) {
+        let fd = Fd(self.fd.0);
+        let volume = self.volume.clone();
+        let close = move || {
+            let fd = fd;
+            // SAFETY: the last reference to the file is gone, so no request is in
+            // flight on the fd (each holds a reference) and nothing else can use it.
+            unsafe { sys::glfs_close(fd.0.as_ptr()) };
+            drop(volume); // may start glfs_fini, after the close
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("glfs-close".into())
+            .spawn(close)
+        {
+            tracing::warn!(path = %self.path, "gfapi fd leaked, no thread to close it: {e}");
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! libgfapi in two layers: [`sys`] declares the C functions, the rest of this module
+//! wraps them in owned types that the glfs backstore (`crate::backstore::GlfsBackstore`)
+//! uses without any `unsafe`.
+//!
+//! * [`Volume`]: one connection (`glfs_t`). Heavy (gfapi starts its own threads), so
+//!   shared by every LUN on the same volume and servers through the [`Registry`].
+//!   `glfs_init` runs on a helper thread under a deadline (it hangs forever against a
+//!   server that accepts and never answers); `glfs_fini` (~10 s) runs on a background
+//!   thread when the last user lets go.
+//! * [`GlfsFile`]: an open file, reference counted; it keeps its `Volume` alive and is
+//!   closed on a background thread, never on a gfapi callback thread or the reactor.
+//! * [`Mailbox`]: where asynchronous requests land. [`GlfsFile::submit`] takes the
+//!   request's buffer by value and gives it back in the [`Done`] record, so the memory
+//!   gfapi reads into stays owned until its callback has fired.
+//! * [`check_volume`]: the CheckConfig probe with an operator-readable answer.
+
+mod callback;
+mod check;
+mod file;
+mod registry;
+pub mod sys;
+mod volume;
+
+pub use callback::{AsyncOp, Done, Mailbox, SubmitError};
+pub use check::check_volume;
+pub use file::GlfsFile;
+pub use registry::{Registry, VolumeKey};
+pub use volume::{ConnectOptions, Server, Volume};
+
+use std::io;
+use std::time::Duration;
+
+/// The volfile port every config-string server uses.
+pub const GLUSTERD_PORT: u16 = 24007;
+
+/// Why a gfapi call failed (off the data path: connect, open, size).
+#[derive(Debug, thiserror::Error)]
+pub enum GlfsError {
+    #[error("{what} contains a NUL byte: {value:?}")]
+    Nul { what: &'static str, value: String },
+    #[error("cannot set up a gfapi connection for volume `{volume}`")]
+    New {
+        volume: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot connect to volume `{volume}` through {servers}")]
+    Init {
+        volume: String,
+        servers: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "no answer from {servers} for volume `{volume}` within {deadline:?} \
+         (the server accepts connections but does not respond)"
+    )]
+    InitTimeout {
+        volume: String,
+        servers: String,
+        deadline: Duration,
+    },
+    #[error("cannot {what} `{path}` in volume `{volume}`")]
+    File {
+        what: &'static str,
+        volume: String,
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot start a helper thread")]
+    Thread(#[source] io::Error),
+}
+
+impl GlfsError {
+    /// The errno behind the failure (for the kernel's ADDED_DEVICE reply).
+    pub fn errno(&self) -> i32 {
+        match self {
+            GlfsError::Nul { .. } => libc::EINVAL,
+            GlfsError::InitTimeout { .. } => libc::ETIMEDOUT,
+            GlfsError::New { source, .. }
+            | GlfsError::Init { source, .. }
+            | GlfsError::File { source, .. }
+            | GlfsError::Thread(source) => source.raw_os_error().unwrap_or(libc::EIO),
+        }
+    }
+}
+
+/// True for errnos that mean the connection (not the data) is gone: the request may
+/// succeed once the client has reconnected.
+pub fn is_disconnect(errno: i32) -> bool {
+    matches!(
+        errno,
+        libc::ENOTCONN
+            | libc::ETIMEDOUT
+            | libc::ECONNREFUSED
+            | libc::ECONNRESET
+            | libc::ECONNABORTED
+            | libc::EHOSTUNREACH
+            | libc::ENETUNREACH
+            | libc::ESHUTDOWN
+            | libc::EPIPE
+            | libc::EBADFD
+    )
+}
+
+/// `errno` after a failed gfapi call; EIO when gfapi failed without setting one.
+fn last_errno() -> i32 {
+    match io::Error::last_os_error().raw_os_error() {
+        Some(0) | None => libc::EIO,
+        Some(e) => e,
+    }
+}
+
+fn cstring(what: &'static str, value: &str) -> Result<std::ffi::CString, GlfsError> {
+    std::ffi::CString::new(value).map_err(|_| GlfsError::Nul {
+        what,
+        value: value.to_owned(),
+    })
+}
+
+/// Runs `f` on a helper thread and waits at most `deadline` for it. On timeout the
+/// thread is left running (detached) and `Ok(None)` is returned: gfapi offers no way to
+/// cancel a call that waits on a silent server, and blocking the caller is worse than
+/// leaking one parked thread. `cleanup` receives the result if it arrives too late.
+fn within<T, F, C>(name: &str, deadline: Duration, f: F, cleanup: C) -> Result<Option<T>, GlfsError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+    C: FnOnce(T) + Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            if let Err(std::sync::mpsc::SendError(late)) = tx.send(f()) {
+                cleanup(late);
+            }
+        })
+        .map_err(GlfsError::Thread)?;
+    match rx.recv_timeout(deadline) {
+        Ok(v) => Ok(Some(v)),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Ok(None),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(GlfsError::Thread(
+            io::Error::other(format!("{name} helper thread died")),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn within_returns_fast_results_and_gives_up_on_slow_ones() {
+        let fast = within("t-fast", Duration::from_secs(5), || 7, drop).unwrap();
+        assert_eq!(fast, Some(7));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let slow = within(
+            "t-slow",
+            Duration::from_millis(20),
+            || {
+                std::thread::sleep(Duration::from_millis(200));
+                9
+            },
+            move |late| tx.send(late).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(slow, None);
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(5)),
+            Ok(9),
+            "late result cleaned up"
+        );
+    }
+
+    #[test]
+    fn disconnect_errnos_are_told_apart_from_data_errors() {
+        assert!(is_disconnect(libc::ENOTCONN));
+        assert!(is_disconnect(libc::ETIMEDOUT));
+        assert!(!is_disconnect(libc::EIO));
+        assert!(!is_disconnect(libc::ENOSPC));
+    }
+}

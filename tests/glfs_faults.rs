@@ -1,0 +1,166 @@
+//! Brick failures on the replica-3 volume gt3 (tests/gluster/setup.sh) under a running
+//! LUN: one brick down is invisible, quorum loss answers BUSY and nothing else, and I/O
+//! resumes on the same LUN once the bricks are back. Fails (never skips) without gt3.
+#![cfg(feature = "glfs")]
+
+mod common;
+
+use common::model::*;
+use common::*;
+use gluster_tcmu::backstore::{GlfsBackstore, GlfsOptions};
+use gluster_tcmu::glfs::{Server, VolumeKey};
+use gluster_tcmu::reactor::Reactor;
+use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BUSY: u8 = 0x08;
+
+fn gluster(args: &[&str]) -> String {
+    let out = Command::new("gluster")
+        .arg("--mode=script")
+        .args(args)
+        .output()
+        .expect("the gluster CLI is missing: run tests/gluster/setup.sh");
+    assert!(
+        out.status.success(),
+        "`gluster {}` failed: run tests/gluster/setup.sh first\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The pid of gt3's brick `b{n}` from `gluster volume status --xml`.
+fn brick_pid(n: u32) -> i32 {
+    let xml = gluster(&["volume", "status", "gt3", "--xml"]);
+    let suffix = format!("/gt3/b{n}</path>");
+    let node = xml
+        .split("<node>")
+        .find(|node| node.contains(&suffix))
+        .unwrap_or_else(|| panic!("brick b{n} of gt3 not in volume status:\n{xml}"));
+    let pid = node
+        .split("<pid>")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no pid for brick b{n}:\n{node}"));
+    assert!(
+        pid > 0,
+        "brick b{n} is not running: run tests/gluster/setup.sh"
+    );
+    pid
+}
+
+fn kill_brick(n: u32) {
+    let pid = brick_pid(n);
+    let pid = rustix::process::Pid::from_raw(pid).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("kill brick");
+    eprintln!("killed brick b{n} (pid {})", pid.as_raw_nonzero());
+}
+
+/// Waits until `n` completions arrived (the reactor serves the device).
+fn collect(k: &mut FakeKernel, n: usize) -> Vec<Completed> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        assert!(
+            k.wait_kick(Duration::from_secs(60)).unwrap(),
+            "no answer in 60 s"
+        );
+        got.extend(k.reap().expect("protocol violation"));
+    }
+    got
+}
+
+fn write_once(k: &mut FakeKernel, lba: u64, seed: u64) -> Completed {
+    k.submit(
+        &write16(lba, 64, false),
+        DataDir::ToDevice(&pattern(lba, 64, seed)),
+    )
+    .unwrap();
+    collect(k, 1).remove(0)
+}
+
+#[test]
+fn replica3_survives_a_brick_answers_busy_without_quorum_and_resumes() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("gluster_tcmu=info")
+        .with_test_writer()
+        .try_init();
+    // Start from a healthy volume (a previous failed run may have left bricks dead).
+    gluster(&["volume", "start", "gt3", "force"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let blocks = 8192;
+    let key = VolumeKey {
+        volume: "gt3".into(),
+        servers: vec![Server {
+            host: "127.0.0.2".into(),
+            port: 24007,
+        }],
+    };
+    let path = format!("t-faults-{}.img", std::process::id());
+    let bs = GlfsBackstore::open_at(key, &path, blocks * 512, &GlfsOptions::default())
+        .unwrap_or_else(|e| panic!("open gt3/{path}: {e}: run tests/gluster/setup.sh"));
+    let (mut k, device) = device_with(Default::default(), lun(blocks), Box::new(bs));
+    let reactor = Reactor::spawn("glfs-faults").unwrap();
+    let id = reactor.add(device).unwrap();
+    let mut model = Model::new(blocks);
+    let mut rng = Rng(0xfa17);
+    run_model(&mut k, &mut model, 300, 16, &mut rng);
+
+    // One brick of three down: quorum holds, the initiator sees nothing.
+    kill_brick(1);
+    std::thread::sleep(Duration::from_secs(1));
+    run_model(&mut k, &mut model, 600, 16, &mut rng);
+
+    // Two down: quorum lost. Writes must be BUSY; no write may report success and no
+    // command may fail any other way. Reads are BUSY or return the acknowledged data.
+    kill_brick(2);
+    std::thread::sleep(Duration::from_secs(2));
+    let (mut busy, start) = (0, Instant::now());
+    while start.elapsed() < Duration::from_secs(6) {
+        let c = write_once(&mut k, 0, 0xdead);
+        assert_eq!(c.status, BUSY, "write without quorum answered {c:?}");
+        busy += 1;
+        k.submit(&read16(1024, 64), DataDir::FromDevice(64 * 512))
+            .unwrap();
+        let c = collect(&mut k, 1).remove(0);
+        match c.status {
+            BUSY => busy += 1,
+            0 => assert!(
+                c.data_in == model.bytes[1024 * 512..1088 * 512],
+                "stale read"
+            ),
+            _ => panic!("read without quorum answered {c:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("quorum lost: {busy} commands answered BUSY");
+
+    // Bricks back: the same LUN serves again, with no re-creation.
+    gluster(&["volume", "start", "gt3", "force"]);
+    let back = Instant::now();
+    loop {
+        let c = write_once(&mut k, 0, 0xbeef);
+        if c.status == 0 {
+            break;
+        }
+        assert_eq!(c.status, BUSY, "while recovering: {c:?}");
+        assert!(
+            back.elapsed() < Duration::from_secs(90),
+            "no recovery in 90 s"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    eprintln!(
+        "writes succeed again {:?} after the bricks restarted",
+        back.elapsed()
+    );
+    model.bytes[..64 * 512].copy_from_slice(&pattern(0, 64, 0xbeef));
+    run_model(&mut k, &mut model, 600, 16, &mut rng);
+    let device = reactor.remove(id).unwrap();
+    assert_eq!(device.backstore_in_flight(), 0);
+    let _ = Command::new("gluster")
+        .args(["--mode=script", "volume", "heal", "gt3"])
+        .output();
+}
