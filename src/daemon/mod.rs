@@ -133,6 +133,7 @@ fn recover_one(ctx: &EventContext, dev: uio::UioDevice) {
 fn dbus_service(ctx: &Arc<EventContext>) -> Result<dbus::DbusService, DaemonError> {
     let ops = Arc::new(service::DaemonOps {
         registry: ctx.registry.clone(),
+        glfs_deadline: std::time::Duration::from_secs(10),
     });
     dbus::serve(dbus::BusChoice::System, dbus::HandlerInfo::builtin(), ops)
         .map_err(|e| DaemonError::Dbus(Box::new(e)))

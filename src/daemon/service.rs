@@ -12,6 +12,8 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct DaemonOps {
     pub registry: Arc<Registry>,
+    /// How long CheckConfig may take to reach a Gluster volume.
+    pub glfs_deadline: std::time::Duration,
 }
 
 impl ServiceOps for DaemonOps {
