@@ -20,6 +20,11 @@ impl ServiceOps for DaemonOps {
     fn check_config(&self, config: &HandlerConfig) -> Result<(), String> {
         match config {
             HandlerConfig::File(_) | HandlerConfig::Ram(_) => Ok(()),
+            #[cfg(feature = "glfs")]
+            HandlerConfig::Glfs(cfg) => {
+                crate::glfs::check_volume(cfg, self.glfs_deadline).map(drop)
+            }
+            #[cfg(not(feature = "glfs"))]
             HandlerConfig::Glfs(_) => {
                 Err("the glfs handler is not built into this gluster-tcmu".into())
             }
