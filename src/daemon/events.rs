@@ -146,6 +146,7 @@ pub fn add(ctx: &EventContext, minor: u32) -> i32 {
         Ok(device) => match ctx.registry.serve(dev.clone(), device) {
             Ok(()) => {
                 tracing::info!(device = %dev.name, "serving");
+                adopt_identity_later(ctx, dev);
                 0
             }
             Err(e) => {
@@ -186,5 +187,41 @@ fn reconfigure(registry: &Registry, minor: u32, r: &Reconfig) -> i32 {
         Some(Ok(())) => 0,
         Some(Err(errno)) => errno,
         None => -libc::ENODEV,
+    }
+}
+
+/// rtslib writes the device's `wwn/` attributes (unit serial, product) right after the
+/// enable that produced ADDED_DEVICE; this waits for them off the data path and hands
+/// them to the device, so INQUIRY and VPD 80h/83h match what targetcli shows.
+fn adopt_identity_later(ctx: &EventContext, dev: uio::UioDevice) {
+    let Ok(cfs) = crate::control::configfs::ConfigfsDevice::locate(&ctx.roots.configfs, &dev.name)
+    else {
+        return;
+    };
+    let registry = ctx.registry.clone();
+    let spawned = std::thread::Builder::new()
+        .name("identity".into())
+        .spawn(move || {
+            for _ in 0..100 {
+                if let Some(id) = super::open::read_identity(cfs.dir()) {
+                    let applied = registry.with_device(dev.index, move |d| {
+                        let changed = d.lun_config().serial != id.serial
+                            || d.lun_config().product != id.product;
+                        if changed {
+                            d.set_identity(&id).map(|()| true)
+                        } else {
+                            Ok(false)
+                        }
+                    });
+                    if let Some(Ok(true)) = applied {
+                        tracing::info!(device = %dev.name, "identity taken from configfs wwn/");
+                    }
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot start the identity thread: {e}");
     }
 }

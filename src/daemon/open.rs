@@ -5,12 +5,12 @@
 
 use crate::backstore::{Backstore, FileBackstore, FileOptions, RamBackstore};
 use crate::control::configfs::{ConfigfsDevice, ConfigfsError};
-use crate::control::uio::{UioDevice, UioName};
+use crate::control::uio::UioDevice;
 use crate::device::{Device, DeviceError};
 use crate::doorbell::Doorbell;
 use crate::handler::{ConfigError, HandlerConfig, parse_dev_config};
 use crate::region::{MapError, SharedRegion};
-use crate::scsi::LunConfig;
+use crate::scsi::{Identity, LunConfig};
 use std::path::{Path, PathBuf};
 
 /// Where the kernel's files live (overridable so tests can use a fake tree).
@@ -95,15 +95,17 @@ pub fn open_device(
         return Err(OpenError::Size { size, block });
     }
     let handler = parse_dev_config(&format!("{}/{}", uio.name.subtype, uio.name.config))?;
-    let mut lun = LunConfig::new(
-        block,
-        size / u64::from(block),
-        &unit_serial(cfs.dir(), &uio.name),
-    );
+    let identity = read_identity(cfs.dir());
+    let serial = identity
+        .as_ref()
+        .map_or(uio.name.device.as_str(), |id| id.serial.as_str());
+    let mut lun = LunConfig::new(block, size / u64::from(block), serial);
     lun.max_transfer_blocks = cfs.hw_max_sectors()?.max(1);
     lun.write_cache = cfs.emulate_write_cache()?;
     lun.thin = true;
-    apply_wwn_identity(cfs.dir(), &mut lun);
+    if let Some(id) = identity {
+        (lun.vendor, lun.product, lun.revision) = (id.vendor, id.product, id.revision);
+    }
     let backstore = open_backstore(&handler, size, defaults, &mut lun)?;
     let path = roots.dev.join(format!("uio{}", uio.index));
     let fd = open_uio(&path).map_err(|source| OpenError::Uio {
@@ -177,12 +179,19 @@ fn open_uio(path: &Path) -> std::io::Result<std::os::fd::OwnedFd> {
     .map_err(Into::into)
 }
 
-/// Vendor, product and revision as LIO keeps them for the device (`wwn/vendor_id`,
-/// `wwn/product_id`, `wwn/revision`; set by targetcli), so the LUN identifies itself
-/// exactly as an in-kernel backstore would (multipath's tables match on `LIO-ORG`).
-fn apply_wwn_identity(dir: &Path, lun: &mut LunConfig) {
+/// The identity LIO keeps for the device under `wwn/` (`vendor_id`, `product_id`,
+/// `revision`, `vpd_unit_serial`), so the LUN identifies itself exactly as an in-kernel
+/// backstore would (multipath's tables match on `LIO-ORG`). `None` while the serial is
+/// still empty: rtslib writes `wwn/` only after enabling the device, i.e. after
+/// ADDED_DEVICE was answered.
+pub fn read_identity(dir: &Path) -> Option<Identity> {
     let read = |name: &str, max: usize| {
         let text = std::fs::read_to_string(dir.join("wwn").join(name)).ok()?;
+        let text = text
+            .rsplit(':')
+            .next()
+            .filter(|_| name == "vpd_unit_serial")
+            .unwrap_or(&text);
         let value: String = text
             .trim()
             .chars()
@@ -191,25 +200,32 @@ fn apply_wwn_identity(dir: &Path, lun: &mut LunConfig) {
             .collect();
         (!value.is_empty()).then_some(value)
     };
-    if let Some(v) = read("vendor_id", 8) {
-        lun.vendor = v;
-    }
-    if let Some(p) = read("product_id", 16) {
-        lun.product = p;
-    }
-    if let Some(r) = read("revision", 4) {
-        lun.revision = r;
-    }
+    Some(Identity {
+        serial: read("vpd_unit_serial", 200)?,
+        vendor: read("vendor_id", 8).unwrap_or_else(|| "LIO-ORG".into()),
+        product: read("product_id", 16).unwrap_or_else(|| "TCMU device".into()),
+        revision: read("revision", 4).unwrap_or_else(|| "0001".into()),
+    })
 }
 
-/// The unit serial LIO generated for the device (`wwn/vpd_unit_serial`), which is what
-/// tcmu-runner reports too; the device name when it cannot be read.
-fn unit_serial(dir: &Path, name: &UioName) -> String {
-    let text = std::fs::read_to_string(dir.join("wwn/vpd_unit_serial")).unwrap_or_default();
-    let serial = text.rsplit(':').next().unwrap_or("").trim();
-    if serial.is_empty() {
-        name.device.clone()
-    } else {
-        serial.to_string()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_waits_for_the_serial_and_defaults_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let wwn = dir.path().join("wwn");
+        std::fs::create_dir(&wwn).unwrap();
+        std::fs::write(wwn.join("vpd_unit_serial"), "T10 VPD Unit Serial Number: \n").unwrap();
+        assert_eq!(read_identity(dir.path()), None, "empty serial: rtslib has not written wwn/ yet");
+        std::fs::write(wwn.join("vpd_unit_serial"), "T10 VPD Unit Serial Number: 5a1e-77\n").unwrap();
+        std::fs::write(wwn.join("product_id"), "disk1\n").unwrap();
+        let id = read_identity(dir.path()).unwrap();
+        assert_eq!(id.serial, "5a1e-77");
+        assert_eq!(id.product, "disk1");
+        assert_eq!(id.vendor, "LIO-ORG");
+        std::fs::write(wwn.join("product_id"), "a-very-long-product-name\n").unwrap();
+        assert_eq!(read_identity(dir.path()).unwrap().product, "a-very-long-prod");
     }
 }

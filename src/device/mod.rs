@@ -166,6 +166,20 @@ impl Device {
         Ok(())
     }
 
+    /// The LUN's SCSI configuration (identity, geometry).
+    pub fn lun_config(&self) -> &LunConfig {
+        self.lun.config()
+    }
+
+    /// Replaces the INQUIRY identity (see [`ScsiLun::set_identity`]).
+    pub fn set_identity(
+        &mut self,
+        id: &crate::scsi::Identity,
+    ) -> Result<(), crate::scsi::ConfigError> {
+        self.lun
+            .set_identity(&id.vendor, &id.product, &id.revision, &id.serial)
+    }
+
     /// Reports a write-back cache (or not) from now on (RECONFIG of `emulate_write_cache`).
     pub fn set_write_cache(&mut self, on: bool) {
         self.lun.set_write_cache(on);

@@ -6,6 +6,15 @@
 
 #![forbid(unsafe_code)]
 
+/// What a unit calls itself in INQUIRY, as the control plane learns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub vendor: String,
+    pub product: String,
+    pub revision: String,
+    pub serial: String,
+}
+
 /// OUI used in our NAA designators: 00-14-05, the one Linux-IO targets use, so initiators
 /// that special-case LIO keep working.
 const LIO_OUI: u64 = 0x00_1405;

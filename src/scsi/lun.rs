@@ -62,6 +62,27 @@ impl ScsiLun {
         self.mode.wce
     }
 
+    /// Replaces the identity reported by INQUIRY (vendor, product, revision, unit serial
+    /// and the NAA derived from it); refused, leaving the old identity, when a field does
+    /// not fit its INQUIRY field.
+    pub fn set_identity(
+        &mut self,
+        vendor: &str,
+        product: &str,
+        revision: &str,
+        serial: &str,
+    ) -> Result<(), ConfigError> {
+        let mut next = self.config.clone();
+        next.vendor = vendor.to_string();
+        next.product = product.to_string();
+        next.revision = revision.to_string();
+        next.serial = serial.to_string();
+        next.naa_wwn = LunConfig::naa_from_serial(serial);
+        next.validate()?;
+        self.config = next;
+        Ok(())
+    }
+
     /// Turns the reported write-back cache on or off (the admin changed
     /// `emulate_write_cache`); initiators learn of it through MODE PARAMETERS CHANGED.
     pub fn set_write_cache(&mut self, on: bool) {

@@ -52,7 +52,7 @@ mod wire;
 mod tests;
 
 pub use cdb::Command;
-pub use config::{ConfigError, LunConfig};
+pub use config::{ConfigError, Identity, LunConfig};
 pub use lun::ScsiLun;
 pub use mode::{ModeSelectCdb, ModeSenseCdb, PageControl};
 pub use outcome::{BlockIo, BlockOp, ByteCheck, Dispatch, LbaRange, Reply, Status};
