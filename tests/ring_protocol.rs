@@ -172,3 +172,93 @@ fn emulated_commands_answer_through_the_ring() {
         (SenseKey::IllegalRequest, 0x20, 0x00)
     );
 }
+
+fn write_same16(lba: u64, blocks: u32, unmap: bool) -> [u8; 16] {
+    let mut c = write16(lba, blocks, false);
+    c[0] = 0x93;
+    c[1] = if unmap { 0x08 } else { 0 };
+    c
+}
+
+fn unmap_cdb(param_len: u16) -> [u8; 10] {
+    let mut c = [0u8; 10];
+    c[0] = 0x42;
+    c[7..9].copy_from_slice(&param_len.to_be_bytes());
+    c
+}
+
+fn unmap_list(ranges: &[(u64, u32)]) -> Vec<u8> {
+    let mut l = vec![0u8; 8];
+    for (lba, n) in ranges {
+        l.extend_from_slice(&lba.to_be_bytes());
+        l.extend_from_slice(&n.to_be_bytes());
+        l.extend_from_slice(&[0; 4]);
+    }
+    let n = l.len();
+    l[0..2].copy_from_slice(&((n - 2) as u16).to_be_bytes());
+    l[2..4].copy_from_slice(&((n - 8) as u16).to_be_bytes());
+    l
+}
+
+#[test]
+fn write_same_and_unmap_reach_the_backstore() {
+    let (mut k, mut dev) = ram_device(8192);
+    let data = pattern(0, 4096, 5);
+    for i in 0..32u64 {
+        let part = &data[(i * 128 * 512) as usize..((i + 1) * 128 * 512) as usize];
+        k.submit(&write16(i * 128, 128, false), DataDir::ToDevice(part))
+            .unwrap();
+        run_until(&mut k, &mut dev, 1);
+    }
+    // A non-zero pattern over 3000 blocks (written in chunks from one buffer).
+    let block: Vec<u8> = (0..512u32).map(|i| (i % 251) as u8 + 1).collect();
+    k.submit(&write_same16(100, 3000, false), DataDir::ToDevice(&block))
+        .unwrap();
+    // Zeroes with UNMAP over blocks 3500..3600, and an UNMAP of two ranges.
+    k.submit(
+        &write_same16(3500, 100, true),
+        DataDir::ToDevice(&[0u8; 512]),
+    )
+    .unwrap();
+    let list = unmap_list(&[(10, 5), (4000, 96)]);
+    k.submit(&unmap_cdb(list.len() as u16), DataDir::ToDevice(&list))
+        .unwrap();
+    let done = run_until(&mut k, &mut dev, 3);
+    assert!(done.iter().all(|c| c.status == 0), "{done:?}");
+    let mut got = Vec::new();
+    for i in 0..32u64 {
+        k.submit(&read16(i * 128, 128), DataDir::FromDevice(128 * 512))
+            .unwrap();
+        got.extend(run_until(&mut k, &mut dev, 1).pop().unwrap().data_in);
+    }
+    let mut want = data.clone();
+    for b in 100..3100usize {
+        want[b * 512..(b + 1) * 512].copy_from_slice(&block);
+    }
+    for b in (3500..3600).chain(10..15).chain(4000..4096) {
+        want[b * 512..(b + 1) * 512].fill(0);
+    }
+    assert!(
+        got == want,
+        "WRITE SAME / UNMAP result differs from the model"
+    );
+}
+
+#[test]
+fn unmap_past_capacity_is_refused_without_touching_data() {
+    let (mut k, mut dev) = ram_device(1024);
+    let data = pattern(0, 8, 1);
+    k.submit(&write16(1016, 8, false), DataDir::ToDevice(&data))
+        .unwrap();
+    let list = unmap_list(&[(1016, 16)]);
+    k.submit(&unmap_cdb(list.len() as u16), DataDir::ToDevice(&list))
+        .unwrap();
+    let mut done = run_until(&mut k, &mut dev, 2);
+    done.sort_by_key(|c| c.cmd_id);
+    assert_eq!(done[1].status, 2);
+    let s = sense_of(&done[1]);
+    assert_eq!((s.key, s.asc), (SenseKey::IllegalRequest, 0x21));
+    k.submit(&read16(1016, 8), DataDir::FromDevice(8 * 512))
+        .unwrap();
+    assert_eq!(run_until(&mut k, &mut dev, 1)[0].data_in, data);
+}

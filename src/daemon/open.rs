@@ -217,15 +217,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let wwn = dir.path().join("wwn");
         std::fs::create_dir(&wwn).unwrap();
-        std::fs::write(wwn.join("vpd_unit_serial"), "T10 VPD Unit Serial Number: \n").unwrap();
-        assert_eq!(read_identity(dir.path()), None, "empty serial: rtslib has not written wwn/ yet");
-        std::fs::write(wwn.join("vpd_unit_serial"), "T10 VPD Unit Serial Number: 5a1e-77\n").unwrap();
+        std::fs::write(
+            wwn.join("vpd_unit_serial"),
+            "T10 VPD Unit Serial Number: \n",
+        )
+        .unwrap();
+        assert_eq!(
+            read_identity(dir.path()),
+            None,
+            "empty serial: rtslib has not written wwn/ yet"
+        );
+        std::fs::write(
+            wwn.join("vpd_unit_serial"),
+            "T10 VPD Unit Serial Number: 5a1e-77\n",
+        )
+        .unwrap();
         std::fs::write(wwn.join("product_id"), "disk1\n").unwrap();
         let id = read_identity(dir.path()).unwrap();
         assert_eq!(id.serial, "5a1e-77");
         assert_eq!(id.product, "disk1");
         assert_eq!(id.vendor, "LIO-ORG");
         std::fs::write(wwn.join("product_id"), "a-very-long-product-name\n").unwrap();
-        assert_eq!(read_identity(dir.path()).unwrap().product, "a-very-long-prod");
+        assert_eq!(
+            read_identity(dir.path()).unwrap().product,
+            "a-very-long-prod"
+        );
     }
 }

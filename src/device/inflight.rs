@@ -5,12 +5,18 @@
 use crate::ring::Command;
 
 /// What a pending command was waiting for, so its completion can be answered right.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Waiting {
     /// Data-in of `len` bytes.
     Read { len: u64 },
     /// Data-out, discard, zeroing or flush: no data comes back.
     NoData,
+    /// Several backstore requests under one tag (UNMAP, WRITE SAME): the command is
+    /// answered when the last finishes, with the first error if any.
+    Parts {
+        remaining: u32,
+        error: Option<crate::backstore::BackstoreError>,
+    },
 }
 
 /// A command and what it waits for.
@@ -47,6 +53,11 @@ impl InFlight {
         self.free.push(index);
         self.len -= 1;
         Some(pending)
+    }
+
+    /// The command stored under `tag`, left in place.
+    pub fn get_mut(&mut self, tag: u64) -> Option<&mut Pending> {
+        self.slots.get_mut(usize::try_from(tag).ok()?)?.as_mut()
     }
 
     /// Number of pending commands.

@@ -10,6 +10,7 @@
 
 mod data;
 mod inflight;
+mod multi;
 
 pub use data::{SegmentReader, scatter};
 pub use inflight::{InFlight, Pending, Waiting};
@@ -133,8 +134,10 @@ impl Device {
         let mut done = std::mem::take(&mut self.completions);
         self.backstore.drain(&mut done);
         for c in done.drain(..) {
-            if let Some(pending) = self.inflight.take(c.tag) {
-                self.finish_io(pending, c.result)?;
+            match self.take_finished(c.tag, c.result.clone()) {
+                Some(p) if matches!(p.waiting, Waiting::Parts { .. }) => self.finish_parts(p)?,
+                Some(p) => self.finish_io(p, c.result)?,
+                None => {}
             }
         }
         self.completions = done;
@@ -228,6 +231,8 @@ impl Device {
                 Waiting::NoData,
             ),
             BlockOp::Flush => (IoOp::Flush, Waiting::NoData),
+            BlockOp::Unmap(ranges) => return self.unmap(cmd, &ranges),
+            BlockOp::WriteSame { unmap } => return self.write_same(cmd, &io, unmap),
             // The emulation may decode commands before this layer can execute them;
             // those are refused precisely rather than guessed at.
             _ => return self.answer(cmd, &Status::CheckCondition(Sense::invalid_opcode()), &[]),
@@ -287,9 +292,11 @@ impl Device {
                 read_len = Some(copied as u32);
             }
         }
+        // The whole sense area is written, so no stale ring bytes follow the sense.
+        let sense = if sense_len > 0 { &sense[..] } else { &[][..] };
         let rsp = Response {
             status: status.byte(),
-            sense: &sense[..sense_len],
+            sense,
             read_len,
         };
         self.ring.complete(&self.region, cmd, &rsp)?;

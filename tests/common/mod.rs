@@ -80,8 +80,11 @@ pub fn pattern(lba: u64, blocks: u32, seed: u64) -> Vec<u8> {
     out
 }
 
+/// A thin-provisioned test LUN (UNMAP and WRITE SAME with UNMAP allowed).
 pub fn lun(blocks: u64) -> LunConfig {
-    LunConfig::new(BLOCK, blocks, "test0001")
+    let mut l = LunConfig::new(BLOCK, blocks, "test0001");
+    l.thin = true;
+    l
 }
 
 /// A fake kernel and a device attached to it, stepped by hand.
@@ -144,7 +147,11 @@ pub fn run_until(kernel: &mut FakeKernel, device: &mut Device, n: usize) -> Vec<
             return got;
         }
     }
-    panic!("only {} of {n} completions arrived", got.len());
+    panic!(
+        "only {} of {n} completions arrived: {:?}",
+        got.len(),
+        got.iter().map(|c| (c.cmd_id, c.status)).collect::<Vec<_>>()
+    );
 }
 
 /// A RAM backstore whose completions are held back and released in a scrambled order,

@@ -1,0 +1,139 @@
+//! Commands that become several backstore requests: UNMAP (one discard per range) and
+//! WRITE SAME (one zeroing or discard, or pattern writes in chunks).
+
+#![forbid(unsafe_code)]
+
+use super::{Device, DeviceError, Pending, Waiting};
+use crate::backstore::{BackstoreError, DataBuf, IoOp, IoRequest};
+use crate::region::SharedRegion;
+use crate::ring::{Command, DataSeg};
+use crate::scsi::{BlockIo, LbaRange, Sense, Status};
+use std::sync::Arc;
+
+/// Largest write a WRITE SAME pattern is expanded into (the pattern buffer's size).
+const PATTERN_CHUNK: u64 = 1 << 20;
+
+impl Device {
+    /// Counts one finished part; returns the command once nothing else is pending for it.
+    pub(super) fn take_finished(
+        &mut self,
+        tag: u64,
+        result: Result<u64, BackstoreError>,
+    ) -> Option<Pending> {
+        let pending = self.inflight.get_mut(tag)?;
+        if let Waiting::Parts { remaining, error } = &mut pending.waiting {
+            *remaining = remaining.saturating_sub(1);
+            if let (Err(e), None) = (result, &error) {
+                *error = Some(e);
+            }
+            if *remaining > 0 {
+                return None;
+            }
+        }
+        self.inflight.take(tag)
+    }
+
+    /// Answers a command whose parts all finished.
+    pub(super) fn finish_parts(&mut self, pending: Pending) -> Result<(), DeviceError> {
+        match pending.waiting {
+            Waiting::Parts { error: Some(e), .. } => {
+                self.stats.errors += 1;
+                let status = e.status();
+                self.answer(pending.cmd, &status, &[])
+            }
+            _ => self.answer(pending.cmd, &Status::Good, &[]),
+        }
+    }
+
+    pub(super) fn unmap(&mut self, cmd: Command, ranges: &[LbaRange]) -> Result<(), DeviceError> {
+        let block = u64::from(self.lun.config().block_size);
+        let ops = ranges
+            .iter()
+            .filter(|r| r.blocks > 0)
+            .map(|r| IoOp::Discard {
+                offset: r.lba * block,
+                len: u64::from(r.blocks) * block,
+            })
+            .collect();
+        self.submit_parts(cmd, ops)
+    }
+
+    /// WRITE SAME: an all-zero block becomes one zeroing (or, with UNMAP, a discard, which
+    /// every backstore here reads back as zeroes); any other pattern is written in chunks
+    /// from a buffer filled with it.
+    pub(super) fn write_same(
+        &mut self,
+        cmd: Command,
+        io: &BlockIo,
+        unmap: bool,
+    ) -> Result<(), DeviceError> {
+        let block = u64::from(self.lun.config().block_size);
+        let mut pattern = vec![0u8; block as usize];
+        let reader = super::SegmentReader {
+            region: &self.region,
+            segs: cmd.segments(),
+        };
+        if crate::scsi::DataOut::read_at(&reader, 0, &mut pattern) < pattern.len() {
+            let status = Status::CheckCondition(Sense::parameter_list_length_error());
+            return self.answer(cmd, &status, &[]);
+        }
+        let (offset, len) = (io.lba * block, u64::from(io.blocks) * block);
+        let ops = if pattern.iter().all(|b| *b == 0) {
+            let zero_by_discard = unmap && self.backstore.capabilities().discard_zeroes;
+            vec![if zero_by_discard {
+                IoOp::Discard { offset, len }
+            } else {
+                IoOp::WriteZeroes { offset, len }
+            }]
+        } else {
+            pattern_writes(&pattern, offset, len, io.fua)
+        };
+        self.stats.write_bytes += len;
+        self.submit_parts(cmd, ops)
+    }
+
+    fn submit_parts(&mut self, cmd: Command, ops: Vec<IoOp>) -> Result<(), DeviceError> {
+        if ops.is_empty() {
+            return self.answer(cmd, &Status::Good, &[]);
+        }
+        let waiting = Waiting::Parts {
+            remaining: ops.len() as u32,
+            error: None,
+        };
+        let tag = self.inflight.insert(Pending { cmd, waiting });
+        for op in ops {
+            if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
+                if let Some(done) = self.take_finished(tag, Err(rejected.error)) {
+                    return self.finish_parts(done);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes of `pattern` repeated over `offset..offset+len`, each at most [`PATTERN_CHUNK`]
+/// bytes, all reading from one heap buffer shared by the requests.
+fn pattern_writes(pattern: &[u8], offset: u64, len: u64, fua: bool) -> Vec<IoOp> {
+    let chunk = PATTERN_CHUNK.min(len).max(pattern.len() as u64);
+    let buffer = SharedRegion::heap(chunk as usize);
+    let mut at = 0;
+    while at < chunk {
+        let _ = buffer.write_bytes(at, pattern);
+        at += pattern.len() as u64;
+    }
+    let buffer = Arc::new(buffer);
+    let mut ops = Vec::new();
+    let mut done = 0;
+    while done < len {
+        let n = chunk.min(len - done);
+        let buf = DataBuf::new(buffer.clone(), &[DataSeg { off: 0, len: n }], n);
+        ops.push(IoOp::Write {
+            offset: offset + done,
+            buf,
+            fua,
+        });
+        done += n;
+    }
+    ops
+}
