@@ -103,6 +103,7 @@ fn main() -> ExitCode {
                 },
                 control_socket,
                 dbus: !no_dbus,
+                metrics: loaded.config.metrics.listen,
             };
             match daemon::run(opts) {
                 Ok(()) => ExitCode::SUCCESS,

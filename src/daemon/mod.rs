@@ -5,6 +5,7 @@
 
 pub mod events;
 pub mod list;
+pub mod metrics;
 pub mod open;
 pub mod registry;
 pub mod service;
@@ -29,6 +30,8 @@ pub struct DaemonOptions {
     pub control_socket: PathBuf,
     /// Register `org.kernel.TCMUService1` on the system bus for targetcli.
     pub dbus: bool,
+    /// Serve Prometheus metrics here (off when `None`).
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Why the daemon stopped.
@@ -62,6 +65,10 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     recover(&ctx);
     let _list =
         list::serve(&opts.control_socket, registry.clone()).map_err(DaemonError::Control)?;
+    if let Some(addr) = opts.metrics {
+        let bound = metrics::serve(addr, registry.clone()).map_err(DaemonError::Control)?;
+        tracing::info!("metrics on http://{bound}/metrics");
+    }
     let _dbus = if opts.dbus {
         Some(dbus_service(&ctx)?)
     } else {

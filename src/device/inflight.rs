@@ -24,6 +24,8 @@ pub enum Waiting {
 pub struct Pending {
     pub cmd: Command,
     pub waiting: Waiting,
+    /// When the command was read from the ring (for the latency histogram).
+    pub started: std::time::Instant,
 }
 
 /// A slab of pending commands; the slot index is the backstore tag.
@@ -89,6 +91,7 @@ mod tests {
         let a = t.insert(Pending {
             cmd,
             waiting: Waiting::NoData,
+            started: std::time::Instant::now(),
         });
         assert_eq!(t.len(), 1);
         assert!(t.take(a).is_some());
@@ -97,6 +100,7 @@ mod tests {
         let b = t.insert(Pending {
             cmd: crate::ring::tests_support::command(2),
             waiting: Waiting::NoData,
+            started: std::time::Instant::now(),
         });
         assert_eq!(a, b);
         assert!(!t.is_empty());

@@ -31,6 +31,36 @@ pub struct DeviceStats {
     pub write_bytes: u64,
     pub errors: u64,
     pub aborted: u64,
+    /// Commands taken from the ring and not answered yet (at the time of reading).
+    pub in_flight: u64,
+    /// Time from reading a command to answering it, for commands that went to the backstore.
+    pub latency: LatencyHistogram,
+}
+
+/// Upper bounds (microseconds) of the latency buckets; the last bucket is +Inf.
+pub const LATENCY_BOUNDS_US: [u64; 11] = [
+    50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000,
+];
+
+/// A fixed-bucket latency histogram (cumulative counts are computed when exported).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LatencyHistogram {
+    pub buckets: [u64; 12],
+    pub sum_us: u64,
+    pub count: u64,
+}
+
+impl LatencyHistogram {
+    /// Records one command that took `us` microseconds.
+    pub fn record(&mut self, us: u64) {
+        let i = LATENCY_BOUNDS_US
+            .iter()
+            .position(|b| us <= *b)
+            .unwrap_or(LATENCY_BOUNDS_US.len());
+        self.buckets[i] += 1;
+        self.sum_us = self.sum_us.saturating_add(us);
+        self.count += 1;
+    }
 }
 
 /// A device that cannot be served any more.
@@ -90,7 +120,10 @@ impl Device {
 
     /// Counters since the device was attached.
     pub fn stats(&self) -> DeviceStats {
-        self.stats
+        DeviceStats {
+            in_flight: self.ring.outstanding() as u64,
+            ..self.stats
+        }
     }
 
     /// The fd that signals new commands.
@@ -134,7 +167,13 @@ impl Device {
         let mut done = std::mem::take(&mut self.completions);
         self.backstore.drain(&mut done);
         for c in done.drain(..) {
-            match self.take_finished(c.tag, c.result.clone()) {
+            let taken = self.take_finished(c.tag, c.result.clone());
+            if let Some(p) = &taken {
+                self.stats
+                    .latency
+                    .record(p.started.elapsed().as_micros() as u64);
+            }
+            match taken {
                 Some(p) if matches!(p.waiting, Waiting::Parts { .. }) => self.finish_parts(p)?,
                 Some(p) => self.finish_io(p, c.result)?,
                 None => {}
@@ -242,7 +281,11 @@ impl Device {
             IoOp::Write { .. } => self.stats.write_bytes += len,
             _ => {}
         }
-        let tag = self.inflight.insert(Pending { cmd, waiting });
+        let tag = self.inflight.insert(Pending {
+            cmd,
+            waiting,
+            started: std::time::Instant::now(),
+        });
         if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
             if let Some(pending) = self.inflight.take(rejected.request.tag) {
                 self.finish_io(pending, Err(rejected.error))?;

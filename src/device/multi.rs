@@ -100,7 +100,11 @@ impl Device {
             remaining: ops.len() as u32,
             error: None,
         };
-        let tag = self.inflight.insert(Pending { cmd, waiting });
+        let tag = self.inflight.insert(Pending {
+            cmd,
+            waiting,
+            started: std::time::Instant::now(),
+        });
         for op in ops {
             if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
                 if let Some(done) = self.take_finished(tag, Err(rejected.error)) {

@@ -1,0 +1,169 @@
+//! Per-LUN metrics in the Prometheus text format on a local address (off unless
+//! `[metrics] listen` is set). A tiny HTTP responder: every request gets the current text.
+
+#![forbid(unsafe_code)]
+
+use super::registry::{Listing, Registry};
+use crate::device::LATENCY_BOUNDS_US;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Starts the responder thread on `addr`; returns the bound address.
+pub fn serve(addr: SocketAddr, registry: Arc<Registry>) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr)?;
+    let bound = listener.local_addr()?;
+    std::thread::Builder::new()
+        .name("metrics".into())
+        .spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = respond(stream, &registry);
+            }
+        })?;
+    Ok(bound)
+}
+
+fn respond(mut stream: TcpStream, registry: &Registry) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let mut request = [0u8; 1024];
+    let _ = stream.read(&mut request)?;
+    let body = render(&registry.list());
+    write!(
+        stream,
+        "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// A metric name, its help text and how to read it from a LUN's counters.
+type Series = (
+    &'static str,
+    &'static str,
+    fn(&crate::device::DeviceStats) -> u64,
+);
+
+/// The exposition text for every served LUN.
+pub fn render(luns: &[Listing]) -> String {
+    let mut out = String::new();
+    let counters: [Series; 5] = [
+        (
+            "gluster_tcmu_commands_total",
+            "SCSI commands received",
+            |s| s.commands,
+        ),
+        (
+            "gluster_tcmu_read_bytes_total",
+            "bytes read by initiators",
+            |s| s.read_bytes,
+        ),
+        (
+            "gluster_tcmu_write_bytes_total",
+            "bytes written by initiators",
+            |s| s.write_bytes,
+        ),
+        (
+            "gluster_tcmu_errors_total",
+            "commands answered with an error",
+            |s| s.errors,
+        ),
+        (
+            "gluster_tcmu_in_flight",
+            "commands read and not yet answered",
+            |s| s.in_flight,
+        ),
+    ];
+    for (name, help, get) in counters {
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for l in luns {
+            if let Some(s) = &l.stats {
+                let _ = writeln!(out, "{name}{{{}}} {}", labels(l), get(s));
+            }
+        }
+    }
+    let name = "gluster_tcmu_latency_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} time from reading a command to answering it (backstore I/O)"
+    );
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for l in luns {
+        let Some(s) = &l.stats else { continue };
+        let mut cumulative = 0;
+        for (i, count) in s.latency.buckets.iter().enumerate() {
+            cumulative += count;
+            let le = LATENCY_BOUNDS_US
+                .get(i)
+                .map_or("+Inf".to_string(), |us| format!("{}", *us as f64 / 1e6));
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{},le=\"{le}\"}} {cumulative}",
+                labels(l)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{name}_sum{{{}}} {}",
+            labels(l),
+            s.latency.sum_us as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count{{{}}} {}", labels(l), s.latency.count);
+    }
+    out
+}
+
+fn labels(l: &Listing) -> String {
+    let clean = |v: &str| v.replace(['"', '\\', '\n'], "_");
+    format!(
+        "lun=\"{}\",handler=\"{}\"",
+        clean(&format!("{}/{}", l.uio.name.hba, l.uio.name.device)),
+        clean(&l.uio.name.subtype)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::uio::{UioDevice, UioName};
+    use crate::device::DeviceStats;
+
+    #[test]
+    fn renders_counters_and_a_cumulative_histogram() {
+        let mut stats = DeviceStats {
+            commands: 7,
+            write_bytes: 4096,
+            in_flight: 2,
+            ..Default::default()
+        };
+        stats.latency.record(40);
+        stats.latency.record(3_000);
+        stats.latency.record(1_000_000);
+        let uio = UioDevice {
+            index: 0,
+            name: UioName::parse("tcm-user/1/disk1/file//x.img").unwrap(),
+            map_size: 4096,
+            dev_path: "/dev/uio0".into(),
+        };
+        let text = render(&[Listing {
+            uio,
+            stats: Some(stats),
+        }]);
+        assert!(
+            text.contains("gluster_tcmu_commands_total{lun=\"1/disk1\",handler=\"file\"} 7"),
+            "{text}"
+        );
+        assert!(text.contains("gluster_tcmu_in_flight{lun=\"1/disk1\",handler=\"file\"} 2"));
+        assert!(text.contains("le=\"0.00005\"} 1"));
+        assert!(text.contains("le=\"0.005\"} 2"));
+        assert!(text.contains("le=\"+Inf\"} 3"));
+        assert!(
+            text.contains("gluster_tcmu_latency_seconds_count{lun=\"1/disk1\",handler=\"file\"} 3")
+        );
+    }
+}
