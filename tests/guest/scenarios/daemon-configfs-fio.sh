@@ -4,7 +4,7 @@
 # daemon answered), exported through tcm_loop by configfs, driven by sg3-utils and fio
 # write-then-verify; then removed (REMOVED_DEVICE) and checked released in the daemon.
 # guest-timeout: 900
-set -u
+set -u -o pipefail  # "cmd | tee f || gt_fail" must see cmd's failure
 . /share/guest/lib.sh
 mkdir -p /var/tmp/gt
 gt_step "start $GT_BIN run --no-dbus"

@@ -3,7 +3,7 @@
 # enable it, record its attributes and its UIO map (mailbox + ring + data area size), remove it.
 # Records everything in the log for the daemon's authors; asserts the layout the daemon relies on.
 # guest-timeout: 180
-set -u
+set -u -o pipefail  # "cmd | tee f || gt_fail" must see cmd's failure
 . /share/guest/lib.sh
 hba=/sys/kernel/config/target/core/user_0
 dev=$hba/probe
