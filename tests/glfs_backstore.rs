@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::gluster::gluster;
 use common::model::*;
 use common::*;
 use gluster_tcmu::backstore::{
@@ -14,7 +15,6 @@ use gluster_tcmu::glfs::{ConnectOptions, GlfsFile, Registry, Server, VolumeKey, 
 use gluster_tcmu::handler::{Handler, glfs::Glfs};
 use gluster_tcmu::reactor::Reactor;
 use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,22 +25,6 @@ fn init_logs() {
         .with_env_filter("gluster_tcmu=info")
         .with_test_writer()
         .try_init();
-}
-
-fn gluster(args: &[&str]) -> String {
-    let out = Command::new("gluster")
-        .arg("--mode=script")
-        .args(args)
-        .output()
-        .expect("the gluster CLI is missing: run tests/gluster/setup.sh");
-    assert!(
-        out.status.success(),
-        "`gluster {}` failed ({}): run tests/gluster/setup.sh first\n{}",
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Fails loudly unless `volume` is started.

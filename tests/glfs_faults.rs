@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::gluster::gluster;
 use common::model::*;
 use common::*;
 use gluster_tcmu::backstore::{GlfsBackstore, GlfsOptions};
@@ -15,21 +16,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 const BUSY: u8 = 0x08;
-
-fn gluster(args: &[&str]) -> String {
-    let out = Command::new("gluster")
-        .arg("--mode=script")
-        .args(args)
-        .output()
-        .expect("the gluster CLI is missing: run tests/gluster/setup.sh");
-    assert!(
-        out.status.success(),
-        "`gluster {}` failed: run tests/gluster/setup.sh first\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The pid of gt3's brick `b{n}` from `gluster volume status --xml`.
 fn brick_pid(n: u32) -> i32 {

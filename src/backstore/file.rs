@@ -217,13 +217,7 @@ impl Backstore for FileBackstore {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            flush: true,
-            discard: true,
-            write_zeroes: true,
-            discard_zeroes: true,
-            resize: true,
-        }
+        Capabilities::ALL
     }
 
     fn resize(&mut self, new_size: u64) -> Result<(), BackstoreError> {

@@ -337,13 +337,7 @@ impl Backstore for GlfsBackstore {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            flush: true,
-            discard: true,
-            write_zeroes: true,
-            discard_zeroes: true,
-            resize: true,
-        }
+        Capabilities::ALL
     }
 
     fn resize(&mut self, new_size: u64) -> Result<(), BackstoreError> {

@@ -165,6 +165,17 @@ pub struct Capabilities {
     pub resize: bool,
 }
 
+impl Capabilities {
+    /// Every optional ability (the RAM, file and glfs backstores have them all).
+    pub const ALL: Self = Self {
+        flush: true,
+        discard: true,
+        write_zeroes: true,
+        discard_zeroes: true,
+        resize: true,
+    };
+}
+
 impl Default for Capabilities {
     fn default() -> Self {
         Self {

@@ -2,6 +2,8 @@
 //! fake kernel, and a backstore that finishes requests out of order.
 #![allow(dead_code)]
 
+pub mod gluster;
+
 pub mod model;
 
 use gluster_tcmu::backstore::{
