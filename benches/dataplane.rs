@@ -8,10 +8,8 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gluster_tcmu::backstore::RamBackstore;
 use gluster_tcmu::device::Device;
-use gluster_tcmu::doorbell::Doorbell;
-use gluster_tcmu::region::SharedRegion;
 use gluster_tcmu::scsi::LunConfig;
-use gluster_tcmu::testing::{DataDir, FakeKernel, FakeKernelConfig, SubmitOpts};
+use gluster_tcmu::testing::{DataDir, FakeKernel, FakeKernelConfig, SubmitOpts, attach_device};
 use std::hint::black_box;
 
 const IO: usize = 4096;
@@ -25,17 +23,10 @@ fn setup() -> (FakeKernel, Device) {
         data_blocks: 2048,
         ..Default::default()
     };
-    let kernel = FakeKernel::new(cfg).expect("fake kernel");
-    let end = kernel.handler_end().expect("handler end");
-    let region = SharedRegion::map(&end.memfd, end.map_len).expect("map");
-    let doorbell = Doorbell::EventFds {
-        irq: end.irq,
-        kick: end.kick,
-    };
+    let mut kernel = FakeKernel::new(cfg).expect("fake kernel");
     let lun = LunConfig::new(BLOCK, DISK_BLOCKS, "bench0001");
     let ram = RamBackstore::new(DISK_BLOCKS * u64::from(BLOCK));
-    let mut device = Device::new("bench", region, doorbell, lun, Box::new(ram)).expect("device");
-    let mut kernel = kernel;
+    let mut device = attach_device(&kernel, lun, Box::new(ram)).expect("device");
     // Consume the POWER ON/RESET unit attention, as an initiator's first command does.
     kernel.submit(&[0; 6], DataDir::None).expect("TUR");
     device.process_ring().expect("process");

@@ -167,7 +167,7 @@ impl Device {
         let mut done = std::mem::take(&mut self.completions);
         self.backstore.drain(&mut done);
         for c in done.drain(..) {
-            let taken = self.take_finished(c.tag, c.result.clone());
+            let taken = self.take_finished(c.tag, &c.result);
             if let Some(p) = &taken {
                 self.stats
                     .latency

@@ -18,13 +18,13 @@ impl Device {
     pub(super) fn take_finished(
         &mut self,
         tag: u64,
-        result: Result<u64, BackstoreError>,
+        result: &Result<u64, BackstoreError>,
     ) -> Option<Pending> {
         let pending = self.inflight.get_mut(tag)?;
         if let Waiting::Parts { remaining, error } = &mut pending.waiting {
             *remaining = remaining.saturating_sub(1);
             if let (Err(e), None) = (result, &error) {
-                *error = Some(e);
+                *error = Some(e.clone());
             }
             if *remaining > 0 {
                 return None;
@@ -107,7 +107,7 @@ impl Device {
         });
         for op in ops {
             if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
-                if let Some(done) = self.take_finished(tag, Err(rejected.error)) {
+                if let Some(done) = self.take_finished(tag, &Err(rejected.error)) {
                     return self.finish_parts(done);
                 }
             }

@@ -41,3 +41,22 @@ pub use fake_kernel::{DataDir, FakeKernel, FakeKernelError, HandlerEnd, SubmitEr
 pub use reap::{
     Completed, Completion, ProtocolViolation, STATUS_BUSY, STATUS_CHECK_CONDITION, STATUS_GOOD,
 };
+
+/// A [`crate::device::Device`] attached to `kernel` exactly as the daemon attaches one to
+/// `/dev/uioN`: its own mapping of the memfd and the eventfd doorbells. Shared by the
+/// integration tests and the benches.
+pub fn attach_device(
+    kernel: &FakeKernel,
+    lun: crate::scsi::LunConfig,
+    backstore: Box<dyn crate::backstore::Backstore>,
+) -> Result<crate::device::Device, Box<dyn std::error::Error>> {
+    let end = kernel.handler_end()?;
+    let region = crate::region::SharedRegion::map(&end.memfd, end.map_len)?;
+    let doorbell = crate::doorbell::Doorbell::EventFds {
+        irq: end.irq,
+        kick: end.kick,
+    };
+    Ok(crate::device::Device::new(
+        "fake", region, doorbell, lun, backstore,
+    )?)
+}

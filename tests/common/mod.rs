@@ -10,8 +10,6 @@ use gluster_tcmu::backstore::{
     Backstore, BackstoreError, IoCompletion, IoRequest, RamBackstore, Rejected,
 };
 use gluster_tcmu::device::Device;
-use gluster_tcmu::doorbell::Doorbell;
-use gluster_tcmu::region::SharedRegion;
 use gluster_tcmu::scsi::{LunConfig, Sense};
 use gluster_tcmu::testing::{Completed, FakeKernel, FakeKernelConfig};
 
@@ -95,15 +93,8 @@ pub fn device_with(
     lun: LunConfig,
     backstore: Box<dyn Backstore>,
 ) -> (FakeKernel, Device) {
-    let kernel = FakeKernel::new(cfg).expect("fake kernel");
-    let end = kernel.handler_end().expect("handler end");
-    let region = SharedRegion::map(&end.memfd, end.map_len).expect("map");
-    let doorbell = Doorbell::EventFds {
-        irq: end.irq,
-        kick: end.kick,
-    };
-    let mut device = Device::new("fake", region, doorbell, lun, backstore).expect("device");
-    let mut kernel = kernel;
+    let mut kernel = FakeKernel::new(cfg).expect("fake kernel");
+    let mut device = gluster_tcmu::testing::attach_device(&kernel, lun, backstore).expect("device");
     clear_power_on_attention(&mut kernel, &mut device);
     (kernel, device)
 }
