@@ -2,7 +2,7 @@
 //! (SBC-3 5.16, 5.17, and the READ/WRITE/SYNCHRONIZE CACHE commands).
 //!
 //! The order of the checks follows the Linux target core (protection field at decode,
-//! then write protection, transfer limit, and range), so initiators see the same sense
+//! then write protection, then range), so initiators see the same sense
 //! for the same bad command as with the kernel's own backstores.
 
 #![forbid(unsafe_code)]
@@ -117,8 +117,14 @@ pub fn writable(cfg: &LunConfig) -> Result<(), Sense> {
 
 /// Checks a data transfer and builds its I/O; zero blocks is GOOD without I/O
 /// (SBC-3: "not an error"), but only after the range check, as the kernel does.
+///
+/// MAXIMUM TRANSFER LENGTH (VPD B0h, from `hw_max_sectors`) is advice to initiators,
+/// not enforced here: the kernel has already placed the whole transfer in the data
+/// area, LIO's passthrough path and tcmu-runner accept it, and initiators that do not
+/// read page B0h (libiscsi's iSCSI tests, some boot loaders) send up to 256 blocks on
+/// a unit whose `user:` default is 128. Refusing data that is already here would only
+/// turn a working transfer into an error.
 fn transfer(cfg: &LunConfig, r: Range, op: BlockOp) -> Result<Dispatch, Sense> {
-    within_limit(cfg, r)?;
     in_range(cfg, r)?;
     if r.blocks == 0 {
         return Ok(Dispatch::good());
@@ -129,14 +135,6 @@ fn transfer(cfg: &LunConfig, r: Range, op: BlockOp) -> Result<Dispatch, Sense> {
         blocks: r.blocks,
         fua: r.fua,
     }))
-}
-
-/// Refuses a transfer longer than the unit's limit, pointing at TRANSFER LENGTH.
-pub fn within_limit(cfg: &LunConfig, r: Range) -> Result<(), Sense> {
-    if r.blocks > cfg.max_transfer_blocks {
-        return Err(Sense::invalid_field_in_cdb(r.len_byte, None));
-    }
-    Ok(())
 }
 
 /// Refuses a range that ends past the last block (or overflows).
