@@ -9,7 +9,8 @@
 
 use super::file_uring::{FileRing, Finished, Kind};
 use super::{
-    Backstore, BackstoreError, Capabilities, IoCompletion, IoOp, IoRequest, Rejected, check_range,
+    Backstore, BackstoreError, Capabilities, Extent, IoCompletion, IoOp, IoRequest, Rejected,
+    check_range,
 };
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -233,6 +234,47 @@ impl Backstore for FileBackstore {
         }
         self.size = new_size;
         Ok(())
+    }
+
+    /// The file's holes, from `SEEK_DATA`/`SEEK_HOLE` (a few local syscalls per extent).
+    /// Past the end of a shorter file is a hole.
+    fn allocation(
+        &self,
+        offset: u64,
+        len: u64,
+        max_extents: usize,
+    ) -> Result<Vec<Extent>, BackstoreError> {
+        use rustix::fs::{SeekFrom, seek};
+        let end = offset.saturating_add(len).min(self.size);
+        let mut out: Vec<Extent> = Vec::new();
+        let mut pos = offset;
+        let errno = |e: rustix::io::Errno| BackstoreError::Other(e.raw_os_error());
+        while pos < end && out.len() < max_extents.max(1) {
+            let data = match seek(&self.file, SeekFrom::Data(pos)) {
+                Ok(d) => d.min(end),
+                Err(rustix::io::Errno::NXIO) => end,
+                Err(e) => return Err(errno(e)),
+            };
+            let (next, allocated) = if data > pos {
+                (data, false)
+            } else {
+                match seek(&self.file, SeekFrom::Hole(pos)) {
+                    Ok(h) => (h.min(end), true),
+                    Err(rustix::io::Errno::NXIO) => (end, false),
+                    Err(e) => return Err(errno(e)),
+                }
+            };
+            if next <= pos {
+                break;
+            }
+            out.push(Extent {
+                offset: pos,
+                len: next - pos,
+                allocated,
+            });
+            pos = next;
+        }
+        Ok(out)
     }
 }
 

@@ -128,6 +128,15 @@ impl IoOp {
     }
 }
 
+/// A run of a backstore's bytes and whether storage backs it (`false`: a hole, which
+/// reads as zeroes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extent {
+    pub offset: u64,
+    pub len: u64,
+    pub allocated: bool,
+}
+
 /// A request and the tag its completion carries back.
 #[derive(Debug)]
 pub struct IoRequest {
@@ -223,6 +232,24 @@ pub trait Backstore: Send + std::fmt::Debug {
     /// Changes the size (RECONFIG, ChangeMedium).
     fn resize(&mut self, _new_size: u64) -> Result<(), BackstoreError> {
         Err(BackstoreError::Unsupported("resize"))
+    }
+
+    /// Which bytes of `offset..offset+len` are allocated, as contiguous extents in
+    /// order from `offset`, at most `max_extents` of them (the last may end before
+    /// `offset+len`). It must answer at once (GET LBA STATUS runs on the reactor thread);
+    /// a backstore that cannot tell quickly reports everything allocated, which SBC
+    /// allows ("mapped or unknown").
+    fn allocation(
+        &self,
+        offset: u64,
+        len: u64,
+        _max_extents: usize,
+    ) -> Result<Vec<Extent>, BackstoreError> {
+        Ok(vec![Extent {
+            offset,
+            len,
+            allocated: true,
+        }])
     }
 }
 

@@ -4,8 +4,8 @@
 #![forbid(unsafe_code)]
 
 use super::{
-    Backstore, BackstoreError, Capabilities, DataBuf, IoCompletion, IoOp, IoRequest, Rejected,
-    check_range,
+    Backstore, BackstoreError, Capabilities, DataBuf, Extent, IoCompletion, IoOp, IoRequest,
+    Rejected, check_range,
 };
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -191,6 +191,35 @@ impl Backstore for RamBackstore {
         }
         self.size = new_size;
         Ok(())
+    }
+
+    /// Allocated at chunk granularity: a chunk exists once written and goes away when
+    /// it is discarded or zeroed as a whole.
+    fn allocation(
+        &self,
+        offset: u64,
+        len: u64,
+        max_extents: usize,
+    ) -> Result<Vec<Extent>, BackstoreError> {
+        let end = offset.saturating_add(len).min(self.size);
+        let mut out: Vec<Extent> = Vec::new();
+        let mut pos = offset;
+        while pos < end {
+            let next = ((pos / CHUNK) + 1).saturating_mul(CHUNK).min(end);
+            let allocated = self.chunks.contains_key(&(pos / CHUNK));
+            let full = out.len() >= max_extents.max(1);
+            match out.last_mut() {
+                Some(last) if last.allocated == allocated => last.len += next - pos,
+                _ if full => break,
+                _ => out.push(Extent {
+                    offset: pos,
+                    len: next - pos,
+                    allocated,
+                }),
+            }
+            pos = next;
+        }
+        Ok(out)
     }
 }
 

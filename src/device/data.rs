@@ -22,6 +22,29 @@ pub fn scatter(region: &SharedRegion, segs: &[DataSeg], data: &[u8]) -> Result<u
     Ok(done)
 }
 
+/// The `len` bytes of `segs` that start `skip` bytes in (fewer if the segments end).
+pub fn sub_segments(segs: &[DataSeg], skip: u64, len: u64) -> Vec<DataSeg> {
+    let mut out = Vec::new();
+    let (mut skip, mut left) = (skip, len);
+    for seg in segs {
+        if left == 0 {
+            break;
+        }
+        if skip >= seg.len {
+            skip -= seg.len;
+            continue;
+        }
+        let take = (seg.len - skip).min(left);
+        out.push(DataSeg {
+            off: seg.off + skip,
+            len: take,
+        });
+        left -= take;
+        skip = 0;
+    }
+    out
+}
+
 /// A command's data-out buffer, read lazily by the SCSI emulation.
 #[derive(Debug)]
 pub struct SegmentReader<'a> {
@@ -79,5 +102,20 @@ mod tests {
         assert_eq!(&buf, b"cdefgh");
         assert_eq!(reader.read_at(7, &mut buf), 1);
         assert_eq!(reader.read_at(9, &mut buf), 0);
+    }
+
+    #[test]
+    fn sub_segments_skip_and_cut_across_segments() {
+        let segs = [DataSeg { off: 100, len: 3 }, DataSeg { off: 200, len: 5 }];
+        let got = sub_segments(&segs, 2, 4);
+        assert_eq!(
+            got,
+            vec![DataSeg { off: 102, len: 1 }, DataSeg { off: 200, len: 3 }]
+        );
+        assert_eq!(
+            sub_segments(&segs, 3, 100),
+            vec![DataSeg { off: 200, len: 5 }]
+        );
+        assert!(sub_segments(&segs, 8, 1).is_empty());
     }
 }

@@ -2,6 +2,8 @@
 
 #![forbid(unsafe_code)]
 
+use super::compare::Compare;
+use super::order::Guard;
 use crate::ring::Command;
 
 /// What a pending command was waiting for, so its completion can be answered right.
@@ -17,6 +19,8 @@ pub enum Waiting {
         remaining: u32,
         error: Option<crate::backstore::BackstoreError>,
     },
+    /// VERIFY or COMPARE AND WRITE reading the medium chunk by chunk to compare it.
+    Compare(Compare),
 }
 
 /// A command and what it waits for.
@@ -26,6 +30,20 @@ pub struct Pending {
     pub waiting: Waiting,
     /// When the command was read from the ring (for the latency histogram).
     pub started: std::time::Instant,
+    /// The blocks it writes, for ordering against COMPARE AND WRITE.
+    pub guard: Option<Guard>,
+}
+
+impl Pending {
+    /// A command that was just read and waits for `waiting`.
+    pub fn new(cmd: Command, waiting: Waiting, guard: Option<Guard>) -> Self {
+        Self {
+            cmd,
+            waiting,
+            started: std::time::Instant::now(),
+            guard,
+        }
+    }
 }
 
 /// A slab of pending commands; the slot index is the backstore tag.
@@ -34,12 +52,15 @@ pub struct InFlight {
     slots: Vec<Option<Pending>>,
     free: Vec<u32>,
     len: usize,
+    /// How many pending commands hold an exclusive guard (fast path: usually 0).
+    exclusive: usize,
 }
 
 impl InFlight {
     /// Stores `pending` and returns its tag.
     pub fn insert(&mut self, pending: Pending) -> u64 {
         self.len += 1;
+        self.exclusive += usize::from(pending.guard.is_some_and(|g| g.exclusive));
         if let Some(i) = self.free.pop() {
             self.slots[i as usize] = Some(pending);
             return u64::from(i);
@@ -54,12 +75,25 @@ impl InFlight {
         let pending = self.slots.get_mut(index as usize)?.take()?;
         self.free.push(index);
         self.len -= 1;
+        self.exclusive -= usize::from(pending.guard.is_some_and(|g| g.exclusive));
         Some(pending)
     }
 
     /// The command stored under `tag`, left in place.
     pub fn get_mut(&mut self, tag: u64) -> Option<&mut Pending> {
         self.slots.get_mut(usize::try_from(tag).ok()?)?.as_mut()
+    }
+
+    /// Whether a command guarded by `guard` must wait for one in flight.
+    pub fn conflicts(&self, guard: &Guard) -> bool {
+        if !guard.exclusive && self.exclusive == 0 {
+            return false;
+        }
+        self.slots
+            .iter()
+            .flatten()
+            .filter_map(|p| p.guard.as_ref())
+            .any(|g| g.conflicts(guard))
     }
 
     /// Number of pending commands.
@@ -76,6 +110,7 @@ impl InFlight {
     pub fn drain_all(&mut self) -> impl Iterator<Item = Pending> + '_ {
         self.free.clear();
         self.len = 0;
+        self.exclusive = 0;
         self.slots.drain(..).flatten()
     }
 }
@@ -88,21 +123,48 @@ mod tests {
     fn tags_are_reused_and_stale_tags_miss() {
         let mut t = InFlight::default();
         let cmd = crate::ring::tests_support::command(1);
-        let a = t.insert(Pending {
-            cmd,
-            waiting: Waiting::NoData,
-            started: std::time::Instant::now(),
-        });
+        let a = t.insert(Pending::new(cmd, Waiting::NoData, None));
         assert_eq!(t.len(), 1);
         assert!(t.take(a).is_some());
         assert!(t.take(a).is_none(), "a tag completes once");
         assert!(t.take(999).is_none());
-        let b = t.insert(Pending {
-            cmd: crate::ring::tests_support::command(2),
-            waiting: Waiting::NoData,
-            started: std::time::Instant::now(),
-        });
+        let b = t.insert(Pending::new(
+            crate::ring::tests_support::command(2),
+            Waiting::NoData,
+            None,
+        ));
         assert_eq!(a, b);
         assert!(!t.is_empty());
+    }
+
+    #[test]
+    fn conflicts_follow_exclusive_guards_in_flight() {
+        let mut t = InFlight::default();
+        let write = Guard {
+            start: 0,
+            end: 8,
+            exclusive: false,
+        };
+        let caw = Guard {
+            start: 4,
+            end: 5,
+            exclusive: true,
+        };
+        let w = t.insert(Pending::new(
+            crate::ring::tests_support::command(1),
+            Waiting::NoData,
+            Some(write),
+        ));
+        assert!(!t.conflicts(&write), "writes do not wait for writes");
+        assert!(t.conflicts(&caw), "a CAW waits for an overlapping write");
+        t.take(w);
+        let c = t.insert(Pending::new(
+            crate::ring::tests_support::command(2),
+            Waiting::NoData,
+            Some(caw),
+        ));
+        assert!(t.conflicts(&write), "a write waits for an overlapping CAW");
+        t.take(c);
+        assert!(!t.conflicts(&write) && !t.conflicts(&caw));
     }
 }

@@ -8,9 +8,12 @@
 
 #![forbid(unsafe_code)]
 
+mod compare;
 mod data;
 mod inflight;
+mod lba_status;
 mod multi;
+mod order;
 
 pub use data::{SegmentReader, scatter};
 pub use inflight::{InFlight, Pending, Waiting};
@@ -20,6 +23,8 @@ use crate::doorbell::Doorbell;
 use crate::region::SharedRegion;
 use crate::ring::{Command, CommandRing, Entry, Problem, Response, RingError};
 use crate::scsi::{BlockIo, BlockOp, Dispatch, LunConfig, ScsiLun, Sense, Status};
+use order::Guard;
+use std::collections::VecDeque;
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
@@ -86,6 +91,9 @@ pub struct Device {
     inflight: InFlight,
     entries: Vec<Entry>,
     completions: Vec<IoCompletion>,
+    /// Write-type commands waiting for an overlapping COMPARE AND WRITE (or a CAW
+    /// waiting for overlapping writes), in arrival order; see [`order`].
+    held: VecDeque<(Command, BlockIo, Guard)>,
     stats: DeviceStats,
 }
 
@@ -109,6 +117,7 @@ impl Device {
             inflight: InFlight::default(),
             entries: Vec::with_capacity(128),
             completions: Vec::with_capacity(128),
+            held: VecDeque::new(),
             stats: DeviceStats::default(),
         })
     }
@@ -158,6 +167,7 @@ impl Device {
             }
         }
         self.entries = entries;
+        self.release_held()?;
         self.backstore.commit();
         drained.map(drop).map_err(Into::into)
     }
@@ -168,18 +178,26 @@ impl Device {
         self.backstore.drain(&mut done);
         for c in done.drain(..) {
             let taken = self.take_finished(c.tag, &c.result);
-            if let Some(p) = &taken {
-                self.stats
-                    .latency
-                    .record(p.started.elapsed().as_micros() as u64);
-            }
             match taken {
-                Some(p) if matches!(p.waiting, Waiting::Parts { .. }) => self.finish_parts(p)?,
-                Some(p) => self.finish_io(p, c.result)?,
+                Some(p) if matches!(p.waiting, Waiting::Compare(_)) => {
+                    self.compare_step(p, c.result)?
+                }
+                Some(p) => {
+                    self.stats
+                        .latency
+                        .record(p.started.elapsed().as_micros() as u64);
+                    if matches!(p.waiting, Waiting::Parts { .. }) {
+                        self.finish_parts(p)?
+                    } else {
+                        self.finish_io(p, c.result)?
+                    }
+                }
                 None => {}
             }
         }
         self.completions = done;
+        self.release_held()?;
+        self.backstore.commit();
         Ok(())
     }
 
@@ -250,7 +268,53 @@ impl Device {
         }
     }
 
+    /// Starts `io`, or holds it while an overlapping COMPARE AND WRITE (or, for a CAW,
+    /// an overlapping write) is in flight.
     fn submit(&mut self, cmd: Command, io: BlockIo) -> Result<(), DeviceError> {
+        let guard = order::guard_for(&io);
+        if let Some(g) = guard {
+            if self.must_wait(&g) {
+                self.held.push_back((cmd, io, g));
+                return Ok(());
+            }
+        }
+        self.start(cmd, io, guard)
+    }
+
+    /// Whether a command guarded by `g` must wait: for a conflicting command in flight,
+    /// or behind an overlapping held one (so overlapping writes keep their order).
+    fn must_wait(&self, g: &Guard) -> bool {
+        self.held.iter().any(|(_, _, h)| h.overlaps(g)) || self.inflight.conflicts(g)
+    }
+
+    /// Starts every held command whose conflict has finished, keeping the order of
+    /// those that still wait.
+    fn release_held(&mut self) -> Result<(), DeviceError> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let waiting = std::mem::take(&mut self.held);
+        for (cmd, io, g) in waiting {
+            if self.must_wait(&g) {
+                self.held.push_back((cmd, io, g));
+            } else {
+                self.start(cmd, io, Some(g))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Commands held for ordering (for tests and `list`).
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    fn start(
+        &mut self,
+        cmd: Command,
+        io: BlockIo,
+        guard: Option<Guard>,
+    ) -> Result<(), DeviceError> {
         let block = u64::from(self.lun.config().block_size);
         let offset = io.lba.saturating_mul(block);
         let len = u64::from(io.blocks).saturating_mul(block);
@@ -270,22 +334,23 @@ impl Device {
                 Waiting::NoData,
             ),
             BlockOp::Flush => (IoOp::Flush, Waiting::NoData),
-            BlockOp::Unmap(ranges) => return self.unmap(cmd, &ranges),
-            BlockOp::WriteSame { unmap } => return self.write_same(cmd, &io, unmap),
-            // The emulation may decode commands before this layer can execute them;
-            // those are refused precisely rather than guessed at.
-            _ => return self.answer(cmd, &Status::CheckCondition(Sense::invalid_opcode()), &[]),
+            BlockOp::Unmap(ranges) => return self.unmap(cmd, &ranges, guard),
+            BlockOp::WriteSame { unmap } => return self.write_same(cmd, &io, unmap, guard),
+            BlockOp::Verify(check) => {
+                return self.start_compare(cmd, &io, compare::Kind::Verify(check), guard);
+            }
+            BlockOp::CompareAndWrite => {
+                let kind = compare::Kind::CompareAndWrite { fua: io.fua };
+                return self.start_compare(cmd, &io, kind, guard);
+            }
+            BlockOp::LbaStatus { alloc_len } => return self.lba_status(cmd, &io, alloc_len),
         };
         match &op {
             IoOp::Read { .. } => self.stats.read_bytes += len,
             IoOp::Write { .. } => self.stats.write_bytes += len,
             _ => {}
         }
-        let tag = self.inflight.insert(Pending {
-            cmd,
-            waiting,
-            started: std::time::Instant::now(),
-        });
+        let tag = self.inflight.insert(Pending::new(cmd, waiting, guard));
         if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
             if let Some(pending) = self.inflight.take(rejected.request.tag) {
                 self.finish_io(pending, Err(rejected.error))?;

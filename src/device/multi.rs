@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+use super::order::Guard;
 use super::{Device, DeviceError, Pending, Waiting};
 use crate::backstore::{BackstoreError, DataBuf, IoOp, IoRequest};
 use crate::region::SharedRegion;
@@ -45,7 +46,12 @@ impl Device {
         }
     }
 
-    pub(super) fn unmap(&mut self, cmd: Command, ranges: &[LbaRange]) -> Result<(), DeviceError> {
+    pub(super) fn unmap(
+        &mut self,
+        cmd: Command,
+        ranges: &[LbaRange],
+        guard: Option<Guard>,
+    ) -> Result<(), DeviceError> {
         let block = u64::from(self.lun.config().block_size);
         let ops = ranges
             .iter()
@@ -55,7 +61,7 @@ impl Device {
                 len: u64::from(r.blocks) * block,
             })
             .collect();
-        self.submit_parts(cmd, ops)
+        self.submit_parts(cmd, ops, guard)
     }
 
     /// WRITE SAME: an all-zero block becomes one zeroing (or, with UNMAP, a discard, which
@@ -66,6 +72,7 @@ impl Device {
         cmd: Command,
         io: &BlockIo,
         unmap: bool,
+        guard: Option<Guard>,
     ) -> Result<(), DeviceError> {
         let block = u64::from(self.lun.config().block_size);
         let mut pattern = vec![0u8; block as usize];
@@ -89,10 +96,15 @@ impl Device {
             pattern_writes(&pattern, offset, len, io.fua)
         };
         self.stats.write_bytes += len;
-        self.submit_parts(cmd, ops)
+        self.submit_parts(cmd, ops, guard)
     }
 
-    fn submit_parts(&mut self, cmd: Command, ops: Vec<IoOp>) -> Result<(), DeviceError> {
+    fn submit_parts(
+        &mut self,
+        cmd: Command,
+        ops: Vec<IoOp>,
+        guard: Option<Guard>,
+    ) -> Result<(), DeviceError> {
         if ops.is_empty() {
             return self.answer(cmd, &Status::Good, &[]);
         }
@@ -100,11 +112,7 @@ impl Device {
             remaining: ops.len() as u32,
             error: None,
         };
-        let tag = self.inflight.insert(Pending {
-            cmd,
-            waiting,
-            started: std::time::Instant::now(),
-        });
+        let tag = self.inflight.insert(Pending::new(cmd, waiting, guard));
         for op in ops {
             if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
                 if let Some(done) = self.take_finished(tag, &Err(rejected.error)) {

@@ -60,8 +60,8 @@ pub fn write(cfg: &LunConfig, wce: bool, r: Range) -> Result<Dispatch, Sense> {
     )
 }
 
-/// VERIFY: the backstore reads (and with BYTCHK compares) the range; the transfer limit
-/// applies because the backstore reads it in one piece.
+/// VERIFY: the device reads the range (in bounded steps, so any length is fine) and,
+/// with BYTCHK, compares it with the data-out.
 pub fn verify(cfg: &LunConfig, r: Range, check: ByteCheck) -> Result<Dispatch, Sense> {
     transfer(cfg, Range { fua: false, ..r }, BlockOp::Verify(check))
 }

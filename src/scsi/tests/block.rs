@@ -209,7 +209,10 @@ fn longer_than_advertised_limit_is_served() {
     for op in READS.iter().chain(&WRITES) {
         let got = io(run(&mut l, &rw(*op, 0, 0, 65)));
         assert_eq!((got.lba, got.blocks), (0, 65));
-        assert_eq!(check(run(&mut l, &rw(*op, 0, 990, 65))), Sense::lba_out_of_range());
+        assert_eq!(
+            check(run(&mut l, &rw(*op, 0, 990, 65))),
+            Sense::lba_out_of_range()
+        );
     }
 }
 

@@ -1,0 +1,332 @@
+//! VERIFY, COMPARE AND WRITE (with its ordering against other writes) and GET LBA
+//! STATUS, executed through the fake kernel ring against real backstores.
+
+mod common;
+
+use common::*;
+use gluster_tcmu::backstore::{FileBackstore, FileOptions};
+use gluster_tcmu::device::Device;
+use gluster_tcmu::scsi::SenseKey;
+use gluster_tcmu::testing::{Completed, DataDir, FakeKernel, FakeKernelConfig};
+use std::time::Duration;
+
+fn verify16(lba: u64, blocks: u32, bytchk: u8) -> [u8; 16] {
+    let mut c = [0u8; 16];
+    c[0] = 0x8F;
+    c[1] = bytchk << 1;
+    c[2..10].copy_from_slice(&lba.to_be_bytes());
+    c[10..14].copy_from_slice(&blocks.to_be_bytes());
+    c
+}
+
+fn caw(lba: u64) -> [u8; 16] {
+    let mut c = [0u8; 16];
+    c[0] = 0x89;
+    c[2..10].copy_from_slice(&lba.to_be_bytes());
+    c[13] = 1;
+    c
+}
+
+fn get_lba_status(lba: u64, alloc: u32) -> [u8; 16] {
+    let mut c = [0u8; 16];
+    c[0] = 0x9E;
+    c[1] = 0x12;
+    c[2..10].copy_from_slice(&lba.to_be_bytes());
+    c[10..14].copy_from_slice(&alloc.to_be_bytes());
+    c
+}
+
+fn one(kernel: &mut FakeKernel, device: &mut Device, cdb: &[u8], dir: DataDir) -> Completed {
+    kernel.submit(cdb, dir).expect("submit");
+    run_async(kernel, device, 1).pop().unwrap()
+}
+
+fn write(kernel: &mut FakeKernel, device: &mut Device, lba: u64, data: &[u8]) {
+    let blocks = (data.len() / BLOCK as usize) as u32;
+    let c = one(
+        kernel,
+        device,
+        &write16(lba, blocks, false),
+        DataDir::ToDevice(data),
+    );
+    assert_eq!(c.status, 0, "write at {lba}");
+}
+
+fn read(kernel: &mut FakeKernel, device: &mut Device, lba: u64, blocks: u32) -> Vec<u8> {
+    let len = (blocks * BLOCK) as usize;
+    let c = one(
+        kernel,
+        device,
+        &read16(lba, blocks),
+        DataDir::FromDevice(len),
+    );
+    assert_eq!(c.status, 0, "read at {lba}");
+    c.data_in
+}
+
+/// Steps the device until `n` completions arrived from an asynchronous backstore.
+fn run_async(kernel: &mut FakeKernel, device: &mut Device, n: usize) -> Vec<Completed> {
+    let mut got = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while got.len() < n {
+        assert!(std::time::Instant::now() < deadline, "stuck after {got:?}");
+        step(device);
+        got.extend(kernel.reap().expect("protocol violation"));
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    got
+}
+
+fn assert_miscompare(c: &Completed, offset: u64) {
+    assert_eq!(c.status, 2);
+    let s = sense_of(c);
+    assert_eq!((s.key, s.asc, s.ascq), (SenseKey::Miscompare, 0x1D, 0x00));
+    assert_eq!(s.info, Some(offset));
+}
+
+#[test]
+fn verify_with_and_without_byte_check() {
+    let (mut k, mut d) = ram_device(8192);
+    // 3000 blocks: more than one 1 MiB comparison step.
+    let data = pattern(100, 3000, 7);
+    write(&mut k, &mut d, 100, &data);
+    let c = one(
+        &mut k,
+        &mut d,
+        &verify16(100, 3000, 1),
+        DataDir::ToDevice(&data),
+    );
+    assert_eq!(c.status, 0, "identical data verifies");
+    let c = one(&mut k, &mut d, &verify16(100, 3000, 0), DataDir::None);
+    assert_eq!(c.status, 0, "medium verification reads the range");
+
+    let mut wrong = data.clone();
+    let at = 2500 * BLOCK as usize + 17;
+    wrong[at] ^= 0xFF;
+    let c = one(
+        &mut k,
+        &mut d,
+        &verify16(100, 3000, 1),
+        DataDir::ToDevice(&wrong),
+    );
+    assert_miscompare(&c, at as u64);
+}
+
+#[test]
+fn verify_single_block_pattern() {
+    let (mut k, mut d) = ram_device(1024);
+    let block = pattern(0, 1, 3);
+    let many: Vec<u8> = block
+        .iter()
+        .copied()
+        .cycle()
+        .take(8 * BLOCK as usize)
+        .collect();
+    write(&mut k, &mut d, 40, &many);
+    let c = one(
+        &mut k,
+        &mut d,
+        &verify16(40, 8, 3),
+        DataDir::ToDevice(&block),
+    );
+    assert_eq!(c.status, 0);
+    write(&mut k, &mut d, 45, &pattern(45, 1, 9));
+    let c = one(
+        &mut k,
+        &mut d,
+        &verify16(40, 8, 3),
+        DataDir::ToDevice(&block),
+    );
+    assert_eq!(c.status, 2);
+    let s = sense_of(&c);
+    assert_eq!(s.key, SenseKey::Miscompare);
+    assert!(s.info.unwrap() >= 5 * u64::from(BLOCK) && s.info.unwrap() < 6 * u64::from(BLOCK));
+}
+
+#[test]
+fn compare_and_write_writes_only_on_a_match() {
+    let (mut k, mut d) = ram_device(1024);
+    let old = pattern(9, 1, 1);
+    let new = pattern(9, 1, 2);
+    write(&mut k, &mut d, 9, &old);
+
+    let mut wrong_then_new = pattern(9, 1, 5);
+    wrong_then_new.extend_from_slice(&new);
+    let first_diff = old
+        .iter()
+        .zip(&wrong_then_new)
+        .position(|(a, b)| a != b)
+        .unwrap();
+    let c = one(&mut k, &mut d, &caw(9), DataDir::ToDevice(&wrong_then_new));
+    assert_miscompare(&c, first_diff as u64);
+    assert_eq!(
+        read(&mut k, &mut d, 9, 1),
+        old,
+        "a miscompare writes nothing"
+    );
+
+    let mut old_then_new = old.clone();
+    old_then_new.extend_from_slice(&new);
+    let c = one(&mut k, &mut d, &caw(9), DataDir::ToDevice(&old_then_new));
+    assert_eq!(c.status, 0);
+    assert_eq!(read(&mut k, &mut d, 9, 1), new);
+}
+
+/// A write that arrives while a COMPARE AND WRITE on the same block is in flight waits
+/// for it: the CAW compares against the old data and the later write wins. The delayed
+/// backstore applies data at submission, so without the hold the write would land
+/// between the CAW's read and its write and be overwritten.
+#[test]
+fn writes_wait_for_an_overlapping_compare_and_write() {
+    let size = 1024 * u64::from(BLOCK);
+    let backstore = Delayed::new(size, Duration::from_millis(20));
+    let (mut k, mut d) = device_with(FakeKernelConfig::default(), lun(1024), Box::new(backstore));
+    let old = vec![0u8; BLOCK as usize];
+    let by_caw = pattern(3, 1, 11);
+    let by_write = pattern(3, 1, 12);
+    let mut caw_data = old.clone();
+    caw_data.extend_from_slice(&by_caw);
+
+    k.submit(&caw(3), DataDir::ToDevice(&caw_data)).unwrap();
+    k.submit(&write16(3, 1, false), DataDir::ToDevice(&by_write))
+        .unwrap();
+    // A write elsewhere is not held.
+    k.submit(&write16(500, 1, false), DataDir::ToDevice(&by_write))
+        .unwrap();
+    d.process_ring().unwrap();
+    assert_eq!(d.held(), 1, "only the overlapping write waits");
+    let done = run_async(&mut k, &mut d, 3);
+    assert!(done.iter().all(|c| c.status == 0), "{done:?}");
+    assert_eq!(d.held(), 0);
+    assert_eq!(
+        read(&mut k, &mut d, 3, 1),
+        by_write,
+        "the write after the CAW wins"
+    );
+}
+
+/// A COMPARE AND WRITE waits for a write in flight on its block, and then compares
+/// against what that write stored.
+#[test]
+fn compare_and_write_waits_for_an_overlapping_write() {
+    let size = 1024 * u64::from(BLOCK);
+    let backstore = Delayed::new(size, Duration::from_millis(20));
+    let (mut k, mut d) = device_with(FakeKernelConfig::default(), lun(1024), Box::new(backstore));
+    let written = pattern(7, 1, 21);
+    let replaced = pattern(7, 1, 22);
+    let mut caw_data = written.clone();
+    caw_data.extend_from_slice(&replaced);
+    k.submit(&write16(7, 1, false), DataDir::ToDevice(&written))
+        .unwrap();
+    k.submit(&caw(7), DataDir::ToDevice(&caw_data)).unwrap();
+    d.process_ring().unwrap();
+    assert_eq!(d.held(), 1, "the CAW waits for the write");
+    let done = run_async(&mut k, &mut d, 2);
+    assert!(done.iter().all(|c| c.status == 0), "{done:?}");
+    assert_eq!(read(&mut k, &mut d, 7, 1), replaced);
+}
+
+/// Parses GET LBA STATUS data into (lba, blocks, status) descriptors.
+fn descriptors(data: &[u8]) -> Vec<(u64, u32, u8)> {
+    data[8..]
+        .chunks_exact(16)
+        .map(|d| {
+            (
+                u64::from_be_bytes(d[0..8].try_into().unwrap()),
+                u32::from_be_bytes(d[8..12].try_into().unwrap()),
+                d[12] & 0x0F,
+            )
+        })
+        .collect()
+}
+
+fn unmap(kernel: &mut FakeKernel, device: &mut Device, lba: u64, blocks: u32) {
+    let mut list = vec![0u8; 24];
+    list[0..2].copy_from_slice(&22u16.to_be_bytes());
+    list[2..4].copy_from_slice(&16u16.to_be_bytes());
+    list[8..16].copy_from_slice(&lba.to_be_bytes());
+    list[16..20].copy_from_slice(&blocks.to_be_bytes());
+    let cdb = [0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0];
+    let c = one(kernel, device, &cdb, DataDir::ToDevice(&list));
+    assert_eq!(c.status, 0, "unmap");
+}
+
+#[test]
+fn lba_status_follows_ram_chunks() {
+    // RAM allocates 64 KiB chunks = 128 blocks.
+    let (mut k, mut d) = ram_device(1024);
+    write(&mut k, &mut d, 130, &pattern(130, 2, 1));
+    let c = one(
+        &mut k,
+        &mut d,
+        &get_lba_status(0, 64),
+        DataDir::FromDevice(64),
+    );
+    assert_eq!(c.status, 0);
+    assert_eq!(
+        descriptors(&c.data_in),
+        vec![(0, 128, 1), (128, 128, 0), (256, 768, 1)]
+    );
+    unmap(&mut k, &mut d, 128, 128);
+    let c = one(
+        &mut k,
+        &mut d,
+        &get_lba_status(200, 24),
+        DataDir::FromDevice(24),
+    );
+    assert_eq!(descriptors(&c.data_in), vec![(200, 824, 1)]);
+    // The length field counts every descriptor even when the allocation length cuts them.
+    let c = one(
+        &mut k,
+        &mut d,
+        &get_lba_status(1023, 8),
+        DataDir::FromDevice(8),
+    );
+    assert_eq!(c.status, 0);
+    assert_eq!(u32::from_be_bytes(c.data_in[0..4].try_into().unwrap()), 20);
+}
+
+#[test]
+fn lba_status_follows_file_holes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lun.img");
+    let blocks = 4096u64;
+    let file =
+        FileBackstore::open(&path, blocks * u64::from(BLOCK), &FileOptions::default()).unwrap();
+    let (mut k, mut d) = device_with(FakeKernelConfig::default(), lun(blocks), Box::new(file));
+    // Filesystems allocate in pages: map 64 KiB at block 1024, then punch its middle.
+    write(&mut k, &mut d, 1024, &pattern(1024, 128, 4));
+    let c = one(
+        &mut k,
+        &mut d,
+        &get_lba_status(0, 1024),
+        DataDir::FromDevice(1024),
+    );
+    let got = descriptors(&c.data_in);
+    let mapped: Vec<_> = got.iter().filter(|d| d.2 == 0).collect();
+    assert_eq!(got[0], (0, 1024, 1), "{got:?}");
+    assert!(
+        mapped
+            .iter()
+            .any(|d| d.0 <= 1024 && d.0 + u64::from(d.1) >= 1152),
+        "{got:?}"
+    );
+    unmap(&mut k, &mut d, 1056, 64);
+    let c = one(
+        &mut k,
+        &mut d,
+        &get_lba_status(1056, 1024),
+        DataDir::FromDevice(1024),
+    );
+    let got = descriptors(&c.data_in);
+    assert_eq!(
+        got[0],
+        (1056, 64, 1),
+        "punched blocks are deallocated: {got:?}"
+    );
+    assert_eq!(got[1].0, 1120);
+    assert_eq!(
+        got[1].2, 0,
+        "the rest of the write is still mapped: {got:?}"
+    );
+}
