@@ -330,3 +330,69 @@ fn lba_status_follows_file_holes() {
         "the rest of the write is still mapped: {got:?}"
     );
 }
+
+/// Records the kind of every request it passes on to a RAM disk.
+#[derive(Debug)]
+struct Recorder {
+    inner: gluster_tcmu::backstore::RamBackstore,
+    log: std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>,
+}
+
+impl gluster_tcmu::backstore::Backstore for Recorder {
+    fn size(&self) -> u64 {
+        self.inner.size()
+    }
+    fn submit(
+        &mut self,
+        request: gluster_tcmu::backstore::IoRequest,
+    ) -> Result<(), Box<gluster_tcmu::backstore::Rejected>> {
+        use gluster_tcmu::backstore::IoOp;
+        let kind = match &request.op {
+            IoOp::Read { .. } => "read",
+            IoOp::Write { .. } => "write",
+            IoOp::Flush => "flush",
+            IoOp::Discard { .. } => "discard",
+            IoOp::WriteZeroes { .. } => "zeroes",
+        };
+        self.log.lock().unwrap().push(kind);
+        self.inner.submit(request)
+    }
+    fn drain(&mut self, out: &mut Vec<gluster_tcmu::backstore::IoCompletion>) {
+        self.inner.drain(out)
+    }
+    fn in_flight(&self) -> usize {
+        self.inner.in_flight()
+    }
+    fn capabilities(&self) -> gluster_tcmu::backstore::Capabilities {
+        gluster_tcmu::backstore::Capabilities::ALL
+    }
+}
+
+/// With the write cache off, a WRITE SAME that becomes a zeroing or a discard is
+/// followed by a flush before GOOD, like every other write under WCE=0.
+#[test]
+fn write_same_of_zeroes_is_flushed_when_the_cache_is_off() {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let rec = Recorder {
+        inner: gluster_tcmu::backstore::RamBackstore::new(1024 * u64::from(BLOCK)),
+        log: log.clone(),
+    };
+    let (mut k, mut d) = device_with(FakeKernelConfig::default(), lun(1024), Box::new(rec));
+    let zero = vec![0u8; BLOCK as usize];
+    let mut ws16 = [0u8; 16];
+    ws16[0] = 0x93;
+    ws16[1] = 0x08; // UNMAP
+    ws16[9] = 10;
+    ws16[13] = 100;
+    let c = one(&mut k, &mut d, &ws16, DataDir::ToDevice(&zero));
+    assert_eq!(c.status, 0);
+    assert_eq!(*log.lock().unwrap(), vec!["discard"], "WCE=1: no flush");
+    log.lock().unwrap().clear();
+    d.set_write_cache(false);
+    let ua = one(&mut k, &mut d, &[0, 0, 0, 0, 0, 0], DataDir::None);
+    assert_eq!(sense_of(&ua).key, SenseKey::UnitAttention, "mode change reported");
+    log.lock().unwrap().clear();
+    let c = one(&mut k, &mut d, &ws16, DataDir::ToDevice(&zero));
+    assert_eq!(c.status, 0);
+    assert_eq!(*log.lock().unwrap(), vec!["discard", "flush"]);
+}

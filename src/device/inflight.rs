@@ -18,6 +18,9 @@ pub enum Waiting {
     Parts {
         remaining: u32,
         error: Option<crate::backstore::BackstoreError>,
+        /// Flush once every part succeeded, before GOOD (WRITE SAME with FUA, whose
+        /// zeroing or discard has no FUA of its own).
+        then_flush: bool,
     },
     /// VERIFY or COMPARE AND WRITE reading the medium chunk by chunk to compare it.
     Compare(Compare),

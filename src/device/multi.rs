@@ -22,7 +22,10 @@ impl Device {
         result: &Result<u64, BackstoreError>,
     ) -> Option<Pending> {
         let pending = self.inflight.get_mut(tag)?;
-        if let Waiting::Parts { remaining, error } = &mut pending.waiting {
+        if let Waiting::Parts {
+            remaining, error, ..
+        } = &mut pending.waiting
+        {
             *remaining = remaining.saturating_sub(1);
             if let (Err(e), None) = (result, &error) {
                 *error = Some(e.clone());
@@ -34,13 +37,26 @@ impl Device {
         self.inflight.take(tag)
     }
 
-    /// Answers a command whose parts all finished.
-    pub(super) fn finish_parts(&mut self, pending: Pending) -> Result<(), DeviceError> {
+    /// Answers a command whose parts all finished, or first makes them durable.
+    pub(super) fn finish_parts(&mut self, mut pending: Pending) -> Result<(), DeviceError> {
         match pending.waiting {
             Waiting::Parts { error: Some(e), .. } => {
                 self.stats.errors += 1;
                 let status = e.status();
                 self.answer(pending.cmd, &status, &[])
+            }
+            Waiting::Parts {
+                then_flush: true, ..
+            } => {
+                pending.waiting = Waiting::NoData;
+                let tag = self.inflight.insert(pending);
+                let op = IoOp::Flush;
+                if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
+                    if let Some(p) = self.inflight.take(tag) {
+                        return self.answer(p.cmd, &rejected.error.status(), &[]);
+                    }
+                }
+                Ok(())
             }
             _ => self.answer(pending.cmd, &Status::Good, &[]),
         }
@@ -61,7 +77,7 @@ impl Device {
                 len: u64::from(r.blocks) * block,
             })
             .collect();
-        self.submit_parts(cmd, ops, guard)
+        self.submit_parts(cmd, ops, guard, false)
     }
 
     /// WRITE SAME: an all-zero block becomes one zeroing (or, with UNMAP, a discard, which
@@ -85,7 +101,8 @@ impl Device {
             return self.answer(cmd, &status, &[]);
         }
         let (offset, len) = (io.lba * block, u64::from(io.blocks) * block);
-        let ops = if pattern.iter().all(|b| *b == 0) {
+        let zeroes = pattern.iter().all(|b| *b == 0);
+        let ops = if zeroes {
             let zero_by_discard = unmap && self.backstore.capabilities().discard_zeroes;
             vec![if zero_by_discard {
                 IoOp::Discard { offset, len }
@@ -96,7 +113,7 @@ impl Device {
             pattern_writes(&pattern, offset, len, io.fua)
         };
         self.stats.write_bytes += len;
-        self.submit_parts(cmd, ops, guard)
+        self.submit_parts(cmd, ops, guard, io.fua && zeroes)
     }
 
     fn submit_parts(
@@ -104,6 +121,7 @@ impl Device {
         cmd: Command,
         ops: Vec<IoOp>,
         guard: Option<Guard>,
+        then_flush: bool,
     ) -> Result<(), DeviceError> {
         if ops.is_empty() {
             return self.answer(cmd, &Status::Good, &[]);
@@ -111,6 +129,7 @@ impl Device {
         let waiting = Waiting::Parts {
             remaining: ops.len() as u32,
             error: None,
+            then_flush,
         };
         let tag = self.inflight.insert(Pending::new(cmd, waiting, guard));
         for op in ops {
