@@ -24,6 +24,8 @@ pub enum Waiting {
     },
     /// VERIFY or COMPARE AND WRITE reading the medium chunk by chunk to compare it.
     Compare(Compare),
+    /// EXTENDED COPY reading and writing step by step.
+    Copy(Box<super::copy::CopyJob>),
 }
 
 /// A command and what it waits for.

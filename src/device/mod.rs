@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod compare;
+mod copy;
 mod data;
 mod inflight;
 mod lba_status;
@@ -182,6 +183,7 @@ impl Device {
                 Some(p) if matches!(p.waiting, Waiting::Compare(_)) => {
                     self.compare_step(p, c.result)?
                 }
+                Some(p) if matches!(p.waiting, Waiting::Copy(_)) => self.copy_step(p, c.result)?,
                 Some(p) => {
                     self.stats
                         .latency
@@ -344,6 +346,7 @@ impl Device {
                 return self.start_compare(cmd, &io, kind, guard);
             }
             BlockOp::LbaStatus { alloc_len } => return self.lba_status(cmd, &io, alloc_len),
+            BlockOp::Copy(plan) => return self.start_copy(cmd, plan, guard),
         };
         match &op {
             IoOp::Read { .. } => self.stats.read_bytes += len,

@@ -48,6 +48,15 @@ pub fn guard_for(io: &BlockIo) -> Option<Guard> {
             Some(span(io.lba, u64::from(io.blocks), false))
         }
         BlockOp::CompareAndWrite => Some(span(io.lba, u64::from(io.blocks), true)),
+        BlockOp::Copy(plan) => {
+            let start = plan.segments.iter().map(|s| s.dst_lba).min()?;
+            let end = plan
+                .segments
+                .iter()
+                .map(|s| s.dst_lba.saturating_add(u64::from(s.blocks)))
+                .max()?;
+            Some(span(start, end - start, false))
+        }
         BlockOp::Unmap(ranges) => {
             let start = ranges.iter().map(|r| r.lba).min()?;
             let end = ranges

@@ -17,6 +17,7 @@ use super::wire::Bytes;
 pub mod op {
     pub const TEST_UNIT_READY: u8 = 0x00;
     pub const REQUEST_SENSE: u8 = 0x03;
+    pub const FORMAT_UNIT: u8 = 0x04;
     pub const READ_6: u8 = 0x08;
     pub const WRITE_6: u8 = 0x0A;
     pub const INQUIRY: u8 = 0x12;
@@ -34,6 +35,8 @@ pub mod op {
     pub const UNMAP: u8 = 0x42;
     pub const MODE_SELECT_10: u8 = 0x55;
     pub const MODE_SENSE_10: u8 = 0x5A;
+    pub const EXTENDED_COPY: u8 = 0x83;
+    pub const RECEIVE_COPY_RESULTS: u8 = 0x84;
     pub const READ_16: u8 = 0x88;
     pub const WRITE_16: u8 = 0x8A;
     pub const COMPARE_AND_WRITE: u8 = 0x89;
@@ -62,6 +65,12 @@ pub mod sa {
     pub const REPORT_SUPPORTED_OPCODES: u8 = 0x0C;
     /// MAINTENANCE IN: REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS.
     pub const REPORT_SUPPORTED_TMFS: u8 = 0x0D;
+    /// EXTENDED COPY: the LID1 form (SPC-4's original EXTENDED COPY).
+    pub const EXTENDED_COPY_LID1: u8 = 0x00;
+    /// RECEIVE COPY RESULTS: COPY STATUS.
+    pub const COPY_STATUS: u8 = 0x00;
+    /// RECEIVE COPY RESULTS: OPERATING PARAMETERS.
+    pub const OPERATING_PARAMETERS: u8 = 0x03;
 }
 
 /// A decoded command.
@@ -108,6 +117,20 @@ pub enum Command {
         alloc_len: u32,
     },
     SynchronizeCache(Range),
+    /// FORMAT UNIT; `param_data`: FMTDATA set, a parameter list header follows, in the
+    /// long form when `long_list`.
+    FormatUnit {
+        param_data: bool,
+        long_list: bool,
+    },
+    ExtendedCopy {
+        param_len: u32,
+    },
+    ReceiveCopyResults {
+        service_action: u8,
+        list_id: u8,
+        alloc_len: u32,
+    },
     ReportOpcodes(ReportOpcodes),
     ReportTmfs {
         extended: bool,
@@ -234,6 +257,9 @@ impl Command {
             SYNCHRONIZE_CACHE_10 | SYNCHRONIZE_CACHE_16 => {
                 Command::SynchronizeCache(range(opcode, b))
             }
+            FORMAT_UNIT => format_unit(b)?,
+            EXTENDED_COPY => extended_copy(b)?,
+            RECEIVE_COPY_RESULTS => receive_copy_results(b)?,
             other => Command::Unsupported(other),
         })
     }
@@ -408,6 +434,41 @@ fn unmap(b: Bytes<'_>) -> Result<Command, Sense> {
     }
     Ok(Command::Unmap {
         param_len: u32::from(b.be16(7)),
+    })
+}
+
+/// FORMAT UNIT: no protection information (FMTPINFO 0); the defect list format and
+/// CMPLST are accepted (there are no defects to list).
+fn format_unit(b: Bytes<'_>) -> Result<Command, Sense> {
+    if b.u8(1) >> 6 != 0 {
+        return Err(Sense::invalid_field_in_cdb(1, Some(7)));
+    }
+    Ok(Command::FormatUnit {
+        param_data: b.bit(1, 4),
+        long_list: b.bit(1, 5),
+    })
+}
+
+/// EXTENDED COPY: only the LID1 service action; PARAMETER LIST LENGTH in bytes 10-13.
+fn extended_copy(b: Bytes<'_>) -> Result<Command, Sense> {
+    if b.u8(1) & 0x1F != sa::EXTENDED_COPY_LID1 {
+        return Err(Sense::invalid_field_in_cdb(1, Some(4)));
+    }
+    Ok(Command::ExtendedCopy {
+        param_len: b.be32(10),
+    })
+}
+
+/// RECEIVE COPY RESULTS: COPY STATUS and OPERATING PARAMETERS.
+fn receive_copy_results(b: Bytes<'_>) -> Result<Command, Sense> {
+    let service_action = b.u8(1) & 0x1F;
+    if !matches!(service_action, sa::COPY_STATUS | sa::OPERATING_PARAMETERS) {
+        return Err(Sense::invalid_field_in_cdb(1, Some(4)));
+    }
+    Ok(Command::ReceiveCopyResults {
+        service_action,
+        list_id: b.u8(2),
+        alloc_len: b.be32(10),
     })
 }
 

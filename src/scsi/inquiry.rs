@@ -28,6 +28,7 @@ pub fn standard(cfg: &LunConfig) -> Vec<u8> {
         .set(2, 0x06) // VERSION: SPC-4
         .set(3, 0x02) // RESPONSE DATA FORMAT 2
         .set(4, 74 - 5) // ADDITIONAL LENGTH: bytes after byte 4
+        .set(5, 0x08) // 3PC: EXTENDED COPY is served
         .set(7, 0x02) // CMDQUE: full task management model
         .text(8, 8, &cfg.vendor)
         .text(16, 16, &cfg.product)

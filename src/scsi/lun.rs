@@ -2,16 +2,17 @@
 //! that routes each decoded command to its family module.
 //!
 //! The state that commands can change lives here and nowhere else: pending unit
-//! attentions and the changeable mode parameters (WCE, D_SENSE). Everything else is a
-//! pure function of the configuration.
+//! attentions, the changeable mode parameters (WCE, D_SENSE) and held EXTENDED COPY
+//! results. Everything else is a pure function of the configuration.
 
 #![forbid(unsafe_code)]
 
 use super::DataOut;
-use super::cdb::Command;
+use super::cdb::{Command, sa};
 use super::config::{ConfigError, LunConfig};
+use super::copy::{self, CopyResult, CopyResults};
 use super::mode::{self, ModeSelectCdb, ModeState};
-use super::outcome::Dispatch;
+use super::outcome::{BlockIo, BlockOp, Dispatch};
 use super::provisioning::{self, read_param_list};
 use super::sense::Sense;
 use super::ua::{self, Pending, UnitAttention};
@@ -23,6 +24,7 @@ pub struct ScsiLun {
     config: LunConfig,
     mode: ModeState,
     attentions: Pending,
+    copies: CopyResults,
 }
 
 /// A GOOD reply carrying `bytes`, cut to the allocation length.
@@ -41,7 +43,13 @@ impl ScsiLun {
             mode: ModeState::defaults(&config),
             config,
             attentions,
+            copies: CopyResults::default(),
         })
+    }
+
+    /// Keeps the result of a finished EXTENDED COPY for RECEIVE COPY RESULTS.
+    pub fn record_copy(&mut self, result: CopyResult) {
+        self.copies.hold(result);
     }
 
     /// The unit's configuration, including the current capacity.
@@ -163,6 +171,19 @@ impl ScsiLun {
             Command::GetLbaStatus { lba, alloc_len } => {
                 provisioning::get_lba_status(cfg, lba, alloc_len)
             }
+            Command::FormatUnit {
+                param_data,
+                long_list,
+            } => format_unit(cfg, param_data, long_list, data_out),
+            Command::ExtendedCopy { param_len } => extended_copy(cfg, param_len, data_out),
+            Command::ReceiveCopyResults {
+                service_action,
+                list_id,
+                alloc_len,
+            } => match service_action {
+                sa::OPERATING_PARAMETERS => data(copy::operating_parameters(), alloc_len),
+                _ => data(self.copies.copy_status(list_id)?, alloc_len),
+            },
             Command::Unsupported(_) => Err(Sense::invalid_opcode()),
         }
     }
@@ -191,5 +212,57 @@ impl ScsiLun {
             self.attentions.raise(UnitAttention::ModeParametersChanged);
         }
         Ok(Dispatch::good())
+    }
+}
+
+/// FORMAT UNIT: the medium is a file or memory that needs no formatting and has no
+/// defects, so the only work is checking the request: a parameter list header (if
+/// FMTDATA) may ask for nothing but the defaults (FOV 0) and carry no defect list. The
+/// data stays as it was; SBC leaves the content after FORMAT UNIT unspecified unless an
+/// initialization pattern is requested, which FOV 0 excludes.
+fn format_unit(
+    cfg: &LunConfig,
+    param_data: bool,
+    long_list: bool,
+    data_out: &dyn DataOut,
+) -> Result<Dispatch, Sense> {
+    block::writable(cfg)?;
+    if !param_data {
+        return Ok(Dispatch::good());
+    }
+    let header_len = if long_list { 8 } else { 4 };
+    let header = read_param_list(data_out, header_len)?;
+    if header[1] & 0x80 != 0 {
+        return Err(Sense::invalid_field_in_param_list(1, Some(7)));
+    }
+    let defects = if long_list {
+        u32::from_be_bytes([header[4], header[5], header[6], header[7]])
+    } else {
+        u32::from(u16::from_be_bytes([header[2], header[3]]))
+    };
+    if defects != 0 {
+        return Err(Sense::invalid_field_in_param_list(
+            if long_list { 4 } else { 2 },
+            None,
+        ));
+    }
+    Ok(Dispatch::good())
+}
+
+/// EXTENDED COPY: a checked plan for the device layer, or GOOD for an empty list.
+fn extended_copy(
+    cfg: &LunConfig,
+    param_len: u32,
+    data_out: &dyn DataOut,
+) -> Result<Dispatch, Sense> {
+    block::writable(cfg)?;
+    match copy::plan(cfg, param_len, data_out)? {
+        None => Ok(Dispatch::good()),
+        Some(plan) => Ok(Dispatch::Io(BlockIo {
+            op: BlockOp::Copy(plan),
+            lba: 0,
+            blocks: 0,
+            fua: false,
+        })),
     }
 }

@@ -38,6 +38,7 @@
 mod block;
 pub mod cdb;
 pub mod config;
+pub mod copy;
 mod inquiry;
 mod lun;
 mod mode;
@@ -53,6 +54,7 @@ mod tests;
 
 pub use cdb::Command;
 pub use config::{ConfigError, Identity, LunConfig};
+pub use copy::{CopyPlan, CopyResult, CopySegment};
 pub use lun::ScsiLun;
 pub use mode::{ModeSelectCdb, ModeSenseCdb, PageControl};
 pub use outcome::{BlockIo, BlockOp, ByteCheck, Dispatch, LbaRange, Reply, Status};

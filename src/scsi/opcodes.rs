@@ -70,6 +70,7 @@ macro_rules! rw16 {
 pub const COMMANDS: &[CommandInfo] = &[
     cmd(op::TEST_UNIT_READY, &[op::TEST_UNIT_READY, 0, 0, 0, 0, 0]),
     cmd(op::REQUEST_SENSE, &[op::REQUEST_SENSE, 0x01, 0, 0, 0xFF, 0]),
+    cmd(op::FORMAT_UNIT, &[op::FORMAT_UNIT, 0xFF, 0, 0, 0, 0]),
     cmd(op::READ_6, &[op::READ_6, 0x1F, 0xFF, 0xFF, 0xFF, 0]),
     cmd(op::WRITE_6, &[op::WRITE_6, 0x1F, 0xFF, 0xFF, 0xFF, 0]),
     cmd(op::INQUIRY, &[op::INQUIRY, 0x03, 0xFF, 0xFF, 0xFF, 0]),
@@ -87,6 +88,18 @@ pub const COMMANDS: &[CommandInfo] = &[
     cmd(op::UNMAP, &[op::UNMAP, 0x01, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0]),
     cmd(op::MODE_SELECT_10, &[op::MODE_SELECT_10, 0x11, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0]),
     cmd(op::MODE_SENSE_10, &[op::MODE_SENSE_10, 0x18, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0]),
+    cmd_sa(op::EXTENDED_COPY, sa::EXTENDED_COPY_LID1, &[
+        op::EXTENDED_COPY, sa::EXTENDED_COPY_LID1, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        0, 0,
+    ]),
+    cmd_sa(op::RECEIVE_COPY_RESULTS, sa::COPY_STATUS, &[
+        op::RECEIVE_COPY_RESULTS, sa::COPY_STATUS, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF,
+        0xFF, 0, 0,
+    ]),
+    cmd_sa(op::RECEIVE_COPY_RESULTS, sa::OPERATING_PARAMETERS, &[
+        op::RECEIVE_COPY_RESULTS, sa::OPERATING_PARAMETERS, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF,
+        0xFF, 0xFF, 0, 0,
+    ]),
     rw16!(op::READ_16, 0xF8),
     rw16!(op::WRITE_16, 0xF8),
     cmd(op::COMPARE_AND_WRITE, &[

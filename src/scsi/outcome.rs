@@ -138,6 +138,10 @@ pub enum BlockOp {
     /// [`encode_lba_status`](super::encode_lba_status) and send it as
     /// data-in, cut to `alloc_len`.
     LbaStatus { alloc_len: u32 },
+    /// EXTENDED COPY within this unit: copy each segment in order, then record the
+    /// result with [`ScsiLun::record_copy`](super::ScsiLun::record_copy) when the plan
+    /// asks to hold it. The [`BlockIo`]'s own `lba` and `blocks` are 0.
+    Copy(super::copy::CopyPlan),
 }
 
 /// A run of blocks in an UNMAP request.

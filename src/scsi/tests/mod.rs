@@ -2,6 +2,7 @@
 
 mod attention;
 mod block;
+mod copy;
 mod inquiry;
 mod lun;
 mod mode;

@@ -1,5 +1,5 @@
-//! VERIFY, COMPARE AND WRITE (with its ordering against other writes) and GET LBA
-//! STATUS, executed through the fake kernel ring against real backstores.
+//! VERIFY, COMPARE AND WRITE (with its ordering against other writes), EXTENDED COPY
+//! and GET LBA STATUS, executed through the fake kernel ring against real backstores.
 
 mod common;
 
@@ -390,9 +390,84 @@ fn write_same_of_zeroes_is_flushed_when_the_cache_is_off() {
     log.lock().unwrap().clear();
     d.set_write_cache(false);
     let ua = one(&mut k, &mut d, &[0, 0, 0, 0, 0, 0], DataDir::None);
-    assert_eq!(sense_of(&ua).key, SenseKey::UnitAttention, "mode change reported");
+    assert_eq!(
+        sense_of(&ua).key,
+        SenseKey::UnitAttention,
+        "mode change reported"
+    );
     log.lock().unwrap().clear();
     let c = one(&mut k, &mut d, &ws16, DataDir::ToDevice(&zero));
     assert_eq!(c.status, 0);
     assert_eq!(*log.lock().unwrap(), vec!["discard", "flush"]);
+}
+
+/// An EXTENDED COPY parameter list with one identification target descriptor for the
+/// unit `naa` and one block-to-block segment.
+fn xcopy_list(list_id: u8, naa: u64, blocks: u16, src: u64, dst: u64) -> Vec<u8> {
+    let mut l = vec![0u8; 16 + 32 + 28];
+    l[0] = list_id;
+    l[3] = 32;
+    l[11] = 28;
+    let t = &mut l[16..48];
+    t[0] = 0xE4;
+    t[4] = 0x01;
+    t[5] = 0x03;
+    t[7] = 8;
+    t[8..16].copy_from_slice(&naa.to_be_bytes());
+    t[29..32].copy_from_slice(&BLOCK.to_be_bytes()[1..]);
+    let s = &mut l[48..];
+    s[0] = 0x02;
+    s[3] = 0x18;
+    s[10..12].copy_from_slice(&blocks.to_be_bytes());
+    s[12..20].copy_from_slice(&src.to_be_bytes());
+    s[20..28].copy_from_slice(&dst.to_be_bytes());
+    l
+}
+
+fn xcopy(k: &mut FakeKernel, d: &mut Device, list: &[u8]) -> Completed {
+    let mut cdb = [0u8; 16];
+    cdb[0] = 0x83;
+    cdb[10..14].copy_from_slice(&(list.len() as u32).to_be_bytes());
+    one(k, d, &cdb, DataDir::ToDevice(list))
+}
+
+#[test]
+fn extended_copy_copies_within_the_lun() {
+    let (mut k, mut d) = ram_device(16384);
+    let naa = d.lun_config().naa_wwn;
+    // 3000 blocks: several copy steps.
+    let data = pattern(0, 3000, 31);
+    write(&mut k, &mut d, 0, &data);
+    let c = xcopy(&mut k, &mut d, &xcopy_list(1, naa, 3000, 0, 10000));
+    assert_eq!(c.status, 0, "{:?}", sense_of(&c));
+    assert_eq!(read(&mut k, &mut d, 10000, 3000), data);
+
+    // The result is held (LIST ID USAGE 00b) and reported once.
+    let mut rcr = [0u8; 16];
+    rcr[0] = 0x84;
+    rcr[2] = 1;
+    rcr[13] = 12;
+    let s = one(&mut k, &mut d, &rcr, DataDir::FromDevice(12));
+    assert_eq!(s.status, 0);
+    assert_eq!(s.data_in[4], 0x01);
+    assert_eq!(
+        u32::from_be_bytes(s.data_in[8..12].try_into().unwrap()),
+        3000 / 2
+    );
+    assert_eq!(one(&mut k, &mut d, &rcr, DataDir::FromDevice(12)).status, 2);
+}
+
+/// A destination that starts inside the source still receives the source's old data.
+#[test]
+fn overlapping_extended_copy_reads_before_it_overwrites() {
+    let (mut k, mut d) = ram_device(16384);
+    let naa = d.lun_config().naa_wwn;
+    let data = pattern(500, 4000, 5);
+    write(&mut k, &mut d, 500, &data);
+    let c = xcopy(&mut k, &mut d, &xcopy_list(2, naa, 4000, 500, 1500));
+    assert_eq!(c.status, 0);
+    assert_eq!(read(&mut k, &mut d, 1500, 4000), data, "forward overlap");
+    let c = xcopy(&mut k, &mut d, &xcopy_list(3, naa, 4000, 1500, 700));
+    assert_eq!(c.status, 0);
+    assert_eq!(read(&mut k, &mut d, 700, 4000), data, "backward overlap");
 }
