@@ -32,6 +32,7 @@ mod data_area;
 mod doorbell;
 mod fake_kernel;
 mod reap;
+mod scsi_input;
 #[cfg(test)]
 mod tests;
 
@@ -41,6 +42,7 @@ pub use fake_kernel::{DataDir, FakeKernel, FakeKernelError, HandlerEnd, SubmitEr
 pub use reap::{
     Completed, Completion, ProtocolViolation, STATUS_BUSY, STATUS_CHECK_CONDITION, STATUS_GOOD,
 };
+pub use scsi_input::ScsiFuzzUnit;
 
 /// A [`crate::device::Device`] attached to `kernel` exactly as the daemon attaches one to
 /// `/dev/uioN`: its own mapping of the memfd and the eventfd doorbells. Shared by the

@@ -3,12 +3,13 @@
 # iSCSI on 127.0.0.1. Always measures LIO fileio as the baseline in the same run (or reuses the
 # lio-fileio-conformance results of this run); for any other backstore, every test that fails on
 # it but not on fileio fails the scenario. Per-test results: $GT_RESULTS/<kind>.tsv
-# (test<TAB>passed|failed|skipped).
-#   conformance.sh [BACKSTORE]   default user:file; fileio only measures the baseline
-# guest-timeout: 1200
+# (test<TAB>passed|failed|skipped), differences in $GT_RESULTS/<kind>.regressions.tsv.
+#   conformance.sh [BACKSTORE...]   default: user:file user:ram; fileio only measures the baseline
+# guest-timeout: 1500
 set -u
 . /share/guest/lib.sh
-bs_kind=${1:-user:file}
+kinds=("$@")
+(($# > 0)) || kinds=(user:file user:ram)
 
 # run_cu KIND: export a fresh 128 MiB LUN of KIND, run the suite, write $GT_RESULTS/KIND.tsv.
 run_cu() {
@@ -31,10 +32,10 @@ EOT
 }
 
 # The handler first: no point measuring the baseline when the backstore cannot be served.
-[[ $bs_kind == fileio ]] || gt_prepare_backstore "$bs_kind"
+[[ ${kinds[*]} == fileio ]] || gt_prepare_backstore "${kinds[0]}"
 base=$GT_RESULTS/fileio.tsv
 shared=/share/results/lio-fileio-conformance/fileio.tsv
-if [[ $bs_kind != fileio && -s $shared && $(cat /share/results/lio-fileio-conformance/status) == pass ]]; then
+if [[ ${kinds[*]} != fileio && -s $shared && $(cat /share/results/lio-fileio-conformance/status) == pass ]]; then
     gt_step "fileio baseline from lio-fileio-conformance"
     cp "$shared" "$base"
 else
@@ -43,14 +44,17 @@ fi
 gt_step "fileio baseline (for docs/CONFORMANCE.md):"
 sed 's/^/    /' "$base"
 
-if [[ $bs_kind != fileio ]]; then
-    tag=${bs_kind//:/-}
-    run_cu "$bs_kind"
-    gt_step "tests that fail on $bs_kind but not on fileio:"
+failed=()
+for kind in "${kinds[@]}"; do
+    [[ $kind != fileio ]] || continue
+    tag=${kind//:/-}
+    run_cu "$kind"
+    gt_step "tests that fail on $kind but not on fileio:"
     awk -F'\t' 'NR == FNR { if ($2 != "failed") ok[$1] = 1; next } $2 == "failed" && ($1 in ok)' \
-        "$base" "$GT_RESULTS/$tag.tsv" >"$GT_RESULTS/regressions.tsv"
-    sed 's/^/    /' "$GT_RESULTS/regressions.tsv"
-    n=$(wc -l <"$GT_RESULTS/regressions.tsv")
-    ((n == 0)) || gt_fail "$n conformance tests fail on $bs_kind but not on fileio: $(cut -f1 "$GT_RESULTS/regressions.tsv" | head -8 | tr '\n' ' ')..."
-fi
+        "$base" "$GT_RESULTS/$tag.tsv" >"$GT_RESULTS/$tag.regressions.tsv"
+    sed 's/^/    /' "$GT_RESULTS/$tag.regressions.tsv"
+    n=$(wc -l <"$GT_RESULTS/$tag.regressions.tsv")
+    ((n == 0)) || failed+=("$n on $kind: $(cut -f1 "$GT_RESULTS/$tag.regressions.tsv" | head -8 | tr '\n' ' ')...")
+done
+((${#failed[@]} == 0)) || gt_fail "conformance tests fail on gluster-tcmu but not on fileio: ${failed[*]}"
 gt_step "pass"
