@@ -107,6 +107,7 @@ pub fn open_device(
         (lun.vendor, lun.product, lun.revision) = (id.vendor, id.product, id.revision);
     }
     let backstore = open_backstore(&handler, size, defaults, &mut lun)?;
+    lun.unmapped_read_zeroes = backstore.capabilities().discard_zeroes;
     let path = roots.dev.join(format!("uio{}", uio.index));
     let fd = open_uio(&path).map_err(|source| OpenError::Uio {
         path: path.clone(),

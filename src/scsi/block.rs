@@ -22,14 +22,15 @@ pub fn capacity_10(cfg: &LunConfig) -> Vec<u8> {
     p.into_vec()
 }
 
-/// READ CAPACITY(16) data: 32 bytes with LBPME set when the backstore can unmap.
+/// READ CAPACITY(16) data: 32 bytes with LBPME set when the backstore can unmap, and
+/// LBPRZ when its unmapped blocks read as zeroes.
 /// Physical block exponent and lowest aligned LBA stay 0 (one logical per physical).
 pub fn capacity_16(cfg: &LunConfig) -> Vec<u8> {
     let mut p = PageBuf::zeroed(32);
     p.put(0, &last_lba(cfg).to_be_bytes())
         .put(8, &cfg.block_size.to_be_bytes());
     if cfg.thin {
-        p.set(14, 0x80);
+        p.set(14, 0x80 | if cfg.unmapped_read_zeroes { 0x40 } else { 0 });
     }
     p.into_vec()
 }

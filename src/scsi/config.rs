@@ -45,6 +45,8 @@ pub struct LunConfig {
     pub naa_wwn: u64,
     /// The backstore can deallocate blocks (reported as logical block provisioning).
     pub thin: bool,
+    /// Deallocated blocks read back as zeroes (LBPRZ in READ CAPACITY(16) and VPD B2h).
+    pub unmapped_read_zeroes: bool,
 }
 
 impl Default for LunConfig {
@@ -63,6 +65,7 @@ impl Default for LunConfig {
             naa_wwn: Self::naa_from_serial(&serial),
             serial,
             thin: false,
+            unmapped_read_zeroes: false,
         }
     }
 }

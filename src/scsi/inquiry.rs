@@ -120,11 +120,12 @@ fn block_device_characteristics() -> Vec<u8> {
 }
 
 /// Page B2h body: thin provisioning with UNMAP and WRITE SAME(10/16) with UNMAP when the
-/// backstore can deallocate; otherwise fully provisioned. Unmapped blocks are not
-/// promised to read as zero (LBPRZ 0), since that is up to the backstore.
+/// backstore can deallocate, and LBPRZ when it reads deallocated blocks as zeroes;
+/// otherwise fully provisioned.
 fn logical_block_provisioning(cfg: &LunConfig) -> Vec<u8> {
     let (flags, kind) = if cfg.thin {
-        (0x80 | 0x40 | 0x20, 0x02)
+        let lbprz = if cfg.unmapped_read_zeroes { 0x04 } else { 0 };
+        (0x80 | 0x40 | 0x20 | lbprz, 0x02)
     } else {
         (0, 0)
     };

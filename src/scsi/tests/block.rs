@@ -97,6 +97,12 @@ fn read_capacity_16_thin_sets_lbpme_and_honours_alloc_len() {
     assert_eq!(good_data(run(&mut l, &rc16(32)))[14], 0x80);
     assert_eq!(good_data(run(&mut l, &rc16(12))).len(), 12);
     assert_eq!(good_data(run(&mut l, &rc16(500))).len(), 32);
+    let mut z = lun_with(LunConfig {
+        thin: true,
+        unmapped_read_zeroes: true,
+        ..LunConfig::default()
+    });
+    assert_eq!(good_data(run(&mut z, &rc16(32)))[14], 0xC0, "LBPME and LBPRZ");
 }
 
 #[test]

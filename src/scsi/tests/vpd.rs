@@ -71,4 +71,11 @@ fn provisioning_matches_thin() {
     );
     let d = vpd(&mut lun(), 0xB2);
     assert_eq!(d, [0, 0xB2, 0, 4, 0, 0, 0, 0]);
+    let zeroes = LunConfig {
+        thin: true,
+        unmapped_read_zeroes: true,
+        ..LunConfig::default()
+    };
+    let d = vpd(&mut lun_with(zeroes), 0xB2);
+    assert_eq!(d[5], 0xE4, "LBPRZ");
 }
