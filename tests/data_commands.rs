@@ -471,3 +471,32 @@ fn overlapping_extended_copy_reads_before_it_overwrites() {
     assert_eq!(c.status, 0);
     assert_eq!(read(&mut k, &mut d, 700, 4000), data, "backward overlap");
 }
+
+/// tmpfs punches holes but cannot zero a range: the file backstore finds that out at
+/// open, and WRITE SAME of zeroes (without UNMAP) is written as data instead of failing.
+#[test]
+fn write_same_of_zeroes_on_tmpfs_is_written_as_data() {
+    use gluster_tcmu::backstore::Backstore;
+    let dir = tempfile::tempdir_in("/dev/shm").unwrap();
+    let path = dir.path().join("lun.img");
+    let blocks = 2048u64;
+    let file =
+        FileBackstore::open(&path, blocks * u64::from(BLOCK), &FileOptions::default()).unwrap();
+    let caps = file.capabilities();
+    assert!(caps.discard && !caps.write_zeroes, "{caps:?}");
+    let (mut k, mut d) = device_with(FakeKernelConfig::default(), lun(blocks), Box::new(file));
+    write(&mut k, &mut d, 10, &pattern(10, 300, 8));
+    let mut ws10 = [0x41, 0, 0, 0, 0, 20, 0, 0, 200, 0];
+    let c = one(&mut k, &mut d, &ws10, DataDir::ToDevice(&[0u8; 512]));
+    assert_eq!(c.status, 0, "{:?}", sense_of(&c));
+    assert_eq!(read(&mut k, &mut d, 20, 200), vec![0u8; 200 * 512]);
+    assert_eq!(
+        read(&mut k, &mut d, 10, 10),
+        pattern(10, 300, 8)[..10 * 512]
+    );
+    // With UNMAP the range is punched instead.
+    ws10[1] = 0x08;
+    let c = one(&mut k, &mut d, &ws10, DataDir::ToDevice(&[0u8; 512]));
+    assert_eq!(c.status, 0);
+    assert_eq!(read(&mut k, &mut d, 20, 200), vec![0u8; 200 * 512]);
+}

@@ -75,6 +75,8 @@ pub struct FileBackstore {
     early: Vec<IoCompletion>,
     finished: Vec<Finished>,
     pending_submit: bool,
+    /// What `fallocate` can do on this file's filesystem, probed at open.
+    caps: Capabilities,
 }
 
 impl FileBackstore {
@@ -108,6 +110,11 @@ impl FileBackstore {
             path: path.to_path_buf(),
             source,
         })?;
+        let caps = if opts.read_only {
+            Capabilities::default()
+        } else {
+            probe_fallocate(&file, size)
+        };
         Ok(Self {
             path: path.to_path_buf(),
             file,
@@ -116,6 +123,7 @@ impl FileBackstore {
             early: Vec::new(),
             finished: Vec::new(),
             pending_submit: false,
+            caps,
         })
     }
 
@@ -144,6 +152,35 @@ impl FileBackstore {
                 self.ring.fallocate(fd, tag, mode, offset, len)
             }
         }
+    }
+}
+
+/// Which `fallocate` modes the file's filesystem supports (tmpfs, for one, punches holes
+/// but cannot zero a range), tried on one page past the end of the LUN and the file with
+/// KEEP_SIZE, so no byte of the LUN and not the file's size changes; the punch also
+/// frees what the zeroing may have preallocated there.
+fn probe_fallocate(file: &File, size: u64) -> Capabilities {
+    use rustix::fs::{FallocateFlags, fallocate};
+    let len = file.metadata().map_or(size, |m| m.len()).max(size);
+    let at = len.div_ceil(1 << 20).saturating_add(1) << 20;
+    let zero = fallocate(
+        file,
+        FallocateFlags::ZERO_RANGE | FallocateFlags::KEEP_SIZE,
+        at,
+        4096,
+    );
+    let punch = fallocate(
+        file,
+        FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
+        at,
+        4096,
+    );
+    Capabilities {
+        flush: true,
+        discard: punch.is_ok(),
+        write_zeroes: zero.is_ok(),
+        discard_zeroes: punch.is_ok(),
+        resize: true,
     }
 }
 
@@ -218,7 +255,7 @@ impl Backstore for FileBackstore {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::ALL
+        self.caps
     }
 
     fn resize(&mut self, new_size: u64) -> Result<(), BackstoreError> {

@@ -102,12 +102,14 @@ pub fn open_device(
     let mut lun = LunConfig::new(block, size / u64::from(block), serial);
     lun.max_transfer_blocks = cfs.hw_max_sectors()?.max(1);
     lun.write_cache = cfs.emulate_write_cache()?;
-    lun.thin = true;
     if let Some(id) = identity {
         (lun.vendor, lun.product, lun.revision) = (id.vendor, id.product, id.revision);
     }
     let backstore = open_backstore(&handler, size, defaults, &mut lun)?;
-    lun.unmapped_read_zeroes = backstore.capabilities().discard_zeroes;
+    let caps = backstore.capabilities();
+    // UNMAP and GET LBA STATUS are offered only where blocks can really be deallocated.
+    lun.thin = caps.discard;
+    lun.unmapped_read_zeroes = caps.discard && caps.discard_zeroes;
     let path = roots.dev.join(format!("uio{}", uio.index));
     let fd = open_uio(&path).map_err(|source| OpenError::Uio {
         path: path.clone(),

@@ -102,18 +102,24 @@ impl Device {
         }
         let (offset, len) = (io.lba * block, u64::from(io.blocks) * block);
         let zeroes = pattern.iter().all(|b| *b == 0);
-        let ops = if zeroes {
-            let zero_by_discard = unmap && self.backstore.capabilities().discard_zeroes;
-            vec![if zero_by_discard {
-                IoOp::Discard { offset, len }
-            } else {
-                IoOp::WriteZeroes { offset, len }
-            }]
+        let caps = self.backstore.capabilities();
+        let zero_by_discard = unmap && caps.discard && caps.discard_zeroes;
+        let ops = if zeroes && zero_by_discard {
+            vec![IoOp::Discard { offset, len }]
+        } else if zeroes && caps.write_zeroes {
+            vec![IoOp::WriteZeroes { offset, len }]
         } else {
+            // Any other pattern, or zeroes on a backstore that cannot zero a range
+            // (tmpfs has no FALLOC_FL_ZERO_RANGE): written as data.
             pattern_writes(&pattern, offset, len, io.fua)
         };
         self.stats.write_bytes += len;
-        self.submit_parts(cmd, ops, guard, io.fua && zeroes)
+        let flush_after = io.fua
+            && matches!(
+                ops.first(),
+                Some(IoOp::Discard { .. } | IoOp::WriteZeroes { .. })
+            );
+        self.submit_parts(cmd, ops, guard, flush_after)
     }
 
     fn submit_parts(

@@ -102,7 +102,11 @@ fn read_capacity_16_thin_sets_lbpme_and_honours_alloc_len() {
         unmapped_read_zeroes: true,
         ..LunConfig::default()
     });
-    assert_eq!(good_data(run(&mut z, &rc16(32)))[14], 0xC0, "LBPME and LBPRZ");
+    assert_eq!(
+        good_data(run(&mut z, &rc16(32)))[14],
+        0xC0,
+        "LBPME and LBPRZ"
+    );
 }
 
 #[test]
