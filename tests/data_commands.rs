@@ -144,6 +144,16 @@ fn verify_single_block_pattern() {
 }
 
 #[test]
+fn compare_and_write_of_more_than_one_block_is_refused() {
+    let (mut k, mut d) = ram_device(1024);
+    let mut cdb = caw(0);
+    cdb[13] = 2;
+    let c = one(&mut k, &mut d, &cdb, DataDir::ToDevice(&[0x41; 2048]));
+    assert_eq!(c.status, 2);
+    assert_eq!(sense_of(&c), gluster_tcmu::scsi::Sense::invalid_field_in_cdb(13, None));
+}
+
+#[test]
 fn compare_and_write_writes_only_on_a_match() {
     let (mut k, mut d) = ram_device(1024);
     let old = pattern(9, 1, 1);

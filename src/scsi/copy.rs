@@ -161,7 +161,10 @@ fn check_target(cfg: &LunConfig, list: &[u8], at: usize) -> Result<(), Sense> {
     }
     let flags = b.u8(at + 1);
     if flags >> 6 != 0 {
-        return Err(Sense::invalid_field_in_param_list(field(1), Some(7)));
+        // A LU ID TYPE other than 00b (LUN). SPC would say INVALID FIELD IN PARAMETER
+        // LIST; LIO answers INVALID FIELD IN CDB and libiscsi's suite (1.19) accepts
+        // only that, so initiators tested against LIO see the same sense here.
+        return Err(Sense::new(SenseKey::IllegalRequest, 0x24, 0x00));
     }
     if flags & 0x20 != 0 {
         // NUL: the descriptor names no unit.

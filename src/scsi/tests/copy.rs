@@ -131,7 +131,7 @@ fn list_errors_get_precise_sense() {
         &mut l,
         &list(1, 0, vec![lu_id_type], vec![seg.clone()]),
     ));
-    assert_eq!(s, Sense::invalid_field_in_param_list(17, Some(7)));
+    assert_eq!((s.key, s.asc, s.ascq), (SenseKey::IllegalRequest, 0x24, 0x00));
     let mut nul = t.clone();
     nul[1] = 0x20;
     let copy_aborted = |s: Sense| assert_eq!(s.key, SenseKey::CopyAborted, "{s:?}");

@@ -2,7 +2,9 @@
 # targetcli sees gluster-tcmu's handlers over D-Bus (org.kernel.TCMUService1): user:glfs and
 # user:file are listed, `help create` prints the handler's ConfigDesc, a malformed config string
 # is refused with the handler's CheckConfig reason, a good one creates the LUN (configfs device
-# enabled, UIO device named tcm-user/<hba>/<name>/file/<cfg>).
+# enabled, UIO device named tcm-user/<hba>/<name>/file/<cfg>); a user:ram LUN is created,
+# written and verified through tcm_loop and deleted, and deleting both LUNs releases their
+# UIO devices while the daemon keeps running.
 # guest-timeout: 300
 set -u
 . /share/guest/lib.sh
@@ -48,4 +50,22 @@ gt_check "configfs device enabled" grep -q 1 "$dev/enable"
 uio=$(grep -l "/good/file/" /sys/class/uio/uio*/name | head -1)
 [[ -n $uio ]] || gt_fail "no UIO device for good"
 gt_info "$(cat "$uio") map0 size $(cat "$(dirname "$uio")/maps/map0/size")"
+
+gt_step "user:ram: create, I/O through tcm_loop, delete"
+gt_check "/backstores lists user:ram" grep -q "user:ram" "$GT_RESULTS/ls.txt"
+gt_backstore_create user:ram ramlun 64M
+gt_loop_export "$GT_BS"
+gt_fio ram-verify "$GT_DEV" --rw=randwrite --bs=16k --size=32M --iodepth=8
+gt_tcli_batch <<EOT >/dev/null || gt_fail "targetcli: delete the tcm_loop export and the user:ram LUN"
+/loopback delete $GT_LOOP_WWN
+/backstores/user:ram delete ramlun
+EOT
+gt_wait 20 "UIO device of ramlun gone" bash -c '! grep -q /ramlun/ /sys/class/uio/uio*/name 2>/dev/null'
+gt_wait 20 "gluster-tcmu list shows good but no longer ramlun" \
+    bash -c "out=\$('$GT_BIN' list) && grep -q good <<<\"\$out\" && ! grep -q ramlun <<<\"\$out\""
+
+gt_step "user:file: delete"
+gt_tcli /backstores/user:file delete good || gt_fail "targetcli: delete user:file good"
+gt_wait 20 "UIO device of good gone" bash -c '! grep -q /good/ /sys/class/uio/uio*/name 2>/dev/null'
+kill -0 "$GT_DAEMON_PID" || gt_fail "daemon died while LUNs were deleted"
 gt_step "pass"

@@ -1,0 +1,6 @@
+#!/bin/bash
+# restart on a gluster-tcmu user:glfs LUN (replica-3 volume on loopback): kill -9 during fio
+# write-verify, restart, fio completes and verifies.
+# guest-timeout: 900
+# guest-needs: gluster
+exec /bin/bash "$(dirname "$0")/restart.sh" user:glfs "$@"
