@@ -65,7 +65,9 @@ macro_rules! rw16 {
     };
 }
 
-/// Every command we implement, in opcode order.
+/// Every command we implement, in opcode order. DPO (byte 1 bit 4) is marked wherever
+/// it is accepted: there is no cache to bypass, so it is honoured by doing nothing, and
+/// MODE SENSE reports DPOFUA.
 #[rustfmt::skip]
 pub const COMMANDS: &[CommandInfo] = &[
     cmd(op::TEST_UNIT_READY, &[op::TEST_UNIT_READY, 0, 0, 0, 0, 0]),
@@ -80,8 +82,8 @@ pub const COMMANDS: &[CommandInfo] = &[
     cmd(op::READ_CAPACITY_10, &[op::READ_CAPACITY_10, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0x01, 0]),
     rw10!(op::READ_10, 0xF8),
     rw10!(op::WRITE_10, 0xF8),
-    rw10!(op::WRITE_AND_VERIFY_10, 0xE0),
-    rw10!(op::VERIFY_10, 0xE6),
+    rw10!(op::WRITE_AND_VERIFY_10, 0xF0),
+    rw10!(op::VERIFY_10, 0xF6),
     rw10!(op::PRE_FETCH_10, 0x00),
     rw10!(op::SYNCHRONIZE_CACHE_10, 0x00),
     rw10!(op::WRITE_SAME_10, 0xFE),
@@ -106,8 +108,8 @@ pub const COMMANDS: &[CommandInfo] = &[
         op::COMPARE_AND_WRITE, 0xF8, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
         0, 0, 0, 0xFF, 0, 0,
     ]),
-    rw16!(op::WRITE_AND_VERIFY_16, 0xE0),
-    rw16!(op::VERIFY_16, 0xE6),
+    rw16!(op::WRITE_AND_VERIFY_16, 0xF0),
+    rw16!(op::VERIFY_16, 0xF6),
     rw16!(op::PRE_FETCH_16, 0x00),
     rw16!(op::SYNCHRONIZE_CACHE_16, 0x00),
     rw16!(op::WRITE_SAME_16, 0xF9),
@@ -129,8 +131,8 @@ pub const COMMANDS: &[CommandInfo] = &[
     ]),
     rw12!(op::READ_12, 0xF8),
     rw12!(op::WRITE_12, 0xF8),
-    rw12!(op::WRITE_AND_VERIFY_12, 0xE0),
-    rw12!(op::VERIFY_12, 0xE6),
+    rw12!(op::WRITE_AND_VERIFY_12, 0xF0),
+    rw12!(op::VERIFY_12, 0xF6),
 ];
 
 /// SUPPORT field values of the one-command format.

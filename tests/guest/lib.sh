@@ -215,7 +215,7 @@ gt_backstore_create() {
                 gt_fail "targetcli: create user:file backstore $name (cfgstring $f)"
             GT_BS=/backstores/user:file/$name ;;
         user:ram)
-            gt_tcli /backstores/user:ram create name="$name" size="$size" cfgstring=ram ||
+            gt_tcli /backstores/user:ram create name="$name" size="$size" cfgstring=wce=1 ||
                 gt_fail "targetcli: create user:ram backstore $name"
             GT_BS=/backstores/user:ram/$name ;;
         user:glfs)
