@@ -159,13 +159,9 @@ fn check_target(cfg: &LunConfig, list: &[u8], at: usize) -> Result<(), Sense> {
     if b.u8(at) != IDENTIFICATION_DESCRIPTOR {
         return Err(unsupported_target_descriptor());
     }
+    // Bits 7-6 (LU ID TYPE in SPC-3) are ignored: SPC-4, which we claim, made the field
+    // obsolete, and the designator alone names the unit.
     let flags = b.u8(at + 1);
-    if flags >> 6 != 0 {
-        // A LU ID TYPE other than 00b (LUN). SPC would say INVALID FIELD IN PARAMETER
-        // LIST; LIO answers INVALID FIELD IN CDB and libiscsi's suite (1.19) accepts
-        // only that, so initiators tested against LIO see the same sense here.
-        return Err(Sense::new(SenseKey::IllegalRequest, 0x24, 0x00));
-    }
     if flags & 0x20 != 0 {
         // NUL: the descriptor names no unit.
         return Err(copy_target_not_reachable());
