@@ -150,7 +150,10 @@ fn compare_and_write_of_more_than_one_block_is_refused() {
     cdb[13] = 2;
     let c = one(&mut k, &mut d, &cdb, DataDir::ToDevice(&[0x41; 2048]));
     assert_eq!(c.status, 2);
-    assert_eq!(sense_of(&c), gluster_tcmu::scsi::Sense::invalid_field_in_cdb(13, None));
+    assert_eq!(
+        sense_of(&c),
+        gluster_tcmu::scsi::Sense::invalid_field_in_cdb(13, None)
+    );
 }
 
 #[test]
