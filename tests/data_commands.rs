@@ -513,3 +513,43 @@ fn write_same_of_zeroes_on_tmpfs_is_written_as_data() {
     assert_eq!(c.status, 0);
     assert_eq!(read(&mut k, &mut d, 20, 200), vec![0u8; 200 * 512]);
 }
+
+/// A backstore that completes inline (RAM) finishes every step of a multi-step command
+/// (COMPARE AND WRITE, EXTENDED COPY, VERIFY) within one reap: the reactor reaps a
+/// synchronous backstore only after new commands, so a step left for "the next reap"
+/// would wait for a command that may never come.
+#[test]
+fn multi_step_commands_finish_in_one_pass_on_an_inline_backstore() {
+    let (mut k, mut d) = ram_device(16384);
+    let naa = d.lun_config().naa_wwn;
+    let block = pattern(5, 1, 1);
+    let mut caw_data = vec![0u8; 512];
+    caw_data.extend_from_slice(&block);
+    let cases: Vec<(Vec<u8>, Vec<u8>)> = vec![
+        (caw(5).to_vec(), caw_data),
+        (verify16(0, 5000, 0).to_vec(), Vec::new()),
+        (
+            {
+                let mut c = vec![0u8; 16];
+                c[0] = 0x83;
+                c[13] = 76;
+                c
+            },
+            xcopy_list(9, naa, 3000, 0, 8000),
+        ),
+    ];
+    for (cdb, data) in cases {
+        let dir = if data.is_empty() {
+            DataDir::None
+        } else {
+            DataDir::ToDevice(&data)
+        };
+        k.submit(&cdb, dir).unwrap();
+        d.process_ring().unwrap();
+        d.reap().unwrap();
+        d.finish_batch().unwrap();
+        let done = k.reap().unwrap();
+        assert_eq!(done.len(), 1, "{:02x} not answered in one pass", cdb[0]);
+        assert_eq!(done[0].status, 0);
+    }
+}

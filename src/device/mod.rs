@@ -176,31 +176,42 @@ impl Device {
     /// Answers every command whose backstore request has finished.
     pub fn reap(&mut self) -> Result<(), DeviceError> {
         let mut done = std::mem::take(&mut self.completions);
-        self.backstore.drain(&mut done);
-        for c in done.drain(..) {
-            let taken = self.take_finished(c.tag, &c.result);
-            match taken {
-                Some(p) if matches!(p.waiting, Waiting::Compare(_)) => {
-                    self.compare_step(p, c.result)?
-                }
-                Some(p) if matches!(p.waiting, Waiting::Copy(_)) => self.copy_step(p, c.result)?,
-                Some(p) => {
-                    self.stats
-                        .latency
-                        .record(p.started.elapsed().as_micros() as u64);
-                    if matches!(p.waiting, Waiting::Parts { .. }) {
-                        self.finish_parts(p)?
-                    } else {
-                        self.finish_io(p, c.result)?
-                    }
-                }
-                None => {}
+        // Steps of multi-step commands and released held commands submit more work while
+        // completions are handled; a backstore that completes inline (RAM) has those
+        // done at once, so drain again until nothing is left rather than leave them for
+        // a wake-up that only a new command would bring.
+        loop {
+            self.backstore.drain(&mut done);
+            if done.is_empty() {
+                break;
             }
+            for c in done.drain(..) {
+                self.complete(c)?;
+            }
+            self.release_held()?;
+            self.backstore.commit();
         }
         self.completions = done;
-        self.release_held()?;
-        self.backstore.commit();
         Ok(())
+    }
+
+    /// Handles one finished backstore request: the next step of its command, or the answer.
+    fn complete(&mut self, c: IoCompletion) -> Result<(), DeviceError> {
+        match self.take_finished(c.tag, &c.result) {
+            Some(p) if matches!(p.waiting, Waiting::Compare(_)) => self.compare_step(p, c.result),
+            Some(p) if matches!(p.waiting, Waiting::Copy(_)) => self.copy_step(p, c.result),
+            Some(p) => {
+                self.stats
+                    .latency
+                    .record(p.started.elapsed().as_micros() as u64);
+                if matches!(p.waiting, Waiting::Parts { .. }) {
+                    self.finish_parts(p)
+                } else {
+                    self.finish_io(p, c.result)
+                }
+            }
+            None => Ok(()),
+        }
     }
 
     /// Publishes this batch's completions and rings the doorbell once if any.
