@@ -29,6 +29,10 @@ def rate(root, group, depth):
     return depth / (mean_ns / 1e9)
 
 
+def num(x):
+    return f"{x:,.0f}" if x else "–"
+
+
 def ratio(a, b):
     return f"{a / b:.2f}" if a and b else "–"
 
@@ -38,7 +42,7 @@ def dataplane(root):
     print("|---:|---:|---:|---:|---:|---:|")
     for d in DEPTHS:
         r, w, m = (rate(root, g, d) for g in ("read_4k", "write_4k", "memcpy_4k"))
-        print(f"| {d} | {r:,.0f} | {w:,.0f} | {m:,.0f} | {ratio(r, m)} | {ratio(w, m)} |")
+        print(f"| {d} | {num(r)} | {num(w)} | {num(m)} | {ratio(r, m)} | {ratio(w, m)} |")
 
 
 def file(root):
@@ -47,7 +51,7 @@ def file(root):
     for d in DEPTHS:
         r, w = rate(root, "file_read_4k", d), rate(root, "file_write_4k", d)
         rr, rw = rate(root, "read_4k", d), rate(root, "write_4k", d)
-        print(f"| {d} | {r:,.0f} | {w:,.0f} | {ratio(r, rr)} | {ratio(w, rw)} |")
+        print(f"| {d} | {num(r)} | {num(w)} | {ratio(r, rr)} | {ratio(w, rw)} |")
 
 
 def main(argv):
