@@ -66,7 +66,8 @@ if [[ ! -f $file ]] || (($(stat -c %s "$file") < size_mib << 20)); then
     echo "file-vs-fio.sh: filling $file ($size_mib MiB)" >&2
     dd if=/dev/zero of="$file" bs=1M count="$size_mib" conv=fsync status=none
 fi
-fstype=$(stat -f -c %T "$file")
+fstype=$(findmnt -no FSTYPE -T "$file" 2>/dev/null | tail -1)
+fstype=${fstype:-$(stat -f -c %T "$file")}
 
 # fio_iops JSON: IOPS of the job's read or write side (whichever moved bytes).
 fio_iops() {
