@@ -176,60 +176,48 @@ impl Offsets {
     }
 }
 
-/// Keeps `job.qd` commands in flight until the runtime or the command budget is used up,
-/// then waits for the rest. Fails on any non-GOOD status.
-pub fn run(k: &mut FakeKernel, job: &Job) -> Res<Outcome> {
-    if job.bs == 0 || job.bs % BLOCK != 0 || job.size < job.bs {
-        return Err(format!(
-            "bs {} must be a non-zero multiple of 512 within the LUN",
-            job.bs
-        )
-        .into());
-    }
-    let data = vec![0x5au8; job.bs as usize];
-    let mut at = Offsets {
-        rng: 0x2545_f491_4f6c_dd1d,
-        next: 0,
-        slots: job.size / job.bs,
-        random: job.pattern.is_random(),
-    };
-    let (mut inflight, mut submitted, mut done) = (0usize, 0u64, 0u64);
-    let start = Instant::now();
-    loop {
-        let open = start.elapsed() < job.runtime && submitted < job.max_ios;
-        if !open && inflight == 0 {
-            break;
-        }
+/// One job's state while it runs.
+struct Load<'j> {
+    job: &'j Job,
+    data: Vec<u8>,
+    at: Offsets,
+    inflight: usize,
+    submitted: u64,
+    done: u64,
+}
+
+impl Load<'_> {
+    /// Queues commands until `qd` are in flight (or the ring or data area is full) and
+    /// rings the doorbell once for the batch, as the kernel's plugging does.
+    fn fill(&mut self, k: &mut FakeKernel) -> Res<()> {
+        let (bs, blocks) = (self.job.bs, (self.job.bs / BLOCK) as u32);
         let mut queued = 0;
-        while open && inflight < job.qd && submitted < job.max_ios {
-            let lba = at.next_slot() * job.bs / BLOCK;
-            let blocks = (job.bs / BLOCK) as u32;
-            let r = if job.pattern.is_write() {
-                let cdb = rw16(WRITE16, lba, blocks);
-                k.submit_with(&cdb, DataDir::ToDevice(&data), SubmitOpts::quiet())
+        while self.inflight < self.job.qd && self.submitted < self.job.max_ios {
+            let lba = self.at.next_slot() * bs / BLOCK;
+            let (cdb, dir) = if self.job.pattern.is_write() {
+                (rw16(WRITE16, lba, blocks), DataDir::ToDevice(&self.data))
             } else {
-                let cdb = rw16(READ16, lba, blocks);
-                k.submit_with(
-                    &cdb,
-                    DataDir::FromDevice(job.bs as usize),
-                    SubmitOpts::quiet(),
-                )
+                (rw16(READ16, lba, blocks), DataDir::FromDevice(bs as usize))
             };
-            match r {
-                Ok(_) => (inflight, submitted, queued) = (inflight + 1, submitted + 1, queued + 1),
+            match k.submit_with(&cdb, dir, SubmitOpts::quiet()) {
+                Ok(_) => {}
                 Err(SubmitError::RingFull | SubmitError::DataFull) => break,
                 Err(e) => return Err(format!("submit: {e}").into()),
             }
+            (self.inflight, self.submitted, queued) =
+                (self.inflight + 1, self.submitted + 1, queued + 1);
         }
         if queued > 0 {
-            // One doorbell per batch, as the kernel's plugging does.
             k.notify();
         }
-        if inflight == 0 {
-            continue;
-        }
+        Ok(())
+    }
+
+    /// Waits for the handler's kick and reaps; any status but GOOD is an error.
+    fn collect(&mut self, k: &mut FakeKernel) -> Res<()> {
         if !k.wait_kick(STALL)? {
-            return Err(format!("no completion within {STALL:?} ({inflight} in flight)").into());
+            let n = self.inflight;
+            return Err(format!("no completion within {STALL:?} ({n} in flight)").into());
         }
         let mut failed = None;
         let reaped = k.reap_with(|c| {
@@ -238,15 +226,44 @@ pub fn run(k: &mut FakeKernel, job: &Job) -> Res<Outcome> {
             }
         })?;
         if let Some((id, status, sense)) = failed {
-            return Err(
-                format!("command {id} failed: status {status:#x}, sense {sense:02x?}").into(),
-            );
+            return Err(format!("command {id}: status {status:#x}, sense {sense:02x?}").into());
         }
-        inflight -= reaped;
-        done += reaped as u64;
+        self.inflight -= reaped;
+        self.done += reaped as u64;
+        Ok(())
+    }
+}
+
+/// Keeps `job.qd` commands in flight until the runtime or the command budget is used up,
+/// then waits for the rest. Fails on any non-GOOD status.
+pub fn run(k: &mut FakeKernel, job: &Job) -> Res<Outcome> {
+    if job.bs == 0 || job.bs % BLOCK != 0 || job.size < job.bs || job.qd == 0 {
+        let bs = job.bs;
+        return Err(format!("bs {bs}: not a multiple of 512 within the LUN, or qd 0").into());
+    }
+    let mut load = Load {
+        job,
+        data: vec![0x5au8; job.bs as usize],
+        at: Offsets {
+            rng: 0x2545_f491_4f6c_dd1d,
+            next: 0,
+            slots: job.size / job.bs,
+            random: job.pattern.is_random(),
+        },
+        inflight: 0,
+        submitted: 0,
+        done: 0,
+    };
+    let start = Instant::now();
+    while start.elapsed() < job.runtime && load.submitted < job.max_ios {
+        load.fill(k)?;
+        load.collect(k)?;
+    }
+    while load.inflight > 0 {
+        load.collect(k)?;
     }
     Ok(Outcome {
-        ios: done,
+        ios: load.done,
         elapsed: start.elapsed(),
     })
 }
