@@ -13,7 +13,8 @@
 #                (default target/bench-results/file-vs-fio-<timestamp>)
 #
 # Cases: 4k randread QD1/32/128, 4k randwrite QD32, 128k read QD16, 128k write QD16.
-# Prints a Markdown table: pattern, qd, bs, fio IOPS, gluster-tcmu IOPS, ratio.
+# Prints a Markdown table: pattern, qd, bs, fio IOPS, gluster-tcmu IOPS, ratio, and the CPU time
+# each command used (all threads, io_uring's workers included) in percent of one core.
 #
 # What the ratio means: fio submits to io_uring from one thread; gluster-tcmu's side is
 # examples/file_bench: the fake kernel (one thread, copying data into and out of the data
@@ -69,42 +70,59 @@ fi
 fstype=$(findmnt -no FSTYPE -T "$file" 2>/dev/null | tail -1)
 fstype=${fstype:-$(stat -f -c %T "$file")}
 
-# fio_iops JSON: IOPS of the job's read or write side (whichever moved bytes).
+# fio_iops JSON: IOPS (read + write) of the job; fails on a fio error.
 fio_iops() {
     python3 -c '
 import json, sys
 j = json.load(open(sys.argv[1]))["jobs"][0]
-print(round(sum(j[k]["iops"] for k in ("read", "write"))))' "$1"
+assert j["error"] == 0, "fio error %d" % j["error"]
+print(round(j["read"]["iops"] + j["write"]["iops"]))' "$1"
+}
+
+# cpu_of FILE CMD...: runs CMD and writes the CPU time (user + system, every thread and child,
+# io_uring's workers included) it used, in percent of one core over $runtime, to FILE. The
+# same measure for both sides: fio's own usr_cpu/sys_cpu leave out io_uring's workers.
+cpu_of() {
+    python3 -c '
+import resource, subprocess, sys
+rc = subprocess.run(sys.argv[3:]).returncode
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%.0f\n" % (100 * (r.ru_utime + r.ru_stime) / float(sys.argv[2])))
+sys.exit(rc)' "$1" "$runtime" "${@:2}"
 }
 
 cases=("randread 4k 1" "randread 4k 32" "randread 4k 128" "randwrite 4k 32" "read 128k 16" "write 128k 16")
 tsv=$out/file-vs-fio.tsv
-printf 'pattern\tqd\tbs\tfio_iops\tgt_iops\tratio\n' >"$tsv"
+printf 'pattern\tqd\tbs\tfio_iops\tgt_iops\tratio\tfio_cpu\tgt_cpu\n' >"$tsv"
 echo "file-vs-fio.sh: $file ($fstype, $size_mib MiB, direct=$direct), ${runtime}s per run; raw results in $out" >&2
 for c in "${cases[@]}"; do
     read -r pattern bs qd <<<"$c"
     bytes=$(numfmt --from=iec "${bs^^}")
     tag=$pattern-$bs-qd$qd
-    fio --name="$tag" --filename="$file" --ioengine=io_uring --rw="$pattern" --bs="$bs" \
+    cpu_of "$out/fio-$tag.cpu" fio --name="$tag" --filename="$file" --ioengine=io_uring --rw="$pattern" --bs="$bs" \
         --iodepth="$qd" --runtime="$runtime" --time_based --size="${size_mib}m" \
         --direct="$direct" --invalidate=0 --norandommap --randrepeat=0 \
         --output-format=json --output="$out/fio-$tag.json" >/dev/null
-    fio=$(fio_iops "$out/fio-$tag.json")
+    fio=$(fio_iops "$out/fio-$tag.json") || { echo "file-vs-fio.sh: fio $tag failed" >&2; exit 1; }
+    fio_cpu=$(cat "$out/fio-$tag.cpu")
     flags=()
     ((direct)) && flags+=(--direct)
-    "$bin" --file "$file" --size-mib "$size_mib" --pattern "$pattern" --bs "$bytes" --qd "$qd" \
+    cpu_of "$out/gt-$tag.cpu" "$bin" --file "$file" --size-mib "$size_mib" --pattern "$pattern" --bs "$bytes" --qd "$qd" \
         --runtime "$runtime" "${flags[@]}" | tee "$out/gt-$tag.txt" >&2
     gt=$(sed -n 's/.* iops=\([0-9]*\).*/\1/p' "$out/gt-$tag.txt")
+    gt_cpu=$(cat "$out/gt-$tag.cpu")
     ratio=$(python3 -c "print(f'{$gt / $fio:.2f}' if $fio else '-')")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$pattern" "$qd" "$bs" "$fio" "$gt" "$ratio" >>"$tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$pattern" "$qd" "$bs" "$fio" "$gt" "$ratio" \
+        "$fio_cpu" "$gt_cpu" >>"$tsv"
 done
 
 echo "File $file ($fstype), ${runtime} s per run, direct=$direct:"
 echo
 python3 - "$tsv" <<'EOF'
 import csv, sys
-print("| pattern | qd | bs | fio io_uring IOPS | gluster-tcmu IOPS | ratio |")
-print("|---|---:|---:|---:|---:|---:|")
+print("| pattern | qd | bs | fio io_uring IOPS | gluster-tcmu IOPS | ratio | fio CPU % | gluster-tcmu CPU % |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for r in csv.DictReader(open(sys.argv[1]), delimiter="\t"):
-    print(f"| {r['pattern']} | {r['qd']} | {r['bs']} | {int(r['fio_iops']):,} | {int(r['gt_iops']):,} | {r['ratio']} |")
+    print(f"| {r['pattern']} | {r['qd']} | {r['bs']} | {int(r['fio_iops']):,} | {int(r['gt_iops']):,} "
+          f"| {r['ratio']} | {r['fio_cpu']} | {r['gt_cpu']} |")
 EOF

@@ -225,14 +225,17 @@ def md_file_vs_fio(sec):
            "target_core_user does in the kernel) and a reactor thread running the device, whose file",
            "backstore reads and writes the data area through its own io_uring. So the ratio measures",
            "our dataplane + io_uring + that memcpy against io_uring alone; with a real kernel the copy",
-           "runs in the initiator's context instead of our process.", ""]
+           "runs in the initiator's context instead of our process. CPU % is the CPU time each",
+           "command used (every thread, io_uring's workers included) over the run, in percent of",
+           "one core (200 = both cores busy).", ""]
     for t in sec["targets"]:
         out += [f"`{t['path']}` ({t['fstype']}, {t['size_mib']} MiB file, {t['runtime']} s per run, "
                 f"{'O_DIRECT' if t['direct'] else 'buffered'}):", "",
-                "| pattern | qd | bs | fio io_uring IOPS | gluster-tcmu IOPS | ratio |",
-                "|---|---:|---:|---:|---:|---:|"]
+                "| pattern | qd | bs | fio io_uring IOPS | gluster-tcmu IOPS | ratio | fio CPU % "
+                "| gluster-tcmu CPU % |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|"]
         out += [f"| {r['pattern']} | {r['qd']} | {r['bs']} | {n(r['fio_iops'])} | {n(r['gt_iops'])} "
-                f"| {r['ratio']} |" for r in t["rows"]]
+                f"| {r['ratio']} | {r.get('fio_cpu', '–')} | {r.get('gt_cpu', '–')} |" for r in t["rows"]]
         out.append("")
     rows = {(r["pattern"], r["qd"]): r["ratio"] for r in sec["targets"][0]["rows"]}
     out += [f"Reading it: 4 KiB random reads reach {rows.get(('randread', 1), '–')} of fio's rate at queue",

@@ -2,7 +2,9 @@
 //! [`FakeKernel`] queueing READ(16)/WRITE(16) at a fixed queue depth, copying data in and
 //! out of the data area as target_core_user does), while a [`Reactor`] thread serves the
 //! device exactly as the daemon does. Results are printed as one `key=value` line that
-//! `benches/file-vs-fio.sh` and `benches/regenerate.sh` parse.
+//! `benches/file-vs-fio.sh` and `benches/regenerate.sh` parse; `cpu_pct` is the whole
+//! process's CPU time over the run (fake kernel, reactor and io_uring workers) in percent
+//! of one core.
 // Each example uses a subset of these helpers.
 #![allow(dead_code)]
 
@@ -88,6 +90,8 @@ pub struct Job {
 pub struct Outcome {
     pub ios: u64,
     pub elapsed: Duration,
+    /// CPU time of the whole process meanwhile (both sides and io_uring's workers).
+    pub cpu: Duration,
 }
 
 impl Outcome {
@@ -98,6 +102,23 @@ impl Outcome {
     pub fn mib_s(&self, bs: u64) -> f64 {
         self.iops() * bs as f64 / f64::from(1 << 20)
     }
+
+    /// CPU use in percent of one core, like fio's usr_cpu + sys_cpu.
+    pub fn cpu_pct(&self) -> f64 {
+        100.0 * self.cpu.as_secs_f64() / self.elapsed.as_secs_f64()
+    }
+}
+
+/// User plus system time of this process (all its threads) from /proc/self/stat, in
+/// clock ticks of 10 ms (Linux's USER_HZ is 100).
+pub fn process_cpu() -> Res<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').ok_or("malformed /proc/self/stat")?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11).ok_or("short /proc/self/stat")?.parse::<u64>()?
+        + f.get(12).ok_or("short /proc/self/stat")?.parse::<u64>()?;
+    Ok(Duration::from_millis(ticks * 10))
 }
 
 /// A fake kernel sized like the real one for `job`: room for `qd` commands of `bs` bytes
@@ -254,7 +275,7 @@ pub fn run(k: &mut FakeKernel, job: &Job) -> Res<Outcome> {
         submitted: 0,
         done: 0,
     };
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), process_cpu()?);
     while start.elapsed() < job.runtime && load.submitted < job.max_ios {
         load.fill(k)?;
         load.collect(k)?;
@@ -265,13 +286,14 @@ pub fn run(k: &mut FakeKernel, job: &Job) -> Res<Outcome> {
     Ok(Outcome {
         ios: load.done,
         elapsed: start.elapsed(),
+        cpu: process_cpu()?.saturating_sub(cpu),
     })
 }
 
 /// The machine-readable result line.
 pub fn report(backstore: &str, job: &Job, out: &Outcome) {
     println!(
-        "gluster-tcmu-bench backstore={backstore} pattern={} bs={} qd={} runtime_s={:.2} ios={} iops={:.0} mib_s={:.1}",
+        "gluster-tcmu-bench backstore={backstore} pattern={} bs={} qd={} runtime_s={:.2} ios={} iops={:.0} mib_s={:.1} cpu_pct={:.0}",
         job.pattern.name(),
         job.bs,
         job.qd,
@@ -279,5 +301,6 @@ pub fn report(backstore: &str, job: &Job, out: &Outcome) {
         out.ios,
         out.iops(),
         out.mib_s(job.bs),
+        out.cpu_pct(),
     );
 }
