@@ -147,8 +147,9 @@ def fio_iops(path):
 def run_glfs(run, args):
     run(["tests/gluster/setup.sh"])
     run(["cargo", "build", "--release", "--quiet", "--features", "glfs,test-utils", "--example", "glfs_fio"])
+    # O_DIRECT, as the glfs backstore opens its image (no write-behind acknowledging early).
     gfapi = ["fio", "--ioengine=gfapi_async", f"--volume={GLFS_VOLUME}", f"--brick={GLFS_HOST}",
-             f"--filename={GLFS_IMAGE}", f"--size={GLFS_MIB}m", "--output-format=json"]
+             f"--filename={GLFS_IMAGE}", f"--size={GLFS_MIB}m", "--direct=1", "--output-format=json"]
     d = run.logdir / "glfs"
     d.mkdir(exist_ok=True)
     st = stamp()
@@ -316,7 +317,10 @@ def md_glfs(sec):
            f"Volume {sec['volume']}, image `{GLFS_IMAGE}` ({GLFS_MIB} MiB, filled first), "
            f"{sec['runtime']} s per run. fio:", "",
            f"    fio --ioengine=gfapi_async --volume={GLFS_VOLUME} --brick={GLFS_HOST} "
-           f"--filename={GLFS_IMAGE} --size={GLFS_MIB}m --rw=... --bs=... --iodepth=... --time_based",
+           f"--filename={GLFS_IMAGE} --size={GLFS_MIB}m --direct=1 \\",
+           "        --rw=... --bs=... --iodepth=... --time_based --runtime=...", "",
+           "(`--direct=1` because the glfs backstore opens its image with O_DIRECT: without it",
+           "gfapi's write-behind would acknowledge writes before the bricks have them.)",
            "", "gluster-tcmu (fake kernel + reactor + glfs backstore, one machine-readable line):", "",
            f"    target/release/examples/glfs_fio {GLFS_VOLUME} {GLFS_HOST} {GLFS_IMAGE} {GLFS_MIB} "
            "randread 4096 32 15", "",

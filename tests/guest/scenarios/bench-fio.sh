@@ -100,8 +100,10 @@ if gt_glusterd_running && gluster --mode=script volume info "$GT_VOLUME" >/dev/n
     bench_lun bglfs user:glfs "$glfs_size" hw_max_sectors="$hw_default"
     bench_dev bglfs user:glfs "$GT_DEV"
     if fio --enghelp 2>&1 | grep -qw gfapi_async; then
+        # O_DIRECT like the glfs backstore's own open (else gfapi's write-behind acknowledges
+        # writes before the bricks have them).
         gfapi=(--ioengine=gfapi_async --volume="$GT_VOLUME" --brick="$GT_GLUSTER_HOST"
-            --filename=bench-gfapi.img --size="$glfs_size")
+            --filename=bench-gfapi.img --size="$glfs_size" --direct=1)
         bench_fio gfapi gfapi_async write 1m 8 "${gfapi[@]}"
         for j in "${jobs[@]}"; do
             read -r rw bs qd <<<"$j"
