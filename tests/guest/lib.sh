@@ -185,11 +185,14 @@ gt_daemon_stop() {
 }
 
 # --- LUNs --------------------------------------------------------------------------------
-# gt_backstore_create KIND NAME SIZE: KIND is fileio (image file in $GT_IMG_DIR), fileio-fuse
-# (image file on the FUSE-mounted volume), ramdisk (rd_mcp), user:file, user:ram or user:glfs.
+# gt_backstore_create KIND NAME SIZE [PARAM=VALUE...]: KIND is fileio (image file in $GT_IMG_DIR),
+# fileio-fuse (image file on the FUSE-mounted volume), ramdisk (rd_mcp), user:file, user:ram or
+# user:glfs. PARAMs go to targetcli's create for user: kinds (e.g. hw_max_sectors=1024).
 # Prints nothing; sets GT_BS (the targetcli path, e.g. /backstores/user:glfs/NAME).
 gt_backstore_create() {
     local kind=$1 name=$2 size=$3 f
+    shift 3
+    local extra=("$@")
     case $kind in
         fileio)
             f=$GT_IMG_DIR/$name.img
@@ -211,16 +214,16 @@ gt_backstore_create() {
         user:file)
             f=$GT_IMG_DIR/$name.img
             rm -f "$f" && truncate -s "$size" "$f"
-            gt_tcli /backstores/user:file create name="$name" size="$size" cfgstring="$f" ||
+            gt_tcli /backstores/user:file create name="$name" size="$size" cfgstring="$f" "${extra[@]}" ||
                 gt_fail "targetcli: create user:file backstore $name (cfgstring $f)"
             GT_BS=/backstores/user:file/$name ;;
         user:ram)
-            gt_tcli /backstores/user:ram create name="$name" size="$size" cfgstring=wce=1 ||
+            gt_tcli /backstores/user:ram create name="$name" size="$size" cfgstring=wce=1 "${extra[@]}" ||
                 gt_fail "targetcli: create user:ram backstore $name"
             GT_BS=/backstores/user:ram/$name ;;
         user:glfs)
             gt_tcli /backstores/user:glfs create name="$name" size="$size" \
-                cfgstring="$GT_VOLUME@$GT_GLUSTER_HOST/$name.img" ||
+                cfgstring="$GT_VOLUME@$GT_GLUSTER_HOST/$name.img" "${extra[@]}" ||
                 gt_fail "targetcli: create user:glfs backstore $name (cfgstring $GT_VOLUME@$GT_GLUSTER_HOST/$name.img)"
             GT_BS=/backstores/user:glfs/$name ;;
         *) gt_fail "unknown backstore kind $kind" ;;

@@ -3,8 +3,10 @@
 #
 #   tests/guest/run.sh [--binary PATH] [--shell] [--gluster] [--list] [SCENARIO|PATH.sh ...]
 #
-#   SCENARIO     a name from tests/guest/scenarios/ (default: all of them); an argument with
-#                a '/' is a script path run the same way (demo.sh uses this)
+#   SCENARIO     a name from tests/guest/scenarios/ (default: all of them except those with a
+#                "# guest-manual: reason" header, e.g. the bench-fio benchmark, which run only
+#                when named); an argument with a '/' is a script path run the same way
+#                (demo.sh uses this)
 #   --binary P   gluster-tcmu binary to carry in (default: target/release/gluster-tcmu;
 #                built with `cargo build --release` when missing)
 #   --shell      interactive: console on this terminal, after the scenarios a root shell in the
@@ -45,10 +47,15 @@ done
 # header NAME FILE: value of a "# guest-NAME: value" line in a scenario script.
 header() { sed -n "s/^# guest-$1: *//p" "$2" | head -1; }
 
+declare -A manual_of=()
 if ((${#names[@]} == 0)) && ((shell == 0 || list == 1)); then
     # LIO-only scenarios first: conformance reuses the fileio baseline of lio-fileio-conformance.
     for f in "$here"/scenarios/lio-*.sh "$here"/scenarios/*.sh; do
         n=$(basename "$f" .sh)
+        if [[ -n $(header manual "$f") ]]; then
+            manual_of[$n]=$(header manual "$f")
+            continue
+        fi
         [[ " ${names[*]} " == *" $n "* ]] || names+=("$n")
     done
 fi
@@ -96,6 +103,12 @@ if ((list)); then
     for n in "${names[@]}"; do
         x=${xfail_reason[$n]+XFAIL: ${xfail_reason[$n]}}
         printf '%-34s %5ss  %-8s %s\n' "$n" "${limit_of[$n]}" "${need_of[$n]:--}" "${x:-pass}"
+    done
+    for n in "${!manual_of[@]}"; do
+        f=$here/scenarios/$n.sh
+        needs=$(header needs "$f")
+        printf '%-34s %5ss  %-8s %s\n' "$n" "$(header timeout "$f")" "${needs:--}" \
+            "manual (not run by default: ${manual_of[$n]})"
     done
     exit 0
 fi

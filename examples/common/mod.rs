@@ -1,0 +1,306 @@
+//! The fio-like load shared by the examples: the calling thread plays the kernel (a
+//! [`FakeKernel`] queueing READ(16)/WRITE(16) at a fixed queue depth, copying data in and
+//! out of the data area as target_core_user does), while a [`Reactor`] thread serves the
+//! device exactly as the daemon does. Results are printed as one `key=value` line that
+//! `benches/file-vs-fio.sh` and `benches/regenerate.sh` parse; `cpu_pct` is the whole
+//! process's CPU time over the run (fake kernel, reactor and io_uring workers) in percent
+//! of one core.
+// Each example uses a subset of these helpers.
+#![allow(dead_code)]
+
+use gluster_tcmu::backstore::Backstore;
+use gluster_tcmu::reactor::{DeviceId, Reactor};
+use gluster_tcmu::scsi::LunConfig;
+use gluster_tcmu::testing::{
+    DataDir, FakeKernel, FakeKernelConfig, PAGE_SIZE, STATUS_GOOD, SubmitError, SubmitOpts,
+    attach_device,
+};
+use std::error::Error;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+pub type Res<T> = Result<T, Box<dyn Error>>;
+
+const BLOCK: u64 = 512;
+const READ16: u8 = 0x88;
+const WRITE16: u8 = 0x8a;
+/// How long to wait for one completion before calling the run hung.
+const STALL: Duration = Duration::from_secs(30);
+
+/// fio's `rw=` patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    RandRead,
+    RandWrite,
+    Read,
+    Write,
+}
+
+impl Pattern {
+    pub fn is_write(self) -> bool {
+        matches!(self, Pattern::RandWrite | Pattern::Write)
+    }
+
+    pub fn is_random(self) -> bool {
+        matches!(self, Pattern::RandRead | Pattern::RandWrite)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Pattern::RandRead => "randread",
+            Pattern::RandWrite => "randwrite",
+            Pattern::Read => "read",
+            Pattern::Write => "write",
+        }
+    }
+}
+
+impl FromStr for Pattern {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "randread" => Ok(Pattern::RandRead),
+            "randwrite" => Ok(Pattern::RandWrite),
+            "read" => Ok(Pattern::Read),
+            "write" => Ok(Pattern::Write),
+            _ => Err(format!("{s}: expected randread, randwrite, read or write")),
+        }
+    }
+}
+
+/// One fio-like job against a LUN of `size` bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Job {
+    pub pattern: Pattern,
+    /// Bytes per command; a multiple of 512.
+    pub bs: u64,
+    /// Commands kept in flight.
+    pub qd: usize,
+    /// Stop submitting after this long ...
+    pub runtime: Duration,
+    /// ... or after this many commands, whichever comes first.
+    pub max_ios: u64,
+    /// LUN size in bytes.
+    pub size: u64,
+}
+
+/// What a job did.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome {
+    pub ios: u64,
+    pub elapsed: Duration,
+    /// CPU time of the whole process meanwhile (both sides and io_uring's workers).
+    pub cpu: Duration,
+}
+
+impl Outcome {
+    pub fn iops(&self) -> f64 {
+        self.ios as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn mib_s(&self, bs: u64) -> f64 {
+        self.iops() * bs as f64 / f64::from(1 << 20)
+    }
+
+    /// CPU use in percent of one core, like fio's usr_cpu + sys_cpu.
+    pub fn cpu_pct(&self) -> f64 {
+        100.0 * self.cpu.as_secs_f64() / self.elapsed.as_secs_f64()
+    }
+}
+
+/// User plus system time of this process (all its threads) from /proc/self/stat, in
+/// clock ticks of 10 ms (Linux's USER_HZ is 100).
+pub fn process_cpu() -> Res<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').ok_or("malformed /proc/self/stat")?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11).ok_or("short /proc/self/stat")?.parse::<u64>()?
+        + f.get(12).ok_or("short /proc/self/stat")?.parse::<u64>()?;
+    Ok(Duration::from_millis(ticks * 10))
+}
+
+/// A fake kernel sized like the real one for `job`: room for `qd` commands of `bs` bytes
+/// twice over, and at least LIO's default 128 commands in flight.
+pub fn kernel_for(job: &Job) -> Res<FakeKernel> {
+    let bytes = job.qd as u64 * job.bs * 2;
+    Ok(FakeKernel::new(FakeKernelConfig {
+        cmd_ring_bytes: 1 << 20,
+        data_blocks: (bytes as usize / PAGE_SIZE).max(1024),
+        max_inflight: job.qd.max(128),
+        ..Default::default()
+    })?)
+}
+
+/// A LUN of `size` bytes that takes transfers up to 4 MiB (`hw_max_sectors=8192`).
+pub fn lun(size: u64, serial: &str) -> LunConfig {
+    let mut lun = LunConfig::new(BLOCK as u32, size / BLOCK, serial);
+    lun.max_transfer_blocks = 8192;
+    lun
+}
+
+/// Attaches `backstore` to `kernel` and hands the device to `reactor`.
+pub fn serve(
+    reactor: &Reactor,
+    kernel: &FakeKernel,
+    lun: LunConfig,
+    backstore: Box<dyn Backstore>,
+) -> Res<DeviceId> {
+    let device = attach_device(kernel, lun, backstore)?;
+    Ok(reactor.add(device)?)
+}
+
+/// Sends TEST UNIT READY and waits for its answer: the first command after attach gets
+/// the power-on UNIT ATTENTION, as an initiator's first command does.
+pub fn clear_unit_attention(k: &mut FakeKernel) -> Res<()> {
+    k.submit(&[0u8; 6], DataDir::None)?;
+    let mut answered = 0;
+    while answered == 0 {
+        if !k.wait_kick(STALL)? {
+            return Err("no answer to TEST UNIT READY".into());
+        }
+        answered = k.reap_with(|_| {})?;
+    }
+    Ok(())
+}
+
+fn rw16(op: u8, lba: u64, blocks: u32) -> [u8; 16] {
+    let mut c = [0u8; 16];
+    c[0] = op;
+    c[2..10].copy_from_slice(&lba.to_be_bytes());
+    c[10..14].copy_from_slice(&blocks.to_be_bytes());
+    c
+}
+
+/// Where the next command goes: xorshift for random patterns, ascending (wrapping) for
+/// sequential ones.
+#[derive(Debug)]
+struct Offsets {
+    rng: u64,
+    next: u64,
+    slots: u64,
+    random: bool,
+}
+
+impl Offsets {
+    fn next_slot(&mut self) -> u64 {
+        if !self.random {
+            let slot = self.next % self.slots;
+            self.next += 1;
+            return slot;
+        }
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng % self.slots
+    }
+}
+
+/// One job's state while it runs.
+struct Load<'j> {
+    job: &'j Job,
+    data: Vec<u8>,
+    at: Offsets,
+    inflight: usize,
+    submitted: u64,
+    done: u64,
+}
+
+impl Load<'_> {
+    /// Queues commands until `qd` are in flight (or the ring or data area is full) and
+    /// rings the doorbell once for the batch, as the kernel's plugging does.
+    fn fill(&mut self, k: &mut FakeKernel) -> Res<()> {
+        let (bs, blocks) = (self.job.bs, (self.job.bs / BLOCK) as u32);
+        let mut queued = 0;
+        while self.inflight < self.job.qd && self.submitted < self.job.max_ios {
+            let lba = self.at.next_slot() * bs / BLOCK;
+            let (cdb, dir) = if self.job.pattern.is_write() {
+                (rw16(WRITE16, lba, blocks), DataDir::ToDevice(&self.data))
+            } else {
+                (rw16(READ16, lba, blocks), DataDir::FromDevice(bs as usize))
+            };
+            match k.submit_with(&cdb, dir, SubmitOpts::quiet()) {
+                Ok(_) => {}
+                Err(SubmitError::RingFull | SubmitError::DataFull) => break,
+                Err(e) => return Err(format!("submit: {e}").into()),
+            }
+            (self.inflight, self.submitted, queued) =
+                (self.inflight + 1, self.submitted + 1, queued + 1);
+        }
+        if queued > 0 {
+            k.notify();
+        }
+        Ok(())
+    }
+
+    /// Waits for the handler's kick and reaps; any status but GOOD is an error.
+    fn collect(&mut self, k: &mut FakeKernel) -> Res<()> {
+        if !k.wait_kick(STALL)? {
+            let n = self.inflight;
+            return Err(format!("no completion within {STALL:?} ({n} in flight)").into());
+        }
+        let mut failed = None;
+        let reaped = k.reap_with(|c| {
+            if c.status != STATUS_GOOD && failed.is_none() {
+                failed = Some((c.cmd_id, c.status, c.sense));
+            }
+        })?;
+        if let Some((id, status, sense)) = failed {
+            return Err(format!("command {id}: status {status:#x}, sense {sense:02x?}").into());
+        }
+        self.inflight -= reaped;
+        self.done += reaped as u64;
+        Ok(())
+    }
+}
+
+/// Keeps `job.qd` commands in flight until the runtime or the command budget is used up,
+/// then waits for the rest. Fails on any non-GOOD status.
+pub fn run(k: &mut FakeKernel, job: &Job) -> Res<Outcome> {
+    if job.bs == 0 || job.bs % BLOCK != 0 || job.size < job.bs || job.qd == 0 {
+        let bs = job.bs;
+        return Err(format!("bs {bs}: not a multiple of 512 within the LUN, or qd 0").into());
+    }
+    let mut load = Load {
+        job,
+        data: vec![0x5au8; job.bs as usize],
+        at: Offsets {
+            rng: 0x2545_f491_4f6c_dd1d,
+            next: 0,
+            slots: job.size / job.bs,
+            random: job.pattern.is_random(),
+        },
+        inflight: 0,
+        submitted: 0,
+        done: 0,
+    };
+    let (start, cpu) = (Instant::now(), process_cpu()?);
+    while start.elapsed() < job.runtime && load.submitted < job.max_ios {
+        load.fill(k)?;
+        load.collect(k)?;
+    }
+    while load.inflight > 0 {
+        load.collect(k)?;
+    }
+    Ok(Outcome {
+        ios: load.done,
+        elapsed: start.elapsed(),
+        cpu: process_cpu()?.saturating_sub(cpu),
+    })
+}
+
+/// The machine-readable result line.
+pub fn report(backstore: &str, job: &Job, out: &Outcome) {
+    println!(
+        "gluster-tcmu-bench backstore={backstore} pattern={} bs={} qd={} runtime_s={:.2} ios={} iops={:.0} mib_s={:.1} cpu_pct={:.0}",
+        job.pattern.name(),
+        job.bs,
+        job.qd,
+        out.elapsed.as_secs_f64(),
+        out.ios,
+        out.iops(),
+        out.mib_s(job.bs),
+        out.cpu_pct(),
+    );
+}

@@ -1,0 +1,83 @@
+//! The file backstore under a fio-like load: the fake kernel (this thread) keeps `--qd`
+//! commands of `--bs` bytes in flight against a `user:file` LUN served by one reactor
+//! thread, for `--runtime` seconds, and prints one machine-readable line:
+//!
+//!     cargo run --release --features test-utils --example file_bench -- \
+//!         --file /dev/shm/bench.img --pattern randread --bs 4096 --qd 32 --runtime 10
+//!     gluster-tcmu-bench backstore=file pattern=randread bs=4096 qd=32 runtime_s=10.00 ios=... iops=... mib_s=...
+//!
+//! `benches/file-vs-fio.sh` runs it beside `fio --ioengine=io_uring` on the same file.
+//! The fake kernel copies data into and out of the data area itself (the real kernel
+//! does that copy too, in its own context), so the figures include that memcpy.
+
+mod common;
+
+use clap::Parser;
+use common::{Job, Pattern, Res};
+use gluster_tcmu::backstore::{FileBackstore, FileOptions};
+use gluster_tcmu::reactor::Reactor;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(about = "fio-like load through the fake kernel, a reactor and the file backstore")]
+struct Args {
+    /// Backing file (created and sized sparsely when missing or smaller than --size-mib).
+    #[arg(long)]
+    file: PathBuf,
+    /// LUN size in MiB; default: the file's current size.
+    #[arg(long)]
+    size_mib: Option<u64>,
+    /// randread, randwrite, read or write.
+    #[arg(long, default_value = "randread")]
+    pattern: Pattern,
+    /// Bytes per command.
+    #[arg(long, default_value_t = 4096)]
+    bs: u64,
+    /// Commands in flight.
+    #[arg(long, default_value_t = 32)]
+    qd: usize,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 10.0)]
+    runtime: f64,
+    /// Open the file with O_DIRECT (not on tmpfs).
+    #[arg(long)]
+    direct: bool,
+}
+
+fn main() -> Res<()> {
+    let a = Args::parse();
+    let size = match a.size_mib {
+        Some(mib) => mib << 20,
+        None => std::fs::metadata(&a.file)
+            .map_err(|e| format!("{}: {e} (give --size-mib to create it)", a.file.display()))?
+            .len(),
+    };
+    let job = Job {
+        pattern: a.pattern,
+        bs: a.bs,
+        qd: a.qd,
+        runtime: Duration::from_secs_f64(a.runtime),
+        max_ios: u64::MAX,
+        size,
+    };
+    let opts = FileOptions {
+        direct: a.direct,
+        depth: a.qd.max(128) as u32,
+        ..FileOptions::default()
+    };
+    let backstore = FileBackstore::open(&a.file, size, &opts)?;
+    let mut kernel = common::kernel_for(&job)?;
+    let reactor = Reactor::spawn("bench-reactor")?;
+    let id = common::serve(
+        &reactor,
+        &kernel,
+        common::lun(size, "bench0001"),
+        Box::new(backstore),
+    )?;
+    common::clear_unit_attention(&mut kernel)?;
+    let outcome = common::run(&mut kernel, &job)?;
+    reactor.remove(id)?;
+    common::report("file", &job, &outcome);
+    Ok(())
+}

@@ -1,0 +1,122 @@
+#!/bin/bash
+# Benchmark, not a test: LIO's in-kernel fileio and gluster-tcmu's user:file on the same tmpfs,
+# each exported through tcm_loop, under the same fio jobs; with glusterd running (run.sh
+# --gluster) also a user:glfs LUN and fio's gfapi_async engine on the same volume. Then
+# user:file at hw_max_sectors 128, 1024 and 8192 under 1 MiB sequential I/O. Passes when every
+# fio run completes without error; the figures are only recorded (TCG: compare ratios within
+# one run, never absolute numbers). Results: fio-<lun>-<job>.json, bench.tsv, luns.tsv;
+# benches/regenerate.sh --guest-results DIR turns them into tables.
+#   tests/guest/run.sh bench-fio               # fileio, user:file, hw_max_sectors sweep (~5 min scenario)
+#   tests/guest/run.sh --gluster bench-fio     # ... plus user:glfs and gfapi_async (577 s scenario, 11 min in all)
+# guest-manual: a benchmark of several minutes; run it by name
+# guest-timeout: 1800
+set -u -o pipefail
+. /share/guest/lib.sh
+
+runtime=20           # seconds per timed job
+size=256M            # fileio and user:file LUNs (tmpfs /var/tmp/gt holds 1.5 GiB)
+glfs_size=64M        # replica 3 under TCG writes at a few MiB/s
+hw_default=1024      # hw_max_sectors of the main user:file LUN (see docs/BENCHMARKS.md)
+jobs=("randread 4k 32" "randwrite 4k 32" "read 128k 16" "write 128k 16")
+printf 'lun\tkind\tjob\trw\tbs\tqd\tiops\tmib_s\tlat_ms\terror\n' >"$GT_RESULTS/bench.tsv"
+printf 'lun\tkind\tdevice\thw_max_sectors\tmax_sectors_kb\tmax_hw_sectors_kb\n' >"$GT_RESULTS/luns.tsv"
+
+# bench_record LUN KIND JOB JSON: one bench.tsv line per fio result.
+bench_record() {
+    python3 - "$@" >>"$GT_RESULTS/bench.tsv" <<'EOF'
+import json, sys
+lun, kind, job, path = sys.argv[1:5]
+rw, bs, qd = job.split("-")
+j = json.load(open(path))["jobs"][0]
+side = j["write"] if j["write"]["io_bytes"] > j["read"]["io_bytes"] else j["read"]
+print(f"{lun}\t{kind}\t{job}\t{rw}\t{bs}\t{qd}\t{side['iops']:.0f}\t{side['bw'] / 1024:.2f}"
+      f"\t{side['lat_ns']['mean'] / 1e6:.3f}\t{j['error']}")
+EOF
+}
+
+# bench_fio LUN KIND RW BS QD [FIO-ARGS...]: one fio job, JSON in fio-LUN-RW-BS-QD.json; fails
+# the scenario on any fio error. Timed ($runtime s) unless FIO-ARGS give a size.
+bench_fio() {
+    local lun=$1 kind=$2 rw=$3 bs=$4 qd=$5 rc
+    shift 5
+    local job=$rw-$bs-$qd json=$GT_RESULTS/fio-$lun-$rw-$bs-$qd.json
+    gt_step "fio $lun ($kind): $rw bs=$bs iodepth=$qd"
+    fio --name="$job" --rw="$rw" --bs="$bs" --iodepth="$qd" --norandommap --randrepeat=0 \
+        --output-format=json --output="$json" "$@"
+    rc=$?
+    gt_fio_summary "$json"
+    ((rc == 0)) || gt_fail "fio $job on $lun exited $rc"
+    grep -q '"error" : 0' "$json" || gt_fail "fio $job on $lun reported an error"
+    bench_record "$lun" "$kind" "$job" "$json" || gt_fail "cannot read $json"
+}
+
+# bench_dev LUN KIND DEV: fill the device (1 MiB writes, so reads hit data), then the jobs.
+bench_dev() {
+    local lun=$1 kind=$2 dev=$3 j rw bs qd
+    local common=(--filename="$dev" --ioengine=libaio --direct=1)
+    bench_fio "$lun" "$kind" write 1m 8 "${common[@]}" --size=100%
+    for j in "${jobs[@]}"; do
+        read -r rw bs qd <<<"$j"
+        bench_fio "$lun" "$kind" "$rw" "$bs" "$qd" "${common[@]}" --time_based --runtime="$runtime"
+    done
+}
+
+# bench_lun LUN KIND SIZE [PARAMS...]: create, export through tcm_loop, record queue limits.
+bench_lun() {
+    local lun=$1 kind=$2 sz=$3 q
+    shift 3
+    gt_backstore_create "$kind" "$lun" "$sz" "$@"
+    gt_loop_export "$GT_BS"
+    q=/sys/block/$(basename "$GT_DEV")/queue
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$lun" "$kind" "$GT_DEV" \
+        "$(cat /sys/kernel/config/target/core/*/"$lun"/attrib/hw_max_sectors 2>/dev/null | head -1)" \
+        "$(cat "$q/max_sectors_kb")" "$(cat "$q/max_hw_sectors_kb")" >>"$GT_RESULTS/luns.tsv"
+}
+
+gt_step "fio $(fio --version); engines: $(fio --enghelp 2>&1 | tr -s ' \t\n' ' ' | cut -c1-200)"
+gt_prepare_backstore user:file
+
+bench_lun bfileio fileio "$size"
+bench_dev bfileio fileio "$GT_DEV"
+bench_lun bfile user:file "$size" hw_max_sectors="$hw_default"
+bench_dev bfile user:file "$GT_DEV"
+
+# hw_max_sectors: 128 (the kernel's default: every request above 64 KiB is split), the
+# recommended value, and 8192 (4 MiB, the most one command can carry through the data path).
+for hw in 128 "$hw_default" 8192; do
+    lun=bhw$hw
+    if [[ $hw == "$hw_default" ]]; then
+        lun=bfile dev=$(awk -F'\t' '$1 == "bfile" {print $3}' "$GT_RESULTS/luns.tsv")
+    else
+        bench_lun "$lun" user:file 128M hw_max_sectors="$hw"
+        dev=$GT_DEV
+        bench_fio "$lun" user:file write 1m 8 --filename="$dev" --ioengine=libaio --direct=1 --size=100%
+    fi
+    bench_fio "$lun" user:file read 1m 8 --filename="$dev" --ioengine=libaio --direct=1 \
+        --time_based --runtime="$runtime"
+done
+
+if gt_glusterd_running && gluster --mode=script volume info "$GT_VOLUME" >/dev/null 2>&1; then
+    bench_lun bglfs user:glfs "$glfs_size" hw_max_sectors="$hw_default"
+    bench_dev bglfs user:glfs "$GT_DEV"
+    if fio --enghelp 2>&1 | grep -qw gfapi_async; then
+        # O_DIRECT like the glfs backstore's own open (else gfapi's write-behind acknowledges
+        # writes before the bricks have them).
+        gfapi=(--ioengine=gfapi_async --volume="$GT_VOLUME" --brick="$GT_GLUSTER_HOST"
+            --filename=bench-gfapi.img --size="$glfs_size" --direct=1)
+        bench_fio gfapi gfapi_async write 1m 8 "${gfapi[@]}"
+        for j in "${jobs[@]}"; do
+            read -r rw bs qd <<<"$j"
+            bench_fio gfapi gfapi_async "$rw" "$bs" "$qd" "${gfapi[@]}" --time_based --runtime="$runtime"
+        done
+    else
+        gt_info "this fio has no gfapi_async engine: no direct-gfapi comparison"
+    fi
+else
+    gt_info "glusterd not running (run.sh --gluster): no user:glfs / gfapi_async comparison"
+fi
+
+gt_step "results"
+cat "$GT_RESULTS/luns.tsv"
+cat "$GT_RESULTS/bench.tsv"
+gt_step "pass"
