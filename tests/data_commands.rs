@@ -553,3 +553,21 @@ fn multi_step_commands_finish_in_one_pass_on_an_inline_backstore() {
         assert_eq!(done[0].status, 0);
     }
 }
+
+/// WRITE SAME(16) with NDOB carries no data-out and writes zeroes.
+#[test]
+fn write_same_without_data_out_writes_zeroes() {
+    let (mut k, mut d) = ram_device(1024);
+    write(&mut k, &mut d, 100, &pattern(100, 50, 3));
+    let mut ws16 = [0u8; 16];
+    ws16[0] = 0x93;
+    ws16[1] = 0x01; // NDOB
+    ws16[9] = 110;
+    ws16[13] = 20;
+    let c = one(&mut k, &mut d, &ws16, DataDir::None);
+    assert_eq!(c.status, 0);
+    let after = read(&mut k, &mut d, 100, 50);
+    assert_eq!(after[..10 * 512], pattern(100, 50, 3)[..10 * 512]);
+    assert!(after[10 * 512..30 * 512].iter().all(|b| *b == 0));
+    assert_eq!(after[30 * 512..], pattern(100, 50, 3)[30 * 512..]);
+}

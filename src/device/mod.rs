@@ -348,7 +348,9 @@ impl Device {
             ),
             BlockOp::Flush => (IoOp::Flush, Waiting::NoData),
             BlockOp::Unmap(ranges) => return self.unmap(cmd, &ranges, guard),
-            BlockOp::WriteSame { unmap } => return self.write_same(cmd, &io, unmap, guard),
+            BlockOp::WriteSame { unmap, ndob } => {
+                return self.write_same(cmd, &io, (unmap, ndob), guard);
+            }
             BlockOp::Verify(check) => {
                 return self.start_compare(cmd, &io, compare::Kind::Verify(check), guard);
             }

@@ -87,7 +87,7 @@ impl Device {
         &mut self,
         cmd: Command,
         io: &BlockIo,
-        unmap: bool,
+        (unmap, ndob): (bool, bool),
         guard: Option<Guard>,
     ) -> Result<(), DeviceError> {
         let block = u64::from(self.lun.config().block_size);
@@ -96,7 +96,7 @@ impl Device {
             region: &self.region,
             segs: cmd.segments(),
         };
-        if crate::scsi::DataOut::read_at(&reader, 0, &mut pattern) < pattern.len() {
+        if !ndob && crate::scsi::DataOut::read_at(&reader, 0, &mut pattern) < pattern.len() {
             let status = Status::CheckCondition(Sense::parameter_list_length_error());
             return self.answer(cmd, &status, &[]);
         }

@@ -107,6 +107,8 @@ pub enum Command {
     WriteSame {
         range: Range,
         unmap: bool,
+        /// NDOB: no data-out; the block to write is all zeroes.
+        ndob: bool,
     },
     CompareAndWrite(Range),
     Unmap {
@@ -397,14 +399,12 @@ fn no_protect(b: Bytes<'_>) -> Result<(), Sense> {
 }
 
 /// WRITE SAME(10/16): no protection information, no anchoring, and none of the
-/// obsolete PBDATA/LBDATA or the NDOB variants.
+/// obsolete PBDATA/LBDATA variants; NDOB (WRITE SAME(16) only) writes zeroes without a
+/// data-out buffer.
 fn write_same(opcode: u8, b: Bytes<'_>) -> Result<Command, Sense> {
     no_protect(b)?;
-    let refused = if opcode == op::WRITE_SAME_16 {
-        0x11
-    } else {
-        0x16
-    };
+    let sixteen = opcode == op::WRITE_SAME_16;
+    let refused = if sixteen { 0x10 } else { 0x16 };
     if let Some(bit) = highest_bit(b.u8(1) & refused) {
         return Err(Sense::invalid_field_in_cdb(1, Some(bit)));
     }
@@ -412,6 +412,7 @@ fn write_same(opcode: u8, b: Bytes<'_>) -> Result<Command, Sense> {
     Ok(Command::WriteSame {
         range: Range { fua: false, ..r },
         unmap: b.bit(1, 3),
+        ndob: sixteen && b.bit(1, 0),
     })
 }
 

@@ -166,7 +166,9 @@ impl ScsiLun {
             Command::PreFetch(r) => block::pre_fetch(cfg, r),
             Command::SynchronizeCache(r) => block::synchronize_cache(cfg, r),
             Command::CompareAndWrite(r) => block::compare_and_write(cfg, wce, r),
-            Command::WriteSame { range, unmap } => provisioning::write_same(cfg, wce, range, unmap),
+            Command::WriteSame { range, unmap, ndob } => {
+                provisioning::write_same(cfg, wce, range, unmap, ndob)
+            }
             Command::Unmap { param_len } => provisioning::unmap(cfg, param_len, data_out),
             Command::GetLbaStatus { lba, alloc_len } => {
                 provisioning::get_lba_status(cfg, lba, alloc_len)

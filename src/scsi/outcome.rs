@@ -121,10 +121,11 @@ pub enum BlockOp {
     /// count (medium verification); otherwise compare against data-out and fail with
     /// [`Sense::miscompare`] at the first differing byte.
     Verify(ByteCheck),
-    /// WRITE SAME: data-out holds one block; write it to every block of the range. With
+    /// WRITE SAME: data-out holds one block (all zeroes, and no data-out, with `ndob`);
+    /// write it to every block of the range. With
     /// `unmap` set the initiator allows deallocating instead, which a thin backstore may
     /// do when the block is all zeros and its deallocated blocks read back as zeros.
-    WriteSame { unmap: bool },
+    WriteSame { unmap: bool, ndob: bool },
     /// COMPARE AND WRITE, atomically with respect to other commands on the range:
     /// data-out holds `blocks` blocks to compare with the medium, then `blocks` blocks to
     /// write. On a difference nothing is written and the command fails with

@@ -28,7 +28,13 @@ const UNMAP_DESCRIPTOR: usize = 16;
 /// WRITE SAME: we report WSNZ, so a zero NUMBER OF LOGICAL BLOCKS is refused like a
 /// too-long one; UNMAP is honoured only where the backstore can deallocate. With the
 /// write cache disabled the writes are FUA, as for every write.
-pub fn write_same(cfg: &LunConfig, wce: bool, r: Range, unmap: bool) -> Result<Dispatch, Sense> {
+pub fn write_same(
+    cfg: &LunConfig,
+    wce: bool,
+    r: Range,
+    unmap: bool,
+    ndob: bool,
+) -> Result<Dispatch, Sense> {
     writable(cfg)?;
     if r.blocks == 0 || u64::from(r.blocks) > MAX_WRITE_SAME_BLOCKS {
         return Err(Sense::invalid_field_in_cdb(r.len_byte, None));
@@ -36,6 +42,7 @@ pub fn write_same(cfg: &LunConfig, wce: bool, r: Range, unmap: bool) -> Result<D
     in_range(cfg, r)?;
     let op = BlockOp::WriteSame {
         unmap: unmap && cfg.thin,
+        ndob,
     };
     Ok(Dispatch::Io(BlockIo {
         op,

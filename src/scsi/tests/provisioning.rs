@@ -138,7 +138,10 @@ fn write_same() {
         assert_eq!(
             got,
             BlockIo {
-                op: BlockOp::WriteSame { unmap: true },
+                op: BlockOp::WriteSame {
+                    unmap: true,
+                    ndob: false
+                },
                 lba: 10,
                 blocks: 990,
                 fua: false
@@ -147,7 +150,10 @@ fn write_same() {
         let got = io(run(&mut thick, &rw(op, 0x08, 10, 5)));
         assert_eq!(
             got.op,
-            BlockOp::WriteSame { unmap: false },
+            BlockOp::WriteSame {
+                unmap: false,
+                ndob: false
+            },
             "no deallocation on thick units"
         );
         assert_invalid_cdb(
@@ -156,6 +162,13 @@ fn write_same() {
             None,
         );
         assert_invalid_cdb(run(&mut thin, &rw(op, 0x10, 10, 1)), 1, Some(4));
+        // NDOB exists in WRITE SAME(16) only (bit 0 of WRITE SAME(10) is obsolete).
+        let ndob = io(run(&mut thin, &rw(op, 0x01, 10, 4))).op;
+        let want = BlockOp::WriteSame {
+            unmap: false,
+            ndob: op == 0x93,
+        };
+        assert_eq!(ndob, want);
         assert_invalid_cdb(run(&mut thin, &rw(op, 0x60, 10, 1)), 1, Some(7));
         assert_eq!(
             check(run(&mut thin, &rw(op, 0, 991, 10))),
@@ -163,7 +176,6 @@ fn write_same() {
         );
     }
     assert_invalid_cdb(run(&mut thin, &rw(0x41, 0x04, 0, 1)), 1, Some(2));
-    assert_invalid_cdb(run(&mut thin, &rw(0x93, 0x01, 0, 1)), 1, Some(0));
     let mut big = lun_with(LunConfig {
         num_blocks: 1 << 30,
         ..LunConfig::default()
