@@ -104,10 +104,15 @@ if gt_glusterd_running && gluster --mode=script volume info "$GT_VOLUME" >/dev/n
         # writes before the bricks have them).
         gfapi=(--ioengine=gfapi_async --volume="$GT_VOLUME" --brick="$GT_GLUSTER_HOST"
             --filename=bench-gfapi.img --size="$glfs_size" --direct=1)
-        bench_fio gfapi gfapi_async write 1m 8 "${gfapi[@]}"
+        # The user:glfs LUN is created with emulate_write_cache=0 (targetcli's default), so
+        # each of its writes is FUA: a write plus fdatasync. fsync=1 gives gfapi the same work.
+        bench_fio gfapi gfapi_async write 1m 8 "${gfapi[@]}" --fsync=1
         for j in "${jobs[@]}"; do
             read -r rw bs qd <<<"$j"
-            bench_fio gfapi gfapi_async "$rw" "$bs" "$qd" "${gfapi[@]}" --time_based --runtime="$runtime"
+            sync=()
+            [[ $rw == *write* ]] && sync=(--fsync=1)
+            bench_fio gfapi gfapi_async "$rw" "$bs" "$qd" "${gfapi[@]}" "${sync[@]}" \
+                --time_based --runtime="$runtime"
         done
     else
         gt_info "this fio has no gfapi_async engine: no direct-gfapi comparison"
