@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Markdown summary of a conformance run for docs/CONFORMANCE.md.
 
-    tests/guest/conformance-report.py RESULTS_DIR   (…/share/results/conformance)
+    tests/guest/conformance-report.py RESULTS_DIR...   (…/share/results/conformance,
+                                                        …/share/results/conformance-glfs)
 
 Reads <kind>.tsv (from cu-parse.py) and <kind>.out (iscsi-test-cu's output) for fileio,
-user-file and user-ram, and prints: totals per backstore, pass/fail/skip per suite, the
+user-file, user-ram and user-glfs (the fileio baseline from the first directory that has
+one), and prints: totals per backstore, pass/fail/skip per suite, the
 tests that fail on LIO's own fileio, regressions (fail on gluster-tcmu, not on fileio),
 and every skip with the reason libiscsi printed for it.
 """
@@ -13,7 +15,7 @@ import os
 import re
 import sys
 
-KINDS = ["fileio", "user-file", "user-ram"]
+KINDS = ["fileio", "user-file", "user-ram", "user-glfs"]
 
 
 def load_tsv(path):
@@ -43,9 +45,12 @@ def skip_reasons(path):
 
 
 def main():
-    d = sys.argv[1]
-    runs = {k: load_tsv(os.path.join(d, f"{k}.tsv")) for k in KINDS
-            if os.path.exists(os.path.join(d, f"{k}.tsv"))}
+    where = {}
+    for d in sys.argv[1:]:
+        for k in KINDS:
+            if k not in where and os.path.exists(os.path.join(d, f"{k}.tsv")):
+                where[k] = d
+    runs = {k: load_tsv(os.path.join(where[k], f"{k}.tsv")) for k in KINDS if k in where}
     kinds = list(runs)
     print("| backstore | passed | failed | skipped |\n|---|---:|---:|---:|")
     for k in kinds:
@@ -74,13 +79,22 @@ def main():
     for k in kinds:
         if k == "fileio":
             continue
-        reg = [t for t, r in runs[k].items() if r == "failed" and base.get(t) != "failed"]
-        print(f"\n### Regressions on {k} (fail here, not on fileio): {len(reg)}\n")
+        own = os.path.join(where[k], "fileio.tsv")
+        kbase = load_tsv(own) if os.path.exists(own) else base
+        reg = [t for t, r in runs[k].items() if r == "failed" and kbase.get(t) != "failed"]
+        print(f"\n### On {k}: failed here but not on fileio in the same boot: {len(reg)}\n")
         for t in reg:
             print(f"* `{t}`")
+        for suffix, what in (("flaky", "passed when run again alone"),
+                             ("kernel", "failed in LIO's own handling (not counted)"),
+                             ("regressions", "regressions that count")):
+            path = os.path.join(where[k], f"{k}.{suffix}.tsv")
+            if os.path.exists(path):
+                names = [line.split("\t")[0] for line in open(path) if line.strip()]
+                print(f"* {what}: {', '.join(f'`{t}`' for t in names) or 'none'}")
 
     for k in kinds:
-        out = os.path.join(d, f"{k}.out")
+        out = os.path.join(where[k], f"{k}.out")
         if k == "fileio" or not os.path.exists(out):
             continue
         reasons = skip_reasons(out)
