@@ -7,20 +7,15 @@
 //! this measures our dataplane plus io_uring, not a disk. `benches/report.py file` turns
 //! criterion's estimates into commands/s and the ratio to the RAM dataplane.
 
+mod common;
+
+use common::{BLOCK, DEPTHS, IO, batch, fill, setup};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gluster_tcmu::backstore::{FileBackstore, FileOptions};
-use gluster_tcmu::device::Device;
-use gluster_tcmu::scsi::LunConfig;
-use gluster_tcmu::testing::{DataDir, FakeKernel, FakeKernelConfig, SubmitOpts, attach_device};
-use rustix::event::{PollFd, PollFlags, poll};
-use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 
-const IO: usize = 4096;
-const BLOCK: u32 = 512;
 const DISK_BLOCKS: u64 = 1 << 17; // 64 MiB, written once before measuring
-const DEPTHS: [usize; 3] = [1, 32, 128];
 
 fn bench_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("GT_BENCH_DIR") {
@@ -32,83 +27,6 @@ fn bench_dir() -> PathBuf {
     } else {
         std::env::temp_dir()
     }
-}
-
-fn setup(dir: &tempfile::TempDir) -> (FakeKernel, Device) {
-    let cfg = FakeKernelConfig {
-        cmd_ring_bytes: 1 << 20,
-        data_blocks: 2048,
-        ..Default::default()
-    };
-    let mut kernel = FakeKernel::new(cfg).expect("fake kernel");
-    let lun = LunConfig::new(BLOCK, DISK_BLOCKS, "bench0001");
-    let size = DISK_BLOCKS * u64::from(BLOCK);
-    let path = dir.path().join("lun.img");
-    let file = FileBackstore::open(&path, size, &FileOptions::default()).expect("file");
-    let mut device = attach_device(&kernel, lun, Box::new(file)).expect("device");
-    // Consume the POWER ON/RESET unit attention, as an initiator's first command does.
-    kernel.submit(&[0; 6], DataDir::None).expect("TUR");
-    device.process_ring().expect("process");
-    device.finish_batch().expect("finish");
-    assert_eq!(kernel.reap().expect("protocol").len(), 1);
-    (kernel, device)
-}
-
-fn cdb(op: u8, lba: u64) -> [u8; 16] {
-    let mut c = [0u8; 16];
-    c[0] = op;
-    c[2..10].copy_from_slice(&lba.to_be_bytes());
-    c[10..14].copy_from_slice(&((IO as u32) / BLOCK).to_be_bytes());
-    c
-}
-
-/// Waits for the backstore's notifier and answers what finished, until nothing is left.
-fn settle(dev: &mut Device) {
-    while dev.backstore_in_flight() > 0 {
-        if let Some(fd) = dev.backstore_fd() {
-            let mut fds = [PollFd::from_borrowed_fd(fd, PollFlags::IN)];
-            poll(&mut fds, None).expect("poll");
-        }
-        dev.reap().expect("reap");
-    }
-}
-
-/// One batch: `depth` commands in, one device step, `depth` completions out.
-fn batch(
-    k: &mut FakeKernel,
-    dev: &mut Device,
-    write: bool,
-    depth: usize,
-    next: &mut u64,
-    data: &[u8],
-) {
-    let span = DISK_BLOCKS / u64::from(IO as u32 / BLOCK);
-    for _ in 0..depth {
-        let lba = (*next % span) * u64::from(IO as u32 / BLOCK);
-        *next = next
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407)
-            >> 1;
-        let (op, dir) = if write {
-            (0x8a, DataDir::ToDevice(data))
-        } else {
-            (0x88, DataDir::FromDevice(IO))
-        };
-        k.submit_with(&cdb(op, lba), dir, SubmitOpts::quiet())
-            .expect("submit");
-    }
-    k.notify();
-    dev.process_ring().expect("process");
-    settle(dev);
-    dev.finish_batch().expect("finish");
-    let mut got = 0;
-    k.reap_with(|c| {
-        assert_eq!(c.status, 0, "command failed");
-        black_box(c.data_in);
-        got += 1;
-    })
-    .expect("protocol");
-    assert_eq!(got, depth);
 }
 
 fn commands(c: &mut Criterion) {
@@ -126,14 +44,15 @@ fn commands(c: &mut Criterion) {
             .measurement_time(Duration::from_secs(3))
             .sample_size(30);
         for depth in DEPTHS {
-            let (mut k, mut dev) = setup(&dir);
+            let path = dir.path().join("lun.img");
+            let size = DISK_BLOCKS * u64::from(BLOCK);
+            let file = FileBackstore::open(&path, size, &FileOptions::default()).expect("file");
+            let (mut k, mut dev) = setup(DISK_BLOCKS, Box::new(file));
             let mut next = 12345u64;
-            for _ in 0..(DISK_BLOCKS as usize * BLOCK as usize / IO / 128) {
-                batch(&mut k, &mut dev, true, 128, &mut next, &data);
-            }
+            fill(&mut k, &mut dev, DISK_BLOCKS, &mut next, &data);
             group.throughput(Throughput::Elements(depth as u64));
             group.bench_with_input(BenchmarkId::from_parameter(depth), &depth, |b, &d| {
-                b.iter(|| batch(&mut k, &mut dev, write, d, &mut next, &data))
+                b.iter(|| batch(&mut k, &mut dev, (write, d, DISK_BLOCKS), &mut next, &data))
             });
         }
         group.finish();
