@@ -15,7 +15,6 @@ mod common;
 use clap::Parser;
 use common::{Job, Pattern, Res};
 use gluster_tcmu::backstore::{FileBackstore, FileOptions};
-use gluster_tcmu::reactor::Reactor;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -67,17 +66,5 @@ fn main() -> Res<()> {
         ..FileOptions::default()
     };
     let backstore = FileBackstore::open(&a.file, size, &opts)?;
-    let mut kernel = common::kernel_for(&job)?;
-    let reactor = Reactor::spawn("bench-reactor")?;
-    let id = common::serve(
-        &reactor,
-        &kernel,
-        common::lun(size, "bench0001"),
-        Box::new(backstore),
-    )?;
-    common::clear_unit_attention(&mut kernel)?;
-    let outcome = common::run(&mut kernel, &job)?;
-    reactor.remove(id)?;
-    common::report("file", &job, &outcome);
-    Ok(())
+    common::bench_one("file", &job, Box::new(backstore))
 }

@@ -12,7 +12,6 @@ mod common;
 use common::{Job, Res};
 use gluster_tcmu::backstore::{GlfsBackstore, GlfsOptions};
 use gluster_tcmu::glfs::{Server, VolumeKey};
-use gluster_tcmu::reactor::Reactor;
 use std::time::Duration;
 
 fn main() -> Res<()> {
@@ -37,17 +36,5 @@ fn main() -> Res<()> {
         }],
     };
     let backstore = GlfsBackstore::open_at(key, &a[2], size, &GlfsOptions::default())?;
-    let mut kernel = common::kernel_for(&job)?;
-    let reactor = Reactor::spawn("bench")?;
-    let id = common::serve(
-        &reactor,
-        &kernel,
-        common::lun(size, "bench0001"),
-        Box::new(backstore),
-    )?;
-    common::clear_unit_attention(&mut kernel)?;
-    let outcome = common::run(&mut kernel, &job)?;
-    reactor.remove(id)?;
-    common::report("glfs", &job, &outcome);
-    Ok(())
+    common::bench_one("glfs", &job, Box::new(backstore))
 }

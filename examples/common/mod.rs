@@ -304,3 +304,16 @@ pub fn report(backstore: &str, job: &Job, out: &Outcome) {
         out.cpu_pct(),
     );
 }
+
+/// One job against one backstore on its own reactor thread, with the result line printed:
+/// what `file_bench` and `glfs_fio` both do once they have opened their backstore.
+pub fn bench_one(name: &str, job: &Job, backstore: Box<dyn Backstore>) -> Res<()> {
+    let mut kernel = kernel_for(job)?;
+    let reactor = Reactor::spawn("bench-reactor")?;
+    let id = serve(&reactor, &kernel, lun(job.size, "bench0001"), backstore)?;
+    clear_unit_attention(&mut kernel)?;
+    let outcome = run(&mut kernel, job)?;
+    reactor.remove(id)?;
+    report(name, job, &outcome);
+    Ok(())
+}
