@@ -99,6 +99,16 @@ impl CopyJob {
         }
     }
 
+    /// The first `step.len` bytes of the copy buffer, which a step reads into and
+    /// writes from.
+    fn step_buf(&self, step: Step) -> DataBuf {
+        let seg = DataSeg {
+            off: 0,
+            len: step.len,
+        };
+        DataBuf::new(self.buffer.clone(), &[seg], step.len)
+    }
+
     fn result(&self, ok: bool) -> CopyResult {
         CopyResult {
             list_id: self.plan.list_id,
@@ -154,27 +164,13 @@ impl Device {
         let op = match job.writing {
             Some(step) => IoOp::Write {
                 offset: step.dst,
-                buf: DataBuf::new(
-                    job.buffer.clone(),
-                    &[DataSeg {
-                        off: 0,
-                        len: step.len,
-                    }],
-                    step.len,
-                ),
+                buf: job.step_buf(step),
                 fua: job.fua,
             },
             None => match job.next_step() {
                 Some(step) => IoOp::Read {
                     offset: step.src,
-                    buf: DataBuf::new(
-                        job.buffer.clone(),
-                        &[DataSeg {
-                            off: 0,
-                            len: step.len,
-                        }],
-                        step.len,
-                    ),
+                    buf: job.step_buf(step),
                 },
                 None => {
                     let result = job.result(true);
