@@ -21,5 +21,6 @@ pub mod reactor;
 pub mod region;
 pub mod ring;
 pub mod scsi;
+pub mod slab;
 #[cfg(feature = "test-utils")]
 pub mod testing;

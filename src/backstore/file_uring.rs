@@ -3,13 +3,14 @@
 //!
 //! This module holds the file backstore's `unsafe`: each SQE names memory (the iovec
 //! array and the data it points to) that must stay valid until its completion. The
-//! [`Requests`] slab keeps every request's iovecs and its [`DataBuf`] (which holds the
-//! region alive through an `Arc`) until the completion has been reaped, and the ring is
-//! drained before it is dropped.
+//! slab of parked requests keeps every request's iovecs and its [`DataBuf`] (which holds
+//! the region alive through an `Arc`) until the completion has been reaped, and the ring
+//! is drained before it is dropped.
 
 #![allow(unsafe_code)]
 
 use super::DataBuf;
+use crate::slab::Slab;
 use io_uring::{IoUring, opcode, squeue, types};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
@@ -56,15 +57,14 @@ pub struct Finished {
 /// The file backstore's private io_uring and its in-flight requests.
 pub struct FileRing {
     ring: IoUring,
-    slots: Vec<Option<Request>>,
-    free: Vec<usize>,
-    live: usize,
+    /// Requests the kernel may still use, under their `user_data`.
+    parked: Slab<Request>,
 }
 
 impl std::fmt::Debug for FileRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FileRing")
-            .field("live", &self.live)
+            .field("live", &self.parked.len())
             .finish_non_exhaustive()
     }
 }
@@ -74,9 +74,7 @@ impl FileRing {
     pub fn new(depth: u32) -> io::Result<Self> {
         Ok(Self {
             ring: IoUring::new(depth.next_power_of_two())?,
-            slots: Vec::new(),
-            free: Vec::new(),
-            live: 0,
+            parked: Slab::default(),
         })
     }
 
@@ -88,26 +86,29 @@ impl FileRing {
 
     /// Requests submitted and not yet reaped.
     pub fn live(&self) -> usize {
-        self.live
+        self.parked.len()
     }
 
-    fn park(&mut self, request: Request) -> u64 {
-        self.live += 1;
-        if let Some(i) = self.free.pop() {
-            self.slots[i] = Some(request);
-            return i as u64;
+    /// Parks `request` and queues `entry` (built for it) under its token. If the entry
+    /// cannot be queued the request is unparked again: the kernel never saw it, and a
+    /// request left parked would keep [`FileRing::wait_all`] waiting for ever.
+    fn park_and_push(&mut self, request: Request, entry: squeue::Entry) -> io::Result<()> {
+        let slot = self.parked.insert(request);
+        let pushed = self.push(entry.user_data(slot));
+        if pushed.is_err() {
+            self.parked.remove(slot);
         }
-        self.slots.push(Some(request));
-        (self.slots.len() - 1) as u64
+        pushed
     }
 
     fn push(&mut self, entry: squeue::Entry) -> io::Result<()> {
         if self.ring.submission().is_full() {
             self.ring.submit()?;
         }
-        // SAFETY: every entry built below points only at memory parked in `self.slots`
+        // SAFETY: every entry built below points only at memory parked in `self.parked`
         // (iovec arrays and the shared region kept alive by their `DataBuf`) or at
-        // nothing; parked requests are released only when their completion is reaped.
+        // nothing; parked requests are released only when their completion is reaped,
+        // or right away when the entry never reached the queue.
         unsafe { self.ring.submission().push(&entry) }
             .map_err(|_| io::Error::other("submission queue full"))
     }
@@ -143,7 +144,6 @@ impl FileRing {
             _iovecs: Some(Iovecs(iovecs)),
             _buf: Some(buf),
         };
-        let slot = self.park(request);
         let entry = if write {
             let flags = if dsync { libc::RWF_DSYNC } else { 0 };
             opcode::Writev::new(types::Fd(fd), ptr, n)
@@ -155,22 +155,22 @@ impl FileRing {
                 .offset(offset)
                 .build()
         };
-        self.push(entry.user_data(slot))
+        self.park_and_push(request, entry)
     }
 
     /// Queues an fdatasync.
     pub fn fdatasync(&mut self, fd: RawFd, tag: u64) -> io::Result<()> {
-        let slot = self.park(Request {
+        let request = Request {
             tag,
             kind: Kind::Sync,
             expected: 0,
             _iovecs: None,
             _buf: None,
-        });
+        };
         let entry = opcode::Fsync::new(types::Fd(fd))
             .flags(types::FsyncFlags::DATASYNC)
             .build();
-        self.push(entry.user_data(slot))
+        self.park_and_push(request, entry)
     }
 
     /// Queues an fallocate with `mode` (punch hole, zero range) over `offset..offset+len`.
@@ -182,18 +182,18 @@ impl FileRing {
         offset: u64,
         len: u64,
     ) -> io::Result<()> {
-        let slot = self.park(Request {
+        let request = Request {
             tag,
             kind: Kind::Fallocate,
             expected: len,
             _iovecs: None,
             _buf: None,
-        });
+        };
         let entry = opcode::Fallocate::new(types::Fd(fd), len)
             .offset(offset)
             .mode(mode)
             .build();
-        self.push(entry.user_data(slot))
+        self.park_and_push(request, entry)
     }
 
     /// Hands queued submissions to the kernel (once per batch).
@@ -209,9 +209,7 @@ impl FileRing {
             .map(|c| (c.user_data(), c.result()))
             .collect();
         for (slot, result) in done {
-            if let Some(request) = self.slots.get_mut(slot as usize).and_then(Option::take) {
-                self.free.push(slot as usize);
-                self.live -= 1;
+            if let Some(request) = self.parked.remove(slot) {
                 out.push(Finished { request, result });
             }
         }
@@ -219,7 +217,7 @@ impl FileRing {
 
     /// Blocks until every in-flight request has completed (used before dropping).
     pub fn wait_all(&mut self, out: &mut Vec<Finished>) {
-        while self.live > 0 {
+        while !self.parked.is_empty() {
             if self.ring.submit_and_wait(1).is_err() {
                 break;
             }

@@ -265,7 +265,9 @@ impl GlfsBackstore {
             self.outages = 0;
         }
         if result.is_ok() && p.kind == Kind::Write && p.fua {
-            self.slab.set_kind(done.token, Kind::FuaSync);
+            if let Some(p) = self.slab.get_mut(done.token) {
+                p.kind = Kind::FuaSync;
+            }
             drop(done.op); // the data is in gfapi's hands; release the region range
             self.start(&done.file, done.token, AsyncOp::Fdatasync);
             return;
@@ -333,7 +335,7 @@ impl Backstore for GlfsBackstore {
     }
 
     fn in_flight(&self) -> usize {
-        self.slab.live()
+        self.slab.len()
     }
 
     fn capabilities(&self) -> Capabilities {

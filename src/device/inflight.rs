@@ -5,6 +5,7 @@
 use super::compare::Compare;
 use super::order::Guard;
 use crate::ring::Command;
+use crate::slab::Slab;
 
 /// What a pending command was waiting for, so its completion can be answered right.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,42 +52,37 @@ impl Pending {
     }
 }
 
-/// A slab of pending commands; the slot index is the backstore tag.
+/// The pending commands, under the tag their backstore requests carry
+/// ([`crate::slab::Slab`]), plus a count of exclusive guards so that a write checks for a
+/// conflicting COMPARE AND WRITE without a scan when there is none.
 #[derive(Debug, Default)]
 pub struct InFlight {
-    slots: Vec<Option<Pending>>,
-    free: Vec<u32>,
-    len: usize,
+    pending: Slab<Pending>,
     /// How many pending commands hold an exclusive guard (fast path: usually 0).
     exclusive: usize,
+}
+
+fn is_exclusive(p: &Pending) -> bool {
+    p.guard.is_some_and(|g| g.exclusive)
 }
 
 impl InFlight {
     /// Stores `pending` and returns its tag.
     pub fn insert(&mut self, pending: Pending) -> u64 {
-        self.len += 1;
-        self.exclusive += usize::from(pending.guard.is_some_and(|g| g.exclusive));
-        if let Some(i) = self.free.pop() {
-            self.slots[i as usize] = Some(pending);
-            return u64::from(i);
-        }
-        self.slots.push(Some(pending));
-        (self.slots.len() - 1) as u64
+        self.exclusive += usize::from(is_exclusive(&pending));
+        self.pending.insert(pending)
     }
 
     /// Takes the command stored under `tag`; `None` for an unknown or reused tag.
     pub fn take(&mut self, tag: u64) -> Option<Pending> {
-        let index = u32::try_from(tag).ok()?;
-        let pending = self.slots.get_mut(index as usize)?.take()?;
-        self.free.push(index);
-        self.len -= 1;
-        self.exclusive -= usize::from(pending.guard.is_some_and(|g| g.exclusive));
+        let pending = self.pending.remove(tag)?;
+        self.exclusive -= usize::from(is_exclusive(&pending));
         Some(pending)
     }
 
     /// The command stored under `tag`, left in place.
     pub fn get_mut(&mut self, tag: u64) -> Option<&mut Pending> {
-        self.slots.get_mut(usize::try_from(tag).ok()?)?.as_mut()
+        self.pending.get_mut(tag)
     }
 
     /// Whether a command guarded by `guard` must wait for one in flight.
@@ -94,29 +90,20 @@ impl InFlight {
         if !guard.exclusive && self.exclusive == 0 {
             return false;
         }
-        self.slots
-            .iter()
-            .flatten()
+        self.pending
+            .values()
             .filter_map(|p| p.guard.as_ref())
             .any(|g| g.conflicts(guard))
     }
 
     /// Number of pending commands.
     pub fn len(&self) -> usize {
-        self.len
+        self.pending.len()
     }
 
     /// True when nothing is pending.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Removes every pending command (used when the device goes away).
-    pub fn drain_all(&mut self) -> impl Iterator<Item = Pending> + '_ {
-        self.free.clear();
-        self.len = 0;
-        self.exclusive = 0;
-        self.slots.drain(..).flatten()
+        self.pending.is_empty()
     }
 }
 
