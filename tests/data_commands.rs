@@ -571,3 +571,58 @@ fn write_same_without_data_out_writes_zeroes() {
     assert!(after[10 * 512..30 * 512].iter().all(|b| *b == 0));
     assert_eq!(after[30 * 512..], pattern(100, 50, 3)[30 * 512..]);
 }
+
+/// Fails every request: reads complete with EIO, or (with `reject`) submission refuses
+/// them as retryable.
+#[derive(Debug)]
+struct Failing {
+    reject: bool,
+    done: Vec<gluster_tcmu::backstore::IoCompletion>,
+}
+
+impl gluster_tcmu::backstore::Backstore for Failing {
+    fn size(&self) -> u64 {
+        1024 * u64::from(BLOCK)
+    }
+    fn submit(
+        &mut self,
+        request: gluster_tcmu::backstore::IoRequest,
+    ) -> Result<(), Box<gluster_tcmu::backstore::Rejected>> {
+        use gluster_tcmu::backstore::{BackstoreError, IoCompletion, Rejected};
+        if self.reject {
+            let error = BackstoreError::Retryable(libc::ENOTCONN);
+            return Err(Box::new(Rejected { error, request }));
+        }
+        self.done.push(IoCompletion {
+            tag: request.tag,
+            result: Err(BackstoreError::Read(libc::EIO)),
+        });
+        Ok(())
+    }
+    fn drain(&mut self, out: &mut Vec<gluster_tcmu::backstore::IoCompletion>) {
+        out.append(&mut self.done)
+    }
+    fn in_flight(&self) -> usize {
+        self.done.len()
+    }
+}
+
+/// A failed command counts as one error, whether the backstore refused it at submission
+/// (BUSY) or failed it later (MEDIUM ERROR), and for a multi-step command as well.
+#[test]
+fn each_failed_command_counts_one_error() {
+    for reject in [false, true] {
+        let failing = Failing {
+            reject,
+            done: Vec::new(),
+        };
+        let (mut k, mut d) = device_with(FakeKernelConfig::default(), lun(1024), Box::new(failing));
+        let before = d.stats().errors;
+        let c = one(&mut k, &mut d, &read16(0, 1), DataDir::FromDevice(512));
+        let want = if reject { 0x08 } else { 0x02 };
+        assert_eq!(c.status, want, "reject={reject}");
+        let c = one(&mut k, &mut d, &verify16(0, 4, 0), DataDir::None);
+        assert_eq!(c.status, want, "reject={reject}");
+        assert_eq!(d.stats().errors - before, 2, "reject={reject}");
+    }
+}

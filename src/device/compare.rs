@@ -8,7 +8,7 @@
 #![forbid(unsafe_code)]
 
 use super::{Device, DeviceError, Pending, SegmentReader, Waiting, data};
-use crate::backstore::{BackstoreError, DataBuf, IoOp, IoRequest};
+use crate::backstore::{BackstoreError, DataBuf, IoOp};
 use crate::region::SharedRegion;
 use crate::ring::{Command, DataSeg};
 use crate::scsi::{BlockIo, ByteCheck, DataOut, Sense, Status};
@@ -145,12 +145,7 @@ impl Device {
             buf,
         };
         self.stats.read_bytes += n;
-        if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
-            if let Some(pending) = self.inflight.take(tag) {
-                return self.answer(pending.cmd, &rejected.error.status(), &[]);
-            }
-        }
-        Ok(())
+        self.submit_tagged(tag, op)
     }
 
     /// Handles the completed read of one step: compare, then go on, write or answer.
@@ -204,12 +199,6 @@ impl Device {
         pending.waiting = Waiting::NoData;
         let tag = self.inflight.insert(pending);
         self.stats.write_bytes += total;
-        let op = IoOp::Write { offset, buf, fua };
-        if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
-            if let Some(pending) = self.inflight.take(tag) {
-                return self.answer(pending.cmd, &rejected.error.status(), &[]);
-            }
-        }
-        Ok(())
+        self.submit_tagged(tag, IoOp::Write { offset, buf, fua })
     }
 }

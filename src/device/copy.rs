@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 use super::{Device, DeviceError, Pending, Waiting};
-use crate::backstore::{BackstoreError, DataBuf, IoOp, IoRequest};
+use crate::backstore::{BackstoreError, DataBuf, IoOp};
 use crate::region::SharedRegion;
 use crate::ring::{Command, DataSeg};
 use crate::scsi::{CopyPlan, CopyResult, Status};
@@ -109,13 +109,15 @@ impl CopyJob {
         DataBuf::new(self.buffer.clone(), &[seg], step.len)
     }
 
-    fn result(&self, ok: bool) -> CopyResult {
-        CopyResult {
+    /// How the copy ended, if its plan asked for the result to be held (LIST ID USAGE
+    /// 00b) for RECEIVE COPY RESULTS.
+    pub(super) fn held_result(&self, ok: bool) -> Option<CopyResult> {
+        self.plan.hold.then(|| CopyResult {
             list_id: self.plan.list_id,
             ok,
             segments_done: u16::try_from(self.segment).unwrap_or(u16::MAX),
             bytes: self.copied,
-        }
+        })
     }
 }
 
@@ -173,10 +175,9 @@ impl Device {
                     buf: job.step_buf(step),
                 },
                 None => {
-                    let result = job.result(true);
-                    let hold = job.plan.hold;
+                    let held = job.held_result(true);
                     if let Some(p) = self.inflight.take(tag) {
-                        if hold {
+                        if let Some(result) = held {
                             self.lun.record_copy(result);
                         }
                         return self.answer(p.cmd, &Status::Good, &[]);
@@ -190,12 +191,7 @@ impl Device {
             IoOp::Read { buf, .. } => self.stats.read_bytes += buf.len(),
             _ => {}
         }
-        if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
-            if let Some(p) = self.inflight.take(tag) {
-                return self.copy_failed(p, &rejected.error);
-            }
-        }
-        Ok(())
+        self.submit_tagged(tag, op)
     }
 
     /// Handles a finished read or write of a copy step.
@@ -212,9 +208,9 @@ impl Device {
             None => job.next_step().map_or(0, |s| s.len),
         };
         match result {
-            Err(e) => return self.copy_failed(pending, &e),
+            Err(e) => return self.fail(pending, &e),
             Ok(moved) if moved < expected => {
-                return self.copy_failed(pending, &BackstoreError::Read(libc::EIO));
+                return self.fail(pending, &BackstoreError::Read(libc::EIO));
             }
             Ok(_) => {}
         }
@@ -224,15 +220,5 @@ impl Device {
         }
         let tag = self.inflight.insert(pending);
         self.copy_submit(tag)
-    }
-
-    /// Answers a copy that failed at a step with the backstore's error.
-    fn copy_failed(&mut self, pending: Pending, error: &BackstoreError) -> Result<(), DeviceError> {
-        if let Waiting::Copy(job) = &pending.waiting {
-            if job.plan.hold {
-                self.lun.record_copy(job.result(false));
-            }
-        }
-        self.answer(pending.cmd, &error.status(), &[])
     }
 }

@@ -35,6 +35,7 @@ pub struct DeviceStats {
     pub commands: u64,
     pub read_bytes: u64,
     pub write_bytes: u64,
+    /// Commands answered with anything but GOOD (CHECK CONDITION, BUSY, ...), once each.
     pub errors: u64,
     pub aborted: u64,
     /// Commands taken from the ring and not answered yet (at the time of reading).
@@ -367,12 +368,30 @@ impl Device {
             _ => {}
         }
         let tag = self.inflight.insert(Pending::new(cmd, waiting, guard));
-        if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
-            if let Some(pending) = self.inflight.take(rejected.request.tag) {
-                self.finish_io(pending, Err(rejected.error))?;
+        self.submit_tagged(tag, op)
+    }
+
+    /// Hands `op` for the pending command under `tag` to the backstore; if the backstore
+    /// refuses it, the command is answered with that error at once.
+    fn submit_tagged(&mut self, tag: u64, op: IoOp) -> Result<(), DeviceError> {
+        match self.backstore.submit(IoRequest { tag, op }) {
+            Ok(()) => Ok(()),
+            Err(rejected) => match self.inflight.take(tag) {
+                Some(pending) => self.fail(pending, &rejected.error),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// Answers a pending command whose backstore request failed; a failed EXTENDED COPY
+    /// first keeps its result for RECEIVE COPY RESULTS when it asked to.
+    fn fail(&mut self, pending: Pending, error: &BackstoreError) -> Result<(), DeviceError> {
+        if let Waiting::Copy(job) = &pending.waiting {
+            if let Some(result) = job.held_result(false) {
+                self.lun.record_copy(result);
             }
         }
-        Ok(())
+        self.answer(pending.cmd, &error.status(), &[])
     }
 
     fn finish_io(
@@ -394,19 +413,19 @@ impl Device {
                 self.ring.complete(&self.region, pending.cmd, &rsp)?;
                 Ok(())
             }
-            Err(e) => {
-                self.stats.errors += 1;
-                self.answer(pending.cmd, &e.status(), &[])
-            }
+            Err(e) => self.fail(pending, &e),
         }
     }
 
     /// Completes `cmd` with `status` and, for data-in, `data` copied into its buffer.
+    /// Every answer other than GOOD counts as one error, here and nowhere else.
     fn answer(&mut self, cmd: Command, status: &Status, data: &[u8]) -> Result<(), DeviceError> {
+        if *status != Status::Good {
+            self.stats.errors += 1;
+        }
         let mut sense = [0u8; crate::abi::SENSE_BUFFER_SIZE];
         let mut sense_len = 0;
         if let Status::CheckCondition(s) = status {
-            self.stats.errors += 1;
             sense_len = s.encode(self.lun.descriptor_sense(), &mut sense);
         }
         let mut read_len = None;

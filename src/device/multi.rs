@@ -41,7 +41,6 @@ impl Device {
     pub(super) fn finish_parts(&mut self, mut pending: Pending) -> Result<(), DeviceError> {
         match pending.waiting {
             Waiting::Parts { error: Some(e), .. } => {
-                self.stats.errors += 1;
                 let status = e.status();
                 self.answer(pending.cmd, &status, &[])
             }
@@ -50,13 +49,7 @@ impl Device {
             } => {
                 pending.waiting = Waiting::NoData;
                 let tag = self.inflight.insert(pending);
-                let op = IoOp::Flush;
-                if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
-                    if let Some(p) = self.inflight.take(tag) {
-                        return self.answer(p.cmd, &rejected.error.status(), &[]);
-                    }
-                }
-                Ok(())
+                self.submit_tagged(tag, IoOp::Flush)
             }
             _ => self.answer(pending.cmd, &Status::Good, &[]),
         }
