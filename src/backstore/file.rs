@@ -10,7 +10,7 @@
 use super::file_uring::{FileRing, Finished, Kind};
 use super::{
     Backstore, BackstoreError, Capabilities, Extent, IoCompletion, IoOp, IoRequest, Rejected,
-    check_range,
+    check_range, walk_extents,
 };
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -283,35 +283,22 @@ impl Backstore for FileBackstore {
     ) -> Result<Vec<Extent>, BackstoreError> {
         use rustix::fs::{SeekFrom, seek};
         let end = offset.saturating_add(len).min(self.size);
-        let mut out: Vec<Extent> = Vec::new();
-        let mut pos = offset;
         let errno = |e: rustix::io::Errno| BackstoreError::Other(e.raw_os_error());
-        while pos < end && out.len() < max_extents.max(1) {
+        walk_extents(offset, end, max_extents, |pos| {
             let data = match seek(&self.file, SeekFrom::Data(pos)) {
-                Ok(d) => d.min(end),
+                Ok(d) => d,
                 Err(rustix::io::Errno::NXIO) => end,
                 Err(e) => return Err(errno(e)),
             };
-            let (next, allocated) = if data > pos {
-                (data, false)
-            } else {
-                match seek(&self.file, SeekFrom::Hole(pos)) {
-                    Ok(h) => (h.min(end), true),
-                    Err(rustix::io::Errno::NXIO) => (end, false),
-                    Err(e) => return Err(errno(e)),
-                }
-            };
-            if next <= pos {
-                break;
+            if data > pos {
+                return Ok((data, false));
             }
-            out.push(Extent {
-                offset: pos,
-                len: next - pos,
-                allocated,
-            });
-            pos = next;
-        }
-        Ok(out)
+            match seek(&self.file, SeekFrom::Hole(pos)) {
+                Ok(h) => Ok((h, true)),
+                Err(rustix::io::Errno::NXIO) => Ok((end, false)),
+                Err(e) => Err(errno(e)),
+            }
+        })
     }
 }
 

@@ -137,6 +137,38 @@ pub struct Extent {
     pub allocated: bool,
 }
 
+/// The extents of `offset..end`, at most `max_extents` of them: `next_run(pos)` says
+/// where the run starting at `pos` ends and whether it is allocated; neighbouring runs of
+/// the same kind merge. Shared by the backstores' [`Backstore::allocation`].
+pub(crate) fn walk_extents(
+    offset: u64,
+    end: u64,
+    max_extents: usize,
+    mut next_run: impl FnMut(u64) -> Result<(u64, bool), BackstoreError>,
+) -> Result<Vec<Extent>, BackstoreError> {
+    let mut out: Vec<Extent> = Vec::new();
+    let mut pos = offset;
+    while pos < end {
+        let (run_end, allocated) = next_run(pos)?;
+        let next = run_end.min(end);
+        if next <= pos {
+            break;
+        }
+        let full = out.len() >= max_extents.max(1);
+        match out.last_mut() {
+            Some(last) if last.allocated == allocated => last.len += next - pos,
+            _ if full => break,
+            _ => out.push(Extent {
+                offset: pos,
+                len: next - pos,
+                allocated,
+            }),
+        }
+        pos = next;
+    }
+    Ok(out)
+}
+
 /// A request and the tag its completion carries back.
 #[derive(Debug)]
 pub struct IoRequest {

@@ -5,7 +5,7 @@
 
 use super::{
     Backstore, BackstoreError, Capabilities, DataBuf, Extent, IoCompletion, IoOp, IoRequest,
-    Rejected, check_range,
+    Rejected, check_range, walk_extents,
 };
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -202,24 +202,10 @@ impl Backstore for RamBackstore {
         max_extents: usize,
     ) -> Result<Vec<Extent>, BackstoreError> {
         let end = offset.saturating_add(len).min(self.size);
-        let mut out: Vec<Extent> = Vec::new();
-        let mut pos = offset;
-        while pos < end {
-            let next = ((pos / CHUNK) + 1).saturating_mul(CHUNK).min(end);
-            let allocated = self.chunks.contains_key(&(pos / CHUNK));
-            let full = out.len() >= max_extents.max(1);
-            match out.last_mut() {
-                Some(last) if last.allocated == allocated => last.len += next - pos,
-                _ if full => break,
-                _ => out.push(Extent {
-                    offset: pos,
-                    len: next - pos,
-                    allocated,
-                }),
-            }
-            pos = next;
-        }
-        Ok(out)
+        walk_extents(offset, end, max_extents, |pos| {
+            let next = ((pos / CHUNK) + 1).saturating_mul(CHUNK);
+            Ok((next, self.chunks.contains_key(&(pos / CHUNK))))
+        })
     }
 }
 
