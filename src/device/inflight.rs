@@ -80,7 +80,8 @@ impl InFlight {
         Some(pending)
     }
 
-    /// The command stored under `tag`, left in place.
+    /// The command stored under `tag`, left in place (its guard must not change there:
+    /// the exclusive count follows insert and take).
     pub fn get_mut(&mut self, tag: u64) -> Option<&mut Pending> {
         self.pending.get_mut(tag)
     }
