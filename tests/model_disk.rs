@@ -110,6 +110,53 @@ fn removing_a_device_with_backstore_io_in_flight_waits_for_it() {
     drop(k);
 }
 
+/// A file LUN in a reactor submits on the reactor's ring (it has no notifier of its
+/// own there); removed with writes in flight it comes back only when they are done, and
+/// then serves again on a private ring, driven by hand, with the data the reactor wrote.
+#[test]
+fn file_lun_uses_the_reactor_ring_and_leaves_it_cleanly() {
+    let blocks = 8192;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = gluster_tcmu::backstore::FileOptions::default();
+    let path = dir.path().join("lun.img");
+    let file = gluster_tcmu::backstore::FileBackstore::open(&path, blocks * 512, &opts).unwrap();
+    let (mut k, device) = device_with(Default::default(), lun(blocks), Box::new(file));
+    assert!(
+        device.backstore_fd().is_some(),
+        "private ring before the reactor"
+    );
+    let reactor = Reactor::spawn("file-ring-reactor").unwrap();
+    let id = reactor.add(device).unwrap();
+    let notifier = reactor
+        .with_device(id, |d| d.map(|d| d.backstore_fd().is_some()))
+        .unwrap();
+    assert_eq!(notifier, Some(false), "submits on the reactor's ring");
+    for i in 0..32 {
+        k.submit_with(
+            &write16(i * 128, 128, false),
+            DataDir::ToDevice(&pattern(i * 128, 128, 5)),
+            gluster_tcmu::testing::SubmitOpts::quiet(),
+        )
+        .unwrap();
+    }
+    k.notify();
+    std::thread::sleep(Duration::from_millis(5));
+    let mut device = reactor.remove(id).unwrap();
+    assert_eq!(
+        device.backstore_in_flight(),
+        0,
+        "released with I/O in flight"
+    );
+    let mut done = k.reap().unwrap();
+    done.extend(run_until(&mut k, &mut device, 32 - done.len()));
+    assert!(done.iter().all(|c| c.status == 0), "{done:?}");
+    k.submit(&read16(31 * 128, 128), DataDir::FromDevice(128 * 512))
+        .unwrap();
+    let c = run_until(&mut k, &mut device, 1).pop().unwrap();
+    assert_eq!(c.status, 0);
+    assert_eq!(c.data_in, pattern(31 * 128, 128, 5));
+}
+
 #[test]
 fn removing_a_device_with_unread_commands_returns_promptly() {
     let (mut k, device) = ram_device(64);

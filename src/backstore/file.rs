@@ -1,16 +1,18 @@
-//! A LUN backed by a local file, served through the backstore's own io_uring.
+//! A LUN backed by a local file, served through io_uring.
 //!
 //! Reads and writes go from and into the shared region's data segments with no bounce
 //! buffer. FUA writes use `RWF_DSYNC`; SYNCHRONIZE CACHE is `fdatasync`; discard punches
-//! a hole and write-zeroes uses `FALLOC_FL_ZERO_RANGE`. The ring's own fd is the
-//! backstore's notifier, so the reactor wakes when completions are waiting.
+//! a hole and write-zeroes uses `FALLOC_FL_ZERO_RANGE`. Served by a reactor, the
+//! submissions go into the reactor's own ring, batched with everything else it submits
+//! in a turn ([`Backstore::attach_uring`]); without one, into a private ring whose fd is
+//! the backstore's notifier.
 
 #![forbid(unsafe_code)]
 
 use super::file_uring::{FileRing, Finished, Kind};
 use super::{
     Backstore, BackstoreError, Capabilities, Extent, IoCompletion, IoOp, IoRequest, Rejected,
-    check_range, walk_extents,
+    UringSqe, check_range, walk_extents,
 };
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -142,14 +144,19 @@ impl FileBackstore {
             IoOp::Write { offset, buf, fua } => {
                 self.ring.readv_writev(fd, tag, true, offset, buf, fua)
             }
-            IoOp::Flush => self.ring.fdatasync(fd, tag),
+            IoOp::Flush => {
+                self.ring.fdatasync(fd, tag);
+                Ok(())
+            }
             IoOp::Discard { offset, len } => {
                 let mode = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
-                self.ring.fallocate(fd, tag, mode, offset, len)
+                self.ring.fallocate(fd, tag, mode, offset, len);
+                Ok(())
             }
             IoOp::WriteZeroes { offset, len } => {
                 let mode = libc::FALLOC_FL_ZERO_RANGE | libc::FALLOC_FL_KEEP_SIZE;
-                self.ring.fallocate(fd, tag, mode, offset, len)
+                self.ring.fallocate(fd, tag, mode, offset, len);
+                Ok(())
             }
         }
     }
@@ -235,7 +242,23 @@ impl Backstore for FileBackstore {
     }
 
     fn notifier(&self) -> Option<BorrowedFd<'_>> {
-        Some(self.ring.fd())
+        self.ring.fd()
+    }
+
+    fn attach_uring(&mut self) -> bool {
+        self.ring.attach()
+    }
+
+    fn detach_uring(&mut self) {
+        self.ring.detach();
+    }
+
+    fn take_sqes(&mut self, out: &mut Vec<UringSqe>) {
+        self.ring.take(out);
+    }
+
+    fn uring_complete(&mut self, token: u64, result: i32) {
+        self.ring.complete(token, result);
     }
 
     fn drain(&mut self, out: &mut Vec<IoCompletion>) {
@@ -305,6 +328,113 @@ impl Backstore for FileBackstore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backstore::DataBuf;
+    use crate::region::SharedRegion;
+    use crate::ring::DataSeg;
+    use std::sync::Arc;
+
+    fn file_lun(dir: &tempfile::TempDir, size: u64) -> FileBackstore {
+        FileBackstore::open(&dir.path().join("lun.img"), size, &FileOptions::default()).unwrap()
+    }
+
+    fn read_request(region: &Arc<SharedRegion>, tag: u64) -> IoRequest {
+        let seg = DataSeg { off: 0, len: 4096 };
+        IoRequest {
+            tag,
+            op: IoOp::Read {
+                offset: 0,
+                buf: DataBuf::new(region.clone(), &[seg], 4096),
+            },
+        }
+    }
+
+    /// Attached, the backstore hands its submissions over instead of submitting them,
+    /// has no notifier, and turns handed-back results into completions.
+    #[test]
+    fn attached_backstore_hands_submissions_to_the_reactor() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = file_lun(&dir, 1 << 20);
+        let region = Arc::new(SharedRegion::heap(8192));
+        assert!(b.notifier().is_some(), "a private ring before attaching");
+        assert!(b.attach_uring());
+        assert!(b.notifier().is_none(), "no private ring while attached");
+        b.submit(read_request(&region, 7)).unwrap();
+        b.commit();
+        let mut sqes = Vec::new();
+        b.take_sqes(&mut sqes);
+        assert_eq!(sqes.len(), 1);
+        assert_eq!(b.in_flight(), 1);
+        let mut out = Vec::new();
+        b.drain(&mut out);
+        assert!(
+            out.is_empty(),
+            "nothing finished before the reactor says so"
+        );
+        b.uring_complete(sqes[0].token(), 4096);
+        b.drain(&mut out);
+        assert_eq!(
+            out,
+            vec![IoCompletion {
+                tag: 7,
+                result: Ok(4096)
+            }]
+        );
+        assert_eq!(b.in_flight(), 0);
+        b.uring_complete(sqes[0].token(), 4096);
+        b.drain(&mut out);
+        assert_eq!(out.len(), 1, "a stale token completes nothing");
+    }
+
+    /// Work on the private ring keeps the backstore from being attached; detached again
+    /// it submits on a private ring of its own.
+    #[test]
+    fn attach_waits_for_private_work_and_detach_goes_back_to_a_private_ring() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = file_lun(&dir, 1 << 20);
+        let region = Arc::new(SharedRegion::heap(8192));
+        b.submit(read_request(&region, 1)).unwrap();
+        assert!(!b.attach_uring(), "private work outstanding");
+        b.commit();
+        let mut out = Vec::new();
+        while out.is_empty() {
+            b.drain(&mut out);
+        }
+        assert!(b.attach_uring());
+        b.detach_uring();
+        b.submit(read_request(&region, 2)).unwrap();
+        b.commit();
+        assert!(b.notifier().is_some(), "a new private ring");
+        out.clear();
+        while out.is_empty() {
+            b.drain(&mut out);
+        }
+        assert_eq!(
+            out,
+            vec![IoCompletion {
+                tag: 2,
+                result: Ok(4096)
+            }]
+        );
+    }
+
+    /// Dropped while a reactor still owes a completion, the backstore leaks the request's
+    /// memory (the kernel may still write into it) instead of freeing it.
+    #[test]
+    fn dropping_with_reactor_work_outstanding_keeps_the_region_alive() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = file_lun(&dir, 1 << 20);
+        let region = Arc::new(SharedRegion::heap(8192));
+        assert!(b.attach_uring());
+        b.submit(read_request(&region, 3)).unwrap();
+        let mut sqes = Vec::new();
+        b.take_sqes(&mut sqes);
+        drop(b);
+        assert_eq!(
+            Arc::strong_count(&region),
+            2,
+            "the parked request still holds it"
+        );
+    }
 
     #[test]
     fn short_writes_are_errors_and_errnos_map_precisely() {

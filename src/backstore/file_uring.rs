@@ -1,15 +1,17 @@
 //! io_uring submission for the file backstore: vectored reads and writes straight from
-//! and into the shared region, flushes and fallocate.
+//! and into the shared region, flushes and fallocate, submitted through the serving
+//! reactor's ring or, without a reactor, a private one.
 //!
 //! This module holds the file backstore's `unsafe`: each SQE names memory (the iovec
 //! array and the data it points to) that must stay valid until its completion. The
 //! slab of parked requests keeps every request's iovecs and its [`DataBuf`] (which holds
-//! the region alive through an `Arc`) until the completion has been reaped, and the ring
-//! is drained before it is dropped.
+//! the region alive through an `Arc`) until the completion has been reaped; the private
+//! ring is drained before it is dropped, and what a reactor still owes is leaked.
 
 #![allow(unsafe_code)]
 
 use super::DataBuf;
+use super::UringSqe;
 use crate::slab::Slab;
 use io_uring::{IoUring, opcode, squeue, types};
 use std::io;
@@ -54,34 +56,56 @@ pub struct Finished {
     pub result: i32,
 }
 
-/// The file backstore's private io_uring and its in-flight requests.
+/// The file backstore's io_uring work: the requests the kernel may still use, and where
+/// their submissions go. Served by a reactor ([`FileRing::attach`]) they are handed to the
+/// reactor's ring and their completions come back through [`FileRing::complete`];
+/// otherwise (tests, tools driving a device by hand) they go to a private ring created on
+/// first use, whose fd is the backstore's notifier.
 pub struct FileRing {
-    ring: IoUring,
-    /// Requests the kernel may still use, under their `user_data`.
+    /// The private ring, when not attached to a reactor.
+    own: Option<IoUring>,
+    /// Size for the private ring (the kernel's per-device queue depth).
+    depth: u32,
+    /// A reactor submits `outbox` and hands completions back.
+    attached: bool,
+    /// Requests the kernel may still use, under their token.
     parked: Slab<Request>,
+    /// Prepared submissions not handed to a ring yet.
+    outbox: Vec<UringSqe>,
+    /// Completions handed back by the reactor, or of requests whose submission failed.
+    done: Vec<(u64, i32)>,
 }
 
 impl std::fmt::Debug for FileRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FileRing")
+            .field("attached", &self.attached)
             .field("live", &self.parked.len())
             .finish_non_exhaustive()
     }
 }
 
 impl FileRing {
-    /// A ring with room for `depth` requests (the kernel's per-device queue depth).
+    /// Work for up to `depth` requests at a time; the private ring is set up at once so
+    /// that a ring failure shows at open.
     pub fn new(depth: u32) -> io::Result<Self> {
+        let depth = depth.max(1).next_power_of_two();
         Ok(Self {
-            ring: IoUring::new(depth.next_power_of_two())?,
+            own: Some(IoUring::new(depth)?),
+            depth,
+            attached: false,
             parked: Slab::default(),
+            outbox: Vec::new(),
+            done: Vec::new(),
         })
     }
 
-    /// The ring's fd: readable when completions are waiting.
-    pub fn fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: the ring fd is owned by `self.ring` and outlives the borrow of `self`.
-        unsafe { BorrowedFd::borrow_raw(self.ring.as_raw_fd()) }
+    /// The private ring's fd (readable when completions are waiting); `None` while a
+    /// reactor submits for us.
+    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
+        let own = self.own.as_ref().filter(|_| !self.attached)?;
+        // SAFETY: the ring fd is owned by `own` and outlives the borrow of `self`.
+        Some(unsafe { BorrowedFd::borrow_raw(own.as_raw_fd()) })
     }
 
     /// Requests submitted and not yet reaped.
@@ -89,28 +113,52 @@ impl FileRing {
         self.parked.len()
     }
 
-    /// Parks `request` and queues `entry` (built for it) under its token. If the entry
-    /// cannot be queued the request is unparked again: the kernel never saw it, and a
-    /// request left parked would keep [`FileRing::wait_all`] waiting for ever.
-    fn park_and_push(&mut self, request: Request, entry: squeue::Entry) -> io::Result<()> {
-        let slot = self.parked.insert(request);
-        let pushed = self.push(entry.user_data(slot));
-        if pushed.is_err() {
-            self.parked.remove(slot);
+    /// From now on a reactor takes the submissions ([`FileRing::take`]) and hands back
+    /// completions. Refused (false) while the private ring still has work.
+    pub fn attach(&mut self) -> bool {
+        if self.attached {
+            return true;
         }
-        pushed
+        if !self.parked.is_empty() || !self.outbox.is_empty() {
+            return false;
+        }
+        self.own = None;
+        self.attached = true;
+        true
     }
 
-    fn push(&mut self, entry: squeue::Entry) -> io::Result<()> {
-        if self.ring.submission().is_full() {
-            self.ring.submit()?;
+    /// Back to a private ring (created on the next submission). Refused (false) while
+    /// the reactor still owes completions.
+    pub fn detach(&mut self) -> bool {
+        if self.attached && !self.parked.is_empty() {
+            return false;
         }
-        // SAFETY: every entry built below points only at memory parked in `self.parked`
-        // (iovec arrays and the shared region kept alive by their `DataBuf`) or at
-        // nothing; parked requests are released only when their completion is reaped,
-        // or right away when the entry never reached the queue.
-        unsafe { self.ring.submission().push(&entry) }
-            .map_err(|_| io::Error::other("submission queue full"))
+        self.attached = false;
+        true
+    }
+
+    /// Moves the prepared submissions into `out` for the reactor to push.
+    pub fn take(&mut self, out: &mut Vec<UringSqe>) {
+        if self.attached {
+            out.append(&mut self.outbox);
+        }
+    }
+
+    /// The reactor's completion for `token`: the kernel's result, or a negative errno
+    /// when the submission never reached the kernel.
+    pub fn complete(&mut self, token: u64, result: i32) {
+        self.done.push((token, result));
+    }
+
+    /// Parks `request` and prepares `entry` (built for it) under its token.
+    fn park_and_queue(&mut self, request: Request, entry: squeue::Entry) {
+        let token = self.parked.insert(request);
+        // SAFETY: `entry` names only memory owned by the request parked under `token`
+        // (its iovec array and the shared region kept alive by its `DataBuf`), or none.
+        // A parked request is released only when its completion for `token` is reaped
+        // (`reap`), and `Drop` leaks what a reactor still owes instead of freeing it.
+        let sqe = unsafe { UringSqe::new(entry, token) };
+        self.outbox.push(sqe);
     }
 
     /// Queues a vectored read or write of `buf` at `offset`; `dsync` makes a write
@@ -155,11 +203,12 @@ impl FileRing {
                 .offset(offset)
                 .build()
         };
-        self.park_and_push(request, entry)
+        self.park_and_queue(request, entry);
+        Ok(())
     }
 
     /// Queues an fdatasync.
-    pub fn fdatasync(&mut self, fd: RawFd, tag: u64) -> io::Result<()> {
+    pub fn fdatasync(&mut self, fd: RawFd, tag: u64) {
         let request = Request {
             tag,
             kind: Kind::Sync,
@@ -170,18 +219,11 @@ impl FileRing {
         let entry = opcode::Fsync::new(types::Fd(fd))
             .flags(types::FsyncFlags::DATASYNC)
             .build();
-        self.park_and_push(request, entry)
+        self.park_and_queue(request, entry);
     }
 
     /// Queues an fallocate with `mode` (punch hole, zero range) over `offset..offset+len`.
-    pub fn fallocate(
-        &mut self,
-        fd: RawFd,
-        tag: u64,
-        mode: i32,
-        offset: u64,
-        len: u64,
-    ) -> io::Result<()> {
+    pub fn fallocate(&mut self, fd: RawFd, tag: u64, mode: i32, offset: u64, len: u64) {
         let request = Request {
             tag,
             kind: Kind::Fallocate,
@@ -193,33 +235,64 @@ impl FileRing {
             .offset(offset)
             .mode(mode)
             .build();
-        self.park_and_push(request, entry)
+        self.park_and_queue(request, entry);
     }
 
-    /// Hands queued submissions to the kernel (once per batch).
+    /// Hands prepared submissions to the private ring and submits them (once per batch).
+    /// Attached to a reactor there is nothing to do: the reactor takes them. A submission
+    /// the private ring cannot take completes at once with the error.
     pub fn submit(&mut self) -> io::Result<()> {
-        self.ring.submit().map(drop)
+        if self.attached || self.outbox.is_empty() {
+            return Ok(());
+        }
+        if self.own.is_none() {
+            self.own = Some(IoUring::new(self.depth)?);
+        }
+        let Some(ring) = self.own.as_mut() else {
+            return Ok(());
+        };
+        for sqe in self.outbox.drain(..) {
+            let token = sqe.token();
+            if ring.submission().is_full() {
+                ring.submit()?;
+            }
+            // SAFETY: `UringSqe::new`'s contract: what the entry names lives until its
+            // completion is reaped from this ring (`reap`) or is leaked.
+            if unsafe { ring.submission().push(&sqe.into_entry(token)) }.is_err() {
+                self.done.push((token, -libc::EAGAIN));
+            }
+        }
+        ring.submit().map(drop)
     }
 
-    /// Moves every available completion into `out`, releasing its parked memory.
+    /// Moves every finished request into `out`, releasing its parked memory.
     pub fn reap(&mut self, out: &mut Vec<Finished>) {
-        let done: Vec<(u64, i32)> = self
-            .ring
-            .completion()
-            .map(|c| (c.user_data(), c.result()))
-            .collect();
-        for (slot, result) in done {
-            if let Some(request) = self.parked.remove(slot) {
+        if let Some(ring) = self.own.as_mut().filter(|_| !self.attached) {
+            self.done
+                .extend(ring.completion().map(|c| (c.user_data(), c.result())));
+        }
+        for (token, result) in self.done.drain(..) {
+            if let Some(request) = self.parked.remove(token) {
                 out.push(Finished { request, result });
             }
         }
     }
 
-    /// Blocks until every in-flight request has completed (used before dropping).
+    /// Blocks until every request on the private ring has completed (used before
+    /// dropping). Work owed by a reactor cannot be waited for here.
     pub fn wait_all(&mut self, out: &mut Vec<Finished>) {
+        if self.attached {
+            return;
+        }
+        if self.submit().is_err() {
+            return;
+        }
         while !self.parked.is_empty() {
-            if self.ring.submit_and_wait(1).is_err() {
-                break;
+            let Some(ring) = self.own.as_mut() else {
+                return;
+            };
+            if ring.submit_and_wait(1).is_err() {
+                return;
             }
             self.reap(out);
         }
@@ -231,5 +304,14 @@ impl Drop for FileRing {
         // The kernel may still write into parked buffers: wait before freeing them.
         let mut sink = Vec::new();
         self.wait_all(&mut sink);
+        if !self.parked.is_empty() {
+            // Still owed by a reactor (or a ring that failed): the kernel may yet use
+            // this memory, so it is leaked, never freed.
+            tracing::error!(
+                requests = self.parked.len(),
+                "file backstore dropped with io_uring requests outstanding; leaking their buffers"
+            );
+            std::mem::forget(std::mem::take(&mut self.parked));
+        }
     }
 }

@@ -7,18 +7,20 @@
 //! request names byte ranges of the shared region ([`DataBuf`]) that stay valid until
 //! its completion has been drained.
 
-#![deny(unsafe_code)] // file_uring.rs alone submits to io_uring; gfapi's unsafe is in crate::glfs
+#![deny(unsafe_code)] // file_uring.rs and uring_sqe.rs alone deal with io_uring; gfapi's unsafe is in crate::glfs
 
 mod file;
 mod file_uring;
 #[cfg(feature = "glfs")]
 mod glfs;
 mod ram;
+mod uring_sqe;
 
 pub use file::{FileBackstore, FileOpenError, FileOptions};
 #[cfg(feature = "glfs")]
 pub use glfs::{GlfsBackstore, GlfsOpenError, GlfsOptions};
 pub use ram::RamBackstore;
+pub use uring_sqe::UringSqe;
 
 use crate::region::{RegionError, SharedRegion};
 use crate::ring::{DataSeg, Segments};
@@ -252,6 +254,24 @@ pub trait Backstore: Send + std::fmt::Debug {
 
     /// Moves finished requests into `out`.
     fn drain(&mut self, out: &mut Vec<IoCompletion>);
+
+    /// Offered by a reactor that will submit this backstore's io_uring work on its own
+    /// ring: true if the backstore accepts, after which it hands its submissions over
+    /// through [`Backstore::take_sqes`] (each batch, after `commit`) and gets their
+    /// completions through [`Backstore::uring_complete`]; its notifier is then unused.
+    fn attach_uring(&mut self) -> bool {
+        false
+    }
+
+    /// The reactor lets go (the device leaves it with nothing in flight).
+    fn detach_uring(&mut self) {}
+
+    /// Moves prepared io_uring submissions into `out` (attached backstores only).
+    fn take_sqes(&mut self, _out: &mut Vec<UringSqe>) {}
+
+    /// The completion of the submission with `token`: the kernel's result, or a negative
+    /// errno when it never reached the kernel. Drained like any other completion.
+    fn uring_complete(&mut self, _token: u64, _result: i32) {}
 
     /// Requests submitted and not yet drained.
     fn in_flight(&self) -> usize;

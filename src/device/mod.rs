@@ -19,7 +19,9 @@ mod order;
 pub use data::{SegmentReader, scatter};
 pub use inflight::{InFlight, Pending, Waiting};
 
-use crate::backstore::{Backstore, BackstoreError, DataBuf, IoCompletion, IoOp, IoRequest};
+use crate::backstore::{
+    Backstore, BackstoreError, DataBuf, IoCompletion, IoOp, IoRequest, UringSqe,
+};
 use crate::doorbell::Doorbell;
 use crate::region::SharedRegion;
 use crate::ring::{Command, CommandRing, Entry, Problem, Response, RingError};
@@ -145,6 +147,27 @@ impl Device {
     /// The backstore's completion fd, if it completes asynchronously.
     pub fn backstore_fd(&self) -> Option<BorrowedFd<'_>> {
         self.backstore.notifier()
+    }
+
+    /// Offers the serving reactor's io_uring to the backstore; true if it will submit
+    /// through it ([`Backstore::attach_uring`]).
+    pub fn attach_uring(&mut self) -> bool {
+        self.backstore.attach_uring()
+    }
+
+    /// The reactor lets go of the backstore (nothing of it is in flight any more).
+    pub fn detach_uring(&mut self) {
+        self.backstore.detach_uring();
+    }
+
+    /// Moves the backstore's prepared io_uring submissions into `out`.
+    pub fn take_sqes(&mut self, out: &mut Vec<UringSqe>) {
+        self.backstore.take_sqes(out);
+    }
+
+    /// Hands the backstore the completion of its submission `token`.
+    pub fn uring_complete(&mut self, token: u64, result: i32) {
+        self.backstore.uring_complete(token, result);
     }
 
     /// Commands taken from the ring and not answered yet.

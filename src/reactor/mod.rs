@@ -1,10 +1,11 @@
 //! Reactor threads: one io_uring each, driving many devices.
 //!
 //! A reactor waits in one `io_uring_enter` for every device's doorbell, every
-//! asynchronous backstore's notifier and its own control eventfd. Per wake-up it drains
-//! each signalled ring completely, submits the resulting backstore requests, answers
-//! what finished, and then publishes `cmd_tail` and rings each touched device's doorbell
-//! once. Devices are added and removed while it runs, through a channel.
+//! asynchronous backstore's notifier, its file backstores' reads and writes (submitted on
+//! this same ring) and its own control eventfd. Per wake-up it drains each signalled ring
+//! completely, queues the resulting backstore requests, answers what finished, publishes
+//! `cmd_tail` and rings each touched device's doorbell once; the next `io_uring_enter`
+//! submits the whole turn's I/O and waits. Devices are added and removed while it runs, through a channel.
 
 #![deny(unsafe_code)]
 
@@ -12,13 +13,21 @@ mod uring;
 
 pub use uring::{Cqe, Uring};
 
+use crate::backstore::UringSqe;
 use crate::device::{Device, DeviceStats};
+use crate::slab::Slab;
 use std::collections::BTreeSet;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
+
+/// Submission queue entries of a reactor's ring (polls, and file backstores' I/O).
+const SUBMISSIONS: u32 = 1024;
+/// Completion queue entries: room for many devices' I/O at once; beyond it the kernel
+/// keeps completions on its overflow list (IORING_FEAT_NODROP), none is lost.
+const COMPLETIONS: u32 = 8192;
 
 /// A device's handle inside one reactor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -52,6 +61,8 @@ enum Tag {
     Wake,
     Doorbell(u32, u16),
     Notifier(u32, u16),
+    /// A backstore's io_uring submission, by its key in the loop's `io` table.
+    Io(u64),
     Cancel,
 }
 
@@ -62,6 +73,7 @@ impl Tag {
             Tag::Cancel => 1,
             Tag::Doorbell(slot, g) => (u64::from(slot) << 32) | (u64::from(g) << 8) | 2,
             Tag::Notifier(slot, g) => (u64::from(slot) << 32) | (u64::from(g) << 8) | 3,
+            Tag::Io(key) => (key << 8) | 4,
         }
     }
 
@@ -70,6 +82,7 @@ impl Tag {
         match v & 0xff {
             2 => Tag::Doorbell(slot, g),
             3 => Tag::Notifier(slot, g),
+            4 => Tag::Io(v >> 8),
             1 => Tag::Cancel,
             _ => Tag::Wake,
         }
@@ -94,7 +107,7 @@ impl Reactor {
             )
             .map_err(io::Error::from)?,
         );
-        let uring = Uring::new(512)?;
+        let uring = Uring::new(SUBMISSIONS, COMPLETIONS)?;
         let (tx, rx) = mpsc::channel();
         let loop_wake = wake.clone();
         let thread = std::thread::Builder::new()
@@ -186,6 +199,10 @@ struct EventLoop {
     slots: Vec<Option<Slot>>,
     generation: u16,
     cqes: Vec<Cqe>,
+    /// Backstore submissions in flight on `uring`: key -> (slot, generation, token).
+    io: Slab<(u32, u16, u64)>,
+    /// Scratch for the submissions a device hands over.
+    sqes: Vec<UringSqe>,
     touched: BTreeSet<u32>,
     running: bool,
 }
@@ -199,6 +216,8 @@ impl EventLoop {
             slots: Vec::new(),
             generation: 0,
             cqes: Vec::with_capacity(256),
+            io: Slab::default(),
+            sqes: Vec::new(),
             touched: BTreeSet::new(),
             running: true,
         }
@@ -232,6 +251,7 @@ impl EventLoop {
                 Tag::Wake => self.on_wake()?,
                 Tag::Doorbell(slot, g) => self.on_doorbell(slot, g),
                 Tag::Notifier(slot, g) => self.on_notifier(slot, g),
+                Tag::Io(key) => self.on_io(key, cqe.result),
                 Tag::Cancel => {}
             }
         }
@@ -273,6 +293,46 @@ impl EventLoop {
         }
     }
 
+    /// A backstore submission finished: hand the result to its device.
+    fn on_io(&mut self, key: u64, result: i32) {
+        let Some((index, generation, token)) = self.io.remove(key) else {
+            return;
+        };
+        if let Some(s) = self.slot(index, generation) {
+            s.device.uring_complete(token, result);
+            self.touched.insert(index);
+        }
+    }
+
+    /// Queues the device's backstore submissions on the loop's ring; they go to the
+    /// kernel with this turn's single `io_uring_enter`. One that cannot be queued is
+    /// completed with EAGAIN at once (the initiator gets BUSY and retries).
+    fn push_backstore_io(&mut self, index: u32) {
+        let Some(Some(s)) = self.slots.get_mut(index as usize) else {
+            return;
+        };
+        s.device.take_sqes(&mut self.sqes);
+        let generation = s.generation;
+        let mut refused = false;
+        for sqe in self.sqes.drain(..) {
+            let token = sqe.token();
+            let key = self.io.insert((index, generation, token));
+            if let Err(e) = self.uring.push_prepared(sqe, Tag::Io(key).encode()) {
+                tracing::warn!(device = s.device.name(), "cannot queue backstore I/O: {e}");
+                self.io.remove(key);
+                s.device.uring_complete(token, -libc::EAGAIN);
+                refused = true;
+            }
+        }
+        if refused {
+            // Answer the refused ones now: no completion will come for them.
+            if let Err(e) = s.device.reap().and_then(|()| s.device.finish_batch()) {
+                tracing::error!(device = s.device.name(), "stopped serving: {e}");
+                s.broken = true;
+            }
+        }
+    }
+
     /// Reaps backstore completions, publishes, rings the doorbell once, re-arms polls,
     /// and releases a closing device when nothing refers to it any more.
     fn finish(&mut self, index: u32) -> io::Result<()> {
@@ -285,6 +345,10 @@ impl EventLoop {
                 s.broken = true;
             }
         }
+        self.push_backstore_io(index);
+        let Some(Some(s)) = self.slots.get_mut(index as usize) else {
+            return Ok(());
+        };
         let (doorbell, notifier) = (
             Tag::Doorbell(index, s.generation),
             Tag::Notifier(index, s.generation),
@@ -321,11 +385,12 @@ impl EventLoop {
             return Ok(());
         }
         if let Some(Slot {
-            device,
+            mut device,
             closing: Some(reply),
             ..
         }) = self.slots[index as usize].take()
         {
+            device.detach_uring();
             let _ = reply.send(Some(device));
         }
         Ok(())
@@ -391,8 +456,9 @@ impl EventLoop {
         }
     }
 
-    fn insert(&mut self, device: Box<Device>) -> u32 {
+    fn insert(&mut self, mut device: Box<Device>) -> u32 {
         self.generation = self.generation.wrapping_add(1);
+        device.attach_uring();
         let slot = Slot {
             device,
             generation: self.generation,
@@ -421,6 +487,8 @@ mod tests {
             Tag::Cancel,
             Tag::Doorbell(7, 300),
             Tag::Notifier(u32::MAX, u16::MAX),
+            Tag::Io(0),
+            Tag::Io(u64::MAX >> 8),
         ] {
             assert_eq!(Tag::decode(t.encode()), t);
         }

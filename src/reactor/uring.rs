@@ -1,11 +1,14 @@
-//! The reactor's io_uring: readiness polls on doorbells and notifiers.
+//! The reactor's io_uring: readiness polls on doorbells and notifiers, and the file
+//! backstores' reads, writes, flushes and fallocates.
 //!
 //! This is one of the few modules with `unsafe`: pushing an SQE promises the kernel that
 //! whatever it names stays valid until its completion arrives. The reactor keeps that
-//! promise by never dropping a device while a poll on one of its fds is outstanding.
+//! promise by never dropping a device while a poll on one of its fds or a backstore
+//! submission is outstanding; a backstore's memory is its own promise ([`UringSqe`]).
 
 #![allow(unsafe_code)]
 
+use crate::backstore::UringSqe;
 use io_uring::{IoUring, opcode, squeue, types};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -29,10 +32,13 @@ impl std::fmt::Debug for Uring {
 }
 
 impl Uring {
-    /// A ring with room for `entries` submissions.
-    pub fn new(entries: u32) -> io::Result<Self> {
+    /// A ring with room for `entries` submissions and `completions` completions (file
+    /// backstores' reads and writes share it with the polls).
+    pub fn new(entries: u32, completions: u32) -> io::Result<Self> {
         Ok(Self {
-            ring: IoUring::new(entries)?,
+            ring: IoUring::builder()
+                .setup_cqsize(completions)
+                .build(entries)?,
         })
     }
 
@@ -53,6 +59,20 @@ impl Uring {
             .build()
             .user_data(user_data);
         self.push(&entry)
+    }
+
+    /// Queues a backstore's prepared submission under `user_data`. On error (the queue
+    /// stays full even after submitting) the entry was not queued and the kernel never
+    /// saw it.
+    pub fn push_prepared(&mut self, sqe: UringSqe, user_data: u64) -> io::Result<()> {
+        let entry = sqe.into_entry(user_data);
+        if self.ring.submission().is_full() {
+            self.ring.submit()?;
+        }
+        // SAFETY: `UringSqe::new`'s contract: the backstore that built the entry keeps
+        // what it names valid until the reactor hands its completion back (or leaks it).
+        unsafe { self.ring.submission().push(&entry) }
+            .map_err(|_| io::Error::other("io_uring submission queue full"))
     }
 
     fn push(&mut self, entry: &squeue::Entry) -> io::Result<()> {

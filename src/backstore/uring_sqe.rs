@@ -1,0 +1,53 @@
+//! io_uring work a backstore prepares for its reactor's ring.
+//!
+//! A file backstore served by a reactor does not submit to a ring of its own: it hands
+//! prepared submissions to the reactor, which pushes them with its own doorbell polls and
+//! submits the lot in the one `io_uring_enter` it makes per turn, and hands each
+//! completion back by token ([`super::Backstore::uring_complete`]). That saves a second
+//! ring, its notifier poll and a wake-up per batch.
+//!
+//! The promise the kernel needs (whatever an entry names stays valid until its
+//! completion) is made where an entry is built, by [`UringSqe::new`], which is `unsafe`
+//! for that reason; pushing a `UringSqe` then relies on it.
+
+#![allow(unsafe_code)]
+
+use io_uring::squeue;
+
+/// One prepared submission and the backstore's token for it.
+pub struct UringSqe {
+    entry: squeue::Entry,
+    token: u64,
+}
+
+impl std::fmt::Debug for UringSqe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UringSqe")
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UringSqe {
+    /// Wraps `entry`, whose completion is to be handed back under `token`.
+    ///
+    /// # Safety
+    /// Every piece of memory `entry` names (iovec arrays and the buffers they point at)
+    /// must stay valid, and must not be touched by Rust code in a way that conflicts with
+    /// the operation, until the completion for `token` has been handed back to the
+    /// backstore that built the entry, or for ever if it never is (a backstore dropped
+    /// with such work outstanding must leak that memory rather than free it).
+    pub unsafe fn new(entry: squeue::Entry, token: u64) -> Self {
+        Self { entry, token }
+    }
+
+    /// The backstore's token for this submission.
+    pub fn token(&self) -> u64 {
+        self.token
+    }
+
+    /// The entry, tagged with `user_data` for whoever submits it.
+    pub(crate) fn into_entry(self, user_data: u64) -> squeue::Entry {
+        self.entry.user_data(user_data)
+    }
+}
