@@ -2,19 +2,25 @@
 # The file backstore beside fio's io_uring engine, on the same file, same patterns, queue
 # depths, block sizes and runtime, one after the other:
 #
-#   benches/file-vs-fio.sh [--runtime S] [--size-mib N] [--direct] [--out DIR] [PATH]
+#   benches/file-vs-fio.sh [--runtime S] [--size-mib N] [--direct] [--busy-poll-us N]
+#                          [--repeat N] [--out DIR] [PATH]
 #
 #   PATH         file or directory to test on (default: /dev/shm, a tmpfs); a directory
 #                gets a file gt-file-vs-fio.img, filled with zeroes first and removed after
 #   --runtime S  seconds per run (default 10)
 #   --size-mib N file size (default 1024)
 #   --direct     O_DIRECT in both (fio direct=1, file_bench --direct); not on tmpfs
+#   --busy-poll-us N  also run gluster-tcmu with a busy-poll window of N us on the reactor
+#                and the fake kernel (default 50; 0 leaves that run out)
+#   --repeat N   run every case N times, fio and ours in turn, and report the medians
+#                (default 1); a shared, noisy machine needs 3 or more
 #   --out DIR    keep fio's JSON, file_bench's lines and file-vs-fio.tsv there
 #                (default target/bench-results/file-vs-fio-<timestamp>)
 #
 # Cases: 4k randread QD1/32/128, 4k randwrite QD32, 128k read QD16, 128k write QD16.
-# Prints a Markdown table: pattern, qd, bs, fio IOPS, gluster-tcmu IOPS, ratio, and the CPU time
-# each command used (all threads, io_uring's workers included) in percent of one core.
+# Prints a Markdown table: pattern, qd, bs, fio IOPS, gluster-tcmu IOPS and ratio (sleeping
+# when idle, and busy polling), and the CPU time each command used (all threads, io_uring's
+# workers included) in percent of one core.
 #
 # What the ratio means: fio submits to io_uring from one thread; gluster-tcmu's side is
 # examples/file_bench: the fake kernel (one thread, copying data into and out of the data
@@ -27,6 +33,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runtime=10
 size_mib=1024
 direct=0
+busy_poll_us=50
+repeat=1
 out=
 path=/dev/shm
 while (($#)); do
@@ -34,8 +42,10 @@ while (($#)); do
         --runtime) runtime=$2; shift ;;
         --size-mib) size_mib=$2; shift ;;
         --direct) direct=1 ;;
+        --busy-poll-us) busy_poll_us=$2; shift ;;
+        --repeat) repeat=$2; shift ;;
         --out) out=$2; shift ;;
-        -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,29p' "$0"; exit 0 ;;
         -*) echo "file-vs-fio.sh: unknown option $1" >&2; exit 2 ;;
         *) path=$1 ;;
     esac
@@ -93,36 +103,66 @@ sys.exit(rc)' "$1" "$runtime" "${@:2}"
 
 cases=("randread 4k 1" "randread 4k 32" "randread 4k 128" "randwrite 4k 32" "read 128k 16" "write 128k 16")
 tsv=$out/file-vs-fio.tsv
-printf 'pattern\tqd\tbs\tfio_iops\tgt_iops\tratio\tfio_cpu\tgt_cpu\n' >"$tsv"
-echo "file-vs-fio.sh: $file ($fstype, $size_mib MiB, direct=$direct), ${runtime}s per run; raw results in $out" >&2
+printf 'pattern\tqd\tbs\tfio_iops\tgt_iops\tratio\tgt_poll_iops\tpoll_ratio\tfio_cpu\tgt_cpu\tgt_poll_cpu\n' >"$tsv"
+echo "file-vs-fio.sh: $file ($fstype, $size_mib MiB, direct=$direct), ${runtime}s per run, $repeat round(s), busy poll ${busy_poll_us}us; raw results in $out" >&2
+
+# run_fio TAG PATTERN BS QD: one fio run; prints "IOPS CPU".
+run_fio() {
+    cpu_of "$out/fio-$1.cpu" fio --name="$1" --filename="$file" --ioengine=io_uring --rw="$2" --bs="$3" \
+        --iodepth="$4" --runtime="$runtime" --time_based --size="${size_mib}m" \
+        --direct="$direct" --invalidate=0 --norandommap --randrepeat=0 \
+        --output-format=json --output="$out/fio-$1.json" >/dev/null
+    echo "$(fio_iops "$out/fio-$1.json") $(cat "$out/fio-$1.cpu")"
+}
+
+# run_gt TAG PATTERN BYTES QD POLL_US: one file_bench run; prints "IOPS CPU".
+run_gt() {
+    local flags=()
+    ((direct)) && flags+=(--direct)
+    cpu_of "$out/gt-$1.cpu" "$bin" --file "$file" --size-mib "$size_mib" --pattern "$2" --bs "$3" --qd "$4" \
+        --runtime "$runtime" --busy-poll-us "$5" "${flags[@]}" | tee "$out/gt-$1.txt" >&2
+    echo "$(sed -n 's/.* iops=\([0-9]*\).*/\1/p' "$out/gt-$1.txt") $(cat "$out/gt-$1.cpu")"
+}
+
+# median N...: the middle value (lower middle for an even count).
+median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
+
 for c in "${cases[@]}"; do
     read -r pattern bs qd <<<"$c"
     bytes=$(numfmt --from=iec "${bs^^}")
-    tag=$pattern-$bs-qd$qd
-    cpu_of "$out/fio-$tag.cpu" fio --name="$tag" --filename="$file" --ioengine=io_uring --rw="$pattern" --bs="$bs" \
-        --iodepth="$qd" --runtime="$runtime" --time_based --size="${size_mib}m" \
-        --direct="$direct" --invalidate=0 --norandommap --randrepeat=0 \
-        --output-format=json --output="$out/fio-$tag.json" >/dev/null
-    fio=$(fio_iops "$out/fio-$tag.json") || { echo "file-vs-fio.sh: fio $tag failed" >&2; exit 1; }
-    fio_cpu=$(cat "$out/fio-$tag.cpu")
-    flags=()
-    ((direct)) && flags+=(--direct)
-    cpu_of "$out/gt-$tag.cpu" "$bin" --file "$file" --size-mib "$size_mib" --pattern "$pattern" --bs "$bytes" --qd "$qd" \
-        --runtime "$runtime" "${flags[@]}" | tee "$out/gt-$tag.txt" >&2
-    gt=$(sed -n 's/.* iops=\([0-9]*\).*/\1/p' "$out/gt-$tag.txt")
-    gt_cpu=$(cat "$out/gt-$tag.cpu")
+    base=$pattern-$bs-qd$qd
+    f_iops=() f_cpu=() g_iops=() g_cpu=() p_iops=() p_cpu=()
+    for ((r = 1; r <= repeat; r++)); do
+        read -r i u < <(run_fio "$base-r$r" "$pattern" "$bs" "$qd") || { echo "file-vs-fio.sh: fio $base failed" >&2; exit 1; }
+        f_iops+=("$i") f_cpu+=("$u")
+        read -r i u < <(run_gt "$base-r$r" "$pattern" "$bytes" "$qd" 0)
+        g_iops+=("$i") g_cpu+=("$u")
+        if ((busy_poll_us > 0)); then
+            read -r i u < <(run_gt "$base-poll-r$r" "$pattern" "$bytes" "$qd" "$busy_poll_us")
+            p_iops+=("$i") p_cpu+=("$u")
+        fi
+    done
+    fio=$(median "${f_iops[@]}") gt=$(median "${g_iops[@]}")
     ratio=$(python3 -c "print(f'{$gt / $fio:.2f}' if $fio else '-')")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$pattern" "$qd" "$bs" "$fio" "$gt" "$ratio" \
-        "$fio_cpu" "$gt_cpu" >>"$tsv"
+    poll=- poll_ratio=- poll_cpu=-
+    if ((busy_poll_us > 0)); then
+        poll=$(median "${p_iops[@]}") poll_cpu=$(median "${p_cpu[@]}")
+        poll_ratio=$(python3 -c "print(f'{$poll / $fio:.2f}' if $fio else '-')")
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$pattern" "$qd" "$bs" "$fio" "$gt" "$ratio" \
+        "$poll" "$poll_ratio" "$(median "${f_cpu[@]}")" "$(median "${g_cpu[@]}")" "$poll_cpu" >>"$tsv"
 done
 
 echo "File $file ($fstype), ${runtime} s per run, direct=$direct:"
 echo
 python3 - "$tsv" <<'EOF'
 import csv, sys
-print("| pattern | qd | bs | fio io_uring IOPS | gluster-tcmu IOPS | ratio | fio CPU % | gluster-tcmu CPU % |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
+num = lambda v: f"{int(v):,}" if v.isdigit() else v
+print("| pattern | qd | bs | fio io_uring IOPS | gluster-tcmu IOPS | ratio | busy-poll IOPS | ratio "
+      "| fio CPU % | gluster-tcmu CPU % | busy-poll CPU % |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in csv.DictReader(open(sys.argv[1]), delimiter="\t"):
-    print(f"| {r['pattern']} | {r['qd']} | {r['bs']} | {int(r['fio_iops']):,} | {int(r['gt_iops']):,} "
-          f"| {r['ratio']} | {r['fio_cpu']} | {r['gt_cpu']} |")
+    print(f"| {r['pattern']} | {r['qd']} | {r['bs']} | {num(r['fio_iops'])} | {num(r['gt_iops'])} "
+          f"| {r['ratio']} | {num(r['gt_poll_iops'])} | {r['poll_ratio']} | {r['fio_cpu']} "
+          f"| {r['gt_cpu']} | {r['gt_poll_cpu']} |")
 EOF

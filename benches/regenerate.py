@@ -97,7 +97,8 @@ def run_file_vs_fio(run, args):
     out = []
     for path, direct in targets:
         d = run.logdir / f"file-vs-fio-{len(out)}"
-        cmd = ["benches/file-vs-fio.sh", "--runtime", args.runtime, "--size-mib", args.size_mib, "--out", d]
+        cmd = ["benches/file-vs-fio.sh", "--runtime", args.runtime, "--size-mib", args.size_mib,
+               "--repeat", args.repeat, "--busy-poll-us", args.busy_poll_us, "--out", d]
         if direct:
             cmd.append("--direct")
         cmd.append(path)
@@ -105,9 +106,12 @@ def run_file_vs_fio(run, args):
         rows = list(csv.DictReader(open(d / "file-vs-fio.tsv"), delimiter="\t"))
         for r in rows:
             r["qd"], r["fio_iops"], r["gt_iops"] = int(r["qd"]), int(r["fio_iops"]), int(r["gt_iops"])
+            if r.get("gt_poll_iops", "-").isdigit():
+                r["gt_poll_iops"] = int(r["gt_poll_iops"])
         fstype = re.search(r"\(([^,)]+)\)", first)
         out.append({"path": path, "fstype": fstype.group(1) if fstype else "?", "direct": direct,
-                    "runtime": args.runtime, "size_mib": args.size_mib, "rows": rows})
+                    "runtime": args.runtime, "size_mib": args.size_mib, "repeat": args.repeat,
+                    "busy_poll_us": args.busy_poll_us, "rows": rows})
     return {"run": stamp(), "targets": out}
 
 
@@ -187,6 +191,8 @@ def read_guest(directory):
 # --- rendering ------------------------------------------------------------------------------
 
 def n(x):
+    if isinstance(x, str):
+        return x
     return f"{x:,.0f}" if x else "–"
 
 
@@ -221,35 +227,45 @@ def md_file_vs_fio(sec):
     out = ["## File backstore vs fio io_uring, same file", "", measured(sec), "",
            "`benches/file-vs-fio.sh [PATH]` runs `fio --ioengine=io_uring` and then",
            "`examples/file_bench` with the same pattern, queue depth, block size and runtime on the",
-           "same file. fio submits from one thread. Our side is two threads: the fake kernel (it",
-           "queues the commands and **copies the data into and out of the data area itself**, as",
-           "target_core_user does in the kernel) and a reactor thread running the device, whose file",
-           "backstore reads and writes the data area through its own io_uring. So the ratio measures",
-           "our dataplane + io_uring + that memcpy against io_uring alone; with a real kernel the copy",
-           "runs in the initiator's context instead of our process. CPU % is the CPU time each",
-           "command used (every thread, io_uring's workers included) over the run, in percent of",
-           "one core (200 = both cores busy).", ""]
+           "same file, in turn, `--repeat` times, and reports the medians. fio submits from one",
+           "thread (plus io_uring's workers where the file system punts reads to them). Our side is",
+           "two threads: the fake kernel (it queues the commands and **copies the data into and out",
+           "of the data area itself**, as target_core_user does in the kernel) and a reactor thread",
+           "running the device, whose file backstore reads and writes the data area through the",
+           "reactor's own io_uring. So the ratio measures our dataplane + io_uring + that memcpy",
+           "against io_uring alone; with a real kernel the copy runs in the initiator's context",
+           "instead of our process. The busy-poll columns run both of our threads with a polling",
+           "window (`--busy-poll-us`, the daemon's `[reactor] busy_poll_us`): they look for work",
+           "for that long before sleeping. CPU % is the CPU time each command used (every thread,",
+           "io_uring's workers included) over the run, in percent of one core (200 = both cores",
+           "busy).", ""]
     for t in sec["targets"]:
+        poll = t.get("busy_poll_us", 0)
         out += [f"`{t['path']}` ({t['fstype']}, {t['size_mib']} MiB file, {t['runtime']} s per run, "
-                f"{'O_DIRECT' if t['direct'] else 'buffered'}):", "",
-                "| pattern | qd | bs | fio io_uring IOPS | gluster-tcmu IOPS | ratio | fio CPU % "
-                "| gluster-tcmu CPU % |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                f"{'O_DIRECT' if t['direct'] else 'buffered'}, median of {t.get('repeat', 1)}, "
+                f"busy poll {poll} µs):", "",
+                "| pattern | qd | bs | fio io_uring IOPS | gluster-tcmu IOPS | ratio | busy-poll IOPS "
+                "| ratio | fio CPU % | gluster-tcmu CPU % | busy-poll CPU % |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         out += [f"| {r['pattern']} | {r['qd']} | {r['bs']} | {n(r['fio_iops'])} | {n(r['gt_iops'])} "
-                f"| {r['ratio']} | {r.get('fio_cpu', '–')} | {r.get('gt_cpu', '–')} |" for r in t["rows"]]
+                f"| {r['ratio']} | {n(r.get('gt_poll_iops', '–'))} | {r.get('poll_ratio', '–')} "
+                f"| {r.get('fio_cpu', '–')} | {r.get('gt_cpu', '–')} | {r.get('gt_poll_cpu', '–')} |"
+                for r in t["rows"]]
         out.append("")
-    rows = {(r["pattern"], r["qd"]): r["ratio"] for r in sec["targets"][0]["rows"]}
     out += ["Reading it:", "",
-            f"* On {sec['targets'][0]['fstype']}, 4 KiB random reads reach {rows.get(('randread', 1), '–')} "
-            f"of fio's rate at queue depth 1, {rows.get(('randread', 32), '–')} at 32 and "
-            f"{rows.get(('randread', 128), '–')} at 128.",
             "* At depth 1 every command crosses two threads and pays two wake-ups (the doorbell to the",
             "  reactor, the completion kick back), where fio waits in one `io_uring_enter`; from depth 32",
-            "  on a batch shares one wake-up. The two sides' CPU use is about the same: the fake kernel",
-            "  and the reactor mostly take turns.",
+            "  on a batch shares one wake-up. Busy polling removes the wake-ups at depth 1 at the price",
+            "  of a second busy core; at depth 32 and more it only takes CPU from io_uring's workers",
+            "  and the fake kernel on this 2-core machine, so it is worth it only with cores to spare.",
             "* fio's own depth-1 rate depends on the file system: on ext4 a buffered read is served",
-            "  inline from the page cache, on tmpfs this kernel hands it to an io_uring worker thread",
-            "  (an `iou-wrk` thread shows up in fio), which costs a wake-up as well.",
+            "  inline from the page cache (a few µs, one syscall, no thread hop: no handler that",
+            "  answers from another thread can match that), on tmpfs this kernel hands it to an",
+            "  io_uring worker thread, which costs a wake-up as well.",
+            "* 128 KiB reads: the reactor's buffered reads complete inline in its `io_uring_enter`,",
+            "  a whole batch at once, and only then does the fake kernel copy the batch out; the two",
+            "  copies per command (page cache to data area, data area to the initiator) partly take",
+            "  turns instead of overlapping, where fio makes one.",
             "* With O_DIRECT on ext4 the virtual disk is the limit and both sides converge at depth.", ""]
     return "\n".join(out)
 
@@ -525,6 +541,10 @@ def main():
     ap.add_argument("--size-mib", type=int, default=1024, help="file size for file-vs-fio (default 1024)")
     ap.add_argument("--ext4", help="also run file-vs-fio on this path (a directory or file on ext4)")
     ap.add_argument("--direct", action="store_true", help="with --ext4: also an O_DIRECT run there")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="file-vs-fio rounds per case, medians reported (default 3)")
+    ap.add_argument("--busy-poll-us", type=int, default=50,
+                    help="file-vs-fio busy-poll window for the polled run (default 50; 0: none)")
     ap.add_argument("--reactors", type=int, default=2, help="reactor threads for many_luns (default 2)")
     ap.add_argument("--luns", type=int, default=256, help="LUNs for many_luns (default 256)")
     ap.add_argument("--glfs", action="store_true", help="run the glfs vs gfapi_async section")

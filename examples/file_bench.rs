@@ -42,6 +42,9 @@ struct Args {
     /// Open the file with O_DIRECT (not on tmpfs).
     #[arg(long)]
     direct: bool,
+    /// Busy-poll window in microseconds for the reactor and the fake kernel (0: none).
+    #[arg(long, default_value_t = 0)]
+    busy_poll_us: u64,
 }
 
 fn main() -> Res<()> {
@@ -59,6 +62,7 @@ fn main() -> Res<()> {
         runtime: Duration::from_secs_f64(a.runtime),
         max_ios: u64::MAX,
         size,
+        busy_poll: Duration::from_micros(a.busy_poll_us),
     };
     let opts = FileOptions {
         direct: a.direct,

@@ -27,6 +27,7 @@ fn main() -> Res<()> {
         runtime: Duration::from_secs(a[7].parse()?),
         max_ios: u64::MAX,
         size,
+        busy_poll: Duration::ZERO,
     };
     let key = VolumeKey {
         volume: a[0].clone(),

@@ -175,6 +175,7 @@ fn main() -> Res<()> {
                 runtime: Duration::from_secs(3600),
                 max_ios: a.ios,
                 size,
+                busy_poll: Duration::ZERO,
             };
             ios += common::run(k, &job)?.ios;
         }

@@ -101,6 +101,37 @@ pub struct MetricsConfig {
 pub struct ReactorConfig {
     /// Threads; `None` means one per CPU up to [`MAX_DEFAULT_REACTOR_THREADS`].
     pub threads: Option<NonZeroUsize>,
+    /// How long a reactor keeps looking for work after a busy turn before it sleeps
+    /// (see [`crate::reactor::ReactorOptions::busy_poll`]); zero, the default, never
+    /// spins.
+    pub busy_poll: Duration,
+}
+
+/// `busy_poll_us`: microseconds, at most [`BusyPollUs::MAX`] (a longer window only burns
+/// a core for longer; it cannot make a wake-up cheaper).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "u64")]
+pub struct BusyPollUs(u64);
+
+impl BusyPollUs {
+    /// The largest window accepted, in microseconds.
+    pub const MAX: u64 = 10_000;
+
+    /// The window.
+    pub fn duration(self) -> Duration {
+        Duration::from_micros(self.0)
+    }
+}
+
+impl TryFrom<u64> for BusyPollUs {
+    type Error = String;
+
+    fn try_from(us: u64) -> Result<Self, String> {
+        if us > Self::MAX {
+            return Err(format!("busy_poll_us {us} is above {} (10 ms)", Self::MAX));
+        }
+        Ok(Self(us))
+    }
 }
 
 /// Defaults for `user:file`.
@@ -173,6 +204,7 @@ pub struct MetricsLayer {
 #[allow(missing_docs)]
 pub struct ReactorLayer {
     pub threads: Option<NonZeroUsize>,
+    pub busy_poll_us: Option<BusyPollUs>,
 }
 
 /// `[file]` keys.
@@ -267,6 +299,8 @@ impl Config {
         if let Some(threads) = layer.reactor.threads {
             self.reactor.threads = Some(threads);
         }
+        let busy_poll = layer.reactor.busy_poll_us.map(BusyPollUs::duration);
+        set(&mut self.reactor.busy_poll, busy_poll);
         set(&mut self.file.direct_io, layer.file.direct_io);
         set(&mut self.ram.max_size, layer.ram.max_size);
         let timeout = layer.glfs.connect_timeout_secs;

@@ -14,7 +14,7 @@ use std::time::Duration;
 #[test]
 fn metrics_report_commands_bytes_and_latency_per_lun() {
     let (mut k, device) = ram_device(1024);
-    let registry = Arc::new(Registry::new(1).unwrap());
+    let registry = Arc::new(Registry::new(1, Default::default()).unwrap());
     let uio = UioDevice {
         index: 3,
         name: UioName::parse("tcm-user/2/lun7/ram/").unwrap(),

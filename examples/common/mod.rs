@@ -9,7 +9,7 @@
 #![allow(dead_code)]
 
 use gluster_tcmu::backstore::Backstore;
-use gluster_tcmu::reactor::{DeviceId, Reactor};
+use gluster_tcmu::reactor::{DeviceId, Reactor, ReactorOptions};
 use gluster_tcmu::scsi::LunConfig;
 use gluster_tcmu::testing::{
     DataDir, FakeKernel, FakeKernelConfig, PAGE_SIZE, STATUS_GOOD, SubmitError, SubmitOpts,
@@ -83,6 +83,10 @@ pub struct Job {
     pub max_ios: u64,
     /// LUN size in bytes.
     pub size: u64,
+    /// Busy polling on both sides: the reactor's window ([`ReactorOptions::busy_poll`])
+    /// and how long the fake kernel spins on `cmd_tail` before it sleeps on the kick.
+    /// Zero: both sleep whenever they wait.
+    pub busy_poll: Duration,
 }
 
 /// What a job did.
@@ -205,6 +209,8 @@ struct Load<'j> {
     inflight: usize,
     submitted: u64,
     done: u64,
+    /// `cmd_tail` when last reaped.
+    tail_seen: u32,
 }
 
 impl Load<'_> {
@@ -234,12 +240,18 @@ impl Load<'_> {
         Ok(())
     }
 
-    /// Waits for the handler's kick and reaps; any status but GOOD is an error.
+    /// Waits for completions (spinning on `cmd_tail` first when busy polling, then
+    /// sleeping on the handler's kick) and reaps; any status but GOOD is an error.
     fn collect(&mut self, k: &mut FakeKernel) -> Res<()> {
-        if !k.wait_kick(STALL)? {
+        let spin_until = Instant::now() + self.job.busy_poll;
+        while k.tail() == self.tail_seen && Instant::now() < spin_until {
+            std::hint::spin_loop();
+        }
+        if k.tail() == self.tail_seen && !k.wait_kick(STALL)? {
             let n = self.inflight;
             return Err(format!("no completion within {STALL:?} ({n} in flight)").into());
         }
+        self.tail_seen = k.tail();
         let mut failed = None;
         let reaped = k.reap_with(|c| {
             if c.status != STATUS_GOOD && failed.is_none() {
@@ -274,6 +286,7 @@ pub fn run(k: &mut FakeKernel, job: &Job) -> Res<Outcome> {
         inflight: 0,
         submitted: 0,
         done: 0,
+        tail_seen: k.tail(),
     };
     let (start, cpu) = (Instant::now(), process_cpu()?);
     while start.elapsed() < job.runtime && load.submitted < job.max_ios {
@@ -293,10 +306,11 @@ pub fn run(k: &mut FakeKernel, job: &Job) -> Res<Outcome> {
 /// The machine-readable result line.
 pub fn report(backstore: &str, job: &Job, out: &Outcome) {
     println!(
-        "gluster-tcmu-bench backstore={backstore} pattern={} bs={} qd={} runtime_s={:.2} ios={} iops={:.0} mib_s={:.1} cpu_pct={:.0}",
+        "gluster-tcmu-bench backstore={backstore} pattern={} bs={} qd={} busy_poll_us={} runtime_s={:.2} ios={} iops={:.0} mib_s={:.1} cpu_pct={:.0}",
         job.pattern.name(),
         job.bs,
         job.qd,
+        job.busy_poll.as_micros(),
         out.elapsed.as_secs_f64(),
         out.ios,
         out.iops(),
@@ -309,7 +323,10 @@ pub fn report(backstore: &str, job: &Job, out: &Outcome) {
 /// what `file_bench` and `glfs_fio` both do once they have opened their backstore.
 pub fn bench_one(name: &str, job: &Job, backstore: Box<dyn Backstore>) -> Res<()> {
     let mut kernel = kernel_for(job)?;
-    let reactor = Reactor::spawn("bench-reactor")?;
+    let options = ReactorOptions {
+        busy_poll: job.busy_poll,
+    };
+    let reactor = Reactor::spawn_with("bench-reactor", options)?;
     let id = serve(&reactor, &kernel, lun(job.size, "bench0001"), backstore)?;
     clear_unit_attention(&mut kernel)?;
     let outcome = run(&mut kernel, job)?;

@@ -37,6 +37,7 @@ fn reactor_threads_follow_cpus_capped() {
     assert_eq!(auto.effective_threads(64), MAX_DEFAULT_REACTOR_THREADS);
     let fixed = ReactorConfig {
         threads: NonZeroUsize::new(12),
+        ..ReactorConfig::default()
     };
     assert_eq!(fixed.effective_threads(2), 12);
 }
@@ -53,6 +54,7 @@ fn full_file() {
         listen = "127.0.0.1:9464"
         [reactor]
         threads = 3
+        busy_poll_us = 50
         [file]
         direct_io = false
         [ram]
@@ -68,6 +70,7 @@ fn full_file() {
     assert_eq!(c.log.dir, PathBuf::from("/srv/log"));
     assert_eq!(c.metrics.listen, Some("127.0.0.1:9464".parse().unwrap()));
     assert_eq!(c.reactor.effective_threads(64), 3);
+    assert_eq!(c.reactor.busy_poll, Duration::from_micros(50));
     assert!(!c.file.direct_io);
     assert_eq!(c.ram.max_size, Size(2 << 30));
     assert_eq!(c.glfs.connect_timeout, Duration::from_secs(30));
@@ -98,6 +101,10 @@ fn bad_values_are_refused() {
         ("[log]\nlevel = 3", "wanted string"),
         ("[log]\ntarget = \"syslog\"", "unknown variant `syslog`"),
         ("[reactor]\nthreads = 0", "nonzero"),
+        (
+            "[reactor]\nbusy_poll_us = 10001",
+            "busy_poll_us 10001 is above 10000",
+        ),
         ("[glfs]\nconnect_timeout_secs = 0", "nonzero"),
         (
             "[metrics]\nlisten = \"localhost\"",

@@ -24,6 +24,8 @@ use std::sync::atomic::AtomicBool;
 #[derive(Debug, Clone)]
 pub struct DaemonOptions {
     pub reactor_threads: usize,
+    /// How the reactor threads wait for work (busy polling).
+    pub reactor: crate::reactor::ReactorOptions,
     pub roots: Roots,
     pub defaults: OpenDefaults,
     /// Unix socket answering `gluster-tcmu list`.
@@ -55,7 +57,7 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, stop.clone()).map_err(DaemonError::Signals)?;
     }
-    let registry = Arc::new(Registry::new(opts.reactor_threads)?);
+    let registry = Arc::new(Registry::new(opts.reactor_threads, opts.reactor)?);
     let ctx = Arc::new(EventContext {
         registry: registry.clone(),
         roots: opts.roots.clone(),

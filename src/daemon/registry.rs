@@ -5,7 +5,7 @@
 
 use crate::control::uio::UioDevice;
 use crate::device::{Device, DeviceStats};
-use crate::reactor::{DeviceId, Reactor, ReactorError};
+use crate::reactor::{DeviceId, Reactor, ReactorError, ReactorOptions};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -33,9 +33,9 @@ pub struct Registry {
 
 impl Registry {
     /// Starts `threads` reactor threads.
-    pub fn new(threads: usize) -> Result<Self, ReactorError> {
+    pub fn new(threads: usize, options: ReactorOptions) -> Result<Self, ReactorError> {
         let reactors = (0..threads.max(1))
-            .map(|i| Reactor::spawn(&format!("reactor-{i}")))
+            .map(|i| Reactor::spawn_with(&format!("reactor-{i}"), options))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             reactors,

@@ -170,6 +170,12 @@ impl Device {
         self.backstore.uring_complete(token, result);
     }
 
+    /// True when the kernel has queued commands this device has not read yet (no
+    /// syscall; the doorbell says the same, later).
+    pub fn has_new_commands(&self) -> bool {
+        self.ring.has_new(&self.region)
+    }
+
     /// Commands taken from the ring and not answered yet.
     pub fn outstanding(&self) -> usize {
         self.ring.outstanding()

@@ -85,6 +85,14 @@ impl Uring {
             .map_err(|_| io::Error::other("io_uring submission queue full"))
     }
 
+    /// Moves the completions already posted into `out`, without entering the kernel.
+    pub fn peek(&mut self, out: &mut Vec<Cqe>) {
+        out.extend(self.ring.completion().map(|c| Cqe {
+            user_data: c.user_data(),
+            result: c.result(),
+        }));
+    }
+
     /// Submits everything queued and waits for at least `min` completions, then moves
     /// all available completions into `out`.
     pub fn submit_and_wait(&mut self, min: usize, out: &mut Vec<Cqe>) -> io::Result<()> {
@@ -93,10 +101,7 @@ impl Uring {
             Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
             Err(e) => return Err(e),
         }
-        out.extend(self.ring.completion().map(|c| Cqe {
-            user_data: c.user_data(),
-            result: c.result(),
-        }));
+        self.peek(out);
         Ok(())
     }
 }

@@ -146,6 +146,16 @@ impl CommandRing {
         self.outstanding
     }
 
+    /// True when the kernel has queued entries not read yet: one load from shared
+    /// memory, no syscall, for a busy-polling reactor. Relaxed is enough: this only says
+    /// whether to look; [`CommandRing::drain`] loads the head again with Acquire before
+    /// it reads any entry.
+    pub fn has_new(&self, region: &SharedRegion) -> bool {
+        region
+            .load_u32(abi::mailbox_off::CMD_HEAD, Ordering::Relaxed)
+            .is_ok_and(|head| head != self.next)
+    }
+
     /// Stores the completion cursor as `cmd_tail` if it moved. Returns true when the
     /// kernel should be told (the caller rings the doorbell once per batch).
     pub fn publish(&mut self, region: &SharedRegion) -> Result<bool, RingError> {
