@@ -123,9 +123,12 @@ impl Device {
             let status = Status::CheckCondition(Sense::parameter_list_length_error());
             return self.answer(cmd, &status, &[]);
         }
-        let tag = self
-            .inflight
-            .insert(Pending::new(cmd, Waiting::Compare(compare), guard));
+        let tag = self.inflight.insert(Pending::new(
+            cmd,
+            Waiting::Compare(compare),
+            guard,
+            self.clock,
+        ));
         self.read_step(tag)
     }
 

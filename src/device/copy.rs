@@ -147,9 +147,12 @@ impl Device {
             buffer: Arc::new(SharedRegion::heap(STEP.min(largest).max(block) as usize)),
         };
         job.skip_empty();
-        let tag = self
-            .inflight
-            .insert(Pending::new(cmd, Waiting::Copy(Box::new(job)), guard));
+        let tag = self.inflight.insert(Pending::new(
+            cmd,
+            Waiting::Copy(Box::new(job)),
+            guard,
+            self.clock,
+        ));
         self.copy_submit(tag)
     }
 

@@ -41,12 +41,17 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// A command that was just read and waits for `waiting`.
-    pub fn new(cmd: Command, waiting: Waiting, guard: Option<Guard>) -> Self {
+    /// A command read from the ring at `started` that waits for `waiting`.
+    pub fn new(
+        cmd: Command,
+        waiting: Waiting,
+        guard: Option<Guard>,
+        started: std::time::Instant,
+    ) -> Self {
         Self {
             cmd,
             waiting,
-            started: std::time::Instant::now(),
+            started,
             guard,
         }
     }
@@ -111,12 +116,17 @@ impl InFlight {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
+
+    fn now() -> Instant {
+        Instant::now()
+    }
 
     #[test]
     fn tags_are_reused_and_stale_tags_miss() {
         let mut t = InFlight::default();
         let cmd = crate::ring::tests_support::command(1);
-        let a = t.insert(Pending::new(cmd, Waiting::NoData, None));
+        let a = t.insert(Pending::new(cmd, Waiting::NoData, None, now()));
         assert_eq!(t.len(), 1);
         assert!(t.take(a).is_some());
         assert!(t.take(a).is_none(), "a tag completes once");
@@ -125,6 +135,7 @@ mod tests {
             crate::ring::tests_support::command(2),
             Waiting::NoData,
             None,
+            now(),
         ));
         assert_eq!(a, b);
         assert!(!t.is_empty());
@@ -147,6 +158,7 @@ mod tests {
             crate::ring::tests_support::command(1),
             Waiting::NoData,
             Some(write),
+            now(),
         ));
         assert!(!t.conflicts(&write), "writes do not wait for writes");
         assert!(t.conflicts(&caw), "a CAW waits for an overlapping write");
@@ -155,6 +167,7 @@ mod tests {
             crate::ring::tests_support::command(2),
             Waiting::NoData,
             Some(caw),
+            now(),
         ));
         assert!(t.conflicts(&write), "a write waits for an overlapping CAW");
         t.take(c);

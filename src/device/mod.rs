@@ -30,6 +30,7 @@ use order::Guard;
 use std::collections::VecDeque;
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Counters a device keeps for `list` and metrics.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +96,10 @@ pub struct Device {
     inflight: InFlight,
     entries: Vec<Entry>,
     completions: Vec<IoCompletion>,
+    /// Read once per batch (ring drain or completion reap), not per command: the
+    /// latency histogram has microsecond buckets and a clock read per command cost the
+    /// reactor 2-3% of its time at 4k.
+    clock: Instant,
     /// Write-type commands waiting for an overlapping COMPARE AND WRITE (or a CAW
     /// waiting for overlapping writes), in arrival order; see [`order`].
     held: VecDeque<(Command, BlockIo, Guard)>,
@@ -121,6 +126,7 @@ impl Device {
             inflight: InFlight::default(),
             entries: Vec::with_capacity(128),
             completions: Vec::with_capacity(128),
+            clock: Instant::now(),
             held: VecDeque::new(),
             stats: DeviceStats::default(),
         })
@@ -191,6 +197,7 @@ impl Device {
         self.doorbell.ack().map_err(DeviceError::Doorbell)?;
         let mut entries = std::mem::take(&mut self.entries);
         let drained = self.ring.drain(&self.region, |e| entries.push(e));
+        self.clock = Instant::now();
         for entry in entries.drain(..) {
             match entry {
                 Entry::Cmd(cmd) => self.dispatch(cmd)?,
@@ -215,6 +222,7 @@ impl Device {
             if done.is_empty() {
                 break;
             }
+            self.clock = Instant::now();
             for c in done.drain(..) {
                 self.complete(c)?;
             }
@@ -233,7 +241,7 @@ impl Device {
             Some(p) => {
                 self.stats
                     .latency
-                    .record(p.started.elapsed().as_micros() as u64);
+                    .record(self.clock.duration_since(p.started).as_micros() as u64);
                 if matches!(p.waiting, Waiting::Parts { .. }) {
                     self.finish_parts(p)
                 } else {
@@ -396,7 +404,9 @@ impl Device {
             IoOp::Write { .. } => self.stats.write_bytes += len,
             _ => {}
         }
-        let tag = self.inflight.insert(Pending::new(cmd, waiting, guard));
+        let tag = self
+            .inflight
+            .insert(Pending::new(cmd, waiting, guard, self.clock));
         self.submit_tagged(tag, op)
     }
 

@@ -130,7 +130,9 @@ impl Device {
             error: None,
             then_flush,
         };
-        let tag = self.inflight.insert(Pending::new(cmd, waiting, guard));
+        let tag = self
+            .inflight
+            .insert(Pending::new(cmd, waiting, guard, self.clock));
         for op in ops {
             if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
                 if let Some(done) = self.take_finished(tag, &Err(rejected.error)) {
