@@ -252,8 +252,10 @@ fn completions_arriving_together_signal_the_notifier_once() {
             1,
             "round {round}: one signal for 16"
         );
+        assert!(mailbox.has_posted(), "round {round}: a poller sees them");
         let mut done = Vec::new();
         mailbox.take(&mut done);
+        assert!(!mailbox.has_posted(), "round {round}: taken");
         assert_eq!(done.len(), 16);
         assert!(done.iter().all(|d| d.result.is_ok()), "{done:?}");
     }

@@ -323,6 +323,10 @@ impl Backstore for GlfsBackstore {
         Some(self.mailbox.fd())
     }
 
+    fn has_completions(&self) -> bool {
+        !self.early.is_empty() || self.mailbox.has_posted()
+    }
+
     fn drain(&mut self, out: &mut Vec<IoCompletion>) {
         self.mailbox.take(&mut self.done);
         let mut done = std::mem::take(&mut self.done);

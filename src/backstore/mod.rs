@@ -255,6 +255,13 @@ pub trait Backstore: Send + std::fmt::Debug {
     /// Moves finished requests into `out`.
     fn drain(&mut self, out: &mut Vec<IoCompletion>);
 
+    /// True when finished requests wait to be drained, found by reading memory only (no
+    /// syscall): a busy-polling reactor asks this instead of waiting for the notifier.
+    /// False when unsure; the notifier still tells.
+    fn has_completions(&self) -> bool {
+        false
+    }
+
     /// Offered by a reactor that will submit this backstore's io_uring work on its own
     /// ring: true if the backstore accepts, after which it hands its submissions over
     /// through [`Backstore::take_sqes`] (each batch, after `commit`) and gets their

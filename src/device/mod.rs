@@ -182,6 +182,12 @@ impl Device {
         self.ring.has_new(&self.region)
     }
 
+    /// True when the backstore has finished requests waiting (no syscall; its notifier
+    /// says the same, later).
+    pub fn has_backstore_completions(&self) -> bool {
+        self.backstore.has_completions()
+    }
+
     /// Commands taken from the ring and not answered yet.
     pub fn outstanding(&self) -> usize {
         self.ring.outstanding()

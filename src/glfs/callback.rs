@@ -16,6 +16,7 @@ use crate::backstore::DataBuf;
 use rustix::event::{EventfdFlags, eventfd};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// An asynchronous request on a [`GlfsFile`]. Buffers are owned by the request until
@@ -59,6 +60,9 @@ pub struct Done {
 #[derive(Debug)]
 pub struct Mailbox {
     done: Mutex<Vec<Done>>,
+    /// Set after a request is queued, cleared when the queue is taken: lets a polling
+    /// reactor look without the lock (a stale `true` costs one empty take).
+    posted: AtomicBool,
     event: OwnedFd,
 }
 
@@ -68,6 +72,7 @@ impl Mailbox {
         let event = eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC)?;
         Ok(Arc::new(Self {
             done: Mutex::new(Vec::new()),
+            posted: AtomicBool::new(false),
             event,
         }))
     }
@@ -83,8 +88,15 @@ impl Mailbox {
     /// lost one).
     pub fn take(&self, out: &mut Vec<Done>) {
         let _ = rustix::io::read(&self.event, &mut [0u8; 8]);
+        self.posted.store(false, Ordering::Relaxed);
         let mut done = self.done.lock().unwrap_or_else(PoisonError::into_inner);
         out.append(&mut done);
+    }
+
+    /// True when a request may be waiting (no lock, no syscall). A request queued while
+    /// [`Mailbox::take`] runs is either taken by it or leaves this true.
+    pub fn has_posted(&self) -> bool {
+        self.posted.load(Ordering::Acquire)
     }
 
     /// Finished requests waiting to be taken.
@@ -112,6 +124,7 @@ impl Mailbox {
             queue.push(done);
             queue.len() == 1
         };
+        self.posted.store(true, Ordering::Release);
         if first {
             self.wake();
         }

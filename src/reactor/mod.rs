@@ -292,9 +292,11 @@ impl EventLoop {
     }
 
     /// With [`ReactorOptions::busy_poll`] set: submits this turn's work, then looks for
-    /// posted completions and for new commands in every device's ring (shared memory
-    /// only, no syscall) until the window ends. Devices with new commands are read at
-    /// once, as their doorbell would have them read. True if anything turned up.
+    /// posted completions, new commands in every device's ring and finished requests of
+    /// notifier-driven backstores (glfs) — memory only, no syscall — until the window
+    /// ends. Devices with new commands are read at once, as their doorbell would have
+    /// them read; devices with finished requests are reaped at the end of the turn, as
+    /// their notifier would have them reaped. True if anything turned up.
     fn busy_poll(&mut self, cqes: &mut Vec<Cqe>) -> io::Result<bool> {
         if self.options.busy_poll.is_zero() {
             return Ok(false);
@@ -308,11 +310,17 @@ impl EventLoop {
                 let Some(Some(s)) = self.slots.get(index as usize) else {
                     continue;
                 };
-                if s.closing.is_none() && !s.broken && s.device.has_new_commands() {
-                    let generation = s.generation;
-                    self.read_ring(index, generation);
-                    found = true;
+                let finished =
+                    s.device.backstore_in_flight() > 0 && s.device.has_backstore_completions();
+                let new_commands = s.closing.is_none() && !s.broken && s.device.has_new_commands();
+                let generation = s.generation;
+                if finished {
+                    self.touched.insert(index);
                 }
+                if new_commands {
+                    self.read_ring(index, generation);
+                }
+                found |= finished || new_commands;
             }
             if found {
                 return Ok(true);

@@ -226,6 +226,27 @@ pub struct Delayed {
 
 impl Delayed {
     pub fn new(size: u64, delay: std::time::Duration) -> Self {
+        Self::with_signal(size, delay, true)
+    }
+
+    /// Like [`Delayed::new`], but finished requests do not make the notifier readable
+    /// (only [`Delayed::signal`] does): they are found through
+    /// [`Backstore::has_completions`] or not at all.
+    pub fn silent(size: u64, delay: std::time::Duration) -> Self {
+        Self::with_signal(size, delay, false)
+    }
+
+    /// Makes the notifier readable.
+    pub fn signal(event: &std::os::fd::OwnedFd) {
+        rustix::io::write(event, &1u64.to_ne_bytes()).unwrap();
+    }
+
+    /// The notifier eventfd, for [`Delayed::signal`] from the test.
+    pub fn event(&self) -> std::sync::Arc<std::os::fd::OwnedFd> {
+        self.event.clone()
+    }
+
+    fn with_signal(size: u64, delay: std::time::Duration, signal: bool) -> Self {
         use rustix::event::{EventfdFlags, eventfd};
         let event = std::sync::Arc::new(
             eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC).unwrap(),
@@ -237,7 +258,9 @@ impl Delayed {
             for c in rx {
                 std::thread::sleep(delay);
                 rd.lock().unwrap().push(c);
-                rustix::io::write(&*ev, &1u64.to_ne_bytes()).unwrap();
+                if signal {
+                    Self::signal(&ev);
+                }
             }
         });
         Self {
@@ -286,6 +309,10 @@ impl Backstore for Delayed {
         let mut ready = self.ready.lock().unwrap();
         self.in_flight -= ready.len();
         out.append(&mut ready);
+    }
+
+    fn has_completions(&self) -> bool {
+        !self.ready.lock().unwrap().is_empty()
     }
 
     fn in_flight(&self) -> usize {
