@@ -11,8 +11,11 @@ gt_backstore_create "$bs_kind" restart 128M
 gt_loop_export "$GT_BS"
 dev=$GT_DEV
 gt_step "fio randwrite+verify in the background"
+# The write phase is capped at 800 IOPS (64 MiB = 16384 writes, at least 20 s) so the kill
+# lands in it however fast the backstore is: on a fast user:file LUN an uncapped job once
+# finished within the 8 s before the kill. A slower backstore only makes it longer.
 fio --name=restart --filename="$dev" --direct=1 --ioengine=libaio --iodepth=16 --rw=randwrite \
-    --bs=4k --size=64M --verify=crc32c --do_verify=1 --verify_fatal=1 --verify_dump=0 \
+    --bs=4k --size=64M --rate_iops=800 --verify=crc32c --do_verify=1 --verify_fatal=1 --verify_dump=0 \
     --output-format=json --output="$GT_RESULTS/fio-restart.json" &
 fio_pid=$!
 sleep 8
