@@ -4,7 +4,8 @@
 //!     cargo run --release --example glfs_fio --features glfs,test-utils -- \
 //!         gt1 127.0.0.2 fio-bench.img 256 randread 4096 32 15
 //!
-//! Arguments: volume host image size_MiB {randread|randwrite|read|write} bs qd seconds.
+//! Arguments: volume host image size_MiB {randread|randwrite|read|write} bs qd seconds
+//! [busy_poll_us] (a polling window for the reactor and the fake kernel; default 0).
 //! Prints one `gluster-tcmu-bench backstore=glfs ...` line (see `examples/common`).
 
 mod common;
@@ -16,9 +17,10 @@ use std::time::Duration;
 
 fn main() -> Res<()> {
     let a: Vec<String> = std::env::args().skip(1).collect();
-    if a.len() != 8 {
-        return Err("usage: volume host image size_MiB mode bs qd seconds".into());
+    if !(8..=9).contains(&a.len()) {
+        return Err("usage: volume host image size_MiB mode bs qd seconds [busy_poll_us]".into());
     }
+    let busy_poll_us = a.get(8).map_or(Ok(0), |s| s.parse::<u64>())?;
     let size = a[3].parse::<u64>()? << 20;
     let job = Job {
         pattern: a[4].parse()?,
@@ -27,7 +29,7 @@ fn main() -> Res<()> {
         runtime: Duration::from_secs(a[7].parse()?),
         max_ios: u64::MAX,
         size,
-        busy_poll: Duration::ZERO,
+        busy_poll: Duration::from_micros(busy_poll_us),
     };
     let key = VolumeKey {
         volume: a[0].clone(),
