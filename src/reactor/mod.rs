@@ -96,8 +96,10 @@ pub struct ReactorOptions {
     /// After a turn that did work, keep looking for more (new commands in any device's
     /// ring, posted completions) for this long before sleeping in the kernel. It saves
     /// the wake-up of the reactor thread on each command of a latency-bound stream
-    /// (queue depth 1), at the price of a busy core while I/O flows. Zero (the default)
-    /// never spins: the thread sleeps as soon as it has nothing to do.
+    /// (queue depth 1), at the price of a busy core while I/O flows. It does not spin
+    /// while file I/O it submitted runs in io_uring's worker threads: on a small machine
+    /// that would take their core. Zero (the default) never spins: the thread sleeps as
+    /// soon as it has nothing to do.
     pub busy_poll: Duration,
 }
 
@@ -291,7 +293,8 @@ impl EventLoop {
         Ok(())
     }
 
-    /// With [`ReactorOptions::busy_poll`] set: submits this turn's work, then looks for
+    /// With [`ReactorOptions::busy_poll`] set: submits this turn's work; unless some of
+    /// its file I/O went to io_uring's workers (then it sleeps as usual), looks for
     /// posted completions, new commands in every device's ring and finished requests of
     /// notifier-driven backstores (glfs) — memory only, no syscall — until the window
     /// ends. Devices with new commands are read at once, as their doorbell would have
@@ -302,6 +305,10 @@ impl EventLoop {
             return Ok(false);
         }
         self.uring.submit_and_wait(0, cqes)?;
+        if self.io_left_to_workers(cqes) {
+            // Spinning now would take a core from the threads doing that I/O.
+            return Ok(!cqes.is_empty());
+        }
         let start = Instant::now();
         loop {
             self.uring.peek(cqes);
@@ -330,6 +337,18 @@ impl EventLoop {
             }
             std::hint::spin_loop();
         }
+    }
+
+    /// True when file I/O submitted on the loop's ring is still running after the submit
+    /// returned: the kernel handed it to io_uring's worker threads (tmpfs, buffered
+    /// writes, fsync) or to a device, instead of completing it inline (page-cache reads
+    /// on ext4/xfs). `cqes` holds the completions the submit found.
+    fn io_left_to_workers(&self, cqes: &[Cqe]) -> bool {
+        let finished = cqes
+            .iter()
+            .filter(|c| matches!(Tag::decode(c.user_data), Tag::Io(_)))
+            .count();
+        finished < self.io.len()
     }
 
     fn slot(&mut self, slot: u32, generation: u16) -> Option<&mut Slot> {
