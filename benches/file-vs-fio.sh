@@ -11,7 +11,8 @@
 #   --size-mib N file size (default 1024)
 #   --direct     O_DIRECT in both (fio direct=1, file_bench --direct); not on tmpfs
 #   --busy-poll-us N  also run gluster-tcmu with a busy-poll window of N us on the reactor
-#                and the fake kernel (default 50; 0 leaves that run out)
+#                (the fake kernel sleeps, as the real kernel's side does; default 50; 0
+#                leaves that run out)
 #   --repeat N   run every case N times, fio and ours in turn, and report the medians
 #                (default 1); a shared, noisy machine needs 3 or more
 #   --out DIR    keep fio's JSON, file_bench's lines and file-vs-fio.tsv there
@@ -25,7 +26,7 @@
 # What the ratio means: fio submits to io_uring from one thread; gluster-tcmu's side is
 # examples/file_bench: the fake kernel (one thread, copying data into and out of the data
 # area as target_core_user does) and a reactor thread running the device, whose file
-# backstore submits to its own io_uring. So the ratio measures our dataplane plus
+# backstore submits to the reactor's io_uring. So the ratio measures our dataplane plus
 # io_uring plus that memcpy, against io_uring alone.
 set -euo pipefail
 
@@ -45,7 +46,7 @@ while (($#)); do
         --busy-poll-us) busy_poll_us=$2; shift ;;
         --repeat) repeat=$2; shift ;;
         --out) out=$2; shift ;;
-        -h | --help) sed -n '2,29p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
         -*) echo "file-vs-fio.sh: unknown option $1" >&2; exit 2 ;;
         *) path=$1 ;;
     esac

@@ -251,12 +251,17 @@ def md_file_vs_fio(sec):
            "of the data area itself**, as target_core_user does in the kernel) and a reactor thread",
            "running the device, whose file backstore reads and writes the data area through the",
            "reactor's own io_uring. So the ratio measures our dataplane + io_uring + that memcpy",
-           "against io_uring alone; with a real kernel the copy runs in the initiator's context",
-           "instead of our process. The busy-poll columns run both of our threads with a polling",
-           "window (`--busy-poll-us`, the daemon's `[reactor] busy_poll_us`): they look for work",
-           "for that long before sleeping. CPU % is the CPU time each command used (every thread,",
-           "io_uring's workers included) over the run, in percent of one core (200 = both cores",
-           "busy).", ""]
+           "against io_uring alone; with a real kernel the write copy runs in the initiator's",
+           "context and the read copy inside the daemon's doorbell write. The busy-poll columns give the reactor a polling window",
+           "(`--busy-poll-us`, the daemon's `[reactor] busy_poll_us`): after a busy turn it looks",
+           "for new commands and completions that long before sleeping, except while its file I/O",
+           "runs in io_uring's workers. The fake kernel still sleeps on the reactor's kick: the real",
+           "kernel never spins (the initiator sleeps, and completions run inside the daemon's",
+           "doorbell write). Before 2026-11-26 13:00 the fake kernel polled too, which flattered",
+           "reads (1.19 of fio at depth 32 on ext4) and took CPU from writes; that mode is still",
+           "there for experiments (`file_bench --kernel-poll-us`). CPU % is the CPU time each",
+           "command used (every thread, io_uring's workers included) over the run, in percent of",
+           "one core (200 = both cores busy).", ""]
     for t in sec["targets"]:
         poll = t.get("busy_poll_us", 0)
         out += [f"`{t['path']}` ({t['fstype']}, {t['size_mib']} MiB file, {t['runtime']} s per run, "
@@ -273,9 +278,8 @@ def md_file_vs_fio(sec):
     out += ["Reading it:", "",
             "* At depth 1 every command crosses two threads and pays two wake-ups (the doorbell to the",
             "  reactor, the completion kick back), where fio waits in one `io_uring_enter`; from depth 32",
-            "  on a batch shares one wake-up. Busy polling removes the wake-ups at depth 1 at the price",
-            "  of a second busy core; at depth 32 and more it only takes CPU from io_uring's workers",
-            "  and the fake kernel on this 2-core machine, so it is worth it only with cores to spare.",
+            "  on a batch shares one wake-up. The reactor's busy polling saves only its own wake-up:",
+            "  the fake kernel still sleeps between commands, as an initiator does.",
             "* fio's own depth-1 rate depends on the file system: on ext4 a buffered read is served",
             "  inline from the page cache (a few µs, one syscall, no thread hop: no handler that",
             "  answers from another thread can match that), on tmpfs this kernel hands it to an",
@@ -286,11 +290,11 @@ def md_file_vs_fio(sec):
             "  (CPU near 200 %) while ours share the two cores with the reactor and the fake kernel:",
             "  on tmpfs the table measures io_uring's worker scheduling more than the dataplane.",
             "  Buffered ext4 is the dataplane measure: reads complete inline in `io_uring_enter`.",
-            "* Buffered ext4 at depth 32 and more: with busy polling the reactor and the fake kernel",
-            "  never sleep and reads run ahead of fio (with two busy cores against fio's one);",
-            "  writes go to io_uring's workers on ext4 too (see fio's CPU), and polling takes their",
-            "  CPU, so writes are best without it. A deployment chooses per host: polling is off by",
-            "  default.",
+            "* Buffered ext4 at depth 32 and more: reactor polling lifts reads most (they complete",
+            "  inline, so the reactor is the busy side), for some 30-50 % more CPU. Writes go to",
+            "  io_uring's workers on ext4 too (see fio's CPU), so the reactor does not spin for them",
+            "  and they come out as without polling. Polling is off by default; it pays on a host",
+            "  with a core to spare per reactor.",
             "* 128 KiB reads: the reactor's buffered reads complete inline in its `io_uring_enter`,",
             "  a whole batch at once, and only then does the fake kernel copy the batch out; the two",
             "  copies per command (page cache to data area, data area to the initiator) partly take",
@@ -377,9 +381,10 @@ def md_glfs(sec):
            "", "gluster-tcmu (fake kernel + reactor + glfs backstore, one machine-readable line):", "",
            f"    target/release/examples/glfs_fio {GLFS_VOLUME} {GLFS_HOST} {GLFS_IMAGE} {GLFS_MIB} "
            "randread 4096 32 15 [BUSY_POLL_US]", "",
-           f"The busy-poll columns give the reactor and the fake kernel a polling window of "
-           f"{sec.get('busy_poll_us', '–')} µs (the daemon's `[reactor] busy_poll_us`): the reactor "
-           "then finds gfapi's completions in the mailbox without waiting for its eventfd.", "",
+           f"The busy-poll columns give the reactor a polling window of "
+           f"{sec.get('busy_poll_us', '–')} µs (the daemon's `[reactor] busy_poll_us`; the fake kernel "
+           "sleeps, as the real kernel's side does): the reactor then finds gfapi's completions in "
+           "the mailbox without waiting for its eventfd.", "",
            "| pattern | qd | bs | fio gfapi_async IOPS | gluster-tcmu IOPS | ratio | busy-poll IOPS | ratio |",
            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     out += [f"| {r['pattern']} | {r['qd']} | {r['bs']} | {n(r['fio_iops'])} | {n(r['gt_iops'])} "
@@ -392,7 +397,7 @@ def md_glfs(sec):
             "gluster-tcmu can beat it at depth 1, where the backstore is woken by gfapi's callback.",
             "Most of our side's time is thread hand-offs (gfapi's epoll thread to the reactor, the",
             "reactor to the fake kernel), not our code: busy polling removes them and pays at depth",
-            "32 and more for 4 KiB, but on these two cores the spinning threads also take CPU from",
+            "32 and more for 4 KiB, but on these two cores the spinning reactor also takes CPU from",
             "gfapi's threads and the brick process, which costs at depth 1 and for 128 KiB."]
     return "\n".join(out) + "\n"
 

@@ -42,9 +42,13 @@ struct Args {
     /// Open the file with O_DIRECT (not on tmpfs).
     #[arg(long)]
     direct: bool,
-    /// Busy-poll window in microseconds for the reactor and the fake kernel (0: none).
+    /// Busy-poll window of the reactor in microseconds (0: none).
     #[arg(long, default_value_t = 0)]
     busy_poll_us: u64,
+    /// How long the fake kernel spins for completions before sleeping, in microseconds
+    /// (0: it sleeps, as the real kernel's side does).
+    #[arg(long, default_value_t = 0)]
+    kernel_poll_us: u64,
 }
 
 fn main() -> Res<()> {
@@ -63,6 +67,7 @@ fn main() -> Res<()> {
         max_ios: u64::MAX,
         size,
         busy_poll: Duration::from_micros(a.busy_poll_us),
+        kernel_poll: Duration::from_micros(a.kernel_poll_us),
     };
     let opts = FileOptions {
         direct: a.direct,

@@ -5,7 +5,7 @@
 //!         gt1 127.0.0.2 fio-bench.img 256 randread 4096 32 15
 //!
 //! Arguments: volume host image size_MiB {randread|randwrite|read|write} bs qd seconds
-//! [busy_poll_us] (a polling window for the reactor and the fake kernel; default 0).
+//! [busy_poll_us] (the reactor's polling window; default 0; the fake kernel sleeps).
 //! Prints one `gluster-tcmu-bench backstore=glfs ...` line (see `examples/common`).
 
 mod common;
@@ -30,6 +30,7 @@ fn main() -> Res<()> {
         max_ios: u64::MAX,
         size,
         busy_poll: Duration::from_micros(busy_poll_us),
+        kernel_poll: Duration::ZERO,
     };
     let key = VolumeKey {
         volume: a[0].clone(),
