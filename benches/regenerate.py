@@ -170,12 +170,9 @@ def run_glfs(run, args):
                          "--time_based", f"--runtime={args.runtime}", "--norandommap", "--randrepeat=0",
                          f"--output={d}/fio-{tag}.json"])
             fios.append(fio_iops(d / f"fio-{tag}.json"))
-            for poll, into in ((0, gts), (args.busy_poll_us, polled)):
-                if poll == 0 and into is polled:
-                    continue
-                line = run(["target/release/examples/glfs_fio", GLFS_VOLUME, GLFS_HOST, GLFS_IMAGE,
-                            GLFS_MIB, pattern, BYTES[bs], qd, args.runtime, poll])
-                into.append(int(re.search(r" iops=(\d+)", line).group(1)))
+            gts.append(glfs_fio_iops(run, pattern, bs, qd, args.runtime, 0))
+            if args.busy_poll_us:
+                polled.append(glfs_fio_iops(run, pattern, bs, qd, args.runtime, args.busy_poll_us))
         fio, gt = median(fios), median(gts)
         row = {"pattern": pattern, "bs": bs, "qd": qd, "fio_iops": fio, "gt_iops": gt,
                "ratio": f"{gt / fio:.2f}" if fio else "–"}
@@ -185,6 +182,13 @@ def run_glfs(run, args):
         rows.append(row)
     return {"run": st, "volume": f"{GLFS_VOLUME} (1 brick) on {GLFS_HOST}", "runtime": args.runtime,
             "repeat": args.repeat, "busy_poll_us": args.busy_poll_us, "rows": rows}
+
+
+def glfs_fio_iops(run, pattern, bs, qd, runtime, busy_poll_us):
+    """One examples/glfs_fio run; its IOPS."""
+    line = run(["target/release/examples/glfs_fio", GLFS_VOLUME, GLFS_HOST, GLFS_IMAGE, GLFS_MIB,
+                pattern, BYTES[bs], qd, runtime, busy_poll_us])
+    return int(re.search(r" iops=(\d+)", line).group(1))
 
 
 def median(values):
@@ -252,8 +256,9 @@ def md_file_vs_fio(sec):
            "running the device, whose file backstore reads and writes the data area through the",
            "reactor's own io_uring. So the ratio measures our dataplane + io_uring + that memcpy",
            "against io_uring alone; with a real kernel the write copy runs in the initiator's",
-           "context and the read copy inside the daemon's doorbell write. The busy-poll columns give the reactor a polling window",
-           "(`--busy-poll-us`, the daemon's `[reactor] busy_poll_us`): after a busy turn it looks",
+           "context and the read copy inside the daemon's doorbell write. The busy-poll columns",
+           "give the reactor a polling window (`--busy-poll-us`, the daemon's",
+           "`[reactor] busy_poll_us`): after a busy turn it looks",
            "for new commands and completions that long before sleeping, except while its file I/O",
            "runs in io_uring's workers. The fake kernel still sleeps on the reactor's kick: the real",
            "kernel never spins (the initiator sleeps, and completions run inside the daemon's",
