@@ -64,6 +64,12 @@ fn read(kernel: &mut FakeKernel, device: &mut Device, lba: u64, blocks: u32) -> 
     c.data_in
 }
 
+/// A 1024-block LUN on a backstore that finishes every request 20 ms after submission.
+fn delayed_device() -> (FakeKernel, Device) {
+    let backstore = Delayed::new(1024 * u64::from(BLOCK), Duration::from_millis(20));
+    device_with(FakeKernelConfig::default(), lun(1024), Box::new(backstore))
+}
+
 /// Steps the device until `n` completions arrived from an asynchronous backstore.
 fn run_async(kernel: &mut FakeKernel, device: &mut Device, n: usize) -> Vec<Completed> {
     let mut got = Vec::new();
@@ -191,9 +197,7 @@ fn compare_and_write_writes_only_on_a_match() {
 /// between the CAW's read and its write and be overwritten.
 #[test]
 fn writes_wait_for_an_overlapping_compare_and_write() {
-    let size = 1024 * u64::from(BLOCK);
-    let backstore = Delayed::new(size, Duration::from_millis(20));
-    let (mut k, mut d) = device_with(FakeKernelConfig::default(), lun(1024), Box::new(backstore));
+    let (mut k, mut d) = delayed_device();
     let old = vec![0u8; BLOCK as usize];
     let by_caw = pattern(3, 1, 11);
     let by_write = pattern(3, 1, 12);
@@ -222,9 +226,7 @@ fn writes_wait_for_an_overlapping_compare_and_write() {
 /// against what that write stored.
 #[test]
 fn compare_and_write_waits_for_an_overlapping_write() {
-    let size = 1024 * u64::from(BLOCK);
-    let backstore = Delayed::new(size, Duration::from_millis(20));
-    let (mut k, mut d) = device_with(FakeKernelConfig::default(), lun(1024), Box::new(backstore));
+    let (mut k, mut d) = delayed_device();
     let written = pattern(7, 1, 21);
     let replaced = pattern(7, 1, 22);
     let mut caw_data = written.clone();
@@ -632,9 +634,7 @@ fn each_failed_command_counts_one_error() {
 /// per batch, not per command, and must still span the backstore's time).
 #[test]
 fn latency_covers_the_time_in_the_backstore() {
-    let size = 1024 * u64::from(BLOCK);
-    let backstore = Delayed::new(size, Duration::from_millis(20));
-    let (mut k, mut d) = device_with(FakeKernelConfig::default(), lun(1024), Box::new(backstore));
+    let (mut k, mut d) = delayed_device();
     let data = pattern(5, 1, 31);
     for lba in 0..4 {
         k.submit(&write16(lba, 1, false), DataDir::ToDevice(&data))
