@@ -2,7 +2,7 @@
 # Installs the Debian packages the host tier needs, only when something is missing.
 set -euo pipefail
 need=()
-for pkg in pkg-config dbus python3-gi libxml2-utils systemd libglusterfs-dev; do
+for pkg in pkg-config dbus python3-gi libxml2-utils systemd libglusterfs-dev strace; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -3,8 +3,8 @@
 //! Reads and writes go straight between the shared region and gfapi (the region's
 //! segments become the iovecs); each request's buffer and iovecs are owned by the
 //! gfapi call until its callback has fired (see `crate::glfs::callback`). A FUA write is
-//! a write followed by `fdatasync` before it completes; SYNCHRONIZE CACHE is
-//! `fdatasync`; UNMAP is `glfs_discard_async` and WRITE SAME of zeroes
+//! one write carrying `O_DSYNC` (each brick writes and fsyncs before answering: one
+//! round trip, not a write and then an `fdatasync`); SYNCHRONIZE CACHE is `fdatasync`; UNMAP is `glfs_discard_async` and WRITE SAME of zeroes
 //! `glfs_zerofill_async`.
 //!
 //! Size policy at open: a missing image is created; a smaller one is grown (sparsely) to
@@ -247,7 +247,7 @@ impl GlfsBackstore {
         }
     }
 
-    /// One finished gfapi call: complete the request, or start its fdatasync (FUA).
+    /// One finished gfapi call: complete its request.
     fn on_done(&mut self, done: Done) {
         let Some(p) = self.slab.get(done.token).copied() else {
             return;
@@ -264,14 +264,6 @@ impl GlfsBackstore {
         if result.is_ok() {
             self.outages = 0;
         }
-        if result.is_ok() && p.kind == Kind::Write && p.fua {
-            if let Some(p) = self.slab.get_mut(done.token) {
-                p.kind = Kind::FuaSync;
-            }
-            drop(done.op); // the data is in gfapi's hands; release the region range
-            self.start(&done.file, done.token, AsyncOp::Fdatasync);
-            return;
-        }
         self.finish(done.token, result);
     }
 }
@@ -286,7 +278,7 @@ fn classify(kind: Kind, errno: i32) -> BackstoreError {
             BackstoreError::Unsupported("glfs discard/zerofill")
         }
         (Kind::Read, _) => BackstoreError::Read(errno),
-        (Kind::Write | Kind::FuaSync | Kind::Sync | Kind::Zero, _) => BackstoreError::Write(errno),
+        (Kind::Write | Kind::Sync | Kind::Zero, _) => BackstoreError::Write(errno),
         (Kind::Discard, _) => BackstoreError::Other(errno),
     }
 }
@@ -363,28 +355,31 @@ impl Backstore for GlfsBackstore {
 /// The gfapi op and the bookkeeping for a request.
 fn translate(request: IoRequest) -> (AsyncOp, Pending) {
     let tag = request.tag;
-    let p = |kind, expected, fua| Pending {
+    let p = |kind, expected| Pending {
         tag,
         kind,
         expected,
-        fua,
     };
     match request.op {
         IoOp::Read { offset, buf } => {
             let n = buf.len();
-            (AsyncOp::Read { offset, buf }, p(Kind::Read, n, false))
+            (AsyncOp::Read { offset, buf }, p(Kind::Read, n))
         }
         IoOp::Write { offset, buf, fua } => {
             let n = buf.len();
-            (AsyncOp::Write { offset, buf }, p(Kind::Write, n, fua))
+            (
+                AsyncOp::Write {
+                    offset,
+                    buf,
+                    durable: fua,
+                },
+                p(Kind::Write, n),
+            )
         }
-        IoOp::Flush => (AsyncOp::Fdatasync, p(Kind::Sync, 0, false)),
-        IoOp::Discard { offset, len } => (
-            AsyncOp::Discard { offset, len },
-            p(Kind::Discard, len, false),
-        ),
+        IoOp::Flush => (AsyncOp::Fdatasync, p(Kind::Sync, 0)),
+        IoOp::Discard { offset, len } => (AsyncOp::Discard { offset, len }, p(Kind::Discard, len)),
         IoOp::WriteZeroes { offset, len } => {
-            (AsyncOp::Zerofill { offset, len }, p(Kind::Zero, len, false))
+            (AsyncOp::Zerofill { offset, len }, p(Kind::Zero, len))
         }
     }
 }

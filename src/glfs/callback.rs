@@ -25,8 +25,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub enum AsyncOp {
     /// `glfs_preadv_async` into `buf`'s region segments.
     Read { offset: u64, buf: DataBuf },
-    /// `glfs_pwritev_async` from `buf`'s region segments.
-    Write { offset: u64, buf: DataBuf },
+    /// `glfs_pwritev_async` from `buf`'s region segments. `durable` passes `O_DSYNC`
+    /// as the write's own flag: write-behind then winds it through at once, and every
+    /// brick's posix layer writes and fsyncs before it answers (`posix_writev`), so the
+    /// callback means the data is on stable storage on each replica, in one round trip.
+    Write {
+        offset: u64,
+        buf: DataBuf,
+        durable: bool,
+    },
     /// `glfs_fdatasync_async`.
     Fdatasync,
     /// `glfs_discard_async`.

@@ -185,8 +185,8 @@ impl GlfsFile {
                 Call::Read(off) => {
                     sys::glfs_preadv_async(fd, iov, iov_count, off, 0, cb, data.cast())
                 }
-                Call::Write(off) => {
-                    sys::glfs_pwritev_async(fd, iov, iov_count, off, 0, cb, data.cast())
+                Call::Write(off, flags) => {
+                    sys::glfs_pwritev_async(fd, iov, iov_count, off, flags, cb, data.cast())
                 }
                 Call::Fdatasync => sys::glfs_fdatasync_async(fd, cb, data.cast()),
                 Call::Discard(off, len) => {
@@ -210,7 +210,8 @@ impl GlfsFile {
 #[derive(Clone, Copy)]
 enum Call {
     Read(i64),
-    Write(i64),
+    /// Offset and the write's flags (`O_DSYNC` or 0).
+    Write(i64, libc::c_int),
     Fdatasync,
     Discard(i64, u64),
     Zerofill(i64, i64),
@@ -222,7 +223,9 @@ impl Call {
         let off = |o: u64| o.min(i64::MAX as u64) as i64;
         match *op {
             AsyncOp::Read { offset, .. } => Call::Read(off(offset)),
-            AsyncOp::Write { offset, .. } => Call::Write(off(offset)),
+            AsyncOp::Write {
+                offset, durable, ..
+            } => Call::Write(off(offset), if durable { libc::O_DSYNC } else { 0 }),
             AsyncOp::Fdatasync => Call::Fdatasync,
             AsyncOp::Discard { offset, len } => Call::Discard(off(offset), len),
             AsyncOp::Zerofill { offset, len } => Call::Zerofill(off(offset), off(len)),

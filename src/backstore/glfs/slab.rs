@@ -6,8 +6,6 @@
 pub enum Kind {
     Read,
     Write,
-    /// The fdatasync after a FUA write.
-    FuaSync,
     /// SYNCHRONIZE CACHE.
     Sync,
     Discard,
@@ -22,8 +20,6 @@ pub struct Pending {
     pub kind: Kind,
     /// Bytes the request covers.
     pub expected: u64,
-    /// A write that must be durable before it completes.
-    pub fua: bool,
 }
 
 /// The requests in flight, under the token gfapi's callback carries back.

@@ -6,7 +6,6 @@ fn pending(kind: Kind, expected: u64) -> Pending {
         tag: 0,
         kind,
         expected,
-        fua: false,
     }
 }
 
@@ -31,7 +30,7 @@ fn connection_errnos_are_busy_and_data_errnos_are_medium_errors() {
         BackstoreError::Write(libc::ENOSPC)
     );
     assert_eq!(
-        classify(Kind::FuaSync, libc::EIO),
+        classify(Kind::Sync, libc::EIO),
         BackstoreError::Write(libc::EIO)
     );
     assert_eq!(
