@@ -33,6 +33,9 @@ CASES = [("randread", "4k", 1), ("randread", "4k", 32), ("randread", "4k", 128),
          ("randwrite", "4k", 32), ("read", "128k", 16), ("write", "128k", 16)]
 BYTES = {"4k": 4096, "128k": 131072, "1m": 1 << 20}
 GLFS_VOLUME, GLFS_HOST, GLFS_IMAGE, GLFS_MIB = "gt1", "127.0.0.2", "fio-bench.img", 256
+# Durable writes, as on a targetcli-default `user:` LUN (WCE=0, every write FUA): fio opens
+# its file O_SYNC (--sync=1), ours runs with wce=0 (one O_DSYNC write per command).
+GLFS_DURABLE_CASES = [("randwrite", "4k", 32), ("write", "128k", 16)]
 NOTES_BEGIN, NOTES_END = "<!-- notes:begin -->", "<!-- notes:end -->"
 
 
@@ -160,22 +163,23 @@ def run_glfs(run, args):
     # Fill the image once so that reads hit data, not holes.
     run(gfapi + ["--name=fill", "--rw=write", "--bs=1m", "--iodepth=8", f"--output={d}/fill.json"])
     rows = []
-    for pattern, bs, qd in CASES:
+    cases = [c + (False,) for c in CASES] + [c + (True,) for c in GLFS_DURABLE_CASES]
+    for pattern, bs, qd, durable in cases:
         fios, gts, polled = [], [], []
         # fio and ours in turn (sleeping, then busy polling), --repeat times; medians (a
         # shared machine is noisy).
         for r in range(1, args.repeat + 1):
-            tag = f"{pattern}-{bs}-qd{qd}-r{r}"
+            tag = f"{pattern}-{bs}-qd{qd}{'-durable' if durable else ''}-r{r}"
             run(gfapi + [f"--name={tag}", f"--rw={pattern}", f"--bs={bs}", f"--iodepth={qd}",
                          "--time_based", f"--runtime={args.runtime}", "--norandommap", "--randrepeat=0",
-                         f"--output={d}/fio-{tag}.json"])
+                         f"--output={d}/fio-{tag}.json"] + (["--sync=1"] if durable else []))
             fios.append(fio_iops(d / f"fio-{tag}.json"))
-            gts.append(glfs_fio_iops(run, pattern, bs, qd, args.runtime, 0))
+            gts.append(glfs_fio_iops(run, pattern, bs, qd, args.runtime, 0, durable))
             if args.busy_poll_us:
-                polled.append(glfs_fio_iops(run, pattern, bs, qd, args.runtime, args.busy_poll_us))
+                polled.append(glfs_fio_iops(run, pattern, bs, qd, args.runtime, args.busy_poll_us, durable))
         fio, gt = median(fios), median(gts)
-        row = {"pattern": pattern, "bs": bs, "qd": qd, "fio_iops": fio, "gt_iops": gt,
-               "ratio": f"{gt / fio:.2f}" if fio else "–"}
+        row = {"pattern": pattern + (" (durable)" if durable else ""), "bs": bs, "qd": qd,
+               "fio_iops": fio, "gt_iops": gt, "ratio": f"{gt / fio:.2f}" if fio else "–"}
         if polled:
             row["gt_poll_iops"] = median(polled)
             row["poll_ratio"] = f"{median(polled) / fio:.2f}" if fio else "–"
@@ -184,10 +188,10 @@ def run_glfs(run, args):
             "repeat": args.repeat, "busy_poll_us": args.busy_poll_us, "rows": rows}
 
 
-def glfs_fio_iops(run, pattern, bs, qd, runtime, busy_poll_us):
-    """One examples/glfs_fio run; its IOPS."""
+def glfs_fio_iops(run, pattern, bs, qd, runtime, busy_poll_us, durable):
+    """One examples/glfs_fio run; its IOPS. `durable`: the LUN's write cache off (WCE=0)."""
     line = run(["target/release/examples/glfs_fio", GLFS_VOLUME, GLFS_HOST, GLFS_IMAGE, GLFS_MIB,
-                pattern, BYTES[bs], qd, runtime, busy_poll_us])
+                pattern, BYTES[bs], qd, runtime, busy_poll_us, 0 if durable else 1])
     return int(re.search(r" iops=(\d+)", line).group(1))
 
 
@@ -385,7 +389,11 @@ def md_glfs(sec):
            "gfapi's write-behind would acknowledge writes before the bricks have them.)",
            "", "gluster-tcmu (fake kernel + reactor + glfs backstore, one machine-readable line):", "",
            f"    target/release/examples/glfs_fio {GLFS_VOLUME} {GLFS_HOST} {GLFS_IMAGE} {GLFS_MIB} "
-           "randread 4096 32 15 [BUSY_POLL_US]", "",
+           "randread 4096 32 15 [BUSY_POLL_US [WCE]]", "",
+           "The *(durable)* rows are the writes of a LUN without write cache (WCE=0, targetcli's",
+           "default for `user:` LUNs): every write is FUA, which the glfs backstore sends as one",
+           "write carrying `O_DSYNC` (each brick writes and fsyncs before it answers); fio gets",
+           "`--sync=1` (its file opened O_SYNC), the same one durable round trip per write.", "",
            f"The busy-poll columns give the reactor a polling window of "
            f"{sec.get('busy_poll_us', '–')} µs (the daemon's `[reactor] busy_poll_us`; the fake kernel "
            "sleeps, as the real kernel's side does): the reactor then finds gfapi's completions in "

@@ -68,6 +68,7 @@ fn main() -> Res<()> {
         size,
         busy_poll: Duration::from_micros(a.busy_poll_us),
         kernel_poll: Duration::from_micros(a.kernel_poll_us),
+        write_cache: true,
     };
     let opts = FileOptions {
         direct: a.direct,

@@ -5,7 +5,9 @@
 //!         gt1 127.0.0.2 fio-bench.img 256 randread 4096 32 15
 //!
 //! Arguments: volume host image size_MiB {randread|randwrite|read|write} bs qd seconds
-//! [busy_poll_us] (the reactor's polling window; default 0; the fake kernel sleeps).
+//! [busy_poll_us [wce]] (the reactor's polling window, default 0, the fake kernel
+//! sleeps; the LUN's write cache, default 1: with 0 every write is FUA, one `O_DSYNC`
+//! write that each brick syncs before answering).
 //! Prints one `gluster-tcmu-bench backstore=glfs ...` line (see `examples/common`).
 
 mod common;
@@ -17,10 +19,13 @@ use std::time::Duration;
 
 fn main() -> Res<()> {
     let a: Vec<String> = std::env::args().skip(1).collect();
-    if !(8..=9).contains(&a.len()) {
-        return Err("usage: volume host image size_MiB mode bs qd seconds [busy_poll_us]".into());
+    if !(8..=10).contains(&a.len()) {
+        return Err(
+            "usage: volume host image size_MiB mode bs qd seconds [busy_poll_us [wce]]".into(),
+        );
     }
     let busy_poll_us = a.get(8).map_or(Ok(0), |s| s.parse::<u64>())?;
+    let write_cache = a.get(9).map_or(Ok(1), |s| s.parse::<u8>())? != 0;
     let size = a[3].parse::<u64>()? << 20;
     let job = Job {
         pattern: a[4].parse()?,
@@ -31,6 +36,7 @@ fn main() -> Res<()> {
         size,
         busy_poll: Duration::from_micros(busy_poll_us),
         kernel_poll: Duration::ZERO,
+        write_cache,
     };
     let key = VolumeKey {
         volume: a[0].clone(),

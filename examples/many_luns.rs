@@ -177,6 +177,7 @@ fn main() -> Res<()> {
                 size,
                 busy_poll: Duration::ZERO,
                 kernel_poll: Duration::ZERO,
+                write_cache: true,
             };
             ios += common::run(k, &job)?.ios;
         }

@@ -90,6 +90,9 @@ pub struct Job {
     /// handler's doorbell write), so the benchmarks leave this at zero; it exists to show
     /// what a spinning peer would add.
     pub kernel_poll: Duration,
+    /// The LUN's write cache (WCE). Off, every write is FUA: durable before GOOD, as on a
+    /// `user:` LUN targetcli creates with its default `emulate_write_cache=0`.
+    pub write_cache: bool,
 }
 
 /// What a job did.
@@ -331,7 +334,9 @@ pub fn bench_one(name: &str, job: &Job, backstore: Box<dyn Backstore>) -> Res<()
         busy_poll: job.busy_poll,
     };
     let reactor = Reactor::spawn_with("bench-reactor", options)?;
-    let id = serve(&reactor, &kernel, lun(job.size, "bench0001"), backstore)?;
+    let mut config = lun(job.size, "bench0001");
+    config.write_cache = job.write_cache;
+    let id = serve(&reactor, &kernel, config, backstore)?;
     clear_unit_attention(&mut kernel)?;
     let outcome = run(&mut kernel, job)?;
     reactor.remove(id)?;

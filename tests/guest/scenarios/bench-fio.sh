@@ -105,12 +105,14 @@ if gt_glusterd_running && gluster --mode=script volume info "$GT_VOLUME" >/dev/n
         gfapi=(--ioengine=gfapi_async --volume="$GT_VOLUME" --brick="$GT_GLUSTER_HOST"
             --filename=bench-gfapi.img --size="$glfs_size" --direct=1)
         # The user:glfs LUN is created with emulate_write_cache=0 (targetcli's default), so
-        # each of its writes is FUA: a write plus fdatasync. fsync=1 gives gfapi the same work.
-        bench_fio gfapi gfapi_async write 1m 8 "${gfapi[@]}" --fsync=1
+        # each of its writes is FUA: one write carrying O_DSYNC, which every brick fsyncs
+        # before it answers. sync=1 (the file opened O_SYNC) gives gfapi the same work; fsync=1
+        # (runs before 2026-11-26 15:00) added a second round trip per write.
+        bench_fio gfapi gfapi_async write 1m 8 "${gfapi[@]}" --sync=1
         for j in "${jobs[@]}"; do
             read -r rw bs qd <<<"$j"
             sync=()
-            [[ $rw == *write* ]] && sync=(--fsync=1)
+            [[ $rw == *write* ]] && sync=(--sync=1)
             bench_fio gfapi gfapi_async "$rw" "$bs" "$qd" "${gfapi[@]}" "${sync[@]}" \
                 --time_based --runtime="$runtime"
         done
