@@ -4,8 +4,8 @@
 //! segments become the iovecs); each request's buffer and iovecs are owned by the
 //! gfapi call until its callback has fired (see `crate::glfs::callback`). A FUA write is
 //! one write carrying `O_DSYNC` (each brick writes and fsyncs before answering: one
-//! round trip, not a write and then an `fdatasync`); SYNCHRONIZE CACHE is `fdatasync`; UNMAP is `glfs_discard_async` and WRITE SAME of zeroes
-//! `glfs_zerofill_async`.
+//! round trip, not a write and then an `fdatasync`); SYNCHRONIZE CACHE is `fdatasync`;
+//! UNMAP is `glfs_discard_async` and WRITE SAME of zeroes `glfs_zerofill_async`.
 //!
 //! Size policy at open: a missing image is created; a smaller one is grown (sparsely) to
 //! the LUN size; a larger one is served up to the LUN size and left as it is (logged).
