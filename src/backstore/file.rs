@@ -79,6 +79,11 @@ pub struct FileBackstore {
     pending_submit: bool,
     /// What `fallocate` can do on this file's filesystem, probed at open.
     caps: Capabilities,
+    /// Reads and writes are done at submission, in the reactor's thread: the file lives
+    /// in memory (tmpfs), where they are copies that cannot wait on a device, and the
+    /// file system takes no non-blocking I/O, so io_uring would hand each one to a
+    /// worker thread (a wake-up per batch, and writes to one file serialized there).
+    in_memory: bool,
 }
 
 impl FileBackstore {
@@ -117,6 +122,17 @@ impl FileBackstore {
         } else {
             probe_fallocate(&file, size)
         };
+        let in_memory = !opts.direct && in_memory(&file);
+        tracing::info!(
+            path = %path.display(),
+            direct = opts.direct,
+            "file LUN: {}",
+            if in_memory {
+                "in memory (tmpfs): reads and writes copied at submission"
+            } else {
+                "reads and writes through io_uring"
+            }
+        );
         Ok(Self {
             path: path.to_path_buf(),
             file,
@@ -126,6 +142,7 @@ impl FileBackstore {
             finished: Vec::new(),
             pending_submit: false,
             caps,
+            in_memory,
         })
     }
 
@@ -134,10 +151,38 @@ impl FileBackstore {
         &self.path
     }
 
+    /// True when reads and writes are done at submission (the file is in memory).
+    pub fn copies_inline(&self) -> bool {
+        self.in_memory
+    }
+
+    /// A read or write done now (file in memory); its completion waits in `early`.
+    fn rw_inline(&mut self, tag: u64, write: bool, offset: u64, buf: &super::DataBuf, fua: bool) {
+        let fd = self.file.as_raw_fd();
+        let result = super::file_uring::rw_now(fd, write, offset, buf, fua);
+        let kind = if write { Kind::Write } else { Kind::Read };
+        self.early.push(IoCompletion {
+            tag,
+            result: outcome(kind, buf.len(), result),
+        });
+    }
+
     fn queue(&mut self, request: IoRequest) -> std::io::Result<()> {
         let fd = self.file.as_raw_fd();
         let tag = request.tag;
         match request.op {
+            IoOp::Read { offset, ref buf } if self.in_memory => {
+                self.rw_inline(tag, false, offset, buf, false);
+                Ok(())
+            }
+            IoOp::Write {
+                offset,
+                ref buf,
+                fua,
+            } if self.in_memory => {
+                self.rw_inline(tag, true, offset, buf, fua);
+                Ok(())
+            }
             IoOp::Read { offset, buf } => {
                 self.ring.readv_writev(fd, tag, false, offset, buf, false)
             }
@@ -160,6 +205,16 @@ impl FileBackstore {
             }
         }
     }
+}
+
+/// True when `file` lives in memory (tmpfs or ramfs): no device behind it.
+fn in_memory(file: &File) -> bool {
+    const TMPFS_MAGIC: i64 = 0x0102_1994;
+    const RAMFS_MAGIC: i64 = 0x8584_58f6;
+    rustix::fs::fstatfs(file).is_ok_and(|s| {
+        let kind = s.f_type as i64;
+        kind == TMPFS_MAGIC || kind == RAMFS_MAGIC
+    })
 }
 
 /// Which `fallocate` modes the file's filesystem supports (tmpfs, for one, punches holes
@@ -222,6 +277,8 @@ impl Backstore for FileBackstore {
             return Err(Box::new(Rejected { error, request }));
         }
         let tag = request.tag;
+        let on_ring =
+            !(self.in_memory && matches!(request.op, IoOp::Read { .. } | IoOp::Write { .. }));
         if let Err(e) = self.queue(request) {
             let errno = e.raw_os_error().unwrap_or(libc::EIO);
             self.early.push(IoCompletion {
@@ -229,7 +286,7 @@ impl Backstore for FileBackstore {
                 result: Err(BackstoreError::Other(errno)),
             });
         }
-        self.pending_submit = true;
+        self.pending_submit |= on_ring;
         Ok(())
     }
 
@@ -324,6 +381,9 @@ impl Backstore for FileBackstore {
         })
     }
 }
+
+#[cfg(test)]
+mod inline_tests;
 
 #[cfg(test)]
 mod tests {

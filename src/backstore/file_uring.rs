@@ -172,17 +172,7 @@ impl FileRing {
         buf: DataBuf,
         dsync: bool,
     ) -> io::Result<()> {
-        let mut iovecs = Vec::with_capacity(buf.segments().len());
-        for seg in buf.segments() {
-            let ptr = buf
-                .region()
-                .segment_ptr(seg.off, seg.len)
-                .map_err(io::Error::other)?;
-            iovecs.push(libc::iovec {
-                iov_base: ptr.as_ptr().cast(),
-                iov_len: seg.len as usize,
-            });
-        }
+        let iovecs = iovecs_of(&buf)?;
         let (ptr, n) = (iovecs.as_ptr(), iovecs.len() as u32);
         let kind = if write { Kind::Write } else { Kind::Read };
         let request = Request {
@@ -313,5 +303,53 @@ impl Drop for FileRing {
             );
             std::mem::forget(std::mem::take(&mut self.parked));
         }
+    }
+}
+
+/// The iovecs naming `buf`'s segments of the shared region (checked against it).
+fn iovecs_of(buf: &DataBuf) -> io::Result<Vec<libc::iovec>> {
+    let mut iovecs = Vec::with_capacity(buf.segments().len());
+    for seg in buf.segments() {
+        let ptr = buf
+            .region()
+            .segment_ptr(seg.off, seg.len)
+            .map_err(io::Error::other)?;
+        iovecs.push(libc::iovec {
+            iov_base: ptr.as_ptr().cast(),
+            iov_len: seg.len as usize,
+        });
+    }
+    Ok(iovecs)
+}
+
+/// Reads or writes `buf` at `offset` now, in the calling thread (`preadv2`/`pwritev2`;
+/// `dsync` adds `RWF_DSYNC`): for files in memory (tmpfs), where the call is a copy and
+/// io_uring would only hand it to a worker thread. The kernel's result: bytes moved,
+/// or a negative errno.
+pub fn rw_now(fd: RawFd, write: bool, offset: u64, buf: &DataBuf, dsync: bool) -> i32 {
+    let iovecs = match iovecs_of(buf) {
+        Ok(v) => v,
+        Err(_) => return -libc::EFAULT,
+    };
+    let (ptr, n) = (iovecs.as_ptr(), iovecs.len() as libc::c_int);
+    let off = offset.min(i64::MAX as u64) as libc::off_t;
+    // SAFETY: every iovec names a range of the shared region that `segment_ptr` checked
+    // against its length; `buf` holds the region (mapped, through its Arc) for the whole
+    // call, and the command that owns the range is not completed before this returns.
+    // The kernel reads or writes only within those ranges, and `iovecs` outlives the call.
+    let n = unsafe {
+        if write {
+            let flags = if dsync { libc::RWF_DSYNC } else { 0 };
+            libc::pwritev2(fd, ptr, n, off, flags)
+        } else {
+            libc::preadv2(fd, ptr, n, off, 0)
+        }
+    };
+    if n < 0 {
+        -io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
+    } else {
+        n.min(i32::MAX as isize) as i32
     }
 }

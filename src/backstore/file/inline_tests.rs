@@ -1,0 +1,136 @@
+//! Files in memory (tmpfs) are read and written at submission, in the caller's thread;
+//! files on a disk file system go through io_uring.
+
+use super::*;
+use crate::backstore::DataBuf;
+use crate::region::SharedRegion;
+use crate::ring::DataSeg;
+use std::process::Command;
+use std::sync::Arc;
+
+fn lun_in(dir: &Path, size: u64) -> FileBackstore {
+    FileBackstore::open(&dir.join("lun.img"), size, &FileOptions::default()).unwrap()
+}
+
+fn rw(region: &Arc<SharedRegion>, tag: u64, write: bool, offset: u64, seg: DataSeg) -> IoRequest {
+    let buf = DataBuf::new(region.clone(), &[seg], seg.len);
+    let op = if write {
+        IoOp::Write {
+            offset,
+            buf,
+            fua: false,
+        }
+    } else {
+        IoOp::Read { offset, buf }
+    };
+    IoRequest { tag, op }
+}
+
+/// Submits one request and returns its completion, which must be there at once.
+fn now(b: &mut FileBackstore, request: IoRequest) -> IoCompletion {
+    b.submit(request).unwrap();
+    let mut out = Vec::new();
+    b.drain(&mut out);
+    assert_eq!(out.len(), 1, "completed at submission: {out:?}");
+    assert_eq!(b.in_flight(), 0);
+    out.pop().unwrap()
+}
+
+#[test]
+fn tmpfs_files_are_read_and_written_at_submission() {
+    let dir = tempfile::tempdir_in("/dev/shm").unwrap();
+    let mut b = lun_in(dir.path(), 1 << 20);
+    assert!(b.copies_inline(), "/dev/shm is tmpfs");
+    let region = Arc::new(SharedRegion::heap(16384));
+    let data: Vec<u8> = (0..8192u32).map(|i| (i * 7 % 251) as u8).collect();
+    region.write_bytes(0, &data).unwrap();
+    let whole = DataSeg { off: 0, len: 8192 };
+    let c = now(&mut b, rw(&region, 1, true, 65536, whole));
+    assert_eq!(
+        c,
+        IoCompletion {
+            tag: 1,
+            result: Ok(8192)
+        }
+    );
+    let file = std::fs::read(dir.path().join("lun.img")).unwrap();
+    assert!(
+        file[65536..65536 + 8192] == data[..],
+        "the file has the data"
+    );
+    let back = DataSeg {
+        off: 8192,
+        len: 8192,
+    };
+    let c = now(&mut b, rw(&region, 2, false, 65536, back));
+    assert_eq!(
+        c,
+        IoCompletion {
+            tag: 2,
+            result: Ok(8192)
+        }
+    );
+    let mut got = vec![0u8; 8192];
+    region.read_bytes(8192, &mut got).unwrap();
+    assert_eq!(got, data, "read back into the region");
+}
+
+#[test]
+fn disk_files_go_through_io_uring() {
+    let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+    let b = lun_in(dir.path(), 1 << 20);
+    assert!(!b.copies_inline(), "/var/tmp is on a disk file system here");
+}
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct SmallTmpfs(tempfile::TempDir);
+
+impl SmallTmpfs {
+    fn mount(size: &str) -> SmallTmpfs {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "gt-test"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "mount a {size} tmpfs (the tests run as root)");
+        SmallTmpfs(dir)
+    }
+}
+
+impl Drop for SmallTmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+#[test]
+fn a_full_tmpfs_fails_the_write_and_keeps_serving_reads() {
+    let fs = SmallTmpfs::mount("64k");
+    let mut b = lun_in(fs.0.path(), 1 << 20);
+    assert!(b.copies_inline());
+    let region = Arc::new(SharedRegion::heap(256 << 10));
+    region.fill(0, 256 << 10, 0xa5).unwrap();
+    let big = DataSeg {
+        off: 0,
+        len: 256 << 10,
+    };
+    let c = now(&mut b, rw(&region, 1, true, 0, big));
+    assert!(
+        matches!(c.result, Err(BackstoreError::Write(_))),
+        "256 KiB into a 64 KiB tmpfs: {c:?}"
+    );
+    let c = now(
+        &mut b,
+        rw(&region, 2, false, 512 << 10, DataSeg { off: 0, len: 4096 }),
+    );
+    assert_eq!(
+        c,
+        IoCompletion {
+            tag: 2,
+            result: Ok(4096)
+        },
+        "reads still served"
+    );
+    drop(b);
+}
