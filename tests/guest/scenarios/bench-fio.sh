@@ -7,7 +7,7 @@
 # one run, never absolute numbers). Results: fio-<lun>-<job>.json, bench.tsv, luns.tsv;
 # benches/regenerate.sh --guest-results DIR turns them into tables.
 #   tests/guest/run.sh bench-fio               # fileio, user:file, hw_max_sectors sweep (~5 min scenario)
-#   tests/guest/run.sh --gluster bench-fio     # ... plus user:glfs and gfapi_async (577 s scenario, 11 min in all)
+#   tests/guest/run.sh --gluster bench-fio     # ... plus user:glfs and gfapi_async (623 s scenario, 11 min in all)
 # guest-manual: a benchmark of several minutes; run it by name
 # guest-timeout: 1800
 set -u -o pipefail
