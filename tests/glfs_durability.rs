@@ -99,12 +99,33 @@ fn now() -> f64 {
         .as_secs_f64()
 }
 
-/// One parsed strace line: thread, timestamp, and the text after them.
+/// One parsed strace line: thread, timestamp, and the text after them. strace pads the
+/// thread id to the widest one it has printed ("3937  1795710040.52 pwrite64(...").
 fn parse(line: &str) -> Option<(u32, f64, &str)> {
-    let mut it = line.splitn(3, ' ');
-    let tid = it.next()?.parse().ok()?;
-    let ts = it.next()?.parse().ok()?;
-    Some((tid, ts, it.next()?))
+    let (tid, rest) = line.trim_start().split_once(' ')?;
+    let (ts, call) = rest.trim_start().split_once(' ')?;
+    Some((tid.parse().ok()?, ts.parse().ok()?, call.trim_start()))
+}
+
+#[test]
+fn strace_lines_parse_with_padded_thread_ids() {
+    let line = "3937  1795710040.520627 pwrite64(270, \"gt\"..., 4096, 32768) = 4096";
+    assert_eq!(
+        parse(line),
+        Some((
+            3937,
+            1795710040.520627,
+            "pwrite64(270, \"gt\"..., 4096, 32768) = 4096"
+        ))
+    );
+    let log = format!(
+        "12732 1795710040.5 fsync(270)      = 0\n{line}\n3937  1795710040.53 fdatasync(270)  = 0"
+    );
+    assert_eq!(write_of(&log, "gt"), Some((3937, "270".to_string())));
+    assert_eq!(
+        sync_returned(&log, "270", 1795710040.52),
+        Some(1795710040.53)
+    );
 }
 
 /// The brick file descriptor the write starting with `marker` went to, and the thread.
