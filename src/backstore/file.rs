@@ -131,16 +131,15 @@ impl FileBackstore {
             probe_fallocate(&file, size)
         };
         let in_memory = !opts.direct && in_memory(&file);
-        tracing::info!(
-            path = %path.display(),
-            direct = opts.direct,
-            "file LUN: {}",
-            if in_memory {
-                "in memory (tmpfs): writes of 64 KiB and more copied at submission, the rest through io_uring"
-            } else {
-                "reads and writes through io_uring"
-            }
-        );
+        if in_memory {
+            tracing::info!(
+                path = %path.display(),
+                "file LUN: in memory (tmpfs): writes of {} KiB and more copied at submission, the rest through io_uring",
+                INLINE_WRITE_MIN >> 10
+            );
+        } else {
+            tracing::info!(path = %path.display(), direct = opts.direct, "file LUN: reads and writes through io_uring");
+        }
         Ok(Self {
             path: path.to_path_buf(),
             file,
@@ -172,17 +171,17 @@ impl FileBackstore {
     /// A write done now (file in memory); its completion waits in `early`.
     fn write_inline(&mut self, tag: u64, offset: u64, buf: &super::DataBuf, fua: bool) {
         let fd = self.file.as_raw_fd();
-        let result = super::file_uring::rw_now(fd, true, offset, buf, fua);
+        let result = super::file_uring::write_now(fd, offset, buf, fua);
         self.early.push(IoCompletion {
             tag,
             result: outcome(Kind::Write, buf.len(), result),
         });
     }
 
-    fn queue(&mut self, request: IoRequest) -> std::io::Result<()> {
+    /// Queues `request` on the ring, or does it now when `inline` (see [`Self::inline`]).
+    fn queue(&mut self, request: IoRequest, inline: bool) -> std::io::Result<()> {
         let fd = self.file.as_raw_fd();
         let tag = request.tag;
-        let inline = self.inline(&request.op);
         match request.op {
             IoOp::Write {
                 offset,
@@ -288,15 +287,15 @@ impl Backstore for FileBackstore {
             return Err(Box::new(Rejected { error, request }));
         }
         let tag = request.tag;
-        let on_ring = !self.inline(&request.op);
-        if let Err(e) = self.queue(request) {
+        let inline = self.inline(&request.op);
+        if let Err(e) = self.queue(request, inline) {
             let errno = e.raw_os_error().unwrap_or(libc::EIO);
             self.early.push(IoCompletion {
                 tag,
                 result: Err(BackstoreError::Other(errno)),
             });
         }
-        self.pending_submit |= on_ring;
+        self.pending_submit |= !inline;
         Ok(())
     }
 

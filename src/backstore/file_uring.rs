@@ -322,29 +322,23 @@ fn iovecs_of(buf: &DataBuf) -> io::Result<Vec<libc::iovec>> {
     Ok(iovecs)
 }
 
-/// Reads or writes `buf` at `offset` now, in the calling thread (`preadv2`/`pwritev2`;
-/// `dsync` adds `RWF_DSYNC`): for files in memory (tmpfs), where the call is a copy and
-/// io_uring would only hand it to a worker thread. The kernel's result: bytes moved,
-/// or a negative errno.
-pub fn rw_now(fd: RawFd, write: bool, offset: u64, buf: &DataBuf, dsync: bool) -> i32 {
+/// Writes `buf` at `offset` now, in the calling thread (`pwritev2`; `dsync` adds
+/// `RWF_DSYNC`): for large writes to files in memory (tmpfs), where the call is a copy
+/// and io_uring would only hand it to a worker thread. The kernel's result: bytes
+/// written, or a negative errno.
+pub fn write_now(fd: RawFd, offset: u64, buf: &DataBuf, dsync: bool) -> i32 {
     let iovecs = match iovecs_of(buf) {
         Ok(v) => v,
         Err(_) => return -libc::EFAULT,
     };
     let (ptr, n) = (iovecs.as_ptr(), iovecs.len() as libc::c_int);
     let off = offset.min(i64::MAX as u64) as libc::off_t;
+    let flags = if dsync { libc::RWF_DSYNC } else { 0 };
     // SAFETY: every iovec names a range of the shared region that `segment_ptr` checked
     // against its length; `buf` holds the region (mapped, through its Arc) for the whole
     // call, and the command that owns the range is not completed before this returns.
-    // The kernel reads or writes only within those ranges, and `iovecs` outlives the call.
-    let n = unsafe {
-        if write {
-            let flags = if dsync { libc::RWF_DSYNC } else { 0 };
-            libc::pwritev2(fd, ptr, n, off, flags)
-        } else {
-            libc::preadv2(fd, ptr, n, off, 0)
-        }
-    };
+    // The kernel only reads within those ranges, and `iovecs` outlives the call.
+    let n = unsafe { libc::pwritev2(fd, ptr, n, off, flags) };
     if n < 0 {
         -io::Error::last_os_error()
             .raw_os_error()
