@@ -5,22 +5,16 @@
 
 mod common;
 
-use common::gluster::gluster;
+use common::gluster::{HOST, require_started, test_options, volume_key};
 use common::model::*;
 use common::*;
-use gluster_tcmu::backstore::{
-    Backstore, GlfsBackstore, GlfsOptions, IoCompletion, IoOp, IoRequest,
-};
-use gluster_tcmu::glfs::{
-    AsyncOp, ConnectOptions, GlfsFile, Mailbox, Registry, Server, VolumeKey, check_volume,
-};
+use gluster_tcmu::backstore::{Backstore, GlfsBackstore, IoCompletion, IoOp, IoRequest};
+use gluster_tcmu::glfs::{AsyncOp, GlfsFile, Mailbox, Registry, Server, VolumeKey, check_volume};
 use gluster_tcmu::handler::{Handler, glfs::Glfs};
 use gluster_tcmu::reactor::Reactor;
 use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-const HOST: &str = "127.0.0.2";
 
 fn init_logs() {
     let _ = tracing_subscriber::fmt()
@@ -29,45 +23,20 @@ fn init_logs() {
         .try_init();
 }
 
-/// Fails loudly unless `volume` is started.
-fn require(volume: &str) {
-    let info = gluster(&["volume", "info", volume]);
-    assert!(
-        info.contains("Status: Started"),
-        "volume {volume} is not started: run tests/gluster/setup.sh\n{info}"
-    );
-}
-
-fn key(volume: &str, host: &str) -> VolumeKey {
-    VolumeKey {
-        volume: volume.into(),
-        servers: vec![Server {
-            host: host.into(),
-            port: 24007,
-        }],
-    }
-}
-
-fn opts() -> GlfsOptions {
-    GlfsOptions {
-        connect: ConnectOptions {
-            deadline: Duration::from_secs(20),
-            log_file: "/var/log/gluster-tcmu/gfapi-tests.log".into(),
-            log_level: 5,
-        },
-        ..GlfsOptions::default()
-    }
-}
-
 /// A fresh image path per test run.
 fn image(name: &str) -> String {
     format!("t-{name}-{}.img", std::process::id())
 }
 
 fn open(volume: &str, host: &str, path: &str, blocks: u64) -> GlfsBackstore {
-    require(volume);
-    GlfsBackstore::open_at(key(volume, host), path, blocks * u64::from(BLOCK), &opts())
-        .unwrap_or_else(|e| panic!("open {volume}/{path}: {e} ({:?})", e))
+    require_started(volume);
+    GlfsBackstore::open_at(
+        volume_key(volume, host),
+        path,
+        blocks * u64::from(BLOCK),
+        &test_options(),
+    )
+    .unwrap_or_else(|e| panic!("open {volume}/{path}: {e} ({:?})", e))
 }
 
 /// Reads the whole image through gfapi, bypassing the LUN.
@@ -292,13 +261,13 @@ fn two_luns_on_one_volume_share_one_connection() {
         Arc::ptr_eq(fa.volume(), fb.volume()),
         "one glfs_t for both LUNs"
     );
-    assert_eq!(Registry::global().users(&key("gt1", host)), 2);
+    assert_eq!(Registry::global().users(&volume_key("gt1", host)), 2);
     // Files close on a background thread, which holds the connection until then.
     drop((a, fa));
-    assert!(users_become(&key("gt1", host), 1), "one LUN left");
+    assert!(users_become(&volume_key("gt1", host), 1), "one LUN left");
     drop((b, fb));
     assert!(
-        users_become(&key("gt1", host), 0),
+        users_become(&volume_key("gt1", host), 0),
         "connection released when unused"
     );
 }
@@ -317,7 +286,7 @@ fn users_become(key: &VolumeKey, n: usize) -> bool {
 #[test]
 fn bad_config_strings_get_precise_errors() {
     init_logs();
-    require("gt1");
+    require_started("gt1");
     let deadline = Duration::from_secs(15);
     let check = |s: &str| check_volume(&Glfs::parse(s).expect("parses"), deadline);
     let ok = check("gt1@127.0.0.2/check-new.img").expect("creatable");
@@ -342,7 +311,8 @@ fn bad_config_strings_get_precise_errors() {
     assert!(Glfs::parse("gt 1@127.0.0.2/x").is_err());
     assert!(Glfs::parse("gt1@127.0.0.2+127.0.0.2/x").is_err());
     // Opening a LUN on a missing volume fails with ENOENT, not a hang.
-    let e = GlfsBackstore::open_at(key("nosuchvol", HOST), "x.img", 512, &opts()).unwrap_err();
+    let e = GlfsBackstore::open_at(volume_key("nosuchvol", HOST), "x.img", 512, &test_options())
+        .unwrap_err();
     assert_eq!(e.errno(), libc::ENOENT, "{e}");
 }
 
@@ -370,7 +340,7 @@ fn a_mute_server_times_out_while_another_lun_keeps_serving() {
             port,
         }],
     };
-    let mut o = opts();
+    let mut o = test_options();
     o.connect.deadline = Duration::from_secs(3);
     let opener = std::thread::spawn(move || {
         let t = Instant::now();

@@ -11,10 +11,9 @@
 
 mod common;
 
-use common::gluster::gluster;
+use common::gluster::{HOST, brick_pid, require_started, test_options, volume_key};
 use common::*;
-use gluster_tcmu::backstore::{GlfsBackstore, GlfsOptions};
-use gluster_tcmu::glfs::{ConnectOptions, Server, VolumeKey};
+use gluster_tcmu::backstore::GlfsBackstore;
 use gluster_tcmu::reactor::Reactor;
 use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
 use std::io::{BufRead, BufReader};
@@ -22,7 +21,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-const HOST: &str = "127.0.0.2";
 const VOLUME: &str = "gt3";
 
 /// An strace attached to one brick; detached (SIGTERM) when dropped, so a failing test
@@ -72,24 +70,6 @@ impl Drop for BrickTrace {
         let _ = self.strace.wait();
         let _ = std::fs::remove_file(&self.log);
     }
-}
-
-fn brick_pids(volume: &str) -> Vec<u32> {
-    let out = Command::new("pgrep")
-        .args(["-f", &format!("volfile-id {volume}\\.")])
-        .output()
-        .expect("pgrep");
-    let pids: Vec<u32> = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect();
-    assert_eq!(
-        pids.len(),
-        3,
-        "{volume} should have 3 brick processes: run tests/gluster/setup.sh\n{}",
-        gluster(&["volume", "status", volume])
-    );
-    pids
 }
 
 fn now() -> f64 {
@@ -164,27 +144,14 @@ fn sync_returned(log: &str, fd: &str, from: f64) -> Option<f64> {
 }
 
 fn open_lun(path: &str, blocks: u64) -> GlfsBackstore {
-    let info = gluster(&["volume", "info", VOLUME]);
-    assert!(
-        info.contains("Status: Started"),
-        "{VOLUME} not started: run tests/gluster/setup.sh"
-    );
-    let key = VolumeKey {
-        volume: VOLUME.into(),
-        servers: vec![Server {
-            host: HOST.into(),
-            port: 24007,
-        }],
-    };
-    let opts = GlfsOptions {
-        connect: ConnectOptions {
-            deadline: Duration::from_secs(20),
-            log_file: "/var/log/gluster-tcmu/gfapi-tests.log".into(),
-            log_level: 5,
-        },
-        ..GlfsOptions::default()
-    };
-    GlfsBackstore::open_at(key, path, blocks * 512, &opts).expect("open the image on gt3")
+    require_started(VOLUME);
+    GlfsBackstore::open_at(
+        volume_key(VOLUME, HOST),
+        path,
+        blocks * 512,
+        &test_options(),
+    )
+    .expect("open the image on gt3")
 }
 
 /// 8 blocks whose first bytes are `marker`, so the brick's write can be found in strace.
@@ -227,9 +194,8 @@ fn fua_writes_and_sync_cache_are_on_every_bricks_disk_before_good() {
     let (mut k, dev) = device_with(Default::default(), lun(blocks), Box::new(bs));
     let reactor = Reactor::spawn("glfs-durability").unwrap();
     let id = reactor.add(dev).unwrap();
-    let traces: Vec<BrickTrace> = brick_pids(VOLUME)
-        .into_iter()
-        .map(BrickTrace::attach)
+    let traces: Vec<BrickTrace> = (1..=3)
+        .map(|n| BrickTrace::attach(brick_pid(VOLUME, n).unsigned_abs()))
         .collect();
 
     // A FUA write: GOOD only once every brick has the data on its disk.

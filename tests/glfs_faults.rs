@@ -5,11 +5,10 @@
 
 mod common;
 
-use common::gluster::gluster;
+use common::gluster::{HOST, brick_pid, gluster, volume_key};
 use common::model::*;
 use common::*;
 use gluster_tcmu::backstore::{GlfsBackstore, GlfsOptions};
-use gluster_tcmu::glfs::{Server, VolumeKey};
 use gluster_tcmu::reactor::Reactor;
 use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
 use std::process::Command;
@@ -17,29 +16,8 @@ use std::time::{Duration, Instant};
 
 const BUSY: u8 = 0x08;
 
-/// The pid of gt3's brick `b{n}` from `gluster volume status --xml`.
-fn brick_pid(n: u32) -> i32 {
-    let xml = gluster(&["volume", "status", "gt3", "--xml"]);
-    let suffix = format!("/gt3/b{n}</path>");
-    let node = xml
-        .split("<node>")
-        .find(|node| node.contains(&suffix))
-        .unwrap_or_else(|| panic!("brick b{n} of gt3 not in volume status:\n{xml}"));
-    let pid = node
-        .split("<pid>")
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no pid for brick b{n}:\n{node}"));
-    assert!(
-        pid > 0,
-        "brick b{n} is not running: run tests/gluster/setup.sh"
-    );
-    pid
-}
-
 fn kill_brick(n: u32) {
-    let pid = brick_pid(n);
+    let pid = brick_pid("gt3", n);
     let pid = rustix::process::Pid::from_raw(pid).expect("pid");
     rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("kill brick");
     eprintln!("killed brick b{n} (pid {})", pid.as_raw_nonzero());
@@ -77,13 +55,7 @@ fn replica3_survives_a_brick_answers_busy_without_quorum_and_resumes() {
     gluster(&["volume", "start", "gt3", "force"]);
     std::thread::sleep(Duration::from_secs(2));
     let blocks = 8192;
-    let key = VolumeKey {
-        volume: "gt3".into(),
-        servers: vec![Server {
-            host: "127.0.0.2".into(),
-            port: 24007,
-        }],
-    };
+    let key = volume_key("gt3", HOST);
     let path = format!("t-faults-{}.img", std::process::id());
     let bs = GlfsBackstore::open_at(key, &path, blocks * 512, &GlfsOptions::default())
         .unwrap_or_else(|e| panic!("open gt3/{path}: {e}: run tests/gluster/setup.sh"));
