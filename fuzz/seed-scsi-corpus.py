@@ -30,7 +30,7 @@ def cdb10(op, b1, lba, n):
 def xcopy_list():
     naa = 0  # the target fills in the unit's NAA when bit 1 of the direction byte is set
     hdr = bytes([1, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 28, 0, 0, 0, 0])
-    tgt = bytes([0xE4, 0, 0, 0, 1, 3, 0, 8]) + struct.pack(">Q", naa) + bytes(13) + bytes([0, 2, 0])
+    tgt = bytes([0xE4, 0, 0, 0, 1, 3, 0, 16]) + naa.to_bytes(16, "big") + bytes(5) + bytes([0, 2, 0])
     seg = bytes([2, 0, 0, 0x18, 0, 0, 0, 0, 0, 0]) + struct.pack(">HQQ", 8, 0, 100)
     return hdr + tgt + seg
 

@@ -418,7 +418,7 @@ fn write_same_of_zeroes_is_flushed_when_the_cache_is_off() {
 
 /// An EXTENDED COPY parameter list with one identification target descriptor for the
 /// unit `naa` and one block-to-block segment.
-fn xcopy_list(list_id: u8, naa: u64, blocks: u16, src: u64, dst: u64) -> Vec<u8> {
+fn xcopy_list(list_id: u8, naa: [u8; 16], blocks: u16, src: u64, dst: u64) -> Vec<u8> {
     let mut l = vec![0u8; 16 + 32 + 28];
     l[0] = list_id;
     l[3] = 32;
@@ -427,8 +427,8 @@ fn xcopy_list(list_id: u8, naa: u64, blocks: u16, src: u64, dst: u64) -> Vec<u8>
     t[0] = 0xE4;
     t[4] = 0x01;
     t[5] = 0x03;
-    t[7] = 8;
-    t[8..16].copy_from_slice(&naa.to_be_bytes());
+    t[7] = 16;
+    t[8..24].copy_from_slice(&naa);
     t[29..32].copy_from_slice(&BLOCK.to_be_bytes()[1..]);
     let s = &mut l[48..];
     s[0] = 0x02;
@@ -449,7 +449,7 @@ fn xcopy(k: &mut FakeKernel, d: &mut Device, list: &[u8]) -> Completed {
 #[test]
 fn extended_copy_copies_within_the_lun() {
     let (mut k, mut d) = ram_device(16384);
-    let naa = d.lun_config().naa_wwn;
+    let naa = d.lun_config().naa;
     // 3000 blocks: several copy steps.
     let data = pattern(0, 3000, 31);
     write(&mut k, &mut d, 0, &data);
@@ -476,7 +476,7 @@ fn extended_copy_copies_within_the_lun() {
 #[test]
 fn overlapping_extended_copy_reads_before_it_overwrites() {
     let (mut k, mut d) = ram_device(16384);
-    let naa = d.lun_config().naa_wwn;
+    let naa = d.lun_config().naa;
     let data = pattern(500, 4000, 5);
     write(&mut k, &mut d, 500, &data);
     let c = xcopy(&mut k, &mut d, &xcopy_list(2, naa, 4000, 500, 1500));
@@ -523,7 +523,7 @@ fn write_same_of_zeroes_on_tmpfs_is_written_as_data() {
 #[test]
 fn multi_step_commands_finish_in_one_pass_on_an_inline_backstore() {
     let (mut k, mut d) = ram_device(16384);
-    let naa = d.lun_config().naa_wwn;
+    let naa = d.lun_config().naa;
     let block = pattern(5, 1, 1);
     let mut caw_data = vec![0u8; 512];
     caw_data.extend_from_slice(&block);

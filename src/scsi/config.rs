@@ -15,9 +15,10 @@ pub struct Identity {
     pub serial: String,
 }
 
-/// OUI used in our NAA designators: 00-14-05, the one Linux-IO targets use, so initiators
-/// that special-case LIO keep working.
-const LIO_OUI: u64 = 0x00_1405;
+/// The first 28 bits of every NAA designator LIO reports: NAA type 6h (IEEE Registered
+/// Extended) and the OpenFabrics IEEE company ID 00-14-05. The low nibble of the fourth
+/// byte starts the vendor-specific identifier.
+const LIO_NAA_PREFIX: [u8; 4] = [0x60, 0x01, 0x40, 0x50];
 
 /// How a logical unit looks to initiators.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,9 +41,9 @@ pub struct LunConfig {
     pub revision: String,
     /// Unit serial number (VPD page 80h): 1 to 252 printable ASCII characters.
     pub serial: String,
-    /// The 8-byte NAA designator of VPD page 83h; its top nibble is the NAA type
-    /// (5h, IEEE Registered, when made by [`LunConfig::naa_from_serial`]).
-    pub naa_wwn: u64,
+    /// The 16-byte NAA designator of VPD page 83h; its top nibble is the NAA type
+    /// (6h, IEEE Registered Extended, when made by [`LunConfig::naa_from_serial`]).
+    pub naa: [u8; 16],
     /// The backstore can deallocate blocks (reported as logical block provisioning).
     pub thin: bool,
     /// Deallocated blocks read back as zeroes (LBPRZ in READ CAPACITY(16) and VPD B2h).
@@ -62,7 +63,7 @@ impl Default for LunConfig {
             vendor: "LIO-ORG".into(),
             product: "TCMU device".into(),
             revision: "0001".into(),
-            naa_wwn: Self::naa_from_serial(&serial),
+            naa: Self::naa_from_serial(&serial),
             serial,
             thin: false,
             unmapped_read_zeroes: false,
@@ -85,8 +86,8 @@ pub enum ConfigError {
         value: String,
         max: usize,
     },
-    #[error("NAA designator {0:#018x} has NAA type 0")]
-    Naa(u64),
+    #[error("NAA designator {} has NAA type 0", hex(.0))]
+    Naa([u8; 16]),
 }
 
 impl LunConfig {
@@ -97,18 +98,27 @@ impl LunConfig {
             block_size,
             num_blocks,
             serial: serial.into(),
-            naa_wwn: Self::naa_from_serial(serial),
+            naa: Self::naa_from_serial(serial),
             ..Self::default()
         }
     }
 
-    /// An NAA IEEE Registered (5h) designator: the LIO OUI and 36 bits of an FNV-1a hash
-    /// of the serial, so the same serial always yields the same WWN across restarts.
-    pub fn naa_from_serial(serial: &str) -> u64 {
-        let hash = serial.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-        (0x5 << 60) | (LIO_OUI << 36) | (hash & ((1 << 36) - 1))
+    /// The NAA IEEE Registered Extended (6h) designator LIO's own backstores and
+    /// tcmu-runner build from a unit serial: the OpenFabrics company ID, then the serial's
+    /// first 25 hexadecimal digits one per nibble (other characters skipped, missing digits
+    /// zero). A LUN moved from tcmu-runner or from an in-kernel backstore keeps its WWID
+    /// (`36001405…` to udev and multipath), and so does every restart.
+    pub fn naa_from_serial(serial: &str) -> [u8; 16] {
+        let mut naa = [0u8; 16];
+        naa[..4].copy_from_slice(&LIO_NAA_PREFIX);
+        let digits = serial.chars().filter_map(|c| c.to_digit(16));
+        // Nibble 7 is the low half of byte 3; 25 nibbles fill it and bytes 4-15.
+        for (nibble, digit) in (7..32).zip(digits) {
+            let digit = u8::try_from(digit).unwrap_or(0);
+            let shift = if nibble % 2 == 0 { 4 } else { 0 };
+            naa[nibble / 2] |= digit << shift;
+        }
+        naa
     }
 
     /// Checks every field against the limits of the fields it is reported in.
@@ -126,8 +136,8 @@ impl LunConfig {
         check_text("product", &self.product, 16)?;
         check_text("revision", &self.revision, 4)?;
         check_text("serial", &self.serial, 252)?;
-        if self.naa_wwn >> 60 == 0 {
-            return Err(ConfigError::Naa(self.naa_wwn));
+        if self.naa[0] >> 4 == 0 {
+            return Err(ConfigError::Naa(self.naa));
         }
         Ok(())
     }
@@ -145,4 +155,9 @@ fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), Config
             max,
         })
     }
+}
+
+/// Lower-case hexadecimal, for error messages.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

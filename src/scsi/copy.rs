@@ -171,8 +171,10 @@ fn check_target(cfg: &LunConfig, list: &[u8], at: usize) -> Result<(), Sense> {
     }
     let designator_type = b.u8(at + 5) & 0x0F;
     let len = usize::from(b.u8(at + 7));
-    let naa = (designator_type == DESIGNATOR_NAA && len >= 8).then(|| b.be(at + 8, 8));
-    if naa != Some(cfg.naa_wwn) {
+    let naa = (designator_type == DESIGNATOR_NAA && len == cfg.naa.len())
+        .then(|| list.get(at + 8..at + 8 + len))
+        .flatten();
+    if naa != Some(&cfg.naa[..]) {
         return Err(copy_target_not_reachable());
     }
     let block = b.be(at + 29, 3);

@@ -63,17 +63,14 @@ fn vpd_page(page: u8, body: &[u8]) -> Vec<u8> {
     p.into_vec()
 }
 
-/// Page 83h: an NAA designator (what multipath and most initiators key on) and a
-/// T10 vendor ID designator (vendor plus serial, as LIO reports).
+/// Page 83h: the NAA designator LIO derives from the serial (what udev, multipath and
+/// most initiators key on; see [`LunConfig::naa_from_serial`]) and a T10 vendor ID
+/// designator (vendor plus serial, as LIO reports).
 fn device_identification(cfg: &LunConfig) -> Vec<u8> {
     let mut t10 = PageBuf::default();
     t10.text(0, 8, &cfg.vendor).push(cfg.serial.as_bytes());
     let mut p = PageBuf::default();
-    p.push(&designator(
-        CODE_SET_BINARY,
-        DESIGNATOR_NAA,
-        &cfg.naa_wwn.to_be_bytes(),
-    ));
+    p.push(&designator(CODE_SET_BINARY, DESIGNATOR_NAA, &cfg.naa));
     p.push(&designator(CODE_SET_ASCII, DESIGNATOR_T10, &t10.into_vec()));
     p.into_vec()
 }

@@ -85,7 +85,7 @@ impl ScsiLun {
         next.product = product.to_string();
         next.revision = revision.to_string();
         next.serial = serial.to_string();
-        next.naa_wwn = LunConfig::naa_from_serial(serial);
+        next.naa = LunConfig::naa_from_serial(serial);
         next.validate()?;
         self.config = next;
         Ok(())

@@ -47,9 +47,9 @@ impl ScsiFuzzUnit {
         }
         let (cdb, payload) = rest.split_at(cdb_len);
         let mut payload = payload[..payload.len().min(1 << 20)].to_vec();
-        if dir & 2 != 0 && cdb[0] == 0x83 && payload.len() >= 32 {
-            let naa = self.device.lun_config().naa_wwn;
-            payload[24..32].copy_from_slice(&naa.to_be_bytes());
+        if dir & 2 != 0 && cdb[0] == 0x83 && payload.len() >= 40 {
+            let naa = self.device.lun_config().naa;
+            payload[24..40].copy_from_slice(&naa);
         }
         let dir = if dir & 1 == 1 {
             DataDir::ToDevice(&payload)

@@ -12,15 +12,21 @@ fn xcopy_cdb(len: u32) -> [u8; 16] {
 }
 
 /// An identification target descriptor naming the unit with `naa`.
-fn target(naa: u64, block: u32) -> Vec<u8> {
+fn target(naa: [u8; 16], block: u32) -> Vec<u8> {
     let mut d = vec![0u8; 32];
     d[0] = 0xE4;
     d[4] = 0x01; // binary
     d[5] = 0x03; // NAA
-    d[7] = 8;
-    d[8..16].copy_from_slice(&naa.to_be_bytes());
+    d[7] = 16;
+    d[8..24].copy_from_slice(&naa);
     d[29..32].copy_from_slice(&block.to_be_bytes()[1..]);
     d
+}
+
+/// `naa` with its last bit flipped: another unit's designator.
+fn other_unit(mut naa: [u8; 16]) -> [u8; 16] {
+    naa[15] ^= 1;
+    naa
 }
 
 fn segment(src_index: u16, dst_index: u16, blocks: u16, src: u64, dst: u64) -> Vec<u8> {
@@ -46,12 +52,12 @@ fn list(list_id: u8, usage: u8, targets: Vec<Vec<u8>>, segments: Vec<Vec<u8>>) -
     [h, t, s].concat()
 }
 
-fn unit() -> (ScsiLun, u64) {
+fn unit() -> (ScsiLun, [u8; 16]) {
     let cfg = LunConfig {
         num_blocks: 10_000,
         ..LunConfig::default()
     };
-    let naa = cfg.naa_wwn;
+    let naa = cfg.naa;
     (lun_with(cfg), naa)
 }
 
@@ -141,7 +147,7 @@ fn list_errors_get_precise_sense() {
     )));
     copy_aborted(check(xcopy(
         &mut l,
-        &list(1, 0, vec![target(naa ^ 1, 512)], vec![seg.clone()]),
+        &list(1, 0, vec![target(other_unit(naa), 512)], vec![seg.clone()]),
     )));
     copy_aborted(check(xcopy(
         &mut l,

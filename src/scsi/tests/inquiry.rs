@@ -84,23 +84,41 @@ fn unit_serial_number() {
 #[test]
 fn device_identification() {
     let cfg = LunConfig::new(4096, 1000, "abc123");
-    let wwn = cfg.naa_wwn;
     let d = good_data(inquiry(&mut lun_with(cfg), true, 0x83, 255));
     assert_eq!(&d[..2], &[0, 0x83]);
     assert_eq!(usize::from(u16::from_be_bytes([d[2], d[3]])), d.len() - 4);
-    // NAA: binary, LU association, type 3, 8 bytes.
-    assert_eq!(&d[4..8], &[0x01, 0x03, 0x00, 0x08]);
-    assert_eq!(&d[8..16], &wwn.to_be_bytes());
-    assert_eq!(d[8] >> 4, 5, "NAA IEEE Registered");
+    // NAA: binary, LU association, type 3, 16 bytes; type 6h, company 001405, then the
+    // serial's hex digits a, b, c, 1, 2, 3 one per nibble.
+    assert_eq!(&d[4..8], &[0x01, 0x03, 0x00, 0x10]);
+    let naa = [
+        0x60, 0x01, 0x40, 0x5a, 0xbc, 0x12, 0x30, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    assert_eq!(&d[8..24], &naa);
     // T10 vendor ID: ASCII, LU association, type 1, vendor + serial.
-    assert_eq!(&d[16..20], &[0x02, 0x01, 0x00, 14]);
-    assert_eq!(&d[20..], b"LIO-ORG abc123");
+    assert_eq!(&d[24..28], &[0x02, 0x01, 0x00, 14]);
+    assert_eq!(&d[28..], b"LIO-ORG abc123");
+}
+
+/// targetcli's serials are UUIDs: the first 25 of their 32 hex digits make the WWID
+/// LIO and tcmu-runner report (`sg_vpd -p di`: 0x6001405 followed by them).
+#[test]
+fn naa_is_lios_designator_for_the_serial() {
+    let naa = LunConfig::naa_from_serial("1f0a2f8c-4e1b-4b2e-9A0E-7c3e2e5b6d11");
+    let hex: String = naa.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, format!("6001405{}", "1f0a2f8c4e1b4b2e9a0e7c3e2"));
+    assert_eq!(
+        naa,
+        LunConfig::naa_from_serial("1f0a2f8c4e1b4b2e9a0e7c3e2e5b6d11")
+    );
+    assert_ne!(
+        naa,
+        LunConfig::naa_from_serial("2f0a2f8c-4e1b-4b2e-9a0e-7c3e2e5b6d11")
+    );
 }
 
 #[test]
-fn naa_is_stable_and_serial_specific() {
-    let a = LunConfig::naa_from_serial("a");
-    assert_eq!(a, LunConfig::naa_from_serial("a"));
-    assert_ne!(a, LunConfig::naa_from_serial("b"));
-    assert_eq!(a >> 36, 0x5001405);
+fn naa_without_hex_digits_is_the_bare_prefix() {
+    let naa = LunConfig::naa_from_serial("xyz");
+    assert_eq!(naa[..4], [0x60, 0x01, 0x40, 0x50]);
+    assert!(naa[4..].iter().all(|&b| b == 0));
 }

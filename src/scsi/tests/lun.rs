@@ -66,7 +66,7 @@ fn config_validation() {
             ..ok.clone()
         },
         LunConfig {
-            naa_wwn: 0x0123,
+            naa: [0x01; 16],
             ..ok.clone()
         },
     ];

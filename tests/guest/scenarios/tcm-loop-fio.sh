@@ -40,6 +40,26 @@ bs_serial=$(sed -n 's/^T10 VPD Unit Serial Number: *//p' /sys/kernel/config/targ
 gt_info "unit serial $serial, backstore wwn ${bs_serial:-?}"
 [[ -n $bs_serial ]] || gt_fail "cannot read the backstore's vpd_unit_serial"
 [[ $serial == "$bs_serial" ]] || gt_fail "VPD 0x80 unit serial '$serial' is not the device's vpd_unit_serial '$bs_serial'"
+# The NAA designator is LIO's: type 6h, company 001405, then the serial's first 25 hex digits
+# (the WWID 36001405... udev and multipath use), on fileio from the kernel and on user: LUNs
+# from the handler, so a LUN keeps its WWID when it moves between backstores or from
+# tcmu-runner.
+sg_vpd --page=di --raw "$dev" >"$GT_RESULTS/vpd-di.bin" || gt_fail "VPD 0x83 (raw)"
+naa=$(python3 - "$GT_RESULTS/vpd-di.bin" <<'PY'
+import sys
+d = open(sys.argv[1], "rb").read()
+end, at = 4 + int.from_bytes(d[2:4], "big"), 4
+while at + 4 <= end:
+    kind, assoc, n = d[at + 1] & 0x0F, (d[at + 1] >> 4) & 0x3, d[at + 3]
+    if kind == 3 and assoc == 0:
+        print(d[at + 4:at + 4 + n].hex())
+    at += 4 + n
+PY
+)
+want=6001405$(printf '%s' "$bs_serial" | tr -cd '0-9a-fA-F' | tr 'A-F' 'a-f' | cut -c1-25)
+while ((${#want} < 32)); do want+=0; done
+gt_info "VPD 0x83 NAA ${naa:-none}, from the serial as LIO derives it: $want"
+[[ $naa == "$want" ]] || gt_fail "VPD 0x83 NAA '${naa:-none}' is not LIO's '$want' for serial '$bs_serial'"
 sg_vpd --page=bl "$dev" | tee "$GT_RESULTS/vpd-bl.txt" || gt_fail "VPD block limits (0xb0)"
 sg_readcap --16 "$dev" | tee "$GT_RESULTS/readcap.txt"
 blocks=$(sed -n 's/.*Device size: *\([0-9]*\) bytes.*/\1/p' "$GT_RESULTS/readcap.txt")
