@@ -419,11 +419,25 @@ def md_glfs(sec):
 
 
 def guest_iops(rows, lun, job):
-    return next((float(r["iops"]) for r in rows if r["lun"] == lun and r["job"] == job), None)
+    return guest_median(rows, lun, job, "iops")
 
 
 def guest_mib(rows, lun, job):
-    return next((float(r["mib_s"]) for r in rows if r["lun"] == lun and r["job"] == job), None)
+    return guest_median(rows, lun, job, "mib_s")
+
+
+def guest_median(rows, lun, job, key):
+    """The median of LUN's runs of JOB (bench-fio runs compared jobs several rounds)."""
+    vals = sorted(float(r[key]) for r in rows if r["lun"] == lun and r["job"] == job)
+    if not vals:
+        return None
+    mid = len(vals) // 2
+    return vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2
+
+
+def guest_rounds(rows):
+    """How many rounds each compared job ran (1 for runs before rounds were recorded)."""
+    return max((int(r.get("round") or 1) for r in rows), default=1)
 
 
 def md_guest(sec):
@@ -442,9 +456,13 @@ def md_guest(sec):
            "one guest boot (QEMU TCG, 2 vCPUs: every figure is far below native, compare ratios",
            "only), a 256 MiB LIO fileio LUN and a 256 MiB gluster-tcmu user:file LUN on the same",
            "tmpfs, each exported through tcm_loop as /dev/sdX, filled with 1 MiB writes (fill-1m-8),",
-           "then fio (libaio, direct) 20 s per job; with `--gluster` also a 64 MiB user:glfs LUN on",
-           "the replica-3 volume and fio's gfapi_async engine on a file of that volume (write jobs",
-           "with `--sync=1`: the LUN's writes are FUA, see the notes).", "",
+           "then fio (libaio, direct); with `--gluster` also a 64 MiB user:glfs LUN on the replica-3",
+           "volume and fio's gfapi_async engine on a file of that volume (write jobs with `--sync=1`:",
+           "the LUN's writes are FUA, see the notes). "
+           + (f"Each job runs {guest_rounds(rows)} times per side, the two sides in turn "
+              "(A B, B A, A B), and the table gives the medians: one run of a job under TCG "
+              "moves by 10-40 %."
+              if guest_rounds(rows) > 1 else "One run per job and side."), "",
            "| job (rw-bs-qd) | fileio IOPS | user:file IOPS | user:file / fileio"
            + (" | user:glfs IOPS | gfapi_async IOPS | user:glfs / gfapi |" if "bglfs" in luns else " |"),
            "|---|---:|---:|---:" + ("|---:|---:|---:|" if "bglfs" in luns else "|")]
