@@ -45,6 +45,10 @@ struct Args {
     /// Busy-poll window of the reactor in microseconds (0: none).
     #[arg(long, default_value_t = 0)]
     busy_poll_us: u64,
+    /// Gathering window of the reactor in microseconds (0: none; the daemon's default
+    /// is 100).
+    #[arg(long, default_value_t = gluster_tcmu::config::GatherUs::DEFAULT.duration().as_micros() as u64)]
+    gather_us: u64,
     /// How long the fake kernel spins for completions before sleeping, in microseconds
     /// (0: it sleeps, as the real kernel's side does).
     #[arg(long, default_value_t = 0)]
@@ -67,6 +71,7 @@ fn main() -> Res<()> {
         max_ios: u64::MAX,
         size,
         busy_poll: Duration::from_micros(a.busy_poll_us),
+        gather: Duration::from_micros(a.gather_us),
         kernel_poll: Duration::from_micros(a.kernel_poll_us),
         write_cache: true,
     };

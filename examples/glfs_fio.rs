@@ -35,6 +35,7 @@ fn main() -> Res<()> {
         max_ios: u64::MAX,
         size,
         busy_poll: Duration::from_micros(busy_poll_us),
+        gather: Duration::ZERO,
         kernel_poll: Duration::ZERO,
         write_cache,
     };

@@ -176,6 +176,7 @@ fn main() -> Res<()> {
                 max_ios: a.ios,
                 size,
                 busy_poll: Duration::ZERO,
+                gather: Duration::ZERO,
                 kernel_poll: Duration::ZERO,
                 write_cache: true,
             };

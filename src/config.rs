@@ -97,7 +97,7 @@ pub struct MetricsConfig {
 }
 
 /// The io_uring reactor.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReactorConfig {
     /// Threads; `None` means one per CPU up to [`MAX_DEFAULT_REACTOR_THREADS`].
     pub threads: Option<NonZeroUsize>,
@@ -105,6 +105,49 @@ pub struct ReactorConfig {
     /// (see [`crate::reactor::ReactorOptions::busy_poll`]); zero, the default, never
     /// spins.
     pub busy_poll: Duration,
+    /// How long a reactor waits for the rest of a batch of small in-memory file I/O
+    /// (see [`crate::reactor::ReactorOptions::gather`]); [`GatherUs::DEFAULT`] unless set.
+    pub gather: Duration,
+}
+
+impl Default for ReactorConfig {
+    fn default() -> Self {
+        Self {
+            threads: None,
+            busy_poll: Duration::ZERO,
+            gather: GatherUs::DEFAULT.duration(),
+        }
+    }
+}
+
+/// `gather_us`: microseconds, at most [`GatherUs::MAX`]. io_uring's workers finish the
+/// small requests it applies to within microseconds of each other; a longer window would
+/// only hold a batch back when a worker is descheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "u64")]
+pub struct GatherUs(u64);
+
+impl GatherUs {
+    /// The largest window accepted, in microseconds.
+    pub const MAX: u64 = 1_000;
+    /// The window when none is configured (docs/BENCHMARKS.md has the measurements).
+    pub const DEFAULT: GatherUs = GatherUs(100);
+
+    /// The window.
+    pub fn duration(self) -> Duration {
+        Duration::from_micros(self.0)
+    }
+}
+
+impl TryFrom<u64> for GatherUs {
+    type Error = String;
+
+    fn try_from(us: u64) -> Result<Self, String> {
+        if us > Self::MAX {
+            return Err(format!("gather_us {us} is above {} (1 ms)", Self::MAX));
+        }
+        Ok(Self(us))
+    }
 }
 
 /// `busy_poll_us`: microseconds, at most [`BusyPollUs::MAX`] (a longer window only burns
@@ -205,6 +248,7 @@ pub struct MetricsLayer {
 pub struct ReactorLayer {
     pub threads: Option<NonZeroUsize>,
     pub busy_poll_us: Option<BusyPollUs>,
+    pub gather_us: Option<GatherUs>,
 }
 
 /// `[file]` keys.
@@ -301,6 +345,8 @@ impl Config {
         }
         let busy_poll = layer.reactor.busy_poll_us.map(BusyPollUs::duration);
         set(&mut self.reactor.busy_poll, busy_poll);
+        let gather = layer.reactor.gather_us.map(GatherUs::duration);
+        set(&mut self.reactor.gather, gather);
         set(&mut self.file.direct_io, layer.file.direct_io);
         set(&mut self.ram.max_size, layer.ram.max_size);
         let timeout = layer.glfs.connect_timeout_secs;

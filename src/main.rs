@@ -37,6 +37,12 @@ enum Command {
         /// latency at the price of a busy core while I/O flows.
         #[arg(long, value_parser = parse_busy_poll)]
         busy_poll_us: Option<gluster_tcmu::config::BusyPollUs>,
+        /// Microseconds a reactor waits for the rest of a batch of small reads and
+        /// writes to files in memory (tmpfs), which io_uring's worker threads complete
+        /// one by one, so that the batch is answered with one doorbell (0-1000; default
+        /// 100; 0: never wait).
+        #[arg(long, value_parser = parse_gather)]
+        gather_us: Option<gluster_tcmu::config::GatherUs>,
         /// Log level (error, warn, info, debug, trace) or a filter such as
         /// `gluster_tcmu=debug`.
         #[arg(long)]
@@ -71,6 +77,11 @@ fn parse_busy_poll(s: &str) -> Result<gluster_tcmu::config::BusyPollUs, String> 
     us.try_into()
 }
 
+fn parse_gather(s: &str) -> Result<gluster_tcmu::config::GatherUs, String> {
+    let us: u64 = s.parse().map_err(|e| format!("{s}: {e}"))?;
+    us.try_into()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -78,6 +89,7 @@ fn main() -> ExitCode {
             config,
             reactor_threads,
             busy_poll_us,
+            gather_us,
             log_level,
             direct_io,
             no_dbus,
@@ -86,6 +98,7 @@ fn main() -> ExitCode {
             let mut overrides = Layer::default();
             overrides.reactor.threads = reactor_threads;
             overrides.reactor.busy_poll_us = busy_poll_us;
+            overrides.reactor.gather_us = gather_us;
             overrides.file.direct_io = direct_io.map(|d| d != 0);
             let sources = match config {
                 Some(path) => Sources {
@@ -112,6 +125,7 @@ fn main() -> ExitCode {
                 reactor_threads: loaded.config.reactor.effective_threads(cpus),
                 reactor: ReactorOptions {
                     busy_poll: loaded.config.reactor.busy_poll,
+                    gather: loaded.config.reactor.gather,
                 },
                 roots: Roots::default(),
                 defaults: OpenDefaults {

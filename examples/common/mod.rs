@@ -85,6 +85,8 @@ pub struct Job {
     pub size: u64,
     /// The reactor's busy-poll window ([`ReactorOptions::busy_poll`]); zero: none.
     pub busy_poll: Duration,
+    /// The reactor's gathering window ([`ReactorOptions::gather`]); zero: none.
+    pub gather: Duration,
     /// How long the fake kernel spins on `cmd_tail` before it sleeps on the kick. The
     /// real kernel never spins (the initiator sleeps; completions run inside the
     /// handler's doorbell write), so the benchmarks leave this at zero; it exists to show
@@ -312,11 +314,12 @@ pub fn run(k: &mut FakeKernel, job: &Job) -> Res<Outcome> {
 /// The machine-readable result line.
 pub fn report(backstore: &str, job: &Job, out: &Outcome) {
     println!(
-        "gluster-tcmu-bench backstore={backstore} pattern={} bs={} qd={} busy_poll_us={} kernel_poll_us={} runtime_s={:.2} ios={} iops={:.0} mib_s={:.1} cpu_pct={:.0}",
+        "gluster-tcmu-bench backstore={backstore} pattern={} bs={} qd={} busy_poll_us={} gather_us={} kernel_poll_us={} runtime_s={:.2} ios={} iops={:.0} mib_s={:.1} cpu_pct={:.0}",
         job.pattern.name(),
         job.bs,
         job.qd,
         job.busy_poll.as_micros(),
+        job.gather.as_micros(),
         job.kernel_poll.as_micros(),
         out.elapsed.as_secs_f64(),
         out.ios,
@@ -332,6 +335,7 @@ pub fn bench_one(name: &str, job: &Job, backstore: Box<dyn Backstore>) -> Res<()
     let mut kernel = kernel_for(job)?;
     let options = ReactorOptions {
         busy_poll: job.busy_poll,
+        gather: job.gather,
     };
     let reactor = Reactor::spawn_with("bench-reactor", options)?;
     let mut config = lun(job.size, "bench0001");

@@ -94,6 +94,13 @@ pub struct FileBackstore {
 /// 0.82 of fileio but cost 4 KiB random I/O 0.06-0.10.
 pub const INLINE_WRITE_MIN: u64 = 64 << 10;
 
+/// Reads and writes of at most this many bytes to a file in memory are marked for
+/// gathering ([`crate::reactor::ReactorOptions::gather`]): io_uring's workers finish such
+/// requests a few microseconds apart, each waking the reactor alone, and a short wait
+/// turns those wake-ups into one batch. Larger requests lose by it: on this host 128 KiB
+/// reads at depth 16 ran 15-25 % slower with it (docs/BENCHMARKS.md).
+pub const GATHER_MAX: u64 = 16 << 10;
+
 impl FileBackstore {
     /// Opens (creating if needed) `path` for a LUN of `size` bytes. A smaller file is
     /// extended (sparsely) to `size`; a larger one is served up to `size` and left as is.
@@ -121,7 +128,7 @@ impl FileBackstore {
                 source,
             })?;
         }
-        let ring = FileRing::new(opts.depth).map_err(|source| FileOpenError::Ring {
+        let mut ring = FileRing::new(opts.depth).map_err(|source| FileOpenError::Ring {
             path: path.to_path_buf(),
             source,
         })?;
@@ -132,6 +139,7 @@ impl FileBackstore {
         };
         let in_memory = !opts.direct && in_memory(&file);
         if in_memory {
+            ring.gather_up_to(GATHER_MAX);
             tracing::info!(
                 path = %path.display(),
                 "file LUN: in memory (tmpfs): writes of {} KiB and more copied at submission, the rest through io_uring",

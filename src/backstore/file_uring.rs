@@ -74,6 +74,9 @@ pub struct FileRing {
     outbox: Vec<UringSqe>,
     /// Completions handed back by the reactor, or of requests whose submission failed.
     done: Vec<(u64, i32)>,
+    /// Reads and writes of at most this many bytes are marked for gathering
+    /// ([`UringSqe::gathered`]); zero marks none.
+    gather_up_to: u64,
 }
 
 impl std::fmt::Debug for FileRing {
@@ -97,6 +100,7 @@ impl FileRing {
             parked: Slab::default(),
             outbox: Vec::new(),
             done: Vec::new(),
+            gather_up_to: 0,
         })
     }
 
@@ -106,6 +110,12 @@ impl FileRing {
         let own = self.own.as_ref().filter(|_| !self.attached)?;
         // SAFETY: the ring fd is owned by `own` and outlives the borrow of `self`.
         Some(unsafe { BorrowedFd::borrow_raw(own.as_raw_fd()) })
+    }
+
+    /// Marks reads and writes of at most `bytes` for gathering from now on (zero: none):
+    /// the backstore knows io_uring hands them to its worker threads.
+    pub fn gather_up_to(&mut self, bytes: u64) {
+        self.gather_up_to = bytes;
     }
 
     /// Requests submitted and not yet reaped.
@@ -151,14 +161,14 @@ impl FileRing {
     }
 
     /// Parks `request` and prepares `entry` (built for it) under its token.
-    fn park_and_queue(&mut self, request: Request, entry: squeue::Entry) {
+    fn park_and_queue(&mut self, request: Request, entry: squeue::Entry, gather: bool) {
         let token = self.parked.insert(request);
         // SAFETY: `entry` names only memory owned by the request parked under `token`
         // (its iovec array and the shared region kept alive by its `DataBuf`), or none.
         // A parked request is released only when its completion for `token` is reaped
         // (`reap`), and `Drop` leaks what a reactor still owes instead of freeing it.
         let sqe = unsafe { UringSqe::new(entry, token) };
-        self.outbox.push(sqe);
+        self.outbox.push(sqe.gathered(gather));
     }
 
     /// Queues a vectored read or write of `buf` at `offset`; `dsync` makes a write
@@ -175,6 +185,7 @@ impl FileRing {
         let iovecs = iovecs_of(&buf)?;
         let (ptr, n) = (iovecs.as_ptr(), iovecs.len() as u32);
         let kind = if write { Kind::Write } else { Kind::Read };
+        let gather = (1..=self.gather_up_to).contains(&buf.len());
         let request = Request {
             tag,
             kind,
@@ -193,7 +204,7 @@ impl FileRing {
                 .offset(offset)
                 .build()
         };
-        self.park_and_queue(request, entry);
+        self.park_and_queue(request, entry, gather);
         Ok(())
     }
 
@@ -209,7 +220,7 @@ impl FileRing {
         let entry = opcode::Fsync::new(types::Fd(fd))
             .flags(types::FsyncFlags::DATASYNC)
             .build();
-        self.park_and_queue(request, entry);
+        self.park_and_queue(request, entry, false);
     }
 
     /// Queues an fallocate with `mode` (punch hole, zero range) over `offset..offset+len`.
@@ -225,7 +236,7 @@ impl FileRing {
             .offset(offset)
             .mode(mode)
             .build();
-        self.park_and_queue(request, entry);
+        self.park_and_queue(request, entry, false);
     }
 
     /// Hands prepared submissions to the private ring and submits them (once per batch).

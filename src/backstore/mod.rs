@@ -16,7 +16,7 @@ mod glfs;
 mod ram;
 mod uring_sqe;
 
-pub use file::{FileBackstore, FileOpenError, FileOptions};
+pub use file::{FileBackstore, FileOpenError, FileOptions, GATHER_MAX as FILE_GATHER_MAX};
 #[cfg(feature = "glfs")]
 pub use glfs::{GlfsBackstore, GlfsOpenError, GlfsOptions};
 pub use ram::RamBackstore;

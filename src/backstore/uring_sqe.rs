@@ -18,6 +18,7 @@ use io_uring::squeue;
 pub struct UringSqe {
     entry: squeue::Entry,
     token: u64,
+    gather: bool,
 }
 
 impl std::fmt::Debug for UringSqe {
@@ -38,7 +39,25 @@ impl UringSqe {
     /// backstore that built the entry, or for ever if it never is (a backstore dropped
     /// with such work outstanding must leak that memory rather than free it).
     pub unsafe fn new(entry: squeue::Entry, token: u64) -> Self {
-        Self { entry, token }
+        Self {
+            entry,
+            token,
+            gather: false,
+        }
+    }
+
+    /// Marks the request as one whose completion is worth waiting a moment for
+    /// ([`crate::reactor::ReactorOptions::gather`]): a small read or write that io_uring
+    /// will hand to one of its worker threads, so that its completion, and those of its
+    /// neighbours, each arrive alone from another thread.
+    pub fn gathered(mut self, gather: bool) -> Self {
+        self.gather = gather;
+        self
+    }
+
+    /// See [`UringSqe::gathered`].
+    pub fn gather(&self) -> bool {
+        self.gather
     }
 
     /// The backstore's token for this submission.

@@ -55,6 +55,7 @@ fn full_file() {
         [reactor]
         threads = 3
         busy_poll_us = 50
+        gather_us = 0
         [file]
         direct_io = false
         [ram]
@@ -71,6 +72,7 @@ fn full_file() {
     assert_eq!(c.metrics.listen, Some("127.0.0.1:9464".parse().unwrap()));
     assert_eq!(c.reactor.effective_threads(64), 3);
     assert_eq!(c.reactor.busy_poll, Duration::from_micros(50));
+    assert_eq!(c.reactor.gather, Duration::ZERO);
     assert!(!c.file.direct_io);
     assert_eq!(c.ram.max_size, Size(2 << 30));
     assert_eq!(c.glfs.connect_timeout, Duration::from_secs(30));
@@ -104,6 +106,10 @@ fn bad_values_are_refused() {
         (
             "[reactor]\nbusy_poll_us = 10001",
             "busy_poll_us 10001 is above 10000",
+        ),
+        (
+            "[reactor]\ngather_us = 1001",
+            "gather_us 1001 is above 1000",
         ),
         ("[glfs]\nconnect_timeout_secs = 0", "nonzero"),
         (

@@ -9,9 +9,12 @@
 
 #![deny(unsafe_code)]
 
+mod gather;
 mod uring;
 
 pub use uring::{Cqe, Uring};
+
+use gather::Gathering;
 
 use crate::backstore::UringSqe;
 use crate::device::{Device, DeviceStats};
@@ -101,6 +104,13 @@ pub struct ReactorOptions {
     /// that would take their core. Zero (the default) never spins: the thread sleeps as
     /// soon as it has nothing to do.
     pub busy_poll: Duration,
+    /// After a wake-up that brought completions of small reads and writes that io_uring
+    /// ran in its worker threads (files in memory: see
+    /// [`crate::backstore::FILE_GATHER_MAX`]) while others of them are still there, wait
+    /// up to this long for the rest, so that a batch is answered with one doorbell
+    /// instead of one per command. Zero never waits. Needs Linux 5.11 (a timeout on
+    /// `io_uring_enter`); on an older kernel the reactor logs it and does not wait.
+    pub gather: Duration,
 }
 
 /// A running reactor thread.
@@ -127,6 +137,13 @@ impl Reactor {
             .map_err(io::Error::from)?,
         );
         let uring = Uring::new(SUBMISSIONS, COMPLETIONS)?;
+        let mut options = options;
+        if !options.gather.is_zero() && !uring.waits_with_timeout() {
+            tracing::warn!(
+                "this kernel's io_uring takes no wait timeout (Linux 5.11): reactor {name} will not gather completions"
+            );
+            options.gather = Duration::ZERO;
+        }
         let (tx, rx) = mpsc::channel();
         let loop_wake = wake.clone();
         let thread = std::thread::Builder::new()
@@ -211,6 +228,15 @@ struct Slot {
     closing: Option<Sender<Option<Box<Device>>>>,
 }
 
+/// A backstore submission in flight: whose it is and whether it counts for gathering.
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    slot: u32,
+    generation: u16,
+    token: u64,
+    gather: bool,
+}
+
 struct EventLoop {
     uring: Uring,
     control: Receiver<Control>,
@@ -218,8 +244,10 @@ struct EventLoop {
     slots: Vec<Option<Slot>>,
     generation: u16,
     cqes: Vec<Cqe>,
-    /// Backstore submissions in flight on `uring`: key -> (slot, generation, token).
-    io: Slab<(u32, u16, u64)>,
+    /// Backstore submissions in flight on `uring`, by key.
+    io: Slab<InFlight>,
+    /// The marked ones among them (see [`ReactorOptions::gather`]).
+    gathering: Gathering,
     /// Scratch for the submissions a device hands over.
     sqes: Vec<UringSqe>,
     touched: BTreeSet<u32>,
@@ -242,6 +270,7 @@ impl EventLoop {
             generation: 0,
             cqes: Vec::with_capacity(256),
             io: Slab::default(),
+            gathering: Gathering::default(),
             sqes: Vec::new(),
             touched: BTreeSet::new(),
             running: true,
@@ -274,6 +303,7 @@ impl EventLoop {
         if !self.busy_poll(&mut cqes)? {
             self.uring.submit_and_wait(1, &mut cqes)?;
         }
+        self.gather(&mut cqes)?;
         for cqe in cqes.drain(..) {
             match Tag::decode(cqe.user_data) {
                 Tag::Wake => self.on_wake()?,
@@ -339,6 +369,26 @@ impl EventLoop {
         }
     }
 
+    /// With [`ReactorOptions::gather`] set: when `cqes` hold completions of marked
+    /// requests and more of them are still in flight, waits up to the window for those
+    /// and adds whatever arrived to `cqes`.
+    fn gather(&mut self, cqes: &mut Vec<Cqe>) -> io::Result<()> {
+        if self.options.gather.is_zero() {
+            return Ok(());
+        }
+        let arrived = cqes
+            .iter()
+            .filter(|c| match Tag::decode(c.user_data) {
+                Tag::Io(key) => self.io.get(key).is_some_and(|f| f.gather),
+                _ => false,
+            })
+            .count();
+        match self.gathering.wait_for(arrived) {
+            Some(left) => self.uring.wait_for(left, self.options.gather, cqes),
+            None => Ok(()),
+        }
+    }
+
     /// True when file I/O submitted on the loop's ring is still running after the submit
     /// returned: the kernel handed it to io_uring's worker threads (tmpfs, buffered
     /// writes, fsync) or to a device, instead of completing it inline (page-cache reads
@@ -389,12 +439,15 @@ impl EventLoop {
 
     /// A backstore submission finished: hand the result to its device.
     fn on_io(&mut self, key: u64, result: i32) {
-        let Some((index, generation, token)) = self.io.remove(key) else {
+        let Some(f) = self.io.remove(key) else {
             return;
         };
-        if let Some(s) = self.slot(index, generation) {
-            s.device.uring_complete(token, result);
-            self.touched.insert(index);
+        if f.gather {
+            self.gathering.completed();
+        }
+        if let Some(s) = self.slot(f.slot, f.generation) {
+            s.device.uring_complete(f.token, result);
+            self.touched.insert(f.slot);
         }
     }
 
@@ -409,13 +462,22 @@ impl EventLoop {
         let generation = s.generation;
         let mut refused = false;
         for sqe in self.sqes.drain(..) {
-            let token = sqe.token();
-            let key = self.io.insert((index, generation, token));
-            if let Err(e) = self.uring.push_prepared(sqe, Tag::Io(key).encode()) {
-                tracing::warn!(device = s.device.name(), "cannot queue backstore I/O: {e}");
-                self.io.remove(key);
-                s.device.uring_complete(token, -libc::EAGAIN);
-                refused = true;
+            let (token, gather) = (sqe.token(), sqe.gather());
+            let key = self.io.insert(InFlight {
+                slot: index,
+                generation,
+                token,
+                gather,
+            });
+            match self.uring.push_prepared(sqe, Tag::Io(key).encode()) {
+                Ok(()) if gather => self.gathering.submitted(),
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::warn!(device = s.device.name(), "cannot queue backstore I/O: {e}");
+                    self.io.remove(key);
+                    s.device.uring_complete(token, -libc::EAGAIN);
+                    refused = true;
+                }
             }
         }
         if refused {

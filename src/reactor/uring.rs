@@ -93,6 +93,32 @@ impl Uring {
         }));
     }
 
+    /// True when the kernel takes a timeout on `io_uring_enter` (Linux 5.11), which
+    /// [`Uring::wait_for`] needs.
+    pub fn waits_with_timeout(&self) -> bool {
+        self.ring.params().is_feature_ext_arg()
+    }
+
+    /// Submits everything queued and waits up to `timeout` for `min` more completions,
+    /// then moves all available completions into `out`. Running out of time is not an
+    /// error. Needs [`Uring::waits_with_timeout`].
+    pub fn wait_for(
+        &mut self,
+        min: usize,
+        timeout: std::time::Duration,
+        out: &mut Vec<Cqe>,
+    ) -> io::Result<()> {
+        let ts = types::Timespec::from(timeout);
+        let args = types::SubmitArgs::new().timespec(&ts);
+        match self.ring.submitter().submit_with_args(min, &args) {
+            Ok(_) => {}
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME | libc::EINTR)) => {}
+            Err(e) => return Err(e),
+        }
+        self.peek(out);
+        Ok(())
+    }
+
     /// Submits everything queued and waits for at least `min` completions, then moves
     /// all available completions into `out`.
     pub fn submit_and_wait(&mut self, min: usize, out: &mut Vec<Cqe>) -> io::Result<()> {

@@ -156,3 +156,39 @@ fn a_full_tmpfs_fails_the_write_and_keeps_serving_reads() {
     );
     drop(b);
 }
+
+/// Attached to a reactor, reads and writes of at most [`GATHER_MAX`] bytes to a file in
+/// memory are marked for gathering; larger ones, flushes, and every request to a file on
+/// disk are not.
+#[test]
+fn small_io_to_files_in_memory_is_marked_for_gathering() {
+    let shm = tempfile::tempdir_in("/dev/shm").unwrap();
+    let disk = tempfile::tempdir().unwrap();
+    let region = Arc::new(SharedRegion::heap(64 << 10));
+    let seg = |len: u64| DataSeg { off: 0, len };
+    for (dir, in_memory) in [(shm.path(), true), (disk.path(), false)] {
+        let mut b = lun_in(dir, 1 << 20);
+        assert!(b.attach_uring());
+        b.submit(rw(&region, 1, false, 0, seg(4096))).unwrap();
+        b.submit(rw(&region, 2, true, 0, seg(GATHER_MAX))).unwrap();
+        b.submit(rw(&region, 3, false, 0, seg(GATHER_MAX + 512)))
+            .unwrap();
+        b.submit(IoRequest {
+            tag: 4,
+            op: IoOp::Flush,
+        })
+        .unwrap();
+        b.commit();
+        let mut sqes = Vec::new();
+        b.take_sqes(&mut sqes);
+        let marked: Vec<bool> = sqes.iter().map(|s| s.gather()).collect();
+        let want = [in_memory, in_memory, false, false];
+        assert_eq!(marked, want, "{}", dir.display());
+        for s in &sqes {
+            b.uring_complete(s.token(), 0);
+        }
+        let mut out = Vec::new();
+        b.drain(&mut out);
+        assert_eq!(out.len(), 4);
+    }
+}
