@@ -3,7 +3,7 @@
 # depths, block sizes and runtime, one after the other:
 #
 #   benches/file-vs-fio.sh [--runtime S] [--size-mib N] [--direct] [--busy-poll-us N]
-#                          [--repeat N] [--out DIR] [PATH]
+#                          [--gather-us N] [--repeat N] [--out DIR] [PATH]
 #
 #   PATH         file or directory to test on (default: /dev/shm, a tmpfs); a directory
 #                gets a file gt-file-vs-fio.img, filled with zeroes first and removed after
@@ -13,6 +13,8 @@
 #   --busy-poll-us N  also run gluster-tcmu with a busy-poll window of N us on the reactor
 #                (the fake kernel sleeps, as the real kernel's side does; default 50; 0
 #                leaves that run out)
+#   --gather-us N  the reactor's gathering window in every gluster-tcmu run (default 100,
+#                the daemon's default; 0: off)
 #   --repeat N   run every case N times, fio and ours in turn, and report the medians
 #                (default 1); a shared, noisy machine needs 3 or more
 #   --out DIR    keep fio's JSON, file_bench's lines and file-vs-fio.tsv there
@@ -35,6 +37,7 @@ runtime=10
 size_mib=1024
 direct=0
 busy_poll_us=50
+gather_us=100
 repeat=1
 out=
 path=/dev/shm
@@ -44,9 +47,10 @@ while (($#)); do
         --size-mib) size_mib=$2; shift ;;
         --direct) direct=1 ;;
         --busy-poll-us) busy_poll_us=$2; shift ;;
+        --gather-us) gather_us=$2; shift ;;
         --repeat) repeat=$2; shift ;;
         --out) out=$2; shift ;;
-        -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,32p' "$0"; exit 0 ;;
         -*) echo "file-vs-fio.sh: unknown option $1" >&2; exit 2 ;;
         *) path=$1 ;;
     esac
@@ -105,7 +109,7 @@ sys.exit(rc)' "$1" "$runtime" "${@:2}"
 cases=("randread 4k 1" "randread 4k 32" "randread 4k 128" "randwrite 4k 32" "read 128k 16" "write 128k 16")
 tsv=$out/file-vs-fio.tsv
 printf 'pattern\tqd\tbs\tfio_iops\tgt_iops\tratio\tgt_poll_iops\tpoll_ratio\tfio_cpu\tgt_cpu\tgt_poll_cpu\n' >"$tsv"
-echo "file-vs-fio.sh: $file ($fstype, $size_mib MiB, direct=$direct), ${runtime}s per run, $repeat round(s), busy poll ${busy_poll_us}us; raw results in $out" >&2
+echo "file-vs-fio.sh: $file ($fstype, $size_mib MiB, direct=$direct), ${runtime}s per run, $repeat round(s), busy poll ${busy_poll_us}us, gathering ${gather_us}us; raw results in $out" >&2
 
 # run_fio TAG PATTERN BS QD: one fio run; prints "IOPS CPU".
 run_fio() {
@@ -121,7 +125,7 @@ run_gt() {
     local flags=()
     ((direct)) && flags+=(--direct)
     cpu_of "$out/gt-$1.cpu" "$bin" --file "$file" --size-mib "$size_mib" --pattern "$2" --bs "$3" --qd "$4" \
-        --runtime "$runtime" --busy-poll-us "$5" "${flags[@]}" | tee "$out/gt-$1.txt" >&2
+        --runtime "$runtime" --busy-poll-us "$5" --gather-us "$gather_us" "${flags[@]}" | tee "$out/gt-$1.txt" >&2
     echo "$(sed -n 's/.* iops=\([0-9]*\).*/\1/p' "$out/gt-$1.txt") $(cat "$out/gt-$1.cpu")"
 }
 

@@ -101,7 +101,8 @@ def run_file_vs_fio(run, args):
     for path, direct in targets:
         d = run.logdir / f"file-vs-fio-{len(out)}"
         cmd = ["benches/file-vs-fio.sh", "--runtime", args.runtime, "--size-mib", args.size_mib,
-               "--repeat", args.repeat, "--busy-poll-us", args.busy_poll_us, "--out", d]
+               "--repeat", args.repeat, "--busy-poll-us", args.busy_poll_us,
+               "--gather-us", args.gather_us, "--out", d]
         if direct:
             cmd.append("--direct")
         cmd.append(path)
@@ -114,7 +115,7 @@ def run_file_vs_fio(run, args):
         fstype = re.search(r"\(([^,)]+)\)", first)
         out.append({"path": path, "fstype": fstype.group(1) if fstype else "?", "direct": direct,
                     "runtime": args.runtime, "size_mib": args.size_mib, "repeat": args.repeat,
-                    "busy_poll_us": args.busy_poll_us, "rows": rows})
+                    "busy_poll_us": args.busy_poll_us, "gather_us": args.gather_us, "rows": rows})
     return {"run": stamp(), "targets": out}
 
 
@@ -275,7 +276,8 @@ def md_file_vs_fio(sec):
         poll = t.get("busy_poll_us", 0)
         out += [f"`{t['path']}` ({t['fstype']}, {t['size_mib']} MiB file, {t['runtime']} s per run, "
                 f"{'O_DIRECT' if t['direct'] else 'buffered'}, median of {t.get('repeat', 1)}, "
-                f"busy poll {poll} µs):", "",
+                f"busy poll {poll} µs" + (f", gathering {t['gather_us']} µs" if "gather_us" in t else "")
+                + "):", "",
                 "| pattern | qd | bs | fio io_uring IOPS | gluster-tcmu IOPS | ratio | busy-poll IOPS "
                 "| ratio | fio CPU % | gluster-tcmu CPU % | busy-poll CPU % |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -633,6 +635,8 @@ def main():
                     help="file-vs-fio rounds per case, medians reported (default 3)")
     ap.add_argument("--busy-poll-us", type=int, default=50,
                     help="file-vs-fio busy-poll window for the polled run (default 50; 0: none)")
+    ap.add_argument("--gather-us", type=int, default=100,
+                    help="the reactor's gathering window in the file-vs-fio runs (default 100, the daemon's)")
     ap.add_argument("--reactors", type=int, default=2, help="reactor threads for many_luns (default 2)")
     ap.add_argument("--luns", type=int, default=256, help="LUNs for many_luns (default 256)")
     ap.add_argument("--glfs", action="store_true", help="run the glfs vs gfapi_async section")

@@ -155,7 +155,9 @@ gt_dbus_has_handler() {
 gt_daemon_start() {
     [[ -x $GT_BIN ]] || gt_fail "gluster-tcmu binary $GT_BIN missing"
     gt_step "start $GT_BIN run (log: $GT_RESULTS/gluster-tcmu.log)"
-    "$GT_BIN" run >>"$GT_RESULTS/gluster-tcmu.log" 2>&1 &
+    # GT_DAEMON_ARGS: extra options for `run` (experiments, e.g. "--gather-us 0").
+    # shellcheck disable=SC2086
+    "$GT_BIN" run ${GT_DAEMON_ARGS:-} >>"$GT_RESULTS/gluster-tcmu.log" 2>&1 &
     GT_DAEMON_PID=$!
     local i
     for ((i = 0; i < 30; i++)); do
