@@ -295,6 +295,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "memfd_create and mmap are syscalls miri does not run")]
     fn maps_a_memfd_shared() {
         let fd = rustix::fs::memfd_create("region-test", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
         rustix::fs::ftruncate(&fd, 8192).unwrap();

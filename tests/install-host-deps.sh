@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the host tier needs, only when something is missing.
+# (tests/miri.sh installs its own pinned nightly toolchain.)
 set -euo pipefail
 need=()
 for pkg in pkg-config dbus python3-gi libxml2-utils systemd libglusterfs-dev strace; do
