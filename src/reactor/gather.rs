@@ -33,6 +33,12 @@ impl Gathering {
         self.in_flight
     }
 
+    /// True when no marked request is in flight: nothing to gather, and no completion
+    /// needs looking at (the common case of a reactor without files in memory).
+    pub fn is_idle(&self) -> bool {
+        self.in_flight == 0
+    }
+
     /// After a wake-up that brought `arrived` completions of marked requests (not yet
     /// handled): how many more to wait for, if any. None when none arrived (the wake-up
     /// is for something else, such as new commands, which should not wait) or none is
@@ -86,5 +92,7 @@ mod tests {
         g.completed();
         g.completed();
         assert_eq!(g.in_flight(), 0);
+        assert!(g.is_idle());
+        assert!(!with(1).is_idle());
     }
 }

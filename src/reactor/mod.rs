@@ -373,7 +373,7 @@ impl EventLoop {
     /// requests and more of them are still in flight, waits up to the window for those
     /// and adds whatever arrived to `cqes`.
     fn gather(&mut self, cqes: &mut Vec<Cqe>) -> io::Result<()> {
-        if self.options.gather.is_zero() {
+        if self.options.gather.is_zero() || self.gathering.is_idle() {
             return Ok(());
         }
         let arrived = cqes
