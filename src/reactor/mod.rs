@@ -341,7 +341,12 @@ impl EventLoop {
         }
         let start = Instant::now();
         loop {
-            self.uring.peek(cqes);
+            if self.uring.task_work_pending() {
+                // Poll completions wait for this thread to enter the kernel.
+                self.uring.submit_and_wait(0, cqes)?;
+            } else {
+                self.uring.peek(cqes);
+            }
             let mut found = !cqes.is_empty();
             for index in 0..self.slots.len() as u32 {
                 let Some(Some(s)) = self.slots.get(index as usize) else {
