@@ -181,6 +181,7 @@ mod tests {
     /// From Linux 5.19 on the reactor's ring runs task work cooperatively, and takes a
     /// wait timeout (5.11) for gathering.
     #[test]
+    #[cfg_attr(miri, ignore = "io_uring is a syscall miri does not run")]
     fn rings_are_cooperative_where_the_kernel_allows() {
         let ring = Uring::new(8, 16).unwrap();
         assert_eq!(ring.is_cooperative(), kernel() >= (5, 19), "{:?}", kernel());
@@ -189,6 +190,7 @@ mod tests {
 
     /// Nothing pending on an idle ring.
     #[test]
+    #[cfg_attr(miri, ignore = "io_uring is a syscall miri does not run")]
     fn an_idle_ring_has_no_task_work() {
         let mut ring = Uring::new(8, 16).unwrap();
         assert!(!ring.task_work_pending());
