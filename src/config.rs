@@ -143,10 +143,7 @@ impl TryFrom<u64> for GatherUs {
     type Error = String;
 
     fn try_from(us: u64) -> Result<Self, String> {
-        if us > Self::MAX {
-            return Err(format!("gather_us {us} is above {} (1 ms)", Self::MAX));
-        }
-        Ok(Self(us))
+        micros_at_most("gather_us", us, Self::MAX).map(Self)
     }
 }
 
@@ -170,11 +167,16 @@ impl TryFrom<u64> for BusyPollUs {
     type Error = String;
 
     fn try_from(us: u64) -> Result<Self, String> {
-        if us > Self::MAX {
-            return Err(format!("busy_poll_us {us} is above {} (10 ms)", Self::MAX));
-        }
-        Ok(Self(us))
+        micros_at_most("busy_poll_us", us, Self::MAX).map(Self)
     }
+}
+
+/// `us` for the setting `key` when it is at most `max` microseconds; otherwise why not.
+fn micros_at_most(key: &str, us: u64, max: u64) -> Result<u64, String> {
+    if us > max {
+        return Err(format!("{key} {us} is above {max} ({} ms)", max / 1000));
+    }
+    Ok(us)
 }
 
 /// Defaults for `user:file`.

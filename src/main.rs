@@ -35,13 +35,13 @@ enum Command {
         /// Microseconds a reactor keeps looking for new commands after a busy turn
         /// before it sleeps (0-10000; default 0: never spin). Lowers queue-depth-1
         /// latency at the price of a busy core while I/O flows.
-        #[arg(long, value_parser = parse_busy_poll)]
+        #[arg(long, value_parser = parse_micros::<gluster_tcmu::config::BusyPollUs>)]
         busy_poll_us: Option<gluster_tcmu::config::BusyPollUs>,
         /// Microseconds a reactor waits for the rest of a batch of small reads and
         /// writes to files in memory (tmpfs), which io_uring's worker threads complete
         /// one by one, so that the batch is answered with one doorbell (0-1000; default
         /// 100; 0: never wait).
-        #[arg(long, value_parser = parse_gather)]
+        #[arg(long, value_parser = parse_micros::<gluster_tcmu::config::GatherUs>)]
         gather_us: Option<gluster_tcmu::config::GatherUs>,
         /// Log level (error, warn, info, debug, trace) or a filter such as
         /// `gluster_tcmu=debug`.
@@ -72,12 +72,8 @@ enum Command {
     },
 }
 
-fn parse_busy_poll(s: &str) -> Result<gluster_tcmu::config::BusyPollUs, String> {
-    let us: u64 = s.parse().map_err(|e| format!("{s}: {e}"))?;
-    us.try_into()
-}
-
-fn parse_gather(s: &str) -> Result<gluster_tcmu::config::GatherUs, String> {
+/// A microsecond setting from the command line, checked as the settings file checks it.
+fn parse_micros<T: TryFrom<u64, Error = String>>(s: &str) -> Result<T, String> {
     let us: u64 = s.parse().map_err(|e| format!("{s}: {e}"))?;
     us.try_into()
 }

@@ -52,35 +52,14 @@ fn busy_polling_reactor_matches_the_model() {
 /// file holds what the model holds.
 #[test]
 fn busy_polling_reactor_with_file_luns_matches_the_model() {
-    let blocks = 4096;
     let options = ReactorOptions {
         busy_poll: Duration::from_micros(200),
         ..Default::default()
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let shm = tempfile::tempdir_in("/dev/shm").unwrap();
-    for dir in [tmp.path(), shm.path()] {
-        let path = dir.join("lun.img");
-        let opts = gluster_tcmu::backstore::FileOptions::default();
-        let file =
-            gluster_tcmu::backstore::FileBackstore::open(&path, blocks * 512, &opts).unwrap();
-        let (mut k, device) = device_with(Default::default(), lun(blocks), Box::new(file));
-        let reactor = Reactor::spawn_with("busy-file", options).unwrap();
-        let id = reactor.add(device).unwrap();
-        let mut model = Model::new(blocks);
-        let mut rng = Rng(0x5eed_1234_abcd_0003);
-        for depth in [1, 32] {
-            run_model(&mut k, &mut model, 1500, depth, &mut rng);
-        }
-        reactor.remove(id).unwrap();
-        assert!(
-            std::fs::read(&path).unwrap() == model.bytes,
-            "{}: file differs from the model",
-            path.display()
-        );
-    }
+    file_luns_match_the_model("busy-file", options, 0x5eed_1234_abcd_0003, &[1, 32]);
 }
 
+/// A file LUN of `blocks` blocks at `path`, with its fake kernel.
 fn file_device(
     path: &std::path::Path,
     blocks: u64,
@@ -93,27 +72,21 @@ fn file_device(
     device_with(Default::default(), lun(blocks), Box::new(file))
 }
 
-/// A reactor that gathers completions, serving file LUNs on tmpfs (small requests are
-/// marked and gathered) and on the temp directory's file system (none is): mixed sizes
-/// of 512 B to 32 KiB, flushes included, match the model and the file holds what the
-/// model holds.
-#[test]
-fn gathering_reactor_with_file_luns_matches_the_model() {
+/// A reactor named `name` with `options` serves a file LUN in the temp directory and
+/// one on /dev/shm, 1,500 random commands at each of `depths`: every answer matches the
+/// model, nothing is left in flight at removal, and the file holds what the model holds.
+fn file_luns_match_the_model(name: &str, options: ReactorOptions, seed: u64, depths: &[usize]) {
     let blocks = 4096;
-    let options = ReactorOptions {
-        gather: Duration::from_micros(100),
-        ..Default::default()
-    };
     let tmp = tempfile::tempdir().unwrap();
     let shm = tempfile::tempdir_in("/dev/shm").unwrap();
     for dir in [tmp.path(), shm.path()] {
         let path = dir.join("lun.img");
         let (mut k, device) = file_device(&path, blocks);
-        let reactor = Reactor::spawn_with("gather-file", options).unwrap();
+        let reactor = Reactor::spawn_with(name, options).unwrap();
         let id = reactor.add(device).unwrap();
         let mut model = Model::new(blocks);
-        let mut rng = Rng(0x5eed_1234_abcd_0004);
-        for depth in [1, 32, 128] {
+        let mut rng = Rng(seed);
+        for &depth in depths {
             run_model(&mut k, &mut model, 1500, depth, &mut rng);
         }
         let device = reactor.remove(id).unwrap();
@@ -124,6 +97,19 @@ fn gathering_reactor_with_file_luns_matches_the_model() {
             path.display()
         );
     }
+}
+
+/// A reactor that gathers completions, serving file LUNs on tmpfs (small requests are
+/// marked and gathered) and on the temp directory's file system (none is): mixed sizes
+/// of 512 B to 32 KiB, flushes included, match the model and the file holds what the
+/// model holds.
+#[test]
+fn gathering_reactor_with_file_luns_matches_the_model() {
+    let options = ReactorOptions {
+        gather: Duration::from_micros(100),
+        ..Default::default()
+    };
+    file_luns_match_the_model("gather-file", options, 0x5eed_1234_abcd_0004, &[1, 32, 128]);
 }
 
 /// A batch of 32 small reads of a tmpfs file, rung in with one doorbell, comes back
@@ -256,14 +242,12 @@ fn file_backstore_through_the_reactor_matches_the_model() {
     let blocks = 8192;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lun.img");
-    let opts = gluster_tcmu::backstore::FileOptions::default();
-    let file = gluster_tcmu::backstore::FileBackstore::open(&path, blocks * 512, &opts).unwrap();
+    let (mut k, device) = file_device(&path, blocks);
     assert_eq!(
         std::fs::metadata(&path).unwrap().len(),
         blocks * 512,
         "sized sparsely at open"
     );
-    let (mut k, device) = device_with(Default::default(), lun(blocks), Box::new(file));
     let reactor = Reactor::spawn("file-reactor").unwrap();
     let id = reactor.add(device).unwrap();
     let mut model = Model::new(blocks);
@@ -316,10 +300,8 @@ fn removing_a_device_with_backstore_io_in_flight_waits_for_it() {
 fn file_lun_uses_the_reactor_ring_and_leaves_it_cleanly() {
     let blocks = 8192;
     let dir = tempfile::tempdir().unwrap();
-    let opts = gluster_tcmu::backstore::FileOptions::default();
     let path = dir.path().join("lun.img");
-    let file = gluster_tcmu::backstore::FileBackstore::open(&path, blocks * 512, &opts).unwrap();
-    let (mut k, device) = device_with(Default::default(), lun(blocks), Box::new(file));
+    let (mut k, device) = file_device(&path, blocks);
     assert!(
         device.backstore_fd().is_some(),
         "private ring before the reactor"

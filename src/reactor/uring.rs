@@ -144,21 +144,24 @@ impl Uring {
     ) -> io::Result<()> {
         let ts = types::Timespec::from(timeout);
         let args = types::SubmitArgs::new().timespec(&ts);
-        match self.ring.submitter().submit_with_args(min, &args) {
-            Ok(_) => {}
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME | libc::EINTR)) => {}
-            Err(e) => return Err(e),
-        }
-        self.peek(out);
-        Ok(())
+        let entered = self.ring.submitter().submit_with_args(min, &args);
+        self.collect(entered, out)
     }
 
     /// Submits everything queued and waits for at least `min` completions, then moves
     /// all available completions into `out`.
     pub fn submit_and_wait(&mut self, min: usize, out: &mut Vec<Cqe>) -> io::Result<()> {
-        match self.ring.submit_and_wait(min) {
+        let entered = self.ring.submit_and_wait(min);
+        self.collect(entered, out)
+    }
+
+    /// After an `io_uring_enter`: moves the posted completions into `out`. A wait cut
+    /// short by a signal (EINTR) or by its timeout (ETIME) is not an error: the caller
+    /// takes what arrived.
+    fn collect(&mut self, entered: io::Result<usize>, out: &mut Vec<Cqe>) -> io::Result<()> {
+        match entered {
             Ok(_) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME | libc::EINTR)) => {}
             Err(e) => return Err(e),
         }
         self.peek(out);
