@@ -246,6 +246,11 @@ for n in "${names[@]}"; do
             failed=$((failed + 1))
             echo "guest: ${result_tag[$n]} $n: log $share/results/$n/log (last 25 lines):"
             tail -25 "$share/results/$n/log" 2>/dev/null | sed 's/^/    | /'
+            # The daemon's side of the failure (why it refused a device, what it logged).
+            if [[ -s $share/results/$n/gluster-tcmu.log ]]; then
+                echo "guest: $n: gluster-tcmu log $share/results/$n/gluster-tcmu.log (last 25 lines):"
+                tail -25 "$share/results/$n/gluster-tcmu.log" | sed 's/^/    | /'
+            fi
             ;;
     esac
 done
