@@ -120,6 +120,11 @@ for entry in $GT_SCENARIOS; do
     ((rc == 124 || rc == 137)) && echo "timed out after ${limit}s" >>"$d/reason"
     [[ $rc == 0 ]] && st=pass || st=fail
     echo "$rc" >"$d/rc"
+    if [[ $st == fail ]]; then
+        # What the kernel and gfapi said around the failure, for the host to print.
+        dmesg | tail -40 >"$d/dmesg-tail.txt"
+        tail -200 /var/log/gluster-tcmu/gfapi.log >"$d/gfapi-tail.log" 2>/dev/null
+    fi
     echo "$s" >"$d/seconds"
     echo "$st" >"$d/status"
     echo "gt-init: scenario $name: $st (rc $rc, ${s}s)"

@@ -251,6 +251,15 @@ for n in "${names[@]}"; do
                 echo "guest: $n: gluster-tcmu log $share/results/$n/gluster-tcmu.log (last 25 lines):"
                 tail -25 "$share/results/$n/gluster-tcmu.log" | sed 's/^/    | /'
             fi
+            if [[ -s $share/results/$n/dmesg-tail.txt ]]; then
+                echo "guest: $n: kernel log at the failure (last 15 lines):"
+                tail -15 "$share/results/$n/dmesg-tail.txt" | sed 's/^/    | /'
+            fi
+            # gfapi's errors and warnings (" E " / " W " lines of its log).
+            if grep -qE '\] [EW] \[' "$share/results/$n/gfapi-tail.log" 2>/dev/null; then
+                echo "guest: $n: gfapi errors and warnings (last 10):"
+                grep -E '\] [EW] \[' "$share/results/$n/gfapi-tail.log" | tail -10 | cut -c1-300 | sed 's/^/    | /'
+            fi
             ;;
     esac
 done
