@@ -157,20 +157,39 @@ fn main() -> ExitCode {
 }
 
 fn check_config(dev_config: &str) -> ExitCode {
-    match gluster_tcmu::handler::parse_dev_config(dev_config) {
-        Ok(cfg) => {
-            if let gluster_tcmu::handler::HandlerConfig::File(f) = &cfg {
-                if let Err(e) = gluster_tcmu::handler::file::check_on_disk(f) {
-                    eprintln!("invalid: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
-            println!("valid: {cfg:?}");
+    let outcome = gluster_tcmu::handler::parse_dev_config(dev_config)
+        .map_err(|e| e.to_string())
+        .and_then(|cfg| check_backing(&cfg));
+    match outcome {
+        Ok(found) => {
+            println!("valid: {found}");
             ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("invalid: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// What D-Bus CheckConfig checks beyond parsing: the file's directory and permissions,
+/// or the Gluster volume and image (reached within 10 s).
+fn check_backing(cfg: &gluster_tcmu::handler::HandlerConfig) -> Result<String, String> {
+    use gluster_tcmu::handler::HandlerConfig;
+    match cfg {
+        HandlerConfig::File(f) => gluster_tcmu::handler::file::check_on_disk(f)
+            .map(|()| format!("{cfg:?}"))
+            .map_err(|e| e.to_string()),
+        #[cfg(feature = "glfs")]
+        HandlerConfig::Glfs(g) => gluster_tcmu::glfs::check_volume(
+            g,
+            std::time::Duration::from_secs(10),
+            std::time::Duration::ZERO,
+        ),
+        #[cfg(not(feature = "glfs"))]
+        HandlerConfig::Glfs(_) => {
+            Err("the glfs handler is not built into this gluster-tcmu".into())
+        }
+        HandlerConfig::Ram(_) => Ok(format!("{cfg:?}")),
     }
 }

@@ -272,6 +272,32 @@ fn two_luns_on_one_volume_share_one_connection() {
     );
 }
 
+#[test]
+fn a_checked_volume_stays_connected_for_the_lun_that_follows() {
+    init_logs();
+    require_started("gt1");
+    // Its own server spelling, so no other test's LUNs are counted.
+    let host = "localhost";
+    let key = volume_key("gt1", host);
+    let path = image("kept");
+    let cfg = Glfs::parse(&format!("gt1@{host}/{path}")).expect("parses");
+    let found = check_volume(&cfg, Duration::from_secs(15), Duration::from_secs(2));
+    assert!(found.expect("the check passes").contains("will be created"));
+    assert_eq!(Registry::global().users(&key), 1, "kept after the check");
+    let lun = open("gt1", host, &path, 1024);
+    assert_eq!(
+        Registry::global().users(&key),
+        2,
+        "the LUN shares the checked connection"
+    );
+    drop(lun);
+    assert!(users_become(&key, 1), "still kept after the LUN is gone");
+    assert!(
+        users_become(&key, 0),
+        "released once the LUN is gone and the keep ran out"
+    );
+}
+
 fn users_become(key: &VolumeKey, n: usize) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
@@ -288,7 +314,7 @@ fn bad_config_strings_get_precise_errors() {
     init_logs();
     require_started("gt1");
     let deadline = Duration::from_secs(15);
-    let check = |s: &str| check_volume(&Glfs::parse(s).expect("parses"), deadline);
+    let check = |s: &str| check_volume(&Glfs::parse(s).expect("parses"), deadline, Duration::ZERO);
     let ok = check("gt1@127.0.0.2/check-new.img").expect("creatable");
     assert!(ok.contains("will be created"), "{ok}");
     let err = check("nosuchvol@127.0.0.2/x.img").unwrap_err();
@@ -314,6 +340,28 @@ fn bad_config_strings_get_precise_errors() {
     let e = GlfsBackstore::open_at(volume_key("nosuchvol", HOST), "x.img", 512, &test_options())
         .unwrap_err();
     assert_eq!(e.errno(), libc::ENOENT, "{e}");
+}
+
+#[test]
+fn the_check_config_command_reaches_the_volume() {
+    require_started("gt1");
+    let run = |config: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gluster-tcmu"))
+            .args(["check-config", config])
+            .output()
+            .expect("runs gluster-tcmu");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let (ok, text) = run(&format!("glfs/gt1@{HOST}/{}", image("cli")));
+    assert!(ok && text.contains("will be created"), "{text}");
+    let (ok, text) = run(&format!("glfs/nosuchvol@{HOST}/x.img"));
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("invalid: volume `nosuchvol` does not exist on 127.0.0.2:24007"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -22,7 +22,8 @@ impl ServiceOps for DaemonOps {
             HandlerConfig::File(_) | HandlerConfig::Ram(_) => Ok(()),
             #[cfg(feature = "glfs")]
             HandlerConfig::Glfs(cfg) => {
-                crate::glfs::check_volume(cfg, self.glfs_deadline).map(drop)
+                crate::glfs::check_volume(cfg, self.glfs_deadline, crate::glfs::CHECK_KEEP)
+                    .map(drop)
             }
             #[cfg(not(feature = "glfs"))]
             HandlerConfig::Glfs(_) => {

@@ -1,16 +1,48 @@
 //! CheckConfig for `user:glfs`: can this config string become a LUN?
 
 use super::registry::{Registry, VolumeKey};
-use super::volume::{ConnectOptions, Server, server_list};
+use super::volume::{ConnectOptions, Server, Volume, server_list};
 use super::{GlfsError, cstring, last_errno, sys};
 use crate::handler::glfs::GlfsConfig;
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// How long the daemon keeps a connection that passed CheckConfig. targetcli's `create`
+/// checks the config string and enables the device a moment later: the LUN then shares
+/// this connection instead of making a second one while the first is still being
+/// finished (`glfs_fini` takes seconds), and its open skips a `glfs_init`.
+pub const CHECK_KEEP: Duration = Duration::from_secs(30);
 
 /// Connects to the volume within `deadline` and checks that the image exists as a
 /// regular file or can be created (its directory exists). `Ok` says what was found,
-/// `Err` says exactly what is wrong, for targetcli to show the operator.
-pub fn check_volume(cfg: &GlfsConfig, deadline: Duration) -> Result<String, String> {
+/// `Err` says exactly what is wrong, for targetcli to show the operator. After a check
+/// that passed, the connection stays up for `keep` (see [`CHECK_KEEP`]).
+pub fn check_volume(
+    cfg: &GlfsConfig,
+    deadline: Duration,
+    keep: Duration,
+) -> Result<String, String> {
+    let (found, volume) = check_image(cfg, deadline)?;
+    keep_connected(volume, keep);
+    Ok(found)
+}
+
+/// Holds `volume` on a sleeping thread for `keep`, so the registry hands it to the next
+/// LUN opened on it. Without a thread, it is simply released now.
+fn keep_connected(volume: Arc<Volume>, keep: Duration) {
+    if keep.is_zero() {
+        return;
+    }
+    let _ = std::thread::Builder::new()
+        .name("glfs-keep".into())
+        .spawn(move || {
+            std::thread::sleep(keep);
+            drop(volume);
+        });
+}
+
+fn check_image(cfg: &GlfsConfig, deadline: Duration) -> Result<(String, Arc<Volume>), String> {
     let start = Instant::now();
     let key = VolumeKey::from(cfg);
     let reachable = probe_servers(&key.servers, deadline)?;
@@ -21,7 +53,7 @@ pub fn check_volume(cfg: &GlfsConfig, deadline: Duration) -> Result<String, Stri
     let volume = Registry::global()
         .get(&key, &opts)
         .map_err(|e| connect_message(&e, &key, &reachable))?;
-    match stat(volume.raw(), &cfg.path) {
+    let found = match stat(volume.raw(), &cfg.path) {
         Ok(st) if (st.st_mode & libc::S_IFMT) == libc::S_IFREG => Ok(format!(
             "{}: existing image, {} bytes",
             describe(cfg),
@@ -37,7 +69,8 @@ pub fn check_volume(cfg: &GlfsConfig, deadline: Duration) -> Result<String, Stri
             describe(cfg),
             std::io::Error::from_raw_os_error(errno)
         )),
-    }
+    }?;
+    Ok((found, volume))
 }
 
 fn describe(cfg: &GlfsConfig) -> String {

@@ -22,7 +22,7 @@ pub mod sys;
 mod volume;
 
 pub use callback::{AsyncOp, Done, Mailbox, SubmitError};
-pub use check::check_volume;
+pub use check::{CHECK_KEEP, check_volume};
 pub use file::GlfsFile;
 pub use registry::{Registry, VolumeKey};
 pub use volume::{ConnectOptions, Server, Volume};
