@@ -124,9 +124,7 @@ fn main() -> ExitCode {
                     gather: loaded.config.reactor.gather,
                 },
                 roots: Roots::default(),
-                defaults: OpenDefaults {
-                    file_direct: loaded.config.file.direct_io,
-                },
+                defaults: OpenDefaults::from(&loaded.config),
                 control_socket,
                 dbus: !no_dbus,
                 metrics: loaded.config.metrics.listen,
@@ -183,7 +181,7 @@ fn check_backing(cfg: &gluster_tcmu::handler::HandlerConfig) -> Result<String, S
         #[cfg(feature = "glfs")]
         HandlerConfig::Glfs(g) => gluster_tcmu::glfs::check_volume(
             g,
-            std::time::Duration::from_secs(10),
+            &OpenDefaults::default().glfs_connect(),
             std::time::Duration::ZERO,
         ),
         #[cfg(not(feature = "glfs"))]

@@ -9,7 +9,9 @@ use common::gluster::{HOST, require_started, test_options, volume_key};
 use common::model::*;
 use common::*;
 use gluster_tcmu::backstore::{Backstore, GlfsBackstore, IoCompletion, IoOp, IoRequest};
-use gluster_tcmu::glfs::{AsyncOp, GlfsFile, Mailbox, Registry, Server, VolumeKey, check_volume};
+use gluster_tcmu::glfs::{
+    AsyncOp, ConnectOptions, GlfsFile, Mailbox, Registry, Server, VolumeKey, check_volume,
+};
 use gluster_tcmu::handler::{Handler, glfs::Glfs};
 use gluster_tcmu::reactor::Reactor;
 use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
@@ -281,7 +283,7 @@ fn a_checked_volume_stays_connected_for_the_lun_that_follows() {
     let key = volume_key("gt1", host);
     let path = image("kept");
     let cfg = Glfs::parse(&format!("gt1@{host}/{path}")).expect("parses");
-    let found = check_volume(&cfg, Duration::from_secs(15), Duration::from_secs(2));
+    let found = check_volume(&cfg, &test_options().connect, Duration::from_secs(2));
     assert!(found.expect("the check passes").contains("will be created"));
     assert_eq!(Registry::global().users(&key), 1, "kept after the check");
     let lun = open("gt1", host, &path, 1024);
@@ -314,7 +316,11 @@ fn bad_config_strings_get_precise_errors() {
     init_logs();
     require_started("gt1");
     let deadline = Duration::from_secs(15);
-    let check = |s: &str| check_volume(&Glfs::parse(s).expect("parses"), deadline, Duration::ZERO);
+    let connect = ConnectOptions {
+        deadline,
+        ..test_options().connect
+    };
+    let check = |s: &str| check_volume(&Glfs::parse(s).expect("parses"), &connect, Duration::ZERO);
     let ok = check("gt1@127.0.0.2/check-new.img").expect("creatable");
     assert!(ok.contains("will be created"), "{ok}");
     let err = check("nosuchvol@127.0.0.2/x.img").unwrap_err();
@@ -340,6 +346,22 @@ fn bad_config_strings_get_precise_errors() {
     let e = GlfsBackstore::open_at(volume_key("nosuchvol", HOST), "x.img", 512, &test_options())
         .unwrap_err();
     assert_eq!(e.errno(), libc::ENOENT, "{e}");
+}
+
+#[test]
+fn gfapi_logs_where_the_connect_options_say() {
+    require_started("gt1");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("glfs").join("gfapi.log");
+    let connect = ConnectOptions {
+        log_file: log.clone(),
+        ..test_options().connect
+    };
+    // Its own server spelling: a new connection, not one another test made.
+    let cfg = Glfs::parse(&format!("gt1@127.0.0.3/{}", image("logdir"))).expect("parses");
+    check_volume(&cfg, &connect, Duration::ZERO).expect("the check passes");
+    let text = std::fs::read_to_string(&log).expect("gfapi's log is in the directory given");
+    assert!(!text.is_empty(), "gfapi wrote nothing to {}", log.display());
 }
 
 #[test]

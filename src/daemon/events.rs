@@ -142,7 +142,7 @@ pub fn add(ctx: &EventContext, minor: u32) -> i32 {
         tracing::error!(minor, "no tcm-user UIO device with this minor");
         return -libc::ENODEV;
     };
-    match open_device(&ctx.roots, &dev, ctx.defaults) {
+    match open_device(&ctx.roots, &dev, &ctx.defaults) {
         Ok(device) => match ctx.registry.serve(dev.clone(), device) {
             Ok(()) => {
                 tracing::info!(device = %dev.name, "serving");

@@ -121,7 +121,7 @@ fn recover_one(ctx: &EventContext, dev: uio::UioDevice) {
     if let Err(e) = cfs.reset_ring(ResetMode::Busy) {
         tracing::warn!(device = %dev.name, "cannot reset the ring: {e}");
     }
-    match open_device(&ctx.roots, &dev, ctx.defaults) {
+    match open_device(&ctx.roots, &dev, &ctx.defaults) {
         Ok(device) => match ctx.registry.serve(dev.clone(), device) {
             Ok(()) => tracing::info!(device = %dev.name, "recovered"),
             Err(e) => tracing::error!(device = %dev.name, "cannot serve: {e}"),
@@ -142,7 +142,7 @@ fn recover_one(ctx: &EventContext, dev: uio::UioDevice) {
 fn dbus_service(ctx: &Arc<EventContext>) -> Result<dbus::DbusService, DaemonError> {
     let ops = Arc::new(service::DaemonOps {
         registry: ctx.registry.clone(),
-        glfs_deadline: std::time::Duration::from_secs(10),
+        defaults: ctx.defaults.clone(),
     });
     dbus::serve(dbus::BusChoice::System, dbus::HandlerInfo::builtin(), ops)
         .map_err(|e| DaemonError::Dbus(Box::new(e)))

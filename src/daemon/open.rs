@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 use crate::backstore::{Backstore, FileBackstore, FileOptions, RamBackstore};
+use crate::config::Config;
 use crate::control::configfs::{ConfigfsDevice, ConfigfsError};
 use crate::control::uio::UioDevice;
 use crate::device::{Device, DeviceError};
@@ -12,6 +13,7 @@ use crate::handler::{ConfigError, HandlerConfig, parse_dev_config};
 use crate::region::{MapError, SharedRegion};
 use crate::scsi::{Identity, LunConfig};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Where the kernel's files live (overridable so tests can use a fake tree).
 #[derive(Debug, Clone)]
@@ -31,11 +33,47 @@ impl Default for Roots {
     }
 }
 
-/// Defaults that a config string may override.
-#[derive(Debug, Clone, Copy, Default)]
+/// The daemon's settings that shape how LUNs are opened (a config string may override
+/// some of them).
+#[derive(Debug, Clone)]
 pub struct OpenDefaults {
     /// `O_DIRECT` for file LUNs that do not say.
     pub file_direct: bool,
+    /// `[ram] max_size`: the largest `user:ram` LUN served.
+    pub ram_max_size: u64,
+    /// `[glfs] connect_timeout_secs`: how long connecting to a volume may take.
+    pub glfs_connect_timeout: Duration,
+    /// `[glfs] log_dir`: where libgfapi writes `gfapi.log`.
+    pub glfs_log_dir: PathBuf,
+}
+
+impl Default for OpenDefaults {
+    fn default() -> Self {
+        Self::from(&Config::default())
+    }
+}
+
+impl From<&Config> for OpenDefaults {
+    fn from(config: &Config) -> Self {
+        Self {
+            file_direct: config.file.direct_io,
+            ram_max_size: config.ram.max_size.bytes(),
+            glfs_connect_timeout: config.glfs.connect_timeout,
+            glfs_log_dir: config.glfs.log_dir.clone(),
+        }
+    }
+}
+
+#[cfg(feature = "glfs")]
+impl OpenDefaults {
+    /// How `user:glfs` connections are made: the timeout and gfapi's log file.
+    pub fn glfs_connect(&self) -> crate::glfs::ConnectOptions {
+        crate::glfs::ConnectOptions {
+            deadline: self.glfs_connect_timeout,
+            log_file: self.glfs_log_dir.join("gfapi.log"),
+            ..crate::glfs::ConnectOptions::default()
+        }
+    }
 }
 
 /// Why a device could not be served; its errno is what the kernel is told.
@@ -64,6 +102,10 @@ pub enum OpenError {
     Device(#[from] DeviceError),
     #[error("LUN size {size} is not a multiple of the {block}-byte block size")]
     Size { size: u64, block: u32 },
+    #[error(
+        "a user:ram LUN of {size} bytes is larger than the daemon's [ram] max_size ({max} bytes)"
+    )]
+    RamTooLarge { size: u64, max: u64 },
 }
 
 impl OpenError {
@@ -71,6 +113,7 @@ impl OpenError {
     pub fn errno(&self) -> i32 {
         let e = match self {
             OpenError::Config(_) | OpenError::Size { .. } => libc::EINVAL,
+            OpenError::RamTooLarge { .. } => libc::EFBIG,
             OpenError::HandlerUnavailable(_) => libc::EOPNOTSUPP,
             OpenError::File(crate::backstore::FileOpenError::Open { source, .. })
             | OpenError::Uio { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
@@ -86,7 +129,7 @@ impl OpenError {
 pub fn open_device(
     roots: &Roots,
     uio: &UioDevice,
-    defaults: OpenDefaults,
+    defaults: &OpenDefaults,
 ) -> Result<Device, OpenError> {
     let cfs = ConfigfsDevice::locate(&roots.configfs, &uio.name)?;
     let size = cfs.info()?.size;
@@ -128,11 +171,17 @@ pub fn open_device(
 fn open_backstore(
     handler: &HandlerConfig,
     size: u64,
-    defaults: OpenDefaults,
+    defaults: &OpenDefaults,
     lun: &mut LunConfig,
 ) -> Result<Box<dyn Backstore>, OpenError> {
     match handler {
         HandlerConfig::Ram(cfg) => {
+            if size > defaults.ram_max_size {
+                return Err(OpenError::RamTooLarge {
+                    size,
+                    max: defaults.ram_max_size,
+                });
+            }
             lun.write_cache = cfg.write_cache.unwrap_or(lun.write_cache);
             Ok(Box::new(RamBackstore::new(size)))
         }
@@ -158,7 +207,10 @@ fn open_backstore(
         }
         #[cfg(feature = "glfs")]
         HandlerConfig::Glfs(cfg) => {
-            let opts = crate::backstore::GlfsOptions::default();
+            let opts = crate::backstore::GlfsOptions {
+                connect: defaults.glfs_connect(),
+                ..crate::backstore::GlfsOptions::default()
+            };
             Ok(Box::new(crate::backstore::GlfsBackstore::open(
                 cfg, size, &opts,
             )?))
@@ -244,6 +296,43 @@ mod tests {
         assert_eq!(
             read_identity(dir.path()).unwrap().product,
             "a-very-long-prod"
+        );
+    }
+
+    #[test]
+    fn the_daemon_settings_reach_the_open() {
+        let mut config = Config::default();
+        config.file.direct_io = false;
+        config.ram.max_size = crate::config::Size::gib(1);
+        config.glfs.connect_timeout = Duration::from_secs(3);
+        config.glfs.log_dir = "/srv/log/glfs".into();
+        let defaults = OpenDefaults::from(&config);
+        assert!(!defaults.file_direct);
+        assert_eq!(defaults.ram_max_size, 1 << 30);
+        #[cfg(feature = "glfs")]
+        {
+            let connect = defaults.glfs_connect();
+            assert_eq!(connect.deadline, Duration::from_secs(3));
+            assert_eq!(connect.log_file, PathBuf::from("/srv/log/glfs/gfapi.log"));
+        }
+    }
+
+    #[test]
+    fn a_ram_lun_above_max_size_is_refused() {
+        let defaults = OpenDefaults {
+            ram_max_size: 1 << 20,
+            ..OpenDefaults::default()
+        };
+        let ram = parse_dev_config("ram/").unwrap();
+        let mut lun = LunConfig::new(512, 2048, "s");
+        assert!(open_backstore(&ram, 1 << 20, &defaults, &mut lun).is_ok());
+        let Err(e) = open_backstore(&ram, (1 << 20) + 512, &defaults, &mut lun) else {
+            panic!("a LUN above max_size was opened");
+        };
+        assert_eq!(e.errno(), -libc::EFBIG);
+        assert_eq!(
+            e.to_string(),
+            "a user:ram LUN of 1049088 bytes is larger than the daemon's [ram] max_size (1048576 bytes)"
         );
     }
 }

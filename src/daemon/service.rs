@@ -12,8 +12,9 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct DaemonOps {
     pub registry: Arc<Registry>,
-    /// How long CheckConfig may take to reach a Gluster volume.
-    pub glfs_deadline: std::time::Duration,
+    /// The daemon's settings: CheckConfig reaches a Gluster volume as a LUN would
+    /// (`[glfs] connect_timeout_secs`, gfapi's log in `[glfs] log_dir`).
+    pub defaults: super::open::OpenDefaults,
 }
 
 impl ServiceOps for DaemonOps {
@@ -21,10 +22,12 @@ impl ServiceOps for DaemonOps {
         match config {
             HandlerConfig::File(_) | HandlerConfig::Ram(_) => Ok(()),
             #[cfg(feature = "glfs")]
-            HandlerConfig::Glfs(cfg) => {
-                crate::glfs::check_volume(cfg, self.glfs_deadline, crate::glfs::CHECK_KEEP)
-                    .map(drop)
-            }
+            HandlerConfig::Glfs(cfg) => crate::glfs::check_volume(
+                cfg,
+                &self.defaults.glfs_connect(),
+                crate::glfs::CHECK_KEEP,
+            )
+            .map(drop),
             #[cfg(not(feature = "glfs"))]
             HandlerConfig::Glfs(_) => {
                 Err("the glfs handler is not built into this gluster-tcmu".into())

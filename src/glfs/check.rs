@@ -14,16 +14,16 @@ use std::time::{Duration, Instant};
 /// finished (`glfs_fini` takes seconds), and its open skips a `glfs_init`.
 pub const CHECK_KEEP: Duration = Duration::from_secs(30);
 
-/// Connects to the volume within `deadline` and checks that the image exists as a
+/// Connects to the volume within `connect.deadline` and checks that the image exists as a
 /// regular file or can be created (its directory exists). `Ok` says what was found,
 /// `Err` says exactly what is wrong, for targetcli to show the operator. After a check
 /// that passed, the connection stays up for `keep` (see [`CHECK_KEEP`]).
 pub fn check_volume(
     cfg: &GlfsConfig,
-    deadline: Duration,
+    connect: &ConnectOptions,
     keep: Duration,
 ) -> Result<String, String> {
-    let (found, volume) = check_image(cfg, deadline)?;
+    let (found, volume) = check_image(cfg, connect)?;
     keep_connected(volume, keep);
     Ok(found)
 }
@@ -42,13 +42,16 @@ fn keep_connected(volume: Arc<Volume>, keep: Duration) {
         });
 }
 
-fn check_image(cfg: &GlfsConfig, deadline: Duration) -> Result<(String, Arc<Volume>), String> {
+fn check_image(
+    cfg: &GlfsConfig,
+    connect: &ConnectOptions,
+) -> Result<(String, Arc<Volume>), String> {
     let start = Instant::now();
     let key = VolumeKey::from(cfg);
-    let reachable = probe_servers(&key.servers, deadline)?;
+    let reachable = probe_servers(&key.servers, connect.deadline)?;
     let opts = ConnectOptions {
-        deadline: deadline.saturating_sub(start.elapsed()),
-        ..ConnectOptions::default()
+        deadline: connect.deadline.saturating_sub(start.elapsed()),
+        ..connect.clone()
     };
     let volume = Registry::global()
         .get(&key, &opts)

@@ -4,7 +4,8 @@
 # is refused with the handler's CheckConfig reason, a good one creates the LUN (configfs device
 # enabled, UIO device named tcm-user/<hba>/<name>/file/<cfg>); a user:ram LUN is created,
 # written and verified through tcm_loop and deleted, and deleting both LUNs releases their
-# UIO devices while the daemon keeps running.
+# UIO devices while the daemon keeps running. A user:ram LUN above the daemon's [ram]
+# max_size is refused with the reason in the daemon's log.
 # guest-timeout: 300
 set -u
 . /share/guest/lib.sh
@@ -63,6 +64,14 @@ EOT
 gt_wait 20 "UIO device of ramlun gone" bash -c '! grep -q /ramlun/ /sys/class/uio/uio*/name 2>/dev/null'
 gt_wait 20 "gluster-tcmu list shows good but no longer ramlun" \
     bash -c "out=\$('$GT_BIN' list) && grep -q good <<<\"\$out\" && ! grep -q ramlun <<<\"\$out\""
+
+gt_step "user:ram above the daemon's [ram] max_size (16 GiB) is refused, and says why"
+if targetcli /backstores/user:ram create name=hugeram size=32G cfgstring=wce=1 >"$GT_RESULTS/create-huge.txt" 2>&1; then
+    gt_fail "a 32 GiB user:ram LUN was created past [ram] max_size"
+fi
+gt_check "the daemon logs the reason" grep -q "larger than the daemon's \[ram\] max_size" "$GT_RESULTS/gluster-tcmu.log"
+targetcli ls /backstores/user:ram | grep -q hugeram && gt_fail "the refused LUN is still listed"
+kill -0 "$GT_DAEMON_PID" || gt_fail "daemon died refusing a LUN"
 
 gt_step "user:file: delete"
 gt_tcli /backstores/user:file delete good || gt_fail "targetcli: delete user:file good"
