@@ -24,22 +24,8 @@ pub fn check_volume(
     keep: Duration,
 ) -> Result<String, String> {
     let (found, volume) = check_image(cfg, connect)?;
-    keep_connected(volume, keep);
+    super::keep::hold(volume, keep);
     Ok(found)
-}
-
-/// Holds `volume` on a sleeping thread for `keep`, so the registry hands it to the next
-/// LUN opened on it. Without a thread, it is simply released now.
-fn keep_connected(volume: Arc<Volume>, keep: Duration) {
-    if keep.is_zero() {
-        return;
-    }
-    let _ = std::thread::Builder::new()
-        .name("glfs-keep".into())
-        .spawn(move || {
-            std::thread::sleep(keep);
-            drop(volume);
-        });
 }
 
 fn check_image(

@@ -17,6 +17,7 @@
 mod callback;
 mod check;
 mod file;
+mod keep;
 mod registry;
 pub mod sys;
 mod volume;

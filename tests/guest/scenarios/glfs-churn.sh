@@ -3,8 +3,9 @@
 # targetcli (or a provisioner) does: every create (CheckConfig, then the kernel's
 # ADDED_DEVICE) succeeds and is served, every delete releases its UIO device, the daemon
 # stays up, and once the daemon has let its idle connections go, it holds no more fds and
-# threads than before the first create. Each create follows the previous delete within a
-# second or two, while gfapi still finishes that LUN's connection.
+# threads than after one create and delete had settled (gfapi starts a few process-wide
+# threads with its first connection and keeps them). Each create follows the previous
+# delete within a second or two.
 #   glfs-churn.sh [CYCLES]   default 8
 # guest-timeout: 600
 # guest-needs: gluster
@@ -16,9 +17,28 @@ pid=$GT_DAEMON_PID
 counts() { echo "$(ls /proc/$pid/fd | wc -l) $(ls /proc/$pid/task | wc -l)"; }
 uio_open() { [[ -n $(find /proc/$pid/fd -lname '/dev/uio*' 2>/dev/null) ]]; }
 uio_closed() { [[ -z $(find /proc/$pid/fd -lname '/dev/uio*' 2>/dev/null) ]] && ! grep -q /dev/uio /proc/$pid/maps; }
-sleep 2
+# settle: wait until the counts have not moved for 15 s, and at least 40 s (CheckConfig's
+# 30 s hold, then glfs_fini) since the last delete.
+settle() {
+    local last now start=$SECONDS changed=$SECONDS
+    last=$(counts)
+    while ((SECONDS - start < 40 || SECONDS - changed < 15)); do
+        ((SECONDS - start > 180)) && gt_fail "fds and threads still moving after 180 s: $last"
+        sleep 5
+        now=$(counts)
+        [[ $now != "$last" ]] && changed=$SECONDS
+        last=$now
+    done
+}
+threads() { cat /proc/$pid/task/*/comm | sort | uniq -c | tr -s ' \n' ' '; }
+gt_info "before any LUN (fds threads): $(counts)"
+gt_backstore_create user:glfs churn 16M
+gt_wait 20 "warm-up: daemon serves churn" uio_open
+targetcli /backstores/user:glfs delete churn >/dev/null || gt_fail "warm-up: targetcli delete"
+gt_wait 20 "warm-up: daemon released churn" uio_closed
+settle
 base=$(counts)
-gt_info "baseline (fds threads): $base"
+gt_info "baseline after one create and delete (fds threads): $base; threads: $(threads)"
 for ((i = 1; i <= cycles; i++)); do
     name=churn$((i % 3))
     gt_backstore_create user:glfs "$name" 16M
@@ -29,14 +49,11 @@ for ((i = 1; i <= cycles; i++)); do
     gt_info "cycle $i done (fds threads): $(counts)"
 done
 grep -q "cannot open" "$GT_RESULTS/gluster-tcmu.log" && gt_fail "the daemon refused a device (see its log)"
-# Connections are finished when their last LUN is gone and CheckConfig's hold (30 s)
-# has run out; glfs_fini takes seconds more under emulation.
-settled() {
-    local f t f0 t0
-    read -r f t <<<"$(counts)"
-    read -r f0 t0 <<<"$base"
-    ((f <= f0 && t <= t0))
-}
-gt_wait 120 "fds and threads back to the baseline ($base)" settled
-gt_info "after the churn (fds threads): $(counts)"
+settle
+now=$(counts)
+gt_info "after the churn (fds threads): $now; threads: $(threads)"
+read -r f t <<<"$now"
+read -r f0 t0 <<<"$base"
+((f <= f0)) || gt_fail "fd count grew from $f0 to $f over $cycles cycles"
+((t <= t0)) || gt_fail "thread count grew from $t0 to $t over $cycles cycles"
 gt_step "pass"
