@@ -1,7 +1,7 @@
 #!/bin/bash
 # iSCSI the way the kubelet's iscsi volume plugin uses it: target on 127.0.0.1:3260 with an ACL
 # for the initiator name and CHAP; iscsid sendtargets discovery, CHAP on the node record, login
-# (a wrong password is refused), mkfs.xfs, mount, files with checksums, umount, logout, login
+# (a wrong password is refused: checked through libiscsi), mkfs.xfs, mount, files with checksums, umount, logout, login
 # again: files intact.
 #   iscsi-kubelet.sh [BACKSTORE]   default user:glfs
 # guest-timeout: 900
@@ -20,15 +20,21 @@ gt_step "iSCSI target $iqn on 127.0.0.1:3260, ACL $GT_INITIATOR, CHAP"
 gt_iscsi_export "$GT_BS" "$iqn" chap
 targetcli ls "/iscsi/$iqn" | tee "$GT_RESULTS/target.txt"
 
-gt_step "login with a wrong CHAP password is refused"
-gt_iscsid_start
-iscsiadm -m discovery -t sendtargets -p 127.0.0.1:3260 -o new || gt_fail "discovery"
-iscsiadm -m node -T "$iqn" -p 127.0.0.1:3260 -o update -n node.session.auth.authmethod -v CHAP
-iscsiadm -m node -T "$iqn" -p 127.0.0.1:3260 -o update -n node.session.auth.username -v "$GT_CHAP_USER"
-iscsiadm -m node -T "$iqn" -p 127.0.0.1:3260 -o update -n node.session.auth.password -v wrongpassword12
-timeout 60 iscsiadm -m node -T "$iqn" -p 127.0.0.1:3260 --login && gt_fail "login with a wrong CHAP password succeeded"
-gt_info "ok: refused"
-iscsiadm -m node -T "$iqn" -p 127.0.0.1:3260 -o delete
+# The refusal is checked with libiscsi's initiator, as the ACL's initiator name: the
+# kernel initiator's cleanup after a refused login oopsed this guest's 6.1 kernel once
+# (NULL dereference in iscsi_sw_tcp_release_conn, CI at cff269c), and what is under test
+# here is the target's answer. The right password through the same client must work.
+gt_step "login with a wrong CHAP password is refused, the right one accepted (libiscsi)"
+url=iscsi://$GT_CHAP_USER%wrongpassword12@127.0.0.1:3260/$iqn/0
+timeout 60 iscsi-inq -i "$GT_INITIATOR" "$url" >"$GT_RESULTS/inq-wrong.txt" 2>&1 &&
+    gt_fail "login with a wrong CHAP password succeeded"
+grep -q "Authentication failure" "$GT_RESULTS/inq-wrong.txt" ||
+    gt_fail "the login failed, but not on CHAP: $(head -3 "$GT_RESULTS/inq-wrong.txt")"
+gt_info "ok: refused ($(head -1 "$GT_RESULTS/inq-wrong.txt"))"
+url=iscsi://$GT_CHAP_USER%$GT_CHAP_PASS@127.0.0.1:3260/$iqn/0
+timeout 60 iscsi-inq -i "$GT_INITIATOR" "$url" >"$GT_RESULTS/inq-right.txt" 2>&1 ||
+    gt_fail "libiscsi login with the right CHAP password failed: $(head -3 "$GT_RESULTS/inq-right.txt")"
+gt_info "ok: accepted ($(grep -m1 -i 'vendor' "$GT_RESULTS/inq-right.txt"))"
 
 gt_step "discovery + CHAP login"
 gt_iscsi_login "$iqn"
