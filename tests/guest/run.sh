@@ -207,12 +207,25 @@ show() {
     result_tag[$n]=$tag
 }
 declare -A result_tag=()
+# A kernel oops leaves the guest's state untrusted and often wedges the scenario until its
+# timeout: stop the guest at once and show the oops. (Not soft-lockup warnings, which a
+# loaded host can cause under emulation.)
+oops_re='Oops: |BUG: kernel NULL pointer|BUG: unable to handle|Kernel panic'
+oops=0
 while kill -0 "$qpid" 2>/dev/null; do
     for n in "${names[@]}"; do
         [[ -n ${shown[$n]+x} ]] && continue
         st=$(cat "$share/results/$n/status" 2>/dev/null)
         if [[ $st == pass || $st == fail ]]; then show "$n"; shown[$n]=1; fi
     done
+    if ((!oops)) && grep -qE "$oops_re" "$serial" 2>/dev/null; then
+        oops=1
+        sleep 2 # let the trace reach the log
+        echo "guest: KERNEL OOPS on the serial console; stopping the guest:"
+        line=$(grep -m1 -nE "$oops_re" "$serial" | cut -d: -f1)
+        sed -n "$((line > 2 ? line - 2 : 1)),$((line + 30))p" "$serial" | sed 's/^/    | /'
+        kill -TERM "$qpid" # timeout passes it on to qemu
+    fi
     sleep 2
 done
 wait "$qpid"
@@ -224,7 +237,9 @@ G=$share/results/_guest
 guest_ok=1
 if [[ ! -f $G/done ]]; then
     guest_ok=0
-    if ((qrc == 137)); then
+    if ((oops)); then
+        echo "guest: STOPPED after a kernel oops (above)"
+    elif ((qrc == 137)); then
         echo "guest: HUNG: killed at the ${deadline}s deadline"
     else
         echo "guest: DIED: qemu exited $qrc before the guest finished"
