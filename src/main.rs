@@ -155,9 +155,13 @@ fn main() -> ExitCode {
 }
 
 fn check_config(dev_config: &str) -> ExitCode {
-    let outcome = gluster_tcmu::handler::parse_dev_config(dev_config)
+    // The same checks as D-Bus CheckConfig: parsing and local checks, then the backing.
+    let outcome = gluster_tcmu::handler::split_subtype(dev_config)
+        .and_then(|(subtype, _)| gluster_tcmu::control::dbus::validate(subtype, dev_config))
         .map_err(|e| e.to_string())
-        .and_then(|cfg| check_backing(&cfg));
+        .and_then(|cfg| {
+            gluster_tcmu::daemon::service::check_backing(&cfg, &OpenDefaults::default(), false)
+        });
     match outcome {
         Ok(found) => {
             println!("valid: {found}");
@@ -167,27 +171,5 @@ fn check_config(dev_config: &str) -> ExitCode {
             eprintln!("invalid: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// What D-Bus CheckConfig checks beyond parsing: the file's directory and permissions,
-/// or the Gluster volume and image (reached within 10 s).
-fn check_backing(cfg: &gluster_tcmu::handler::HandlerConfig) -> Result<String, String> {
-    use gluster_tcmu::handler::HandlerConfig;
-    match cfg {
-        HandlerConfig::File(f) => gluster_tcmu::handler::file::check_on_disk(f)
-            .map(|()| format!("{cfg:?}"))
-            .map_err(|e| e.to_string()),
-        #[cfg(feature = "glfs")]
-        HandlerConfig::Glfs(g) => gluster_tcmu::glfs::check_volume(
-            g,
-            &OpenDefaults::default().glfs_connect(),
-            std::time::Duration::ZERO,
-        ),
-        #[cfg(not(feature = "glfs"))]
-        HandlerConfig::Glfs(_) => {
-            Err("the glfs handler is not built into this gluster-tcmu".into())
-        }
-        HandlerConfig::Ram(_) => Ok(format!("{cfg:?}")),
     }
 }

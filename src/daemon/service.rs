@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+use super::open::OpenDefaults;
 use super::registry::Registry;
 use crate::control::dbus::ServiceOps;
 use crate::handler::HandlerConfig;
@@ -14,25 +15,12 @@ pub struct DaemonOps {
     pub registry: Arc<Registry>,
     /// The daemon's settings: CheckConfig reaches a Gluster volume as a LUN would
     /// (`[glfs] connect_timeout_secs`, gfapi's log in `[glfs] log_dir`).
-    pub defaults: super::open::OpenDefaults,
+    pub defaults: OpenDefaults,
 }
 
 impl ServiceOps for DaemonOps {
     fn check_config(&self, config: &HandlerConfig) -> Result<(), String> {
-        match config {
-            HandlerConfig::File(_) | HandlerConfig::Ram(_) => Ok(()),
-            #[cfg(feature = "glfs")]
-            HandlerConfig::Glfs(cfg) => crate::glfs::check_volume(
-                cfg,
-                &self.defaults.glfs_connect(),
-                crate::glfs::CHECK_KEEP,
-            )
-            .map(drop),
-            #[cfg(not(feature = "glfs"))]
-            HandlerConfig::Glfs(_) => {
-                Err("the glfs handler is not built into this gluster-tcmu".into())
-            }
-        }
+        check_backing(config, &self.defaults, true).map(drop)
     }
 
     /// Resizes the LUN named `name` when `dev_config` is its current config string;
@@ -64,6 +52,35 @@ impl ServiceOps for DaemonOps {
                 format!("cannot resize {name} to {size} bytes: {e}"),
             )),
             None => Err((-libc::ENODEV, format!("{name} went away"))),
+        }
+    }
+}
+
+/// What CheckConfig checks of a config string beyond parsing it and the local checks of
+/// [`crate::control::dbus::validate`]: that its Gluster volume answers and its image
+/// exists or can be created, connecting as a LUN would (`defaults`). `Ok` says what was
+/// found. With `keep_connection` (the daemon, not a one-shot command), a connection
+/// that passed stays up for [`crate::glfs::CHECK_KEEP`] so the LUN created next shares it.
+pub fn check_backing(
+    config: &HandlerConfig,
+    defaults: &OpenDefaults,
+    keep_connection: bool,
+) -> Result<String, String> {
+    match config {
+        HandlerConfig::File(_) | HandlerConfig::Ram(_) => Ok(format!("{config:?}")),
+        #[cfg(feature = "glfs")]
+        HandlerConfig::Glfs(cfg) => {
+            let keep = if keep_connection {
+                crate::glfs::CHECK_KEEP
+            } else {
+                std::time::Duration::ZERO
+            };
+            crate::glfs::check_volume(cfg, &defaults.glfs_connect(), keep)
+        }
+        #[cfg(not(feature = "glfs"))]
+        HandlerConfig::Glfs(_) => {
+            let _ = (defaults, keep_connection);
+            Err("the glfs handler is not built into this gluster-tcmu".into())
         }
     }
 }
