@@ -176,6 +176,11 @@ gt_daemon_start() {
     gt_fail "gluster-tcmu (pid $GT_DAEMON_PID) runs but does not own $GT_DBUS_NAME on D-Bus after 30s"
 }
 
+# gt_daemon_holds_uio PID: the daemon has a /dev/uio* device open (it serves a LUN).
+gt_daemon_holds_uio() { [[ -n $(find "/proc/$1/fd" -lname '/dev/uio*' 2>/dev/null) ]]; }
+# gt_daemon_released_uio PID: no /dev/uio* fd and no mapping of one left in the daemon.
+gt_daemon_released_uio() { ! gt_daemon_holds_uio "$1" && ! grep -q /dev/uio "/proc/$1/maps"; }
+
 gt_daemon_stop() {
     [[ -n ${GT_DAEMON_PID:-} ]] || return 0
     kill "$GT_DAEMON_PID" 2>/dev/null

@@ -15,8 +15,6 @@ cycles=${1:-8}
 gt_prepare_backstore user:glfs
 pid=$GT_DAEMON_PID
 counts() { echo "$(ls /proc/$pid/fd | wc -l) $(ls /proc/$pid/task | wc -l)"; }
-uio_open() { [[ -n $(find /proc/$pid/fd -lname '/dev/uio*' 2>/dev/null) ]]; }
-uio_closed() { [[ -z $(find /proc/$pid/fd -lname '/dev/uio*' 2>/dev/null) ]] && ! grep -q /dev/uio /proc/$pid/maps; }
 # settle: wait until the counts have not moved for 15 s, and at least 40 s (CheckConfig's
 # 30 s hold, then glfs_fini) since the last delete.
 settle() {
@@ -33,18 +31,18 @@ settle() {
 threads() { cat /proc/$pid/task/*/comm | sort | uniq -c | tr -s ' \n' ' '; }
 gt_info "before any LUN (fds threads): $(counts)"
 gt_backstore_create user:glfs churn 16M
-gt_wait 20 "warm-up: daemon serves churn" uio_open
+gt_wait 20 "warm-up: daemon serves churn" gt_daemon_holds_uio "$pid"
 targetcli /backstores/user:glfs delete churn >/dev/null || gt_fail "warm-up: targetcli delete"
-gt_wait 20 "warm-up: daemon released churn" uio_closed
+gt_wait 20 "warm-up: daemon released churn" gt_daemon_released_uio "$pid"
 settle
 base=$(counts)
 gt_info "baseline after one create and delete (fds threads): $base; threads: $(threads)"
 for ((i = 1; i <= cycles; i++)); do
     name=churn$((i % 3))
     gt_backstore_create user:glfs "$name" 16M
-    gt_wait 20 "cycle $i: daemon serves $name" uio_open
+    gt_wait 20 "cycle $i: daemon serves $name" gt_daemon_holds_uio "$pid"
     targetcli /backstores/user:glfs delete "$name" >/dev/null || gt_fail "cycle $i: targetcli delete $name"
-    gt_wait 20 "cycle $i: daemon released $name" uio_closed
+    gt_wait 20 "cycle $i: daemon released $name" gt_daemon_released_uio "$pid"
     kill -0 "$pid" || gt_fail "cycle $i: gluster-tcmu died"
     gt_info "cycle $i done (fds threads): $(counts)"
 done

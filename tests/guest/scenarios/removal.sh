@@ -16,20 +16,18 @@ snap() { # fds uio_fds uio_maps threads
     th=$(ls /proc/$pid/task | wc -l)
     echo "$fds $uio $maps $th"
 }
-uio_open() { [[ $(find /proc/$pid/fd -lname '/dev/uio*' 2>/dev/null | wc -l) -gt 0 ]]; }
-uio_closed() { [[ $(find /proc/$pid/fd -lname '/dev/uio*' 2>/dev/null | wc -l) -eq 0 && $(grep -c '/dev/uio' /proc/$pid/maps) -eq 0 ]]; }
 sleep 2
 base=$(snap)
 gt_info "baseline (fds uio-fds uio-maps threads): $base"
 for cycle in 1 2 3; do
     gt_step "cycle $cycle: create"
     gt_backstore_create "$bs_kind" removal$cycle 32M
-    gt_wait 20 "daemon opens /dev/uio*" uio_open
+    gt_wait 20 "daemon opens /dev/uio*" gt_daemon_holds_uio "$pid"
     gt_info "with device: $(snap)"
     gt_step "cycle $cycle: delete"
     targetcli /backstores/${bs_kind#*/} delete removal$cycle 2>/dev/null ||
         targetcli "$(dirname "$GT_BS")" delete "removal$cycle" || gt_fail "targetcli delete"
-    gt_wait 20 "daemon closes and unmaps /dev/uio*" uio_closed
+    gt_wait 20 "daemon closes and unmaps /dev/uio*" gt_daemon_released_uio "$pid"
     kill -0 "$pid" || gt_fail "daemon died on removal"
     sleep 2
     now=$(snap)
