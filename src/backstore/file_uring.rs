@@ -94,7 +94,7 @@ impl FileRing {
     pub fn new(depth: u32) -> io::Result<Self> {
         let depth = depth.max(1).next_power_of_two();
         Ok(Self {
-            own: Some(IoUring::new(depth)?),
+            own: Some(private_ring(depth)?.0),
             depth,
             attached: false,
             parked: Slab::default(),
@@ -247,7 +247,7 @@ impl FileRing {
             return Ok(());
         }
         if self.own.is_none() {
-            self.own = Some(IoUring::new(self.depth)?);
+            self.own = Some(private_ring(self.depth)?.0);
         }
         let Some(ring) = self.own.as_mut() else {
             return Ok(());
@@ -317,6 +317,16 @@ impl Drop for FileRing {
     }
 }
 
+/// The private ring, cooperative like a reactor's ([`crate::reactor::cooperative_ring`]):
+/// a completion finished by one of io_uring's workers then no longer interrupts the
+/// owning thread with an IPI while it works in user space; it is posted at that thread's
+/// next syscall. Every wait here enters the kernel (`poll` on [`FileRing::fd`],
+/// `io_uring_enter`). On /dev/shm, where every request goes to a worker, the IPIs took a
+/// fifth of the run (docs/BENCHMARKS.md).
+fn private_ring(depth: u32) -> io::Result<(IoUring, bool)> {
+    crate::reactor::cooperative_ring(depth, depth * 2)
+}
+
 /// The iovecs naming `buf`'s segments of the shared region (checked against it).
 fn iovecs_of(buf: &DataBuf) -> io::Result<Vec<libc::iovec>> {
     let mut iovecs = Vec::with_capacity(buf.segments().len());
@@ -356,5 +366,19 @@ pub fn write_now(fd: RawFd, offset: u64, buf: &DataBuf, dsync: bool) -> i32 {
             .unwrap_or(libc::EIO)
     } else {
         n.min(i32::MAX as isize) as i32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The private ring runs task work cooperatively wherever a reactor's ring does, so
+    /// io_uring's workers do not interrupt the thread driving it with an IPI per request.
+    #[test]
+    #[cfg_attr(miri, ignore = "io_uring is a syscall miri does not run")]
+    fn the_private_ring_is_cooperative_where_a_reactors_is() {
+        // Whether the kernel allows it is checked against its version in reactor::uring.
+        let (_, kernel_allows) = crate::reactor::cooperative_ring(8, 16).unwrap();
+        let (_, cooperative) = super::private_ring(8).unwrap();
+        assert_eq!(cooperative, kernel_allows);
     }
 }

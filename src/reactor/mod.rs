@@ -12,6 +12,8 @@
 mod gather;
 mod uring;
 
+pub(crate) use uring::cooperative_ring;
+
 pub use uring::{Cqe, Uring};
 
 use gather::Gathering;

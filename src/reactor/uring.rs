@@ -32,6 +32,29 @@ impl std::fmt::Debug for Uring {
     }
 }
 
+/// An io_uring with room for `entries` submissions and `completions` completions that
+/// runs task work cooperatively where the kernel allows (Linux 5.19; see [`Uring::new`]),
+/// and whether it does. Completions that need the owning thread's context are posted when
+/// that thread next enters the kernel (any syscall); a thread that only peeks the
+/// completion queue sees them after its next interrupt at the latest.
+pub(crate) fn cooperative_ring(entries: u32, completions: u32) -> io::Result<(IoUring, bool)> {
+    let cooperative = IoUring::builder()
+        .setup_cqsize(completions)
+        .setup_coop_taskrun()
+        .setup_taskrun_flag()
+        .build(entries);
+    match cooperative {
+        Ok(ring) => Ok((ring, true)),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            let ring = IoUring::builder()
+                .setup_cqsize(completions)
+                .build(entries)?;
+            Ok((ring, false))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 impl Uring {
     /// A ring with room for `entries` submissions and `completions` completions (file
     /// backstores' reads and writes share it with the polls).
@@ -45,24 +68,8 @@ impl Uring {
     /// Measured on /dev/shm: 8-15 % more small-request IOPS (docs/BENCHMARKS.md). An
     /// older kernel refuses the flags; the ring is then made without them.
     pub fn new(entries: u32, completions: u32) -> io::Result<Self> {
-        let cooperative = IoUring::builder()
-            .setup_cqsize(completions)
-            .setup_coop_taskrun()
-            .setup_taskrun_flag()
-            .build(entries);
-        match cooperative {
-            Ok(ring) => Ok(Self {
-                ring,
-                cooperative: true,
-            }),
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(Self {
-                ring: IoUring::builder()
-                    .setup_cqsize(completions)
-                    .build(entries)?,
-                cooperative: false,
-            }),
-            Err(e) => Err(e),
-        }
+        let (ring, cooperative) = cooperative_ring(entries, completions)?;
+        Ok(Self { ring, cooperative })
     }
 
     /// True when the ring runs task work cooperatively (see [`Uring::new`]).
