@@ -53,6 +53,11 @@ struct Args {
     /// (0: it sleeps, as the real kernel's side does).
     #[arg(long, default_value_t = 0)]
     kernel_poll_us: u64,
+    /// Run the device on this thread, as the criterion benches do: no reactor, no
+    /// wake-ups between kernel and handler (the busy-poll and gather windows do not
+    /// apply).
+    #[arg(long)]
+    one_thread: bool,
 }
 
 fn main() -> Res<()> {
@@ -81,5 +86,8 @@ fn main() -> Res<()> {
         ..FileOptions::default()
     };
     let backstore = FileBackstore::open(&a.file, size, &opts)?;
+    if a.one_thread {
+        return common::bench_one_thread("file", &job, Box::new(backstore));
+    }
     common::bench_one("file", &job, Box::new(backstore))
 }

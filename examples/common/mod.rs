@@ -9,12 +9,14 @@
 #![allow(dead_code)]
 
 use gluster_tcmu::backstore::Backstore;
+use gluster_tcmu::device::Device;
 use gluster_tcmu::reactor::{DeviceId, Reactor, ReactorOptions};
 use gluster_tcmu::scsi::LunConfig;
 use gluster_tcmu::testing::{
     DataDir, FakeKernel, FakeKernelConfig, PAGE_SIZE, STATUS_GOOD, SubmitError, SubmitOpts,
     attach_device,
 };
+use rustix::event::{PollFd, PollFlags, poll};
 use std::error::Error;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -221,7 +223,30 @@ struct Load<'j> {
     tail_seen: u32,
 }
 
-impl Load<'_> {
+impl<'j> Load<'j> {
+    /// A job about to start; refuses a block size that is not a multiple of 512 within
+    /// the LUN, or depth 0.
+    fn new(k: &FakeKernel, job: &'j Job) -> Res<Self> {
+        if job.bs == 0 || job.bs % BLOCK != 0 || job.size < job.bs || job.qd == 0 {
+            let bs = job.bs;
+            return Err(format!("bs {bs}: not a multiple of 512 within the LUN, or qd 0").into());
+        }
+        Ok(Load {
+            job,
+            data: vec![0x5au8; job.bs as usize],
+            at: Offsets {
+                rng: 0x2545_f491_4f6c_dd1d,
+                next: 0,
+                slots: job.size / job.bs,
+                random: job.pattern.is_random(),
+            },
+            inflight: 0,
+            submitted: 0,
+            done: 0,
+            tail_seen: k.tail(),
+        })
+    }
+
     /// Queues commands until `qd` are in flight (or the ring or data area is full) and
     /// rings the doorbell once for the batch, as the kernel's plugging does.
     fn fill(&mut self, k: &mut FakeKernel) -> Res<()> {
@@ -259,6 +284,11 @@ impl Load<'_> {
             let n = self.inflight;
             return Err(format!("no completion within {STALL:?} ({n} in flight)").into());
         }
+        self.reap(k).map(drop)
+    }
+
+    /// Reaps what the handler published; any status but GOOD is an error.
+    fn reap(&mut self, k: &mut FakeKernel) -> Res<usize> {
         self.tail_seen = k.tail();
         let mut failed = None;
         let reaped = k.reap_with(|c| {
@@ -271,31 +301,14 @@ impl Load<'_> {
         }
         self.inflight -= reaped;
         self.done += reaped as u64;
-        Ok(())
+        Ok(reaped)
     }
 }
 
 /// Keeps `job.qd` commands in flight until the runtime or the command budget is used up,
 /// then waits for the rest. Fails on any non-GOOD status.
 pub fn run(k: &mut FakeKernel, job: &Job) -> Res<Outcome> {
-    if job.bs == 0 || job.bs % BLOCK != 0 || job.size < job.bs || job.qd == 0 {
-        let bs = job.bs;
-        return Err(format!("bs {bs}: not a multiple of 512 within the LUN, or qd 0").into());
-    }
-    let mut load = Load {
-        job,
-        data: vec![0x5au8; job.bs as usize],
-        at: Offsets {
-            rng: 0x2545_f491_4f6c_dd1d,
-            next: 0,
-            slots: job.size / job.bs,
-            random: job.pattern.is_random(),
-        },
-        inflight: 0,
-        submitted: 0,
-        done: 0,
-        tail_seen: k.tail(),
-    };
+    let mut load = Load::new(k, job)?;
     let (start, cpu) = (Instant::now(), process_cpu()?);
     while start.elapsed() < job.runtime && load.submitted < job.max_ios {
         load.fill(k)?;
@@ -309,6 +322,54 @@ pub fn run(k: &mut FakeKernel, job: &Job) -> Res<Outcome> {
         elapsed: start.elapsed(),
         cpu: process_cpu()?.saturating_sub(cpu),
     })
+}
+
+/// The criterion harness's way, for a whole job: the calling thread is both the kernel
+/// and the device (no reactor thread, so no wake-ups between the two sides). It keeps
+/// `qd` commands in flight as fio does: queue up to `qd`, run the device (drain the
+/// ring, submit to the backstore's own io_uring or gfapi), answer what has finished
+/// (waiting on the backstore's notifier only when nothing has), publish, kick, reap, and
+/// queue again. Fails on any non-GOOD status.
+pub fn run_one_thread(k: &mut FakeKernel, dev: &mut Device, job: &Job) -> Res<Outcome> {
+    let mut load = Load::new(k, job)?;
+    let (start, cpu) = (Instant::now(), process_cpu()?);
+    while start.elapsed() < job.runtime && load.submitted < job.max_ios {
+        load.fill(k)?;
+        dev.process_ring()?;
+        answer_some(k, dev, &mut load)?;
+    }
+    while load.inflight > 0 {
+        answer_some(k, dev, &mut load)?;
+    }
+    Ok(Outcome {
+        ios: load.done,
+        elapsed: start.elapsed(),
+        cpu: process_cpu()?.saturating_sub(cpu),
+    })
+}
+
+/// Answers and reaps what the backstore has finished; when nothing has, waits on its
+/// notifier (up to [`STALL`]) first.
+fn answer_some(k: &mut FakeKernel, dev: &mut Device, load: &mut Load) -> Res<()> {
+    loop {
+        dev.reap()?;
+        dev.finish_batch()?;
+        if load.reap(k)? > 0 || load.inflight == 0 {
+            return Ok(());
+        }
+        let Some(fd) = dev.backstore_fd() else {
+            return Err("commands unanswered and no backstore notifier to wait on".into());
+        };
+        let mut fds = [PollFd::from_borrowed_fd(fd, PollFlags::IN)];
+        let timeout = rustix::time::Timespec {
+            tv_sec: STALL.as_secs() as i64,
+            tv_nsec: 0,
+        };
+        if poll(&mut fds, Some(&timeout))? == 0 {
+            let n = load.inflight;
+            return Err(format!("no completion within {STALL:?} ({n} in flight)").into());
+        }
+    }
 }
 
 /// The machine-readable result line.
@@ -345,5 +406,24 @@ pub fn bench_one(name: &str, job: &Job, backstore: Box<dyn Backstore>) -> Res<()
     let outcome = run(&mut kernel, job)?;
     reactor.remove(id)?;
     report(name, job, &outcome);
+    Ok(())
+}
+
+/// One job against one backstore with the device on the calling thread
+/// ([`run_one_thread`]), with the result line printed.
+pub fn bench_one_thread(name: &str, job: &Job, backstore: Box<dyn Backstore>) -> Res<()> {
+    let mut kernel = kernel_for(job)?;
+    let mut config = lun(job.size, "bench0001");
+    config.write_cache = job.write_cache;
+    let mut device = attach_device(&kernel, config, backstore)?;
+    // The power-on UNIT ATTENTION goes to the first command, as an initiator's does.
+    kernel.submit(&[0u8; 6], DataDir::None)?;
+    device.process_ring()?;
+    device.finish_batch()?;
+    if kernel.reap_with(|_| {})? != 1 {
+        return Err("no answer to TEST UNIT READY".into());
+    }
+    let outcome = run_one_thread(&mut kernel, &mut device, job)?;
+    report(&format!("{name} harness=one-thread"), job, &outcome);
     Ok(())
 }
