@@ -21,15 +21,18 @@
 #                (default target/bench-results/file-vs-fio-<timestamp>)
 #
 # Cases: 4k randread QD1/32/128, 4k randwrite QD32, 128k read QD16, 128k write QD16.
-# Prints a Markdown table: pattern, qd, bs, fio IOPS, gluster-tcmu IOPS and ratio (sleeping
-# when idle, and busy polling), and the CPU time each command used (all threads, io_uring's
-# workers included) in percent of one core.
+# Prints a Markdown table: pattern, qd, bs, fio IOPS, gluster-tcmu IOPS and ratio (on one
+# thread, and with a reactor sleeping when idle or busy polling), and the CPU time each
+# command used (all threads, io_uring's workers included) in percent of one core.
 #
-# What the ratio means: fio submits to io_uring from one thread; gluster-tcmu's side is
-# examples/file_bench: the fake kernel (one thread, copying data into and out of the data
-# area as target_core_user does) and a reactor thread running the device, whose file
-# backstore submits to the reactor's io_uring. So the ratio measures our dataplane plus
-# io_uring plus that memcpy, against io_uring alone.
+# What the ratios mean: fio submits to io_uring from one thread; gluster-tcmu's side is
+# examples/file_bench, the fake kernel (copying data into and out of the data area as
+# target_core_user does) and the device with the file backstore:
+#   one thread   file_bench --one-thread, the criterion benches' harness: kernel and device
+#                take turns on one thread, the backstore on its own io_uring. Our dataplane
+#                plus io_uring plus that memcpy, against io_uring alone.
+#   reactor      the device on a reactor thread as in the daemon, the fake kernel on the
+#                calling thread: adds the two wake-ups per batch between the two sides.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -50,7 +53,7 @@ while (($#)); do
         --gather-us) gather_us=$2; shift ;;
         --repeat) repeat=$2; shift ;;
         --out) out=$2; shift ;;
-        -h | --help) sed -n '2,32p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,36p' "$0"; exit 0 ;;
         -*) echo "file-vs-fio.sh: unknown option $1" >&2; exit 2 ;;
         *) path=$1 ;;
     esac
@@ -108,7 +111,7 @@ sys.exit(rc)' "$1" "$runtime" "${@:2}"
 
 cases=("randread 4k 1" "randread 4k 32" "randread 4k 128" "randwrite 4k 32" "read 128k 16" "write 128k 16")
 tsv=$out/file-vs-fio.tsv
-printf 'pattern\tqd\tbs\tfio_iops\tgt_iops\tratio\tgt_poll_iops\tpoll_ratio\tfio_cpu\tgt_cpu\tgt_poll_cpu\n' >"$tsv"
+printf 'pattern\tqd\tbs\tfio_iops\tgt_iops\tratio\tgt_poll_iops\tpoll_ratio\tfio_cpu\tgt_cpu\tgt_poll_cpu\tgt_one_iops\tone_ratio\tgt_one_cpu\n' >"$tsv"
 echo "file-vs-fio.sh: $file ($fstype, $size_mib MiB, direct=$direct), ${runtime}s per run, $repeat round(s), busy poll ${busy_poll_us}us, gathering ${gather_us}us; raw results in $out" >&2
 
 # run_fio TAG PATTERN BS QD: one fio run; prints "IOPS CPU".
@@ -120,9 +123,9 @@ run_fio() {
     echo "$(fio_iops "$out/fio-$1.json") $(cat "$out/fio-$1.cpu")"
 }
 
-# run_gt TAG PATTERN BYTES QD POLL_US: one file_bench run; prints "IOPS CPU".
+# run_gt TAG PATTERN BYTES QD POLL_US [--one-thread]: one file_bench run; prints "IOPS CPU".
 run_gt() {
-    local flags=()
+    local flags=("${@:6}")
     ((direct)) && flags+=(--direct)
     cpu_of "$out/gt-$1.cpu" "$bin" --file "$file" --size-mib "$size_mib" --pattern "$2" --bs "$3" --qd "$4" \
         --runtime "$runtime" --busy-poll-us "$5" --gather-us "$gather_us" "${flags[@]}" | tee "$out/gt-$1.txt" >&2
@@ -136,10 +139,12 @@ for c in "${cases[@]}"; do
     read -r pattern bs qd <<<"$c"
     bytes=$(numfmt --from=iec "${bs^^}")
     base=$pattern-$bs-qd$qd
-    f_iops=() f_cpu=() g_iops=() g_cpu=() p_iops=() p_cpu=()
+    f_iops=() f_cpu=() g_iops=() g_cpu=() p_iops=() p_cpu=() o_iops=() o_cpu=()
     for ((r = 1; r <= repeat; r++)); do
         read -r i u < <(run_fio "$base-r$r" "$pattern" "$bs" "$qd") || { echo "file-vs-fio.sh: fio $base failed" >&2; exit 1; }
         f_iops+=("$i") f_cpu+=("$u")
+        read -r i u < <(run_gt "$base-one-r$r" "$pattern" "$bytes" "$qd" 0 --one-thread)
+        o_iops+=("$i") o_cpu+=("$u")
         read -r i u < <(run_gt "$base-r$r" "$pattern" "$bytes" "$qd" 0)
         g_iops+=("$i") g_cpu+=("$u")
         if ((busy_poll_us > 0)); then
@@ -147,15 +152,17 @@ for c in "${cases[@]}"; do
             p_iops+=("$i") p_cpu+=("$u")
         fi
     done
-    fio=$(median "${f_iops[@]}") gt=$(median "${g_iops[@]}")
+    fio=$(median "${f_iops[@]}") gt=$(median "${g_iops[@]}") one=$(median "${o_iops[@]}")
     ratio=$(python3 -c "print(f'{$gt / $fio:.2f}' if $fio else '-')")
+    one_ratio=$(python3 -c "print(f'{$one / $fio:.2f}' if $fio else '-')")
     poll=- poll_ratio=- poll_cpu=-
     if ((busy_poll_us > 0)); then
         poll=$(median "${p_iops[@]}") poll_cpu=$(median "${p_cpu[@]}")
         poll_ratio=$(python3 -c "print(f'{$poll / $fio:.2f}' if $fio else '-')")
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$pattern" "$qd" "$bs" "$fio" "$gt" "$ratio" \
-        "$poll" "$poll_ratio" "$(median "${f_cpu[@]}")" "$(median "${g_cpu[@]}")" "$poll_cpu" >>"$tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$pattern" "$qd" "$bs" "$fio" "$gt" "$ratio" \
+        "$poll" "$poll_ratio" "$(median "${f_cpu[@]}")" "$(median "${g_cpu[@]}")" "$poll_cpu" \
+        "$one" "$one_ratio" "$(median "${o_cpu[@]}")" >>"$tsv"
 done
 
 echo "File $file ($fstype), ${runtime} s per run, direct=$direct:"
@@ -163,11 +170,11 @@ echo
 python3 - "$tsv" <<'EOF'
 import csv, sys
 num = lambda v: f"{int(v):,}" if v.isdigit() else v
-print("| pattern | qd | bs | fio io_uring IOPS | gluster-tcmu IOPS | ratio | busy-poll IOPS | ratio "
-      "| fio CPU % | gluster-tcmu CPU % | busy-poll CPU % |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| pattern | qd | bs | fio io_uring IOPS | one thread IOPS | ratio | reactor IOPS | ratio "
+      "| reactor busy-poll IOPS | ratio | fio CPU % | one thread CPU % | reactor CPU % | busy-poll CPU % |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in csv.DictReader(open(sys.argv[1]), delimiter="\t"):
-    print(f"| {r['pattern']} | {r['qd']} | {r['bs']} | {num(r['fio_iops'])} | {num(r['gt_iops'])} "
-          f"| {r['ratio']} | {num(r['gt_poll_iops'])} | {r['poll_ratio']} | {r['fio_cpu']} "
-          f"| {r['gt_cpu']} | {r['gt_poll_cpu']} |")
+    print(f"| {r['pattern']} | {r['qd']} | {r['bs']} | {num(r['fio_iops'])} | {num(r['gt_one_iops'])} "
+          f"| {r['one_ratio']} | {num(r['gt_iops'])} | {r['ratio']} | {num(r['gt_poll_iops'])} "
+          f"| {r['poll_ratio']} | {r['fio_cpu']} | {r['gt_one_cpu']} | {r['gt_cpu']} | {r['gt_poll_cpu']} |")
 EOF
