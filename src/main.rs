@@ -63,6 +63,10 @@ enum Command {
     CheckConfig {
         /// `<subtype>/<config>`.
         config: String,
+        /// Settings file (TOML) whose connection settings (`[glfs] connect_timeout_secs`,
+        /// `log_dir`) the check uses, as the daemon's own check does; default as for `run`.
+        #[arg(long = "config")]
+        settings: Option<PathBuf>,
     },
     /// List the LUNs the running daemon serves, with their counters.
     List {
@@ -96,20 +100,8 @@ fn main() -> ExitCode {
             overrides.reactor.busy_poll_us = busy_poll_us;
             overrides.reactor.gather_us = gather_us;
             overrides.file.direct_io = direct_io.map(|d| d != 0);
-            let sources = match config {
-                Some(path) => Sources {
-                    ours: path,
-                    ours_required: true,
-                    ..Sources::default()
-                },
-                None => Sources::default(),
-            };
-            let loaded = match gluster_tcmu::config::load(&sources, &overrides) {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("gluster-tcmu: {}", gluster_tcmu::handler::admin_message(&e));
-                    return ExitCode::FAILURE;
-                }
+            let Some(loaded) = load_settings(config, &overrides) else {
+                return ExitCode::FAILURE;
             };
             if let Err(e) = gluster_tcmu::logging::init(&loaded.config.log, log_level.as_deref()) {
                 eprintln!("gluster-tcmu: cannot set up logging: {e}");
@@ -137,7 +129,12 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::CheckConfig { config } => check_config(&config),
+        Command::CheckConfig { config, settings } => {
+            match load_settings(settings, &Layer::default()) {
+                Some(loaded) => check_config(&config, &OpenDefaults::from(&loaded.config)),
+                None => ExitCode::FAILURE,
+            }
+        }
         Command::List { control_socket } => match list::fetch(&control_socket) {
             Ok(lines) => {
                 lines.iter().for_each(|l| println!("{l}"));
@@ -154,14 +151,32 @@ fn main() -> ExitCode {
     }
 }
 
-fn check_config(dev_config: &str) -> ExitCode {
+/// The settings from `path` (required when given; else the default files if present) and
+/// the command line's `overrides`; `None` after printing why they cannot be used.
+fn load_settings(path: Option<PathBuf>, overrides: &Layer) -> Option<gluster_tcmu::config::Loaded> {
+    let sources = match path {
+        Some(path) => Sources {
+            ours: path,
+            ours_required: true,
+            ..Sources::default()
+        },
+        None => Sources::default(),
+    };
+    match gluster_tcmu::config::load(&sources, overrides) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            eprintln!("gluster-tcmu: {}", gluster_tcmu::handler::admin_message(&e));
+            None
+        }
+    }
+}
+
+fn check_config(dev_config: &str, defaults: &OpenDefaults) -> ExitCode {
     // The same checks as D-Bus CheckConfig: parsing and local checks, then the backing.
     let outcome = gluster_tcmu::handler::split_subtype(dev_config)
         .and_then(|(subtype, _)| gluster_tcmu::control::dbus::validate(subtype, dev_config))
         .map_err(|e| e.to_string())
-        .and_then(|cfg| {
-            gluster_tcmu::daemon::service::check_backing(&cfg, &OpenDefaults::default(), false)
-        });
+        .and_then(|cfg| gluster_tcmu::daemon::service::check_backing(&cfg, defaults, false));
     match outcome {
         Ok(found) => {
             println!("valid: {found}");

@@ -386,6 +386,47 @@ fn the_check_config_command_reaches_the_volume() {
     );
 }
 
+/// `check-config --config FILE` connects with the file's settings, as the daemon's own
+/// check does: gfapi logs into the file's `[glfs] log_dir`.
+#[test]
+fn the_check_config_command_connects_with_the_settings_file() {
+    require_started("gt1");
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let settings = dir.path().join("gluster-tcmu.toml");
+    std::fs::write(&settings, format!("[glfs]\nlog_dir = {:?}\n", logs)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gluster-tcmu"))
+        .arg("check-config")
+        .arg("--config")
+        .arg(&settings)
+        .arg(format!("glfs/gt1@{HOST}/{}", image("cli-settings")))
+        .output()
+        .expect("runs gluster-tcmu");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && text.contains("valid:"), "{text}");
+    let log = std::fs::read_to_string(logs.join("gfapi.log")).unwrap_or_default();
+    assert!(
+        !log.is_empty(),
+        "gfapi wrote nothing into the settings' log_dir: {text}"
+    );
+
+    let missing = dir.path().join("absent.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gluster-tcmu"))
+        .arg("check-config")
+        .arg("--config")
+        .arg(&missing)
+        .arg(format!("glfs/gt1@{HOST}/{}", image("cli-settings")))
+        .output()
+        .expect("runs gluster-tcmu");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a named settings file must exist: {text}"
+    );
+    assert!(text.contains("absent.toml"), "{text}");
+}
+
 #[test]
 fn a_mute_server_times_out_while_another_lun_keeps_serving() {
     init_logs();
