@@ -43,10 +43,26 @@ allow_insecure_clients() {
   record "edited $VOL_FILE"
 }
 
+# clean_stale_pidfiles: removes brick pidfiles whose process is not a brick. A machine
+# restored from a snapshot keeps /var/run/gluster while its processes are gone; when a new
+# process happens to get a stale pid, glusterd takes the brick for running and never
+# starts it (seen 2026-11-27: "discovered already-running brick", brick down for good).
+clean_stale_pidfiles() {
+  local f pid
+  for f in /var/run/gluster/vols/*/*.pid; do
+    [ -e "$f" ] || continue
+    pid=$(cat "$f" 2>/dev/null || true)
+    if [ -z "$pid" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != glusterfsd ]; then
+      rm -f "$f"
+    fi
+  done
+}
+
 start_glusterd() {
   if pgrep -x glusterd >/dev/null; then
     return
   fi
+  clean_stale_pidfiles
   log "starting glusterd"
   glusterd -p /run/glusterd.pid
   record "started glusterd"
@@ -113,9 +129,42 @@ create_volume() {
     g volume start "$vol" >/dev/null
   fi
   # A brick killed by a fault test comes back here.
-  if g volume status "$vol" 2>/dev/null | grep -Eq '^Brick .* N '; then
+  if bricks_down "$vol"; then
+    log "restarting the bricks of $vol that are down"
     g volume start "$vol" force >/dev/null
+    wait_bricks "$vol" || restart_glusterd_for "$vol"
   fi
+}
+
+# bricks_down NAME: true when a brick of NAME is not online. The XML status, because the
+# text one wraps long brick paths onto a second line (the Online column then is not on
+# the "Brick" line).
+bricks_down() {
+  g volume status "$1" --xml 2>/dev/null | grep -q '<status>0</status>'
+}
+
+# wait_bricks NAME: true once every brick of NAME is online (up to 10 s).
+wait_bricks() {
+  for _ in $(seq 10); do
+    bricks_down "$1" || return 0
+    sleep 1
+  done
+  return 1
+}
+
+# restart_glusterd_for NAME: a brick that `start force` does not start is one glusterd
+# believes it started already (a stale pidfile, see clean_stale_pidfiles); only a new
+# glusterd forgets that. Bricks that run keep running across the restart.
+restart_glusterd_for() {
+  log "bricks of $1 still down after start force: restarting glusterd"
+  pkill -x glusterd || true
+  for _ in $(seq 30); do
+    pgrep -x glusterd >/dev/null || break
+    sleep 1
+  done
+  start_glusterd
+  g volume start "$1" force >/dev/null
+  wait_bricks "$1" || { log "bricks of $1 still down: $(g volume status "$1" 2>&1)"; exit 1; }
 }
 
 install_packages
