@@ -30,6 +30,8 @@ if [ "$tier" != guest ]; then
   tests/gluster/setup.sh
   phase "unit, fake-kernel and gluster tests"
   cargo test --all-features
+  phase "benchmark harnesses (smoke)"
+  tests/bench-smoke.sh
   phase "miri: ring protocol, SCSI emulation, region, slab, gather rule"
   tests/miri.sh
 fi
