@@ -364,21 +364,33 @@ fn gfapi_logs_where_the_connect_options_say() {
     assert!(!text.is_empty(), "gfapi wrote nothing to {}", log.display());
 }
 
+/// Runs `gluster-tcmu check-config ARGS...`: whether it succeeded, its stdout and its
+/// stderr.
+fn check_config_cli<I, S>(args: I) -> (bool, String, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gluster-tcmu"))
+        .arg("check-config")
+        .args(args)
+        .output()
+        .expect("runs gluster-tcmu");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn the_check_config_command_reaches_the_volume() {
     require_started("gt1");
-    let run = |config: &str| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gluster-tcmu"))
-            .args(["check-config", config])
-            .output()
-            .expect("runs gluster-tcmu");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        (out.status.success(), text)
-    };
-    let (ok, text) = run(&format!("glfs/gt1@{HOST}/{}", image("cli")));
+    let (ok, out, err) = check_config_cli([format!("glfs/gt1@{HOST}/{}", image("cli"))]);
+    let text = out + &err;
     assert!(ok && text.contains("will be created"), "{text}");
-    let (ok, text) = run(&format!("glfs/nosuchvol@{HOST}/x.img"));
+    let (ok, out, err) = check_config_cli([format!("glfs/nosuchvol@{HOST}/x.img")]);
+    let text = out + &err;
     assert!(!ok, "{text}");
     assert!(
         text.contains("invalid: volume `nosuchvol` does not exist on 127.0.0.2:24007"),
@@ -395,16 +407,11 @@ fn the_check_config_command_connects_with_the_settings_file() {
     let logs = dir.path().join("logs");
     let settings = dir.path().join("gluster-tcmu.toml");
     std::fs::write(&settings, format!("[glfs]\nlog_dir = {:?}\n", logs)).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gluster-tcmu"))
-        .arg("check-config")
-        .arg("--config")
-        .arg(&settings)
-        .arg(format!("glfs/gt1@{HOST}/{}", image("cli-settings")))
-        .output()
-        .expect("runs gluster-tcmu");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && text.contains("valid:"), "{text}");
+    let lun = std::ffi::OsString::from(format!("glfs/gt1@{HOST}/{}", image("cli-settings")));
+    let (ok, out, err) =
+        check_config_cli([std::ffi::OsStr::new("--config"), settings.as_os_str(), &lun]);
+    let text = out + &err;
+    assert!(ok && text.contains("valid:"), "{text}");
     let log = std::fs::read_to_string(logs.join("gfapi.log")).unwrap_or_default();
     assert!(
         !log.is_empty(),
@@ -412,18 +419,9 @@ fn the_check_config_command_connects_with_the_settings_file() {
     );
 
     let missing = dir.path().join("absent.toml");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gluster-tcmu"))
-        .arg("check-config")
-        .arg("--config")
-        .arg(&missing)
-        .arg(format!("glfs/gt1@{HOST}/{}", image("cli-settings")))
-        .output()
-        .expect("runs gluster-tcmu");
-    let text = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "a named settings file must exist: {text}"
-    );
+    let (ok, _, text) =
+        check_config_cli([std::ffi::OsStr::new("--config"), missing.as_os_str(), &lun]);
+    assert!(!ok, "a named settings file must exist: {text}");
     assert!(text.contains("absent.toml"), "{text}");
 }
 
