@@ -424,6 +424,12 @@ pub fn bench_one_thread(name: &str, job: &Job, backstore: Box<dyn Backstore>) ->
         return Err("no answer to TEST UNIT READY".into());
     }
     let outcome = run_one_thread(&mut kernel, &mut device, job)?;
-    report(&format!("{name} harness=one-thread"), job, &outcome);
+    // No reactor: its busy-poll and gathering windows did not apply.
+    let job = Job {
+        busy_poll: Duration::ZERO,
+        gather: Duration::ZERO,
+        ..*job
+    };
+    report(&format!("{name} harness=one-thread"), &job, &outcome);
     Ok(())
 }
