@@ -5,7 +5,7 @@ mod common;
 
 use common::model::*;
 use common::*;
-use gluster_tcmu::reactor::{Reactor, ReactorOptions};
+use gluster_tcmu::reactor::{Reactor, ReactorOptions, Uring};
 use gluster_tcmu::scsi::SenseKey;
 use gluster_tcmu::testing::DataDir;
 use proptest::prelude::*;
@@ -175,6 +175,65 @@ fn busy_polling_reactor_finds_commands_without_the_doorbell() {
         "no command found without its doorbell in 20 rounds"
     );
     reactor.remove(id).unwrap();
+}
+
+/// Where the kernel has multishot polls, a reactor watches each doorbell with one: it
+/// serves every batch without the read that clears the doorbell (a syscall per batch on
+/// `/dev/uioN`), so every notification the kernel sent is still unread at the end. On an
+/// older kernel it reads each one, as a one-shot poll needs.
+#[test]
+fn a_reactor_serves_every_batch_without_reading_the_doorbell() {
+    let (mut k, device) = ram_device(64);
+    assert_eq!(
+        k.unread_notifications().unwrap(),
+        0,
+        "the set-up read its own"
+    );
+    let reactor = Reactor::spawn("unread-doorbell").unwrap();
+    let id = reactor.add(device).unwrap();
+    let rounds = 20;
+    for lba in 0..rounds {
+        k.submit(&read16(lba, 1), DataDir::FromDevice(512)).unwrap();
+        assert!(k.wait_kick(Duration::from_secs(5)).unwrap(), "round {lba}");
+        assert_eq!(k.reap().unwrap()[0].status, 0);
+    }
+    let multishot = Uring::new(8, 16).unwrap().polls_multishot();
+    let unread = k.unread_notifications().unwrap();
+    assert_eq!(
+        unread,
+        if multishot { rounds } else { 0 },
+        "multishot: {multishot}"
+    );
+    reactor.remove(id).unwrap();
+}
+
+/// A device whose ring turns impossible (a `cmd_head` off the ring) stops being served
+/// and its doorbell is no longer watched, while the reactor goes on serving its other
+/// devices; the broken one is still handed back when removed.
+#[test]
+fn a_broken_device_leaves_the_reactor_serving_the_others() {
+    let (bad_k, bad) = ram_device(64);
+    let (mut good_k, good) = ram_device(64);
+    let reactor = Reactor::spawn("broken-device").unwrap();
+    let bad_id = reactor.add(bad).unwrap();
+    let good_id = reactor.add(good).unwrap();
+    let head = gluster_tcmu::abi::mailbox_off::CMD_HEAD as u64;
+    bad_k.region().write_u32(head, 3).unwrap();
+    for lba in 0..10 {
+        bad_k.notify();
+        good_k
+            .submit(&read16(lba, 1), DataDir::FromDevice(512))
+            .unwrap();
+        assert!(
+            good_k.wait_kick(Duration::from_secs(5)).unwrap(),
+            "round {lba}"
+        );
+        assert_eq!(good_k.reap().unwrap()[0].status, 0);
+    }
+    assert!(!bad_k.wait_kick(Duration::from_millis(50)).unwrap());
+    let bad = reactor.remove(bad_id).unwrap();
+    assert_eq!(bad.outstanding(), 0);
+    reactor.remove(good_id).unwrap();
 }
 
 /// A polling reactor also finds finished requests of a notifier-driven backstore without

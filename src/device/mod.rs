@@ -201,6 +201,13 @@ impl Device {
     /// Clears the doorbell, reads every new entry and starts work on it.
     pub fn process_ring(&mut self) -> Result<(), DeviceError> {
         self.doorbell.ack().map_err(DeviceError::Doorbell)?;
+        self.process_new_entries()
+    }
+
+    /// Reads every new entry and starts work on it, leaving the doorbell as it is: for a
+    /// driver whose wait on the doorbell does not need it cleared (a multishot poll fires
+    /// on every notification whether or not anyone read the last one).
+    pub fn process_new_entries(&mut self) -> Result<(), DeviceError> {
         let mut entries = std::mem::take(&mut self.entries);
         let drained = self.ring.drain(&self.region, |e| entries.push(e));
         self.clock = Instant::now();

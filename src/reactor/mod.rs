@@ -255,6 +255,10 @@ struct EventLoop {
     touched: BTreeSet<u32>,
     running: bool,
     options: ReactorOptions,
+    /// Doorbells are watched by multishot polls ([`Uring::watch_readable`]): no read to
+    /// clear one, no re-arm per batch. Off on kernels before 5.19 (see
+    /// [`Uring::polls_multishot`]), which get a one-shot poll and a read each time.
+    multishot_doorbells: bool,
 }
 
 impl EventLoop {
@@ -265,6 +269,7 @@ impl EventLoop {
         options: ReactorOptions,
     ) -> Self {
         Self {
+            multishot_doorbells: uring.polls_multishot(),
             uring,
             control,
             wake,
@@ -309,7 +314,7 @@ impl EventLoop {
         for cqe in cqes.drain(..) {
             match Tag::decode(cqe.user_data) {
                 Tag::Wake => self.on_wake()?,
-                Tag::Doorbell(slot, g) => self.on_doorbell(slot, g),
+                Tag::Doorbell(slot, g) => self.on_doorbell(slot, g, cqe.more),
                 Tag::Notifier(slot, g) => self.on_notifier(slot, g),
                 Tag::Io(key) => self.on_io(key, cqe.result),
                 Tag::Cancel => {}
@@ -415,21 +420,30 @@ impl EventLoop {
             .filter(|s| s.generation == generation)
     }
 
-    fn on_doorbell(&mut self, index: u32, generation: u16) {
+    /// The doorbell's poll fired; `still_armed` when it is a multishot poll that stays
+    /// armed (its last completion, after a cancel or an overflow, comes without).
+    fn on_doorbell(&mut self, index: u32, generation: u16, still_armed: bool) {
         let Some(s) = self.slot(index, generation) else {
             return;
         };
-        s.doorbell_armed = false;
+        s.doorbell_armed = still_armed;
         self.read_ring(index, generation);
     }
 
     /// Reads a device's new commands and starts work on them.
     fn read_ring(&mut self, index: u32, generation: u16) {
+        let multishot = self.multishot_doorbells;
         let Some(s) = self.slot(index, generation) else {
             return;
         };
         if s.closing.is_none() && !s.broken {
-            if let Err(e) = s.device.process_ring() {
+            // A multishot doorbell poll needs no read to fire again: skip the syscall.
+            let read = if multishot {
+                s.device.process_new_entries()
+            } else {
+                s.device.process_ring()
+            };
+            if let Err(e) = read {
                 tracing::error!(device = s.device.name(), "stopped serving: {e}");
                 s.broken = true;
             }
@@ -516,10 +530,19 @@ impl EventLoop {
             Tag::Doorbell(index, s.generation),
             Tag::Notifier(index, s.generation),
         );
-        if s.closing.is_none() && !s.broken && !s.doorbell_armed {
-            self.uring
-                .poll_readable(s.device.doorbell_fd(), doorbell.encode())?;
+        let serving = s.closing.is_none() && !s.broken;
+        if serving && !s.doorbell_armed {
+            if self.multishot_doorbells {
+                self.uring
+                    .watch_readable(s.device.doorbell_fd(), doorbell.encode())?;
+            } else {
+                self.uring
+                    .poll_readable(s.device.doorbell_fd(), doorbell.encode())?;
+            }
             s.doorbell_armed = true;
+        } else if s.broken && s.doorbell_armed && self.multishot_doorbells {
+            // A multishot poll would go on firing for a device nobody reads any more.
+            self.uring.cancel(doorbell.encode(), Tag::Cancel.encode())?;
         }
         let async_work = s.device.backstore_in_flight() > 0 || s.closing.is_none();
         if let (false, true, Some(fd)) = (s.notifier_armed, async_work, s.device.backstore_fd()) {
@@ -574,7 +597,7 @@ impl EventLoop {
                 // Commands queued before the device was added raised no doorbell we
                 // could see: look at the ring once now.
                 if let Some(Some(s)) = self.slots.get(index as usize) {
-                    self.on_doorbell(index, s.generation);
+                    self.read_ring(index, s.generation);
                 }
                 let _ = reply.send(DeviceId(index));
             }

@@ -309,6 +309,12 @@ impl FakeKernel {
         self.irq.ring();
     }
 
+    /// How often the irq doorbell rang since the handler last cleared it (its read of
+    /// the UIO fd); clears it now. A handler that never reads leaves every ring counted.
+    pub fn unread_notifications(&self) -> io::Result<u64> {
+        self.irq.take()
+    }
+
     /// Waits up to `timeout` for the handler's kick; true if it came. Clears the kick.
     pub fn wait_kick(&self, timeout: Duration) -> io::Result<bool> {
         Ok(self.kick.wait(timeout)? > 0)
