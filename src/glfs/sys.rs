@@ -79,6 +79,12 @@ unsafe extern "C" {
         port: c_int,
     ) -> c_int;
     pub fn glfs_set_logging(fs: *mut glfs_t, logfile: *const c_char, loglevel: c_int) -> c_int;
+    pub fn glfs_set_xlator_option(
+        fs: *mut glfs_t,
+        xlator: *const c_char,
+        key: *const c_char,
+        value: *const c_char,
+    ) -> c_int;
     pub fn glfs_init(fs: *mut glfs_t) -> c_int;
     pub fn glfs_fini(fs: *mut glfs_t) -> c_int;
 

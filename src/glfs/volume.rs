@@ -141,6 +141,7 @@ impl Volume {
             }
         }
         vol.set_logging(opts);
+        vol.bypass_client_io_threads()?;
         // SAFETY: fs is a live, configured glfs_t; glfs_init is called once.
         if unsafe { sys::glfs_init(vol.raw()) } != 0 {
             return Err(init_err(io::Error::from_raw_os_error(last_errno())));
@@ -168,6 +169,33 @@ impl Volume {
         if rc != 0 {
             tracing::warn!(volume = %self.name, "gfapi logging to {path} not set up");
         }
+    }
+
+    /// Makes the client-side io-threads translator pass every call straight through.
+    ///
+    /// Volumes with `performance.client-io-threads on` (the gluster-block profile) put it
+    /// in the client graph, where it queues each call for a pool thread that winds it on.
+    /// That serves a caller which would block; the reactor only makes asynchronous calls,
+    /// whose wind path does not wait (the network send is non-blocking), so the queue
+    /// adds a thread hand-off per request and nothing else (in the guest it cost 128 KiB
+    /// reads about a sixth of their rate: docs/BENCHMARKS.md). A pattern that matches no
+    /// translator (io-threads off) is ignored.
+    fn bypass_client_io_threads(&self) -> Result<(), GlfsError> {
+        let xlator = cstring("translator", "*-io-threads")?;
+        let (key, value) = (cstring("key", "pass-through")?, cstring("value", "on")?);
+        // SAFETY: fs is a live glfs_t not yet initialised; the strings outlive the call
+        // (gfapi copies them).
+        let rc = unsafe {
+            sys::glfs_set_xlator_option(self.raw(), xlator.as_ptr(), key.as_ptr(), value.as_ptr())
+        };
+        if rc != 0 {
+            return Err(GlfsError::Init {
+                volume: self.name.clone(),
+                servers: server_list(&self.servers),
+                source: io::Error::from_raw_os_error(last_errno()),
+            });
+        }
+        Ok(())
     }
 
     /// The raw connection, for the sibling modules' gfapi calls.
