@@ -141,7 +141,7 @@ impl Volume {
             }
         }
         vol.set_logging(opts);
-        vol.bypass_client_io_threads()?;
+        vol.bypass_client_io_threads().map_err(init_err)?;
         // SAFETY: fs is a live, configured glfs_t; glfs_init is called once.
         if unsafe { sys::glfs_init(vol.raw()) } != 0 {
             return Err(init_err(io::Error::from_raw_os_error(last_errno())));
@@ -180,20 +180,15 @@ impl Volume {
     /// adds a thread hand-off per request and nothing else (in the guest it cost 128 KiB
     /// reads about a sixth of their rate: docs/BENCHMARKS.md). A pattern that matches no
     /// translator (io-threads off) is ignored.
-    fn bypass_client_io_threads(&self) -> Result<(), GlfsError> {
-        let xlator = cstring("translator", "*-io-threads")?;
-        let (key, value) = (cstring("key", "pass-through")?, cstring("value", "on")?);
-        // SAFETY: fs is a live glfs_t not yet initialised; the strings outlive the call
-        // (gfapi copies them).
+    fn bypass_client_io_threads(&self) -> io::Result<()> {
+        let (xlator, key, value) = (c"*-io-threads", c"pass-through", c"on");
+        // SAFETY: fs is a live glfs_t not yet initialised; the strings are static (gfapi
+        // copies them anyway).
         let rc = unsafe {
             sys::glfs_set_xlator_option(self.raw(), xlator.as_ptr(), key.as_ptr(), value.as_ptr())
         };
         if rc != 0 {
-            return Err(GlfsError::Init {
-                volume: self.name.clone(),
-                servers: server_list(&self.servers),
-                source: io::Error::from_raw_os_error(last_errno()),
-            });
+            return Err(io::Error::from_raw_os_error(last_errno()));
         }
         Ok(())
     }

@@ -255,10 +255,6 @@ struct EventLoop {
     touched: BTreeSet<u32>,
     running: bool,
     options: ReactorOptions,
-    /// Doorbells are watched by multishot polls ([`Uring::watch_readable`]): no read to
-    /// clear one, no re-arm per batch. Off on kernels before 5.19 (see
-    /// [`Uring::polls_multishot`]), which get a one-shot poll and a read each time.
-    multishot_doorbells: bool,
 }
 
 impl EventLoop {
@@ -269,7 +265,6 @@ impl EventLoop {
         options: ReactorOptions,
     ) -> Self {
         Self {
-            multishot_doorbells: uring.polls_multishot(),
             uring,
             control,
             wake,
@@ -431,13 +426,17 @@ impl EventLoop {
     }
 
     /// Reads a device's new commands and starts work on them.
+    ///
+    /// Where the ring polls multishot ([`Uring::polls_multishot`], Linux 5.19), doorbells
+    /// are watched by multishot polls ([`Uring::watch_readable`]) that need no read to
+    /// fire again, so the doorbell is not cleared; older kernels get a one-shot poll and
+    /// a read each time.
     fn read_ring(&mut self, index: u32, generation: u16) {
-        let multishot = self.multishot_doorbells;
+        let multishot = self.uring.polls_multishot();
         let Some(s) = self.slot(index, generation) else {
             return;
         };
         if s.closing.is_none() && !s.broken {
-            // A multishot doorbell poll needs no read to fire again: skip the syscall.
             let read = if multishot {
                 s.device.process_new_entries()
             } else {
@@ -532,7 +531,7 @@ impl EventLoop {
         );
         let serving = s.closing.is_none() && !s.broken;
         if serving && !s.doorbell_armed {
-            if self.multishot_doorbells {
+            if self.uring.polls_multishot() {
                 self.uring
                     .watch_readable(s.device.doorbell_fd(), doorbell.encode())?;
             } else {
@@ -540,7 +539,7 @@ impl EventLoop {
                     .poll_readable(s.device.doorbell_fd(), doorbell.encode())?;
             }
             s.doorbell_armed = true;
-        } else if s.broken && s.doorbell_armed && self.multishot_doorbells {
+        } else if s.broken && s.doorbell_armed && self.uring.polls_multishot() {
             // A multishot poll would go on firing for a device nobody reads any more.
             self.uring.cancel(doorbell.encode(), Tag::Cancel.encode())?;
         }
