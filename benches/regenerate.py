@@ -454,7 +454,11 @@ def md_glfs(sec):
             "Most of our side's time is thread hand-offs (gfapi's epoll thread to the reactor, the",
             "reactor to the fake kernel), not our code: busy polling removes them and pays at depth",
             "32 and more for 4 KiB, but on these two cores the spinning reactor also takes CPU from",
-            "gfapi's threads and the brick process, which costs at depth 1 and for 128 KiB."]
+            "gfapi's threads and the brick process, which costs at depth 1 and for 128 KiB.",
+            "gt1 runs `performance.client-io-threads on` (a one-brick volume's default): the",
+            "backstore's connection passes its calls through that translator, while fio's engine",
+            "still has each one queued for an io-threads worker (docs/ARCHITECTURE.md, \"Gluster",
+            "requests\"). The rows swing by about 0.2 from run to run (see the notes)."]
     return "\n".join(out) + "\n"
 
 
