@@ -1,16 +1,20 @@
 //! Brick failures on the replica-3 volume gt3 (tests/gluster/setup.sh) under a running
 //! LUN: one brick down is invisible, quorum loss answers BUSY and nothing else, and I/O
-//! resumes on the same LUN once the bricks are back. Fails (never skips) without gt3.
+//! resumes on the same LUN once the bricks are back. A LUN taken over after a daemon
+//! restart while its volfile server is away answers BUSY until the server returns (gt1).
+//! Fails (never skips) without gt1 and gt3.
 #![cfg(feature = "glfs")]
 
 mod common;
 
-use common::gluster::{HOST, brick_pid, gluster, volume_key};
+use common::gluster::{HOST, brick_pid, gluster, require_started, test_options, volume_key};
 use common::model::*;
 use common::*;
 use gluster_tcmu::backstore::{GlfsBackstore, GlfsOptions};
+use gluster_tcmu::glfs::{Server, VolumeKey};
 use gluster_tcmu::reactor::Reactor;
 use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -121,4 +125,99 @@ fn replica3_survives_a_brick_answers_busy_without_quorum_and_resumes() {
     let _ = Command::new("gluster")
         .args(["--mode=script", "volume", "heal", "gt3"])
         .output();
+}
+
+/// Serves `listener` as a volfile server that relays every connection to glusterd.
+fn relay_to_glusterd(listener: TcpListener) {
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect((HOST, 24007)) else {
+                continue;
+            };
+            let pairs = [
+                (
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                ),
+                (server, client),
+            ];
+            for (mut from, mut to) in pairs {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(Shutdown::Write);
+                });
+            }
+        }
+    });
+}
+
+#[test]
+fn a_lun_taken_over_while_its_server_is_away_answers_busy_until_it_returns() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("gluster_tcmu=info")
+        .with_test_writer()
+        .try_init();
+    require_started("gt1");
+    // A port nobody listens on yet: the LUN's volfile server is down.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let key = VolumeKey {
+        volume: "gt1".into(),
+        servers: vec![Server {
+            host: "127.0.0.1".into(),
+            port,
+        }],
+    };
+    let mut opts = test_options();
+    opts.connect.deadline = Duration::from_secs(5);
+    opts.retry_min = Duration::from_millis(200);
+    opts.retry_max = Duration::from_secs(1);
+    let blocks = 2048;
+    let path = format!("t-takeover-{}.img", std::process::id());
+    let mut bs = GlfsBackstore::open_or_reconnect_at(key, &path, blocks * 512, &opts)
+        .expect("a LUN taken over opens without its server");
+    assert!(bs.is_reconnecting(), "no server, yet the LUN is connected");
+    let (mut k, device) = device_with(Default::default(), lun(blocks), Box::new(bs));
+    let reactor = Reactor::spawn("glfs-takeover").unwrap();
+    let id = reactor.add(device).unwrap();
+
+    // Commands the LUN answers itself still work; I/O is BUSY, nothing else.
+    k.submit(&read_capacity16(), DataDir::FromDevice(32))
+        .unwrap();
+    let c = collect(&mut k, 1).remove(0);
+    assert_eq!(c.status, 0, "READ CAPACITY while reconnecting: {c:?}");
+    for _ in 0..5 {
+        let c = write_once(&mut k, 0, 0x7a4e);
+        assert_eq!(c.status, BUSY, "write without a server answered {c:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The server appears on that port: the LUN connects and serves, not re-created.
+    relay_to_glusterd(TcpListener::bind(("127.0.0.1", port)).expect("the port is still free"));
+    let back = Instant::now();
+    loop {
+        let c = write_once(&mut k, 0, 0x7a4e);
+        if c.status == 0 {
+            break;
+        }
+        assert_eq!(c.status, BUSY, "while reconnecting: {c:?}");
+        assert!(
+            back.elapsed() < Duration::from_secs(60),
+            "not served 60 s after the server came"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("served {:?} after the server appeared", back.elapsed());
+    k.submit(&read16(0, 64), DataDir::FromDevice(64 * 512))
+        .unwrap();
+    let c = collect(&mut k, 1).remove(0);
+    assert_eq!(c.status, 0, "read back: {c:?}");
+    assert!(
+        c.data_in == pattern(0, 64, 0x7a4e),
+        "read back other data than written"
+    );
+    let device = reactor.remove(id).unwrap();
+    assert_eq!(device.backstore_in_flight(), 0);
 }

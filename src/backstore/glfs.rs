@@ -15,7 +15,8 @@
 //! a background thread connects anew (through the registry, so LUNs on the same
 //! volume share the new connection) and reopens the image, with back-off. Until then
 //! every new command is answered BUSY at once; the reactor never waits. Each state
-//! change is logged once.
+//! change is logged once. A LUN the daemon takes over after a restart starts in that
+//! state when its volume cannot be reached ([`GlfsBackstore::open_or_reconnect_at`]).
 
 #![forbid(unsafe_code)]
 
@@ -72,6 +73,8 @@ pub enum GlfsOpenError {
     },
     #[error("cannot create the completion eventfd")]
     Mailbox(#[source] std::io::Error),
+    #[error("cannot start the reconnect thread")]
+    Reconnect(#[source] std::io::Error),
 }
 
 impl GlfsOpenError {
@@ -79,9 +82,9 @@ impl GlfsOpenError {
     pub fn errno(&self) -> i32 {
         match self {
             GlfsOpenError::Glfs(e) => e.errno(),
-            GlfsOpenError::Size { source, .. } | GlfsOpenError::Mailbox(source) => {
-                source.raw_os_error().unwrap_or(libc::EIO)
-            }
+            GlfsOpenError::Size { source, .. }
+            | GlfsOpenError::Mailbox(source)
+            | GlfsOpenError::Reconnect(source) => source.raw_os_error().unwrap_or(libc::EIO),
         }
     }
 }
@@ -154,18 +157,72 @@ impl GlfsBackstore {
         let mailbox = Mailbox::new().map_err(GlfsOpenError::Mailbox)?;
         let volume = Registry::global().get(&key, &opts.connect)?;
         let file = open_image(&key, path, size, volume)?;
-        Ok(Self {
+        Ok(Self::with_link(
+            key,
+            path,
+            size,
+            opts,
+            Link::Up(file),
+            mailbox,
+        ))
+    }
+
+    fn with_link(
+        key: VolumeKey,
+        path: &str,
+        size: u64,
+        opts: &GlfsOptions,
+        link: Link,
+        mailbox: Arc<Mailbox>,
+    ) -> Self {
+        Self {
             key,
             path: path.to_owned(),
             size,
             opts: opts.clone(),
-            link: Link::Up(file),
+            link,
             mailbox,
             slab: Slab::default(),
             early: Vec::new(),
             done: Vec::new(),
             outages: 0,
-        })
+        }
+    }
+
+    /// Opens like [`GlfsBackstore::open_at`], except that when the volume cannot be
+    /// reached or the image cannot be opened, the LUN starts out reconnecting (every
+    /// command BUSY, the background job retrying with back-off) instead of failing.
+    ///
+    /// For a LUN the daemon takes over after a restart: it was being served, so its
+    /// configuration held, and a Gluster outage at that moment must leave the initiators
+    /// retrying until the servers answer, not a device nobody serves.
+    pub fn open_or_reconnect_at(
+        key: VolumeKey,
+        path: &str,
+        size: u64,
+        opts: &GlfsOptions,
+    ) -> Result<Self, GlfsOpenError> {
+        let e = match Self::open_at(key.clone(), path, size, opts) {
+            Ok(lun) => return Ok(lun),
+            Err(e @ GlfsOpenError::Mailbox(_)) => return Err(e),
+            Err(e) => e,
+        };
+        let mailbox = Mailbox::new().map_err(GlfsOpenError::Mailbox)?;
+        let job = Reconnect::start(
+            (key.clone(), path.to_owned(), size),
+            std::sync::Weak::new(),
+            opts.connect.clone(),
+            opts.retry_min,
+            Arc::downgrade(&mailbox),
+        )
+        .map_err(GlfsOpenError::Reconnect)?;
+        tracing::warn!(
+            volume = %key.volume, path,
+            "cannot open ({e}); answering BUSY while reconnecting in the background"
+        );
+        let mut lun = Self::with_link(key, path, size, opts, Link::Down(job), mailbox);
+        lun.outages = 1;
+        Ok(lun)
     }
 
     /// The open file while connected (for tests and tools: read back through gfapi).

@@ -6,7 +6,7 @@
 
 #![forbid(unsafe_code)]
 
-use super::open::{OpenDefaults, Roots, open_device};
+use super::open::{OpenDefaults, Opening, Roots, open_device};
 use super::registry::Registry;
 use crate::control::netlink::{DeviceEvent, EventKind, NetlinkError, Reconfig, TcmuNetlink};
 use crate::control::uio;
@@ -142,7 +142,7 @@ pub fn add(ctx: &EventContext, minor: u32) -> i32 {
         tracing::error!(minor, "no tcm-user UIO device with this minor");
         return -libc::ENODEV;
     };
-    match open_device(&ctx.roots, &dev, &ctx.defaults) {
+    match open_device(&ctx.roots, &dev, &ctx.defaults, Opening::Added) {
         Ok(device) => match ctx.registry.serve(dev.clone(), device) {
             Ok(()) => {
                 tracing::info!(device = %dev.name, "serving");

@@ -14,7 +14,7 @@ use crate::control::configfs::{ConfigfsDevice, ResetMode};
 use crate::control::netlink::{NetlinkError, TcmuNetlink};
 use crate::control::{dbus, kmod, uio};
 use events::EventContext;
-use open::{OpenDefaults, Roots, open_device};
+use open::{OpenDefaults, Opening, Roots, open_device};
 use registry::Registry;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -121,7 +121,7 @@ fn recover_one(ctx: &EventContext, dev: uio::UioDevice) {
     if let Err(e) = cfs.reset_ring(ResetMode::Busy) {
         tracing::warn!(device = %dev.name, "cannot reset the ring: {e}");
     }
-    match open_device(&ctx.roots, &dev, &ctx.defaults) {
+    match open_device(&ctx.roots, &dev, &ctx.defaults, Opening::Recovered) {
         Ok(device) => match ctx.registry.serve(dev.clone(), device) {
             Ok(()) => tracing::info!(device = %dev.name, "recovered"),
             Err(e) => tracing::error!(device = %dev.name, "cannot serve: {e}"),

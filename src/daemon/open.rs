@@ -125,11 +125,24 @@ impl OpenError {
     }
 }
 
+/// Why a device is being opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    /// The kernel announced a new device (an admin created it): a backend that cannot
+    /// be reached fails the open, and targetcli reports why.
+    Added,
+    /// A device a previous daemon served (restart recovery): a Gluster volume that
+    /// cannot be reached leaves the LUN reconnecting, answering BUSY, rather than
+    /// leaving its initiators with a device nobody serves.
+    Recovered,
+}
+
 /// Opens the UIO device and everything behind it.
 pub fn open_device(
     roots: &Roots,
     uio: &UioDevice,
     defaults: &OpenDefaults,
+    opening: Opening,
 ) -> Result<Device, OpenError> {
     let cfs = ConfigfsDevice::locate(&roots.configfs, &uio.name)?;
     let size = cfs.info()?.size;
@@ -148,7 +161,7 @@ pub fn open_device(
     if let Some(id) = identity {
         (lun.vendor, lun.product, lun.revision) = (id.vendor, id.product, id.revision);
     }
-    let backstore = open_backstore(&handler, size, defaults, &mut lun)?;
+    let backstore = open_backstore(&handler, size, defaults, &mut lun, opening)?;
     let caps = backstore.capabilities();
     // UNMAP and GET LBA STATUS are offered only where blocks can really be deallocated.
     lun.thin = caps.discard;
@@ -173,6 +186,7 @@ fn open_backstore(
     size: u64,
     defaults: &OpenDefaults,
     lun: &mut LunConfig,
+    opening: Opening,
 ) -> Result<Box<dyn Backstore>, OpenError> {
     match handler {
         HandlerConfig::Ram(cfg) => {
@@ -211,9 +225,15 @@ fn open_backstore(
                 connect: defaults.glfs_connect(),
                 ..crate::backstore::GlfsOptions::default()
             };
-            Ok(Box::new(crate::backstore::GlfsBackstore::open(
-                cfg, size, &opts,
-            )?))
+            use crate::backstore::GlfsBackstore;
+            let lun = match opening {
+                Opening::Added => GlfsBackstore::open(cfg, size, &opts),
+                Opening::Recovered => {
+                    let key = crate::glfs::VolumeKey::from(cfg);
+                    GlfsBackstore::open_or_reconnect_at(key, &cfg.path, size, &opts)
+                }
+            };
+            Ok(Box::new(lun?))
         }
         #[cfg(not(feature = "glfs"))]
         HandlerConfig::Glfs(_) => Err(OpenError::HandlerUnavailable("glfs".into())),
@@ -325,8 +345,9 @@ mod tests {
         };
         let ram = parse_dev_config("ram/").unwrap();
         let mut lun = LunConfig::new(512, 2048, "s");
-        assert!(open_backstore(&ram, 1 << 20, &defaults, &mut lun).is_ok());
-        let Err(e) = open_backstore(&ram, (1 << 20) + 512, &defaults, &mut lun) else {
+        assert!(open_backstore(&ram, 1 << 20, &defaults, &mut lun, Opening::Added).is_ok());
+        let Err(e) = open_backstore(&ram, (1 << 20) + 512, &defaults, &mut lun, Opening::Added)
+        else {
             panic!("a LUN above max_size was opened");
         };
         assert_eq!(e.errno(), -libc::EFBIG);
