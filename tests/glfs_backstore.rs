@@ -5,12 +5,12 @@
 
 mod common;
 
-use common::gluster::{HOST, gluster, require_started, test_options, volume_key};
+use common::gluster::{HOST, gluster, require_started, test_options, volume_key, volume_key_at};
 use common::model::*;
 use common::*;
 use gluster_tcmu::backstore::{Backstore, GlfsBackstore, IoCompletion, IoOp, IoRequest};
 use gluster_tcmu::glfs::{
-    AsyncOp, ConnectOptions, GlfsFile, Mailbox, Registry, Server, VolumeKey, check_volume,
+    AsyncOp, ConnectOptions, GlfsFile, Mailbox, Registry, VolumeKey, check_volume,
 };
 use gluster_tcmu::handler::{Handler, glfs::Glfs};
 use gluster_tcmu::reactor::Reactor;
@@ -498,13 +498,7 @@ fn a_mute_server_times_out_while_another_lun_keeps_serving() {
     let reactor = Reactor::spawn("glfs-mute").unwrap();
     let id = reactor.add(device).unwrap();
 
-    let mute = VolumeKey {
-        volume: "gt1".into(),
-        servers: vec![Server {
-            host: "127.0.0.1".into(),
-            port,
-        }],
-    };
+    let mute = volume_key_at("gt1", "127.0.0.1", port);
     let mut o = test_options();
     o.connect.deadline = Duration::from_secs(3);
     let opener = std::thread::spawn(move || {

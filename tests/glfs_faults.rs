@@ -7,11 +7,12 @@
 
 mod common;
 
-use common::gluster::{HOST, brick_pid, gluster, require_started, test_options, volume_key};
+use common::gluster::{
+    HOST, brick_pid, gluster, require_started, test_options, volume_key, volume_key_at,
+};
 use common::model::*;
 use common::*;
 use gluster_tcmu::backstore::{GlfsBackstore, GlfsOptions};
-use gluster_tcmu::glfs::{Server, VolumeKey};
 use gluster_tcmu::reactor::Reactor;
 use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -38,6 +39,21 @@ fn collect(k: &mut FakeKernel, n: usize) -> Vec<Completed> {
         got.extend(k.reap().expect("protocol violation"));
     }
     got
+}
+
+/// Writes `seed`'s pattern at LBA 0 every `pause` until it succeeds; every other answer
+/// must be BUSY, and success must come within `limit`. Returns how long it took.
+fn write_until_served(k: &mut FakeKernel, seed: u64, limit: Duration, pause: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let c = write_once(k, 0, seed);
+        if c.status == 0 {
+            return start.elapsed();
+        }
+        assert_eq!(c.status, BUSY, "while waiting to be served: {c:?}");
+        assert!(start.elapsed() < limit, "not served within {limit:?}");
+        std::thread::sleep(pause);
+    }
 }
 
 fn write_once(k: &mut FakeKernel, lba: u64, seed: u64) -> Completed {
@@ -101,23 +117,13 @@ fn replica3_survives_a_brick_answers_busy_without_quorum_and_resumes() {
 
     // Bricks back: the same LUN serves again, with no re-creation.
     gluster(&["volume", "start", "gt3", "force"]);
-    let back = Instant::now();
-    loop {
-        let c = write_once(&mut k, 0, 0xbeef);
-        if c.status == 0 {
-            break;
-        }
-        assert_eq!(c.status, BUSY, "while recovering: {c:?}");
-        assert!(
-            back.elapsed() < Duration::from_secs(90),
-            "no recovery in 90 s"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    eprintln!(
-        "writes succeed again {:?} after the bricks restarted",
-        back.elapsed()
+    let took = write_until_served(
+        &mut k,
+        0xbeef,
+        Duration::from_secs(90),
+        Duration::from_millis(250),
     );
+    eprintln!("writes succeed again {took:?} after the bricks restarted");
     model.bytes[..64 * 512].copy_from_slice(&pattern(0, 64, 0xbeef));
     run_model(&mut k, &mut model, 600, 16, &mut rng);
     let device = reactor.remove(id).unwrap();
@@ -163,13 +169,7 @@ fn a_lun_taken_over_while_its_server_is_away_answers_busy_until_it_returns() {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let key = VolumeKey {
-        volume: "gt1".into(),
-        servers: vec![Server {
-            host: "127.0.0.1".into(),
-            port,
-        }],
-    };
+    let key = volume_key_at("gt1", "127.0.0.1", port);
     let mut opts = test_options();
     opts.connect.deadline = Duration::from_secs(5);
     opts.retry_min = Duration::from_millis(200);
@@ -196,20 +196,13 @@ fn a_lun_taken_over_while_its_server_is_away_answers_busy_until_it_returns() {
 
     // The server appears on that port: the LUN connects and serves, not re-created.
     relay_to_glusterd(TcpListener::bind(("127.0.0.1", port)).expect("the port is still free"));
-    let back = Instant::now();
-    loop {
-        let c = write_once(&mut k, 0, 0x7a4e);
-        if c.status == 0 {
-            break;
-        }
-        assert_eq!(c.status, BUSY, "while reconnecting: {c:?}");
-        assert!(
-            back.elapsed() < Duration::from_secs(60),
-            "not served 60 s after the server came"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    eprintln!("served {:?} after the server appeared", back.elapsed());
+    let took = write_until_served(
+        &mut k,
+        0x7a4e,
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+    );
+    eprintln!("served {took:?} after the server appeared");
     k.submit(&read16(0, 64), DataDir::FromDevice(64 * 512))
         .unwrap();
     let c = collect(&mut k, 1).remove(0);

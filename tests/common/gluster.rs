@@ -57,11 +57,16 @@ pub fn brick_pid(volume: &str, n: u32) -> i32 {
 /// `volume` through the volfile server `host`:24007.
 #[cfg(feature = "glfs")]
 pub fn volume_key(volume: &str, host: &str) -> gluster_tcmu::glfs::VolumeKey {
+    volume_key_at(volume, host, 24007)
+}
+
+/// `volume` through a volfile server at `host:port` (a stand-in server in fault tests).
+pub fn volume_key_at(volume: &str, host: &str, port: u16) -> gluster_tcmu::glfs::VolumeKey {
     gluster_tcmu::glfs::VolumeKey {
         volume: volume.into(),
         servers: vec![gluster_tcmu::glfs::Server {
             host: host.into(),
-            port: 24007,
+            port,
         }],
     }
 }
