@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::gluster::{HOST, gluster, require_started, test_options, volume_key, volume_key_at};
+use common::gluster::{
+    HOST, gluster, mute_server, require_started, test_options, volume_key, volume_key_at,
+};
 use common::model::*;
 use common::*;
 use gluster_tcmu::backstore::{Backstore, GlfsBackstore, IoCompletion, IoOp, IoRequest};
@@ -484,14 +486,7 @@ fn the_check_config_command_connects_with_the_settings_file() {
 #[test]
 fn a_mute_server_times_out_while_another_lun_keeps_serving() {
     init_logs();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in listener.incoming() {
-            held.push(s); // accept, never answer
-        }
-    });
+    let (port, _) = mute_server();
     let blocks = 4096;
     let bs = open("gt1", HOST, &image("beside-mute"), blocks);
     let (mut k, device) = device_with(Default::default(), lun(blocks), Box::new(bs));

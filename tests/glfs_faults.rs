@@ -8,14 +8,15 @@
 mod common;
 
 use common::gluster::{
-    HOST, brick_pid, gluster, require_started, test_options, volume_key, volume_key_at,
+    HOST, brick_pid, gluster, relay_to_glusterd, require_started, test_options, volume_key,
+    volume_key_at,
 };
 use common::model::*;
 use common::*;
 use gluster_tcmu::backstore::{GlfsBackstore, GlfsOptions};
 use gluster_tcmu::reactor::Reactor;
 use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -133,30 +134,6 @@ fn replica3_survives_a_brick_answers_busy_without_quorum_and_resumes() {
         .output();
 }
 
-/// Serves `listener` as a volfile server that relays every connection to glusterd.
-fn relay_to_glusterd(listener: TcpListener) {
-    std::thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            let Ok(server) = TcpStream::connect((HOST, 24007)) else {
-                continue;
-            };
-            let pairs = [
-                (
-                    client.try_clone().expect("clone"),
-                    server.try_clone().expect("clone"),
-                ),
-                (server, client),
-            ];
-            for (mut from, mut to) in pairs {
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut from, &mut to);
-                    let _ = to.shutdown(Shutdown::Write);
-                });
-            }
-        }
-    });
-}
-
 #[test]
 fn a_lun_taken_over_while_its_server_is_away_answers_busy_until_it_returns() {
     let _ = tracing_subscriber::fmt()
@@ -195,7 +172,10 @@ fn a_lun_taken_over_while_its_server_is_away_answers_busy_until_it_returns() {
     }
 
     // The server appears on that port: the LUN connects and serves, not re-created.
-    relay_to_glusterd(TcpListener::bind(("127.0.0.1", port)).expect("the port is still free"));
+    relay_to_glusterd(
+        TcpListener::bind(("127.0.0.1", port)).expect("the port is still free"),
+        Duration::ZERO,
+    );
     let took = write_until_served(
         &mut k,
         0x7a4e,

@@ -24,7 +24,8 @@ use super::{
     Backstore, BackstoreError, Capabilities, IoCompletion, IoOp, IoRequest, Rejected, check_range,
 };
 use crate::glfs::{
-    AsyncOp, ConnectOptions, Done, GlfsError, GlfsFile, Mailbox, Registry, VolumeKey, is_disconnect,
+    AsyncOp, ConnectOptions, Done, GlfsError, GlfsFile, Mailbox, Registry, Volume, VolumeKey,
+    is_disconnect,
 };
 use crate::handler::glfs::GlfsConfig;
 use std::os::fd::BorrowedFd;
@@ -36,6 +37,9 @@ mod slab;
 
 use reconnect::Reconnect;
 use slab::{Kind, Pending, Slab};
+
+/// How an open gets its volume connection (a [`Registry`] method).
+type Connect = fn(&Registry, &VolumeKey, &ConnectOptions) -> Result<Arc<Volume>, GlfsError>;
 
 /// How a glfs LUN is opened and kept up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,8 +158,19 @@ impl GlfsBackstore {
         size: u64,
         opts: &GlfsOptions,
     ) -> Result<Self, GlfsOpenError> {
+        Self::open_through(key, path, size, opts, Registry::get)
+    }
+
+    /// Opens with the volume connection `connect` gives.
+    fn open_through(
+        key: VolumeKey,
+        path: &str,
+        size: u64,
+        opts: &GlfsOptions,
+        connect: Connect,
+    ) -> Result<Self, GlfsOpenError> {
         let mailbox = Mailbox::new().map_err(GlfsOpenError::Mailbox)?;
-        let volume = Registry::global().get(&key, &opts.connect)?;
+        let volume = connect(Registry::global(), &key, &opts.connect)?;
         let file = open_image(&key, path, size, volume)?;
         Ok(Self::with_link(
             key,
@@ -195,14 +210,17 @@ impl GlfsBackstore {
     ///
     /// For a LUN the daemon takes over after a restart: it was being served, so its
     /// configuration held, and a Gluster outage at that moment must leave the initiators
-    /// retrying until the servers answer, not a device nobody serves.
+    /// retrying until the servers answer, not a device nobody serves. When a connect to
+    /// the volume failed less than a deadline ago (another LUN's, during the same
+    /// takeover), it does not wait again ([`Registry::get_unless_failed`]).
     pub fn open_or_reconnect_at(
         key: VolumeKey,
         path: &str,
         size: u64,
         opts: &GlfsOptions,
     ) -> Result<Self, GlfsOpenError> {
-        let e = match Self::open_at(key.clone(), path, size, opts) {
+        let e = match Self::open_through(key.clone(), path, size, opts, Registry::get_unless_failed)
+        {
             Ok(lun) => return Ok(lun),
             Err(e @ GlfsOpenError::Mailbox(_)) => return Err(e),
             Err(e) => e,

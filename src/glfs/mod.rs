@@ -5,8 +5,9 @@
 //! * [`Volume`]: one connection (`glfs_t`). Heavy (gfapi starts its own threads), so
 //!   shared by every LUN on the same volume and servers through the [`Registry`].
 //!   `glfs_init` runs on a helper thread under a deadline (it hangs forever against a
-//!   server that accepts and never answers); `glfs_fini` (~10 s) runs on a background
-//!   thread when the last user lets go.
+//!   server that accepts and never answers); an attempt that outlives its deadline is
+//!   kept, and the next connect to that volume waits on it ([`attempt`]). `glfs_fini`
+//!   (~10 s) runs on a background thread when the last user lets go.
 //! * [`GlfsFile`]: an open file, reference counted; it keeps its `Volume` alive and is
 //!   closed on a background thread, never on a gfapi callback thread or the reactor.
 //! * [`Mailbox`]: where asynchronous requests land. [`GlfsFile::submit`] takes the
@@ -14,6 +15,7 @@
 //!   gfapi reads into stays owned until its callback has fired.
 //! * [`check_volume`]: the CheckConfig probe with an operator-readable answer.
 
+mod attempt;
 mod callback;
 mod check;
 mod file;
@@ -61,6 +63,15 @@ pub enum GlfsError {
         servers: String,
         deadline: Duration,
     },
+    #[error(
+        "a connect to volume `{volume}` through {servers} failed {ago:.1?} ago; \
+         not waiting for it again here"
+    )]
+    RecentFailure {
+        volume: String,
+        servers: String,
+        ago: Duration,
+    },
     #[error("cannot {what} `{path}` in volume `{volume}`")]
     File {
         what: &'static str,
@@ -79,6 +90,7 @@ impl GlfsError {
         match self {
             GlfsError::Nul { .. } => libc::EINVAL,
             GlfsError::InitTimeout { .. } => libc::ETIMEDOUT,
+            GlfsError::RecentFailure { .. } => libc::ENOTCONN,
             GlfsError::New { source, .. }
             | GlfsError::Init { source, .. }
             | GlfsError::File { source, .. }

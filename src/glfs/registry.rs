@@ -3,13 +3,17 @@
 //! The registry holds `Weak` references: a connection lives as long as some open file
 //! (or in-flight request) holds it, and is finished when the last one lets go. Each key
 //! has its own lock, so a slow connect to one volume does not hold up LUNs on others,
-//! while two LUNs opening on the same volume at once still share one connection.
+//! while two LUNs opening on the same volume at once still share one connection. A
+//! connect that outlasts its caller's deadline goes on in the background and the next
+//! caller for that key waits on it ([`Attempt`]) rather than starting another.
 
-use super::volume::{ConnectOptions, Server, Volume};
+use super::attempt::Attempt;
+use super::volume::{ConnectOptions, Server, Volume, server_list};
 use super::{GLUSTERD_PORT, GlfsError};
 use crate::handler::glfs::GlfsConfig;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::time::{Duration, Instant};
 
 /// What identifies a shareable connection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,7 +38,78 @@ impl From<&GlfsConfig> for VolumeKey {
     }
 }
 
-type Slot = Arc<Mutex<Weak<Volume>>>;
+/// How long a connect may run before a new caller stops waiting on it and starts
+/// another. gfapi ends an attempt when its server closes the connection (a hung
+/// glusterd killed, a host rebooted); one still running after this is presumed stuck
+/// for good, and costs one more parked thread per period, not one per retry.
+const STUCK_AFTER: Duration = Duration::from_secs(300);
+
+/// How long a connection that came in after its caller gave up is kept for the next
+/// one (a reconnecting LUN retries within 30 s plus a deadline).
+const UNCLAIMED_FOR: Duration = Duration::from_secs(90);
+
+/// How long a slot remembers that a connect failed, for [`Registry::get_unless_failed`].
+const FAILURE_MEMORY: Duration = Duration::from_secs(300);
+
+/// One key's connection, the attempt to make one, and when the last attempt failed.
+#[derive(Debug, Default)]
+struct SlotState {
+    current: Weak<Volume>,
+    attempt: Option<Attempt<Volume>>,
+    failed_at: Option<Instant>,
+}
+
+impl SlotState {
+    /// Connects, sharing an attempt a caller before us gave up on (see [`Attempt`]).
+    fn connect(
+        &mut self,
+        key: &VolumeKey,
+        opts: &ConnectOptions,
+    ) -> Result<Arc<Volume>, GlfsError> {
+        let attempt = match self.attempt.take() {
+            Some(a) if a.worth_waiting_for(STUCK_AFTER, UNCLAIMED_FOR) => a,
+            _ => {
+                let (volume, servers, o) = (key.volume.clone(), key.servers.clone(), opts.clone());
+                Attempt::start(&format!("glfs-init-{}", key.volume), move || {
+                    Volume::connect_blocking(&volume, &servers, &o)
+                })?
+            }
+        };
+        match attempt.wait(opts.deadline) {
+            Some(Ok(vol)) => {
+                let vol = Arc::new(vol);
+                self.current = Arc::downgrade(&vol);
+                self.failed_at = None;
+                Ok(vol)
+            }
+            Some(Err(e)) => {
+                self.failed_at = Some(Instant::now());
+                Err(e)
+            }
+            None => {
+                self.attempt = Some(attempt);
+                self.failed_at = Some(Instant::now());
+                Err(GlfsError::InitTimeout {
+                    volume: key.volume.clone(),
+                    servers: server_list(&key.servers),
+                    deadline: opts.deadline,
+                })
+            }
+        }
+    }
+
+    /// Whether the slot still holds anything worth keeping in the table.
+    fn in_use(&self) -> bool {
+        self.current.strong_count() > 0
+            || self
+                .attempt
+                .as_ref()
+                .is_some_and(|a| a.worth_waiting_for(STUCK_AFTER, UNCLAIMED_FOR))
+            || self.failed_at.is_some_and(|t| t.elapsed() < FAILURE_MEMORY)
+    }
+}
+
+type Slot = Arc<Mutex<SlotState>>;
 
 /// The process-wide table of live connections.
 #[derive(Debug, Default)]
@@ -51,20 +126,50 @@ impl Registry {
 
     fn slot(&self, key: &VolumeKey) -> Slot {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        slots.retain(|_, s| Arc::strong_count(s) > 1 || s_alive(s));
+        slots.retain(|_, s| Arc::strong_count(s) > 1 || slot_in_use(s));
         slots.entry(key.clone()).or_default().clone()
+    }
+
+    fn lock(slot: &Slot) -> MutexGuard<'_, SlotState> {
+        slot.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The live connection for `key`, or a new one.
     pub fn get(&self, key: &VolumeKey, opts: &ConnectOptions) -> Result<Arc<Volume>, GlfsError> {
         let slot = self.slot(key);
-        let mut current = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(vol) = current.upgrade() {
+        let mut state = Self::lock(&slot);
+        if let Some(vol) = state.current.upgrade() {
             return Ok(vol);
         }
-        let vol = Arc::new(Volume::connect(&key.volume, &key.servers, opts)?);
-        *current = Arc::downgrade(&vol);
-        Ok(vol)
+        state.connect(key, opts)
+    }
+
+    /// Like [`Registry::get`], except that when a connect to `key` failed or timed out
+    /// less than one deadline ago, it fails at once instead of waiting again.
+    ///
+    /// For LUNs taken over after a restart: they fall back to reconnecting in the
+    /// background, so when one LUN has just waited out a silent server, the others on
+    /// that volume start serving BUSY now instead of each waiting a deadline in turn.
+    pub fn get_unless_failed(
+        &self,
+        key: &VolumeKey,
+        opts: &ConnectOptions,
+    ) -> Result<Arc<Volume>, GlfsError> {
+        let slot = self.slot(key);
+        let mut state = Self::lock(&slot);
+        if let Some(vol) = state.current.upgrade() {
+            return Ok(vol);
+        }
+        if let Some(ago) = state.failed_at.map(|t| t.elapsed()) {
+            if ago < opts.deadline {
+                return Err(GlfsError::RecentFailure {
+                    volume: key.volume.clone(),
+                    servers: server_list(&key.servers),
+                    ago,
+                });
+            }
+        }
+        state.connect(key, opts)
     }
 
     /// A connection to replace `stale` (one that lost its servers): a new one, unless
@@ -76,26 +181,25 @@ impl Registry {
         opts: &ConnectOptions,
     ) -> Result<Arc<Volume>, GlfsError> {
         let slot = self.slot(key);
-        let mut current = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if !Weak::ptr_eq(&current, stale) {
-            if let Some(vol) = current.upgrade() {
+        let mut state = Self::lock(&slot);
+        if !Weak::ptr_eq(&state.current, stale) {
+            if let Some(vol) = state.current.upgrade() {
                 return Ok(vol);
             }
         }
-        let vol = Arc::new(Volume::connect(&key.volume, &key.servers, opts)?);
-        *current = Arc::downgrade(&vol);
-        Ok(vol)
+        state.connect(key, opts)
     }
 
     /// How many holders the current connection for `key` has (open files and requests
     /// in flight); 0 when there is none.
     pub fn users(&self, key: &VolumeKey) -> usize {
         let slot = self.slot(key);
-        let current = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        current.strong_count()
+        let state = Self::lock(&slot);
+        state.current.strong_count()
     }
 }
 
-fn s_alive(slot: &Slot) -> bool {
-    slot.try_lock().is_ok_and(|w| w.strong_count() > 0)
+/// Whether an unreferenced slot is kept (one being used is locked: kept by its count).
+fn slot_in_use(slot: &Slot) -> bool {
+    slot.try_lock().is_ok_and(|s| s.in_use())
 }

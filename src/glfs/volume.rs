@@ -1,7 +1,7 @@
 //! One gfapi connection to a volume (`glfs_t`): connected under a deadline, finished on
 //! a background thread.
 
-use super::{GlfsError, cstring, last_errno, sys, within};
+use super::{GlfsError, cstring, last_errno, sys};
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
@@ -24,7 +24,8 @@ impl fmt::Display for Server {
 /// How connections are made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectOptions {
-    /// How long `glfs_init` may take before the open fails (the thread is leaked).
+    /// How long a caller waits for `glfs_init` before its open fails; the attempt goes
+    /// on in the background and the next connect to the volume waits on it.
     pub deadline: Duration,
     /// gfapi's own log (`glfs_set_logging`); its directory is created if missing.
     pub log_file: PathBuf,
@@ -76,32 +77,10 @@ pub(super) fn server_list(servers: &[Server]) -> String {
 }
 
 impl Volume {
-    /// Connects to `volume`, trying `servers` in order, and waits at most
-    /// `opts.deadline`. A connection that completes after the deadline is finished
-    /// on its helper thread; one that never completes leaves that thread parked.
-    pub fn connect(
-        volume: &str,
-        servers: &[Server],
-        opts: &ConnectOptions,
-    ) -> Result<Volume, GlfsError> {
-        let (name, list, o) = (volume.to_owned(), servers.to_vec(), opts.clone());
-        let attempt = within(
-            &format!("glfs-init-{volume}"),
-            opts.deadline,
-            move || Volume::connect_blocking(&name, &list, &o),
-            drop,
-        )?;
-        attempt.unwrap_or_else(|| {
-            Err(GlfsError::InitTimeout {
-                volume: volume.to_owned(),
-                servers: server_list(servers),
-                deadline: opts.deadline,
-            })
-        })
-    }
-
-    /// `glfs_new` .. `glfs_init`, blocking for as long as gfapi takes.
-    fn connect_blocking(
+    /// `glfs_new` .. `glfs_init`, trying `servers` in order, blocking for as long as
+    /// gfapi takes: the registry runs it on a helper thread and waits with a deadline
+    /// (`super::attempt`).
+    pub(super) fn connect_blocking(
         volume: &str,
         servers: &[Server],
         opts: &ConnectOptions,

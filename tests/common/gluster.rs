@@ -1,6 +1,11 @@
-//! The gluster CLI for the glfs tests (volumes made by tests/gluster/setup.sh).
+//! The gluster CLI for the glfs tests (volumes made by tests/gluster/setup.sh), and
+//! stand-in volfile servers for the fault tests.
 
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// Runs `gluster --mode=script ARGS` and returns its stdout; fails loudly when the CLI or
 /// the loopback volumes are missing.
@@ -81,5 +86,57 @@ pub fn test_options() -> gluster_tcmu::backstore::GlfsOptions {
             log_level: 5,
         },
         ..Default::default()
+    }
+}
+
+/// A volfile server on a free port of 127.0.0.1 that accepts connections and never
+/// answers. Returns the port and how many connections it has accepted.
+pub fn mute_server() -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("bound").port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(s); // accept, never answer
+        }
+    });
+    (port, accepted)
+}
+
+/// Serves `listener` as a volfile server that relays every connection to glusterd,
+/// each after holding it silent for `delay` (a slow server). Returns how many
+/// connections it has accepted.
+pub fn relay_to_glusterd(listener: TcpListener, delay: Duration) -> Arc<AtomicUsize> {
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || relay(client, delay));
+        }
+    });
+    accepted
+}
+
+fn relay(client: TcpStream, delay: Duration) {
+    std::thread::sleep(delay);
+    let Ok(server) = TcpStream::connect((HOST, 24007)) else {
+        return;
+    };
+    let pairs = [
+        (
+            client.try_clone().expect("clone"),
+            server.try_clone().expect("clone"),
+        ),
+        (server, client),
+    ];
+    for (mut from, mut to) in pairs {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut from, &mut to);
+            let _ = to.shutdown(Shutdown::Write);
+        });
     }
 }

@@ -1,0 +1,231 @@
+//! A connect that outlives the caller who started it.
+//!
+//! `glfs_init` cannot be cancelled, and a caller may not wait for it forever, so a
+//! connect runs on a helper thread and each caller waits with its own deadline. An
+//! attempt the caller gave up on keeps running; the registry keeps it, so the next caller
+//! for the same volume waits on that same attempt instead of starting another one:
+//!
+//! * a server slower than the deadline (a loaded glusterd) is still connected in the
+//!   end: the second caller picks up the first attempt's late success, where starting
+//!   over would time out again, forever;
+//! * a mute server holds one parked helper thread per volume, not one per retry.
+
+use super::GlfsError;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How an attempt stands.
+#[derive(Debug)]
+enum State<T> {
+    Running,
+    /// Finished at that instant, with a result nobody has taken yet.
+    Finished(Instant, Result<T, GlfsError>),
+    /// Finished and handed out (or given up on).
+    Taken,
+}
+
+/// Where the helper thread leaves the result.
+#[derive(Debug)]
+struct Shared<T> {
+    state: Mutex<State<T>>,
+    changed: Condvar,
+}
+
+/// One connect in progress (or finished, not yet picked up). `T` is the connection
+/// ([`super::Volume`]; plain values in the tests).
+#[derive(Debug)]
+pub(super) struct Attempt<T> {
+    shared: Arc<Shared<T>>,
+    started: Instant,
+}
+
+impl<T: Send + 'static> Attempt<T> {
+    /// Runs `connect` on a thread called `name`.
+    pub(super) fn start<F>(name: &str, connect: F) -> Result<Self, GlfsError>
+    where
+        F: FnOnce() -> Result<T, GlfsError> + Send + 'static,
+    {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::Running),
+            changed: Condvar::new(),
+        });
+        let theirs = shared.clone();
+        std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || finish(&theirs, connect()))
+            .map_err(GlfsError::Thread)?;
+        Ok(Self {
+            shared,
+            started: Instant::now(),
+        })
+    }
+
+    /// Waits at most `deadline` for the result and takes it; `None` while it still runs.
+    pub(super) fn wait(&self, deadline: Duration) -> Option<Result<T, GlfsError>> {
+        let state = self.lock();
+        let (mut state, _) = self
+            .shared
+            .changed
+            .wait_timeout_while(state, deadline, |s| matches!(s, State::Running))
+            .unwrap_or_else(PoisonError::into_inner);
+        match std::mem::replace(&mut *state, State::Taken) {
+            State::Running => {
+                *state = State::Running;
+                None
+            }
+            State::Finished(_, result) => Some(result),
+            State::Taken => None,
+        }
+    }
+
+    /// Whether a new caller should wait on this attempt rather than start another: it
+    /// still runs (for at most `max_running`: past that it is presumed stuck, and a
+    /// fresh attempt is allowed), or it connected within `max_idle` and nobody has
+    /// taken the connection yet. A failure is never reused: the next caller tries again.
+    pub(super) fn worth_waiting_for(&self, max_running: Duration, max_idle: Duration) -> bool {
+        match &*self.lock() {
+            State::Running => self.started.elapsed() < max_running,
+            State::Finished(at, Ok(_)) => at.elapsed() < max_idle,
+            State::Finished(_, Err(_)) | State::Taken => false,
+        }
+    }
+}
+
+impl<T> Attempt<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<T> Drop for Attempt<T> {
+    /// Nobody will pick the result up: a connection already made is let go now (its
+    /// `Volume` finishes itself on a background thread); one still running is let go
+    /// by its helper thread when it ends.
+    fn drop(&mut self) {
+        let mut state = self.lock();
+        if let State::Finished(..) = std::mem::replace(&mut *state, State::Taken) {
+            tracing::debug!("an unused gfapi connection attempt is dropped");
+        }
+    }
+}
+
+/// The helper thread's end: hand the result over, or drop it if the attempt is gone.
+fn finish<T>(shared: &Shared<T>, result: Result<T, GlfsError>) {
+    let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+    if matches!(*state, State::Running) {
+        *state = State::Finished(Instant::now(), result);
+        shared.changed.notify_all();
+    }
+    // Otherwise `result` drops here: nobody holds the attempt any more.
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    const LONG: Duration = Duration::from_secs(30);
+
+    /// An attempt whose connect returns `value` once the returned sender is used.
+    fn gated<T: Send + 'static>(value: Result<T, GlfsError>) -> (Attempt<T>, mpsc::Sender<()>) {
+        let (go, gate) = mpsc::channel();
+        let attempt = Attempt::start("t-gated", move || {
+            let _ = gate.recv();
+            value
+        })
+        .unwrap();
+        (attempt, go)
+    }
+
+    fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+        let until = Instant::now() + LONG;
+        while !cond() {
+            assert!(
+                Instant::now() < until,
+                "{what} did not happen within {LONG:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_late_result_is_there_for_the_next_caller() {
+        let (attempt, go) = gated(Ok(9));
+        assert!(
+            attempt.wait(Duration::from_millis(20)).is_none(),
+            "still running"
+        );
+        assert!(
+            attempt.worth_waiting_for(LONG, LONG),
+            "a running attempt is shared"
+        );
+        go.send(()).unwrap();
+        assert!(matches!(attempt.wait(LONG), Some(Ok(9))));
+        assert!(
+            !attempt.worth_waiting_for(LONG, LONG),
+            "taken: nothing left to share"
+        );
+        assert!(attempt.wait(Duration::ZERO).is_none(), "handed out once");
+    }
+
+    #[test]
+    fn a_failure_is_not_shared() {
+        let (attempt, go) = gated::<u32>(Err(GlfsError::Thread(std::io::Error::other("x"))));
+        go.send(()).unwrap();
+        eventually("the attempt finishing", || {
+            !attempt.worth_waiting_for(LONG, LONG)
+        });
+        assert!(matches!(
+            attempt.wait(LONG),
+            Some(Err(GlfsError::Thread(_)))
+        ));
+    }
+
+    #[test]
+    fn an_old_connection_or_a_stuck_attempt_is_not_shared() {
+        let (stuck, go_stuck) = gated(Ok(1));
+        assert!(
+            !stuck.worth_waiting_for(Duration::ZERO, LONG),
+            "running too long"
+        );
+        let (idle, go) = gated(Ok(2));
+        go.send(()).unwrap();
+        eventually("the connection aging out", || {
+            !idle.worth_waiting_for(LONG, Duration::ZERO)
+        });
+        go_stuck.send(()).unwrap();
+    }
+
+    /// Tells the test when it is dropped.
+    struct Conn(mpsc::Sender<&'static str>);
+    impl Drop for Conn {
+        fn drop(&mut self) {
+            let _ = self.0.send("dropped");
+        }
+    }
+
+    #[test]
+    fn a_result_nobody_waits_for_is_let_go() {
+        let (tx, rx) = mpsc::channel();
+        let (running, go) = gated(Ok(Conn(tx.clone())));
+        drop(running);
+        go.send(()).unwrap();
+        assert_eq!(
+            rx.recv_timeout(LONG),
+            Ok("dropped"),
+            "dropped on the helper thread"
+        );
+
+        let (finished, go) = gated(Ok(Conn(tx)));
+        go.send(()).unwrap();
+        eventually("the attempt finishing", || {
+            !finished.worth_waiting_for(LONG, Duration::ZERO)
+        });
+        assert!(rx.try_recv().is_err(), "kept while the attempt is held");
+        drop(finished);
+        assert_eq!(rx.try_recv(), Ok("dropped"), "dropped with the attempt");
+    }
+}

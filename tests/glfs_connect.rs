@@ -1,0 +1,108 @@
+//! Connecting under a deadline to volfile servers that are slow or silent (gt1 through
+//! stand-in servers on 127.0.0.1): a connect that outlives its caller's deadline goes on,
+//! and the next caller for that volume waits on it instead of starting another. Fails
+//! (never skips) without gt1.
+#![cfg(feature = "glfs")]
+
+mod common;
+
+use common::gluster::{
+    mute_server, relay_to_glusterd, require_started, test_options, volume_key_at,
+};
+use gluster_tcmu::backstore::GlfsBackstore;
+use gluster_tcmu::glfs::{GlfsError, Registry};
+use std::net::TcpListener;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("gluster_tcmu=debug")
+        .with_test_writer()
+        .try_init();
+}
+
+/// A server that takes longer to answer than the deadline: each caller gives up, yet the
+/// first attempt goes on, and a later caller gets its connection. Starting a new attempt
+/// per call (each held back as long) would never connect.
+#[test]
+fn a_server_slower_than_the_deadline_is_connected_by_a_later_call() {
+    init_logs();
+    require_started("gt1");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("bound").port();
+    let accepted = relay_to_glusterd(listener, Duration::from_secs(3));
+    let key = volume_key_at("gt1", "127.0.0.1", port);
+    let mut opts = test_options().connect;
+    opts.deadline = Duration::from_secs(2);
+
+    let first = Registry::global().get(&key, &opts);
+    assert!(
+        matches!(first, Err(GlfsError::InitTimeout { .. })),
+        "the first call outlasted by a 3 s server: {first:?}"
+    );
+    let mut calls = 1;
+    let volume = loop {
+        calls += 1;
+        match Registry::global().get(&key, &opts) {
+            Ok(v) => break v,
+            Err(e) if calls < 5 => eprintln!("call {calls}: {e}"),
+            Err(e) => panic!("still not connected after {calls} calls: {e}"),
+        }
+    };
+    eprintln!("connected on call {calls}");
+    assert_eq!(volume.name(), "gt1");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "every call shared the first attempt's connection to the server"
+    );
+    assert_eq!(
+        Registry::global().users(&key),
+        1,
+        "the registry holds the connection"
+    );
+}
+
+/// Three LUNs taken over at once on a server that accepts and never answers: one waits
+/// out the deadline, the other two start reconnecting at once, and the server sees a
+/// single connect.
+#[test]
+fn luns_taken_over_together_on_a_silent_server_wait_one_deadline_between_them() {
+    init_logs();
+    let (port, accepted) = mute_server();
+    let key = volume_key_at("gt1", "127.0.0.1", port);
+    let mut opts = test_options();
+    opts.connect.deadline = Duration::from_secs(3);
+    // The background retries stay out of the test's way.
+    opts.retry_min = Duration::from_secs(120);
+    let openers: Vec<_> = (0..3)
+        .map(|i| {
+            let (key, opts) = (key.clone(), opts.clone());
+            std::thread::spawn(move || {
+                let path = format!("silent-{i}.img");
+                let mut lun = GlfsBackstore::open_or_reconnect_at(key, &path, 1 << 20, &opts)
+                    .expect("a LUN taken over opens without its server");
+                assert!(
+                    lun.is_reconnecting(),
+                    "LUN {i} connected to a silent server"
+                );
+            })
+        })
+        .collect();
+    for opener in openers {
+        opener.join().expect("opener");
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "only the first LUN waited on the silent server"
+    );
+    // A failure more than a deadline old is tried again (here: waited on again).
+    std::thread::sleep(opts.connect.deadline);
+    let again = Registry::global().get_unless_failed(&key, &opts.connect);
+    assert!(
+        matches!(again, Err(GlfsError::InitTimeout { .. })),
+        "{again:?}"
+    );
+}
