@@ -7,14 +7,15 @@ pub mod events;
 pub mod list;
 pub mod metrics;
 pub mod open;
+mod recover;
 pub mod registry;
 pub mod service;
 
-use crate::control::configfs::{ConfigfsDevice, ResetMode};
+use crate::control::dbus;
 use crate::control::netlink::{NetlinkError, TcmuNetlink};
-use crate::control::{dbus, kmod, uio};
 use events::EventContext;
-use open::{OpenDefaults, Opening, Roots, open_device};
+use open::{OpenDefaults, Roots};
+use recover::recover;
 use registry::Registry;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -81,60 +82,6 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     tracing::info!("stopping: releasing devices");
     registry.shutdown();
     result.map_err(Into::into)
-}
-
-/// Takes over devices a previous daemon served: with netlink events held back, each
-/// device is blocked, its ring reset (outstanding commands return BUSY, so initiators
-/// retry them), mapped, served, and unblocked.
-fn recover(ctx: &EventContext) {
-    let sys = &ctx.roots.sys;
-    let blocked = kmod::block_netlink(sys, true).is_ok();
-    if !blocked {
-        tracing::warn!("cannot block netlink (old kernel?): recovering without it");
-    } else if let Err(e) = kmod::reset_netlink(sys) {
-        tracing::warn!("cannot reset pending netlink events: {e}");
-    }
-    match uio::scan(sys) {
-        Ok(scan) => {
-            for e in &scan.errors {
-                tracing::warn!("skipping a UIO device: {e}");
-            }
-            for dev in scan.devices {
-                recover_one(ctx, dev);
-            }
-        }
-        Err(e) => tracing::error!("cannot scan UIO devices: {e}"),
-    }
-    if blocked {
-        if let Err(e) = kmod::block_netlink(sys, false) {
-            tracing::error!("cannot unblock netlink: {e}");
-        }
-    }
-}
-
-fn recover_one(ctx: &EventContext, dev: uio::UioDevice) {
-    let cfs = match ConfigfsDevice::locate(&ctx.roots.configfs, &dev.name) {
-        Ok(c) => c,
-        Err(e) => return tracing::error!(device = %dev.name, "cannot find configfs entry: {e}"),
-    };
-    let blocked = cfs.block_dev(true).is_ok();
-    if let Err(e) = cfs.reset_ring(ResetMode::Busy) {
-        tracing::warn!(device = %dev.name, "cannot reset the ring: {e}");
-    }
-    match open_device(&ctx.roots, &dev, &ctx.defaults, Opening::Recovered) {
-        Ok(device) => match ctx.registry.serve(dev.clone(), device) {
-            Ok(()) => tracing::info!(device = %dev.name, "recovered"),
-            Err(e) => tracing::error!(device = %dev.name, "cannot serve: {e}"),
-        },
-        Err(e) => {
-            tracing::error!(device = %dev.name, "cannot recover: {}", crate::handler::admin_message(&e))
-        }
-    }
-    if blocked {
-        if let Err(e) = cfs.block_dev(false) {
-            tracing::error!(device = %dev.name, "cannot unblock: {e}");
-        }
-    }
 }
 
 /// Registers `org.kernel.TCMUService1` on the system bus, so targetcli lists and
