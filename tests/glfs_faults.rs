@@ -160,6 +160,10 @@ fn a_lun_taken_over_while_its_server_is_away_answers_busy_until_it_returns() {
     let reactor = Reactor::spawn("glfs-takeover").unwrap();
     let id = reactor.add(device).unwrap();
 
+    assert!(
+        reactor.stats(id).unwrap().reconnecting,
+        "list and metrics say so"
+    );
     // Commands the LUN answers itself still work; I/O is BUSY, nothing else.
     k.submit(&read_capacity16(), DataDir::FromDevice(32))
         .unwrap();
@@ -183,6 +187,7 @@ fn a_lun_taken_over_while_its_server_is_away_answers_busy_until_it_returns() {
         Duration::from_millis(100),
     );
     eprintln!("served {took:?} after the server appeared");
+    assert!(!reactor.stats(id).unwrap().reconnecting, "serving again");
     k.submit(&read16(0, 64), DataDir::FromDevice(64 * 512))
         .unwrap();
     let c = collect(&mut k, 1).remove(0);

@@ -48,5 +48,6 @@ fn metrics_report_commands_bytes_and_latency_per_lun() {
     )));
     assert!(text.contains(&format!("gluster_tcmu_latency_seconds_count{{{lun}}} 10")));
     assert!(text.contains(&format!("gluster_tcmu_in_flight{{{lun}}} 0")));
+    assert!(text.contains(&format!("gluster_tcmu_reconnecting{{{lun}}} 0")));
     registry.shutdown();
 }

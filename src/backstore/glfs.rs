@@ -405,6 +405,12 @@ impl Backstore for GlfsBackstore {
         out.append(&mut self.early);
     }
 
+    /// Down until the reactor picks up a finished reconnect, which the job's mailbox
+    /// wake-up makes it do promptly.
+    fn reconnecting(&self) -> bool {
+        matches!(self.link, Link::Down(_))
+    }
+
     fn in_flight(&self) -> usize {
         self.slab.len()
     }

@@ -255,6 +255,12 @@ pub trait Backstore: Send + std::fmt::Debug {
     /// Moves finished requests into `out`.
     fn drain(&mut self, out: &mut Vec<IoCompletion>);
 
+    /// True while the backstore waits for its backend to come back and answers every
+    /// request BUSY (a glfs LUN whose volume is unreachable), for `list` and metrics.
+    fn reconnecting(&self) -> bool {
+        false
+    }
+
     /// True when finished requests wait to be drained, found by reading memory only (no
     /// syscall): a busy-polling reactor asks this instead of waiting for the notifier.
     /// False when unsure; the notifier still tells.

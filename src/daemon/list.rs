@@ -54,8 +54,17 @@ fn line(l: &Listing) -> String {
     let name = format!("{}/{}", l.uio.name.hba, l.uio.name.device);
     match l.stats {
         Some(s) => format!(
-            "{name}\t{}\t{}\t{}\t{}\t{}\tserving",
-            l.uio.name.subtype, s.commands, s.read_bytes, s.write_bytes, s.errors
+            "{name}\t{}\t{}\t{}\t{}\t{}\t{}",
+            l.uio.name.subtype,
+            s.commands,
+            s.read_bytes,
+            s.write_bytes,
+            s.errors,
+            if s.reconnecting {
+                "reconnecting"
+            } else {
+                "serving"
+            }
         ),
         None => format!("{name}\t{}\t-\t-\t-\t-\tunavailable", l.uio.name.subtype),
     }
@@ -65,4 +74,46 @@ fn line(l: &Listing) -> String {
 pub fn fetch(path: &Path) -> std::io::Result<Vec<String>> {
     let stream = UnixStream::connect(path)?;
     BufReader::new(stream).lines().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::uio::{UioDevice, UioName};
+    use crate::device::DeviceStats;
+
+    fn listing(stats: Option<DeviceStats>) -> Listing {
+        let uio = UioDevice {
+            index: 0,
+            name: UioName::parse("tcm-user/1/lun0/glfs/v@h/x.img").unwrap(),
+            map_size: 4096,
+            dev_path: "/dev/uio0".into(),
+        };
+        Listing { uio, stats }
+    }
+
+    #[test]
+    fn the_state_column_says_serving_reconnecting_or_unavailable() {
+        let up = DeviceStats {
+            commands: 3,
+            ..Default::default()
+        };
+        let down = DeviceStats {
+            reconnecting: true,
+            ..up
+        };
+        assert_eq!(
+            line(&listing(Some(up))),
+            "1/lun0\tglfs\t3\t0\t0\t0\tserving"
+        );
+        assert_eq!(
+            line(&listing(Some(down))),
+            "1/lun0\tglfs\t3\t0\t0\t0\treconnecting"
+        );
+        assert_eq!(
+            line(&listing(None)),
+            "1/lun0\tglfs\t-\t-\t-\t-\tunavailable"
+        );
+        assert_eq!(HEADER.split('\t').count(), 7, "one header per column");
+    }
 }

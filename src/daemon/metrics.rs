@@ -47,7 +47,7 @@ type Series = (
 /// The exposition text for every served LUN.
 pub fn render(luns: &[Listing]) -> String {
     let mut out = String::new();
-    let counters: [Series; 5] = [
+    let counters: [Series; 6] = [
         (
             "gluster_tcmu_commands_total",
             "SCSI commands received",
@@ -72,6 +72,11 @@ pub fn render(luns: &[Listing]) -> String {
             "gluster_tcmu_in_flight",
             "commands read and not yet answered",
             |s| s.in_flight,
+        ),
+        (
+            "gluster_tcmu_reconnecting",
+            "1 while the LUN answers BUSY waiting for its backend (a Gluster volume) to come back",
+            |s| u64::from(s.reconnecting),
         ),
     ];
     for (name, help, get) in counters {
@@ -150,10 +155,26 @@ mod tests {
             map_size: 4096,
             dev_path: "/dev/uio0".into(),
         };
-        let text = render(&[Listing {
-            uio,
-            stats: Some(stats),
-        }]);
+        let down = UioDevice {
+            index: 1,
+            name: UioName::parse("tcm-user/1/disk2/glfs/v@h/x.img").unwrap(),
+            ..uio.clone()
+        };
+        let text = render(&[
+            Listing {
+                uio,
+                stats: Some(stats),
+            },
+            Listing {
+                uio: down,
+                stats: Some(DeviceStats {
+                    reconnecting: true,
+                    ..Default::default()
+                }),
+            },
+        ]);
+        assert!(text.contains("gluster_tcmu_reconnecting{lun=\"1/disk1\",handler=\"file\"} 0"));
+        assert!(text.contains("gluster_tcmu_reconnecting{lun=\"1/disk2\",handler=\"glfs\"} 1"));
         assert!(
             text.contains("gluster_tcmu_commands_total{lun=\"1/disk1\",handler=\"file\"} 7"),
             "{text}"

@@ -45,6 +45,9 @@ pub struct DeviceStats {
     pub in_flight: u64,
     /// Time from reading a command to answering it, for commands that went to the backstore.
     pub latency: LatencyHistogram,
+    /// The backstore waits for its backend to come back: I/O is answered BUSY meanwhile
+    /// (at the time of reading).
+    pub reconnecting: bool,
 }
 
 /// Upper bounds (microseconds) of the latency buckets; the last bucket is +Inf.
@@ -141,6 +144,7 @@ impl Device {
     pub fn stats(&self) -> DeviceStats {
         DeviceStats {
             in_flight: self.ring.outstanding() as u64,
+            reconnecting: self.backstore.reconnecting(),
             ..self.stats
         }
     }

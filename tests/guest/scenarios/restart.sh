@@ -59,6 +59,12 @@ outage_fio_end() {
     grep -q '"error" : 0' "$GT_RESULTS/fio-$1.json" || gt_fail "fio reported an I/O error across $2"
 }
 
+# lun_state NAME STATE: `gluster-tcmu list` shows LUN NAME in STATE.
+lun_state() {
+    "$GT_BIN" list | tee -a "$GT_RESULTS/list.txt" |
+        grep -qE "/$1[[:space:]]+glfs[[:space:]].*[[:space:]]$2\$"
+}
+
 if [[ $bs_kind == user:glfs ]]; then
     # A restart while the volume is down: the daemon still takes the LUN over, answers
     # BUSY (the initiator retries) and serves it once the bricks are back.
@@ -70,11 +76,13 @@ if [[ $bs_kind == user:glfs ]]; then
     gt_daemon_start
     gt_wait 60 "the LUN taken over and reconnecting" \
         grep -q "answering BUSY while reconnecting in the background" "$GT_RESULTS/gluster-tcmu.log"
+    gt_check "gluster-tcmu list says the LUN is reconnecting" lun_state restart reconnecting
     outage_fio_start down "the volume is stopped"
     gt_step "start volume $GT_VOLUME"
     gluster --mode=script volume start "$GT_VOLUME" || gt_fail "gluster volume start $GT_VOLUME"
     outage_fio_end down "the outage"
     gt_check "the LUN reconnected" grep -q "reconnected; serving again" "$GT_RESULTS/gluster-tcmu.log"
+    gt_check "gluster-tcmu list says the LUN is serving" lun_state restart serving
 
     # A restart while glusterd accepts connections and never answers (hung), with three
     # LUNs on the volume: one waits out the connect deadline, the other two start
@@ -109,6 +117,9 @@ silent_pid=$!
     ((waited == 1 && skipped == 2)) ||
         gt_fail "takeover on a silent server: $waited LUNs waited the deadline, $skipped did not (want 1 and 2)"
     gt_info "one LUN waited the connect deadline, two started reconnecting at once"
+    for lun in restart restart-b restart-c; do
+        gt_check "gluster-tcmu list says $lun is reconnecting" lun_state "$lun" reconnecting
+    done
     outage_fio_start silent "glusterd is silent"
     gt_step "stop the silent server, start glusterd"
     kill "$silent_pid"
@@ -118,5 +129,8 @@ silent_pid=$!
     gt_wait 120 "all three LUNs reconnected" \
         bash -c '[[ $(tail -n +"$1" "$2" | grep -c "reconnected; serving again") -ge 3 ]]' \
         _ "$log_from" "$GT_RESULTS/gluster-tcmu.log"
+    for lun in restart restart-b restart-c; do
+        gt_check "gluster-tcmu list says $lun is serving" lun_state "$lun" serving
+    done
 fi
 gt_step "pass"
