@@ -1,6 +1,7 @@
 //! Brick failures on the replica-3 volume gt3 (tests/gluster/setup.sh) under a running
 //! LUN: one brick down is invisible, quorum loss answers BUSY and nothing else, and I/O
-//! resumes on the same LUN once the bricks are back. A LUN taken over after a daemon
+//! resumes on the same LUN once the bricks are back; a hung brick (SIGSTOP) only delays
+//! writes until the ping-timeout. A LUN taken over after a daemon
 //! restart while its volfile server is away answers BUSY until the server returns (gt1).
 //! Fails (never skips) without gt1 and gt3.
 #![cfg(feature = "glfs")]
@@ -18,15 +19,23 @@ use gluster_tcmu::reactor::Reactor;
 use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
 use std::net::TcpListener;
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 const BUSY: u8 = 0x08;
 
-fn kill_brick(n: u32) {
+/// The tests that stop or kill gt3's bricks run one at a time.
+static GT3: Mutex<()> = Mutex::new(());
+
+fn signal_brick(n: u32, signal: rustix::process::Signal) {
     let pid = brick_pid("gt3", n);
     let pid = rustix::process::Pid::from_raw(pid).expect("pid");
-    rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("kill brick");
-    eprintln!("killed brick b{n} (pid {})", pid.as_raw_nonzero());
+    rustix::process::kill_process(pid, signal).expect("signal brick");
+    eprintln!("{signal:?} to brick b{n} (pid {})", pid.as_raw_nonzero());
+}
+
+fn kill_brick(n: u32) {
+    signal_brick(n, rustix::process::Signal::KILL);
 }
 
 /// Waits until `n` completions arrived (the reactor serves the device).
@@ -66,31 +75,60 @@ fn write_once(k: &mut FakeKernel, lba: u64, seed: u64) -> Completed {
     collect(k, 1).remove(0)
 }
 
-#[test]
-fn replica3_survives_a_brick_answers_busy_without_quorum_and_resumes() {
+/// A LUN on gt3 served by its own reactor, while this test has the bricks to itself.
+struct Gt3Lun {
+    k: FakeKernel,
+    reactor: Reactor,
+    id: gluster_tcmu::reactor::DeviceId,
+    model: Model,
+    rng: Rng,
+    _bricks: MutexGuard<'static, ()>,
+}
+
+const GT3_BLOCKS: u64 = 8192;
+
+/// Starts every brick of gt3 (a previous failed run may have left some dead), serves a
+/// new image `name`-PID.img on it and runs 300 commands of the model (seeded `seed`).
+fn gt3_lun(name: &str, seed: u64) -> Gt3Lun {
     let _ = tracing_subscriber::fmt()
         .with_env_filter("gluster_tcmu=info")
         .with_test_writer()
         .try_init();
-    // Start from a healthy volume (a previous failed run may have left bricks dead).
+    let bricks = GT3.lock().unwrap_or_else(PoisonError::into_inner);
     gluster(&["volume", "start", "gt3", "force"]);
     std::thread::sleep(Duration::from_secs(2));
-    let blocks = 8192;
-    let key = volume_key("gt3", HOST);
-    let path = format!("t-faults-{}.img", std::process::id());
-    let bs = GlfsBackstore::open_at(key, &path, blocks * 512, &GlfsOptions::default())
-        .unwrap_or_else(|e| panic!("open gt3/{path}: {e}: run tests/gluster/setup.sh"));
-    let (mut k, device) = device_with(Default::default(), lun(blocks), Box::new(bs));
-    let reactor = Reactor::spawn("glfs-faults").unwrap();
+    let path = format!("{name}-{}.img", std::process::id());
+    let size = GT3_BLOCKS * 512;
+    let bs = GlfsBackstore::open_at(
+        volume_key("gt3", HOST),
+        &path,
+        size,
+        &GlfsOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("open gt3/{path}: {e}: run tests/gluster/setup.sh"));
+    let (mut k, device) = device_with(Default::default(), lun(GT3_BLOCKS), Box::new(bs));
+    let reactor = Reactor::spawn(name).unwrap();
     let id = reactor.add(device).unwrap();
-    let mut model = Model::new(blocks);
-    let mut rng = Rng(0xfa17);
+    let (mut model, mut rng) = (Model::new(GT3_BLOCKS), Rng(seed));
     run_model(&mut k, &mut model, 300, 16, &mut rng);
+    Gt3Lun {
+        k,
+        reactor,
+        id,
+        model,
+        rng,
+        _bricks: bricks,
+    }
+}
+
+#[test]
+fn replica3_survives_a_brick_answers_busy_without_quorum_and_resumes() {
+    let mut t = gt3_lun("t-faults", 0xfa17);
 
     // One brick of three down: quorum holds, the initiator sees nothing.
     kill_brick(1);
     std::thread::sleep(Duration::from_secs(1));
-    run_model(&mut k, &mut model, 600, 16, &mut rng);
+    run_model(&mut t.k, &mut t.model, 600, 16, &mut t.rng);
 
     // Two down: quorum lost. Writes must be BUSY; no write may report success and no
     // command may fail any other way. Reads are BUSY or return the acknowledged data.
@@ -98,16 +136,16 @@ fn replica3_survives_a_brick_answers_busy_without_quorum_and_resumes() {
     std::thread::sleep(Duration::from_secs(2));
     let (mut busy, start) = (0, Instant::now());
     while start.elapsed() < Duration::from_secs(6) {
-        let c = write_once(&mut k, 0, 0xdead);
+        let c = write_once(&mut t.k, 0, 0xdead);
         assert_eq!(c.status, BUSY, "write without quorum answered {c:?}");
         busy += 1;
-        k.submit(&read16(1024, 64), DataDir::FromDevice(64 * 512))
+        t.k.submit(&read16(1024, 64), DataDir::FromDevice(64 * 512))
             .unwrap();
-        let c = collect(&mut k, 1).remove(0);
+        let c = collect(&mut t.k, 1).remove(0);
         match c.status {
             BUSY => busy += 1,
             0 => assert!(
-                c.data_in == model.bytes[1024 * 512..1088 * 512],
+                c.data_in == t.model.bytes[1024 * 512..1088 * 512],
                 "stale read"
             ),
             _ => panic!("read without quorum answered {c:?}"),
@@ -119,19 +157,49 @@ fn replica3_survives_a_brick_answers_busy_without_quorum_and_resumes() {
     // Bricks back: the same LUN serves again, with no re-creation.
     gluster(&["volume", "start", "gt3", "force"]);
     let took = write_until_served(
-        &mut k,
+        &mut t.k,
         0xbeef,
         Duration::from_secs(90),
         Duration::from_millis(250),
     );
     eprintln!("writes succeed again {took:?} after the bricks restarted");
-    model.bytes[..64 * 512].copy_from_slice(&pattern(0, 64, 0xbeef));
-    run_model(&mut k, &mut model, 600, 16, &mut rng);
-    let device = reactor.remove(id).unwrap();
+    t.model.bytes[..64 * 512].copy_from_slice(&pattern(0, 64, 0xbeef));
+    run_model(&mut t.k, &mut t.model, 600, 16, &mut t.rng);
+    let device = t.reactor.remove(t.id).unwrap();
     assert_eq!(device.backstore_in_flight(), 0);
     let _ = Command::new("gluster")
         .args(["--mode=script", "volume", "heal", "gt3"])
         .output();
+}
+
+/// A brick that hangs (SIGSTOP: a stuck disk, a frozen host) rather than dies: the
+/// client gives up on it after gt3's `network.ping-timeout` (5 s), and until then the
+/// writes it holds wait. Every command still ends GOOD with the right data, none is lost,
+/// and once the brick resumes (stale) and is healed, reads still return what was written.
+#[test]
+fn a_hung_brick_delays_writes_by_the_ping_timeout_and_loses_nothing() {
+    let mut t = gt3_lun("t-hung", 0x57);
+
+    signal_brick(3, rustix::process::Signal::STOP);
+    let mut longest = Duration::ZERO;
+    let mut patient = |k: &mut FakeKernel| {
+        let t = Instant::now();
+        assert!(
+            k.wait_kick(Duration::from_secs(60)).unwrap(),
+            "no answer within 60 s of a hung brick"
+        );
+        longest = longest.max(t.elapsed());
+    };
+    run_model_with(&mut t.k, &mut t.model, 600, 16, &mut t.rng, &mut patient);
+    eprintln!("brick b3 hung: 600 commands GOOD, longest wait {longest:?}");
+    signal_brick(3, rustix::process::Signal::CONT);
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = Command::new("gluster")
+        .args(["--mode=script", "volume", "heal", "gt3"])
+        .output();
+    run_model(&mut t.k, &mut t.model, 600, 16, &mut t.rng);
+    let device = t.reactor.remove(t.id).unwrap();
+    assert_eq!(device.backstore_in_flight(), 0);
 }
 
 #[test]
