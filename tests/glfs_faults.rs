@@ -1,7 +1,8 @@
 //! Brick failures on the replica-3 volume gt3 (tests/gluster/setup.sh) under a running
 //! LUN: one brick down is invisible, quorum loss answers BUSY and nothing else, and I/O
 //! resumes on the same LUN once the bricks are back; a hung brick (SIGSTOP) only delays
-//! writes until the ping-timeout. A LUN taken over after a daemon
+//! writes until the ping-timeout; graph switches (a translator toggled) do not disturb
+//! I/O. A LUN taken over after a daemon
 //! restart while its volfile server is away answers BUSY until the server returns (gt1).
 //! Fails (never skips) without gt1 and gt3.
 #![cfg(feature = "glfs")]
@@ -15,6 +16,7 @@ use common::gluster::{
 use common::model::*;
 use common::*;
 use gluster_tcmu::backstore::{GlfsBackstore, GlfsOptions};
+use gluster_tcmu::glfs::VolumeKey;
 use gluster_tcmu::reactor::Reactor;
 use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
 use std::net::TcpListener;
@@ -90,6 +92,11 @@ const GT3_BLOCKS: u64 = 8192;
 /// Starts every brick of gt3 (a previous failed run may have left some dead), serves a
 /// new image `name`-PID.img on it and runs 300 commands of the model (seeded `seed`).
 fn gt3_lun(name: &str, seed: u64) -> Gt3Lun {
+    gt3_lun_with(name, seed, volume_key("gt3", HOST), GlfsOptions::default())
+}
+
+/// [`gt3_lun`] through `key`'s servers, with `opts`.
+fn gt3_lun_with(name: &str, seed: u64, key: VolumeKey, opts: GlfsOptions) -> Gt3Lun {
     let _ = tracing_subscriber::fmt()
         .with_env_filter("gluster_tcmu=info")
         .with_test_writer()
@@ -99,13 +106,8 @@ fn gt3_lun(name: &str, seed: u64) -> Gt3Lun {
     std::thread::sleep(Duration::from_secs(2));
     let path = format!("{name}-{}.img", std::process::id());
     let size = GT3_BLOCKS * 512;
-    let bs = GlfsBackstore::open_at(
-        volume_key("gt3", HOST),
-        &path,
-        size,
-        &GlfsOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("open gt3/{path}: {e}: run tests/gluster/setup.sh"));
+    let bs = GlfsBackstore::open_at(key, &path, size, &opts)
+        .unwrap_or_else(|e| panic!("open gt3/{path}: {e}: run tests/gluster/setup.sh"));
     let (mut k, device) = device_with(Default::default(), lun(GT3_BLOCKS), Box::new(bs));
     let reactor = Reactor::spawn(name).unwrap();
     let id = reactor.add(device).unwrap();
@@ -198,6 +200,46 @@ fn a_hung_brick_delays_writes_by_the_ping_timeout_and_loses_nothing() {
         .args(["--mode=script", "volume", "heal", "gt3"])
         .output();
     run_model(&mut t.k, &mut t.model, 600, 16, &mut t.rng);
+    let device = t.reactor.remove(t.id).unwrap();
+    assert_eq!(device.backstore_in_flight(), 0);
+}
+
+/// Sets a gt3 option for as long as it lives, then puts the old value back.
+struct VolumeOption(&'static str, &'static str);
+
+impl Drop for VolumeOption {
+    fn drop(&mut self) {
+        gluster(&["volume", "set", "gt3", self.0, self.1]);
+    }
+}
+
+/// Toggling a translator (`performance.quick-read`) makes gfapi build a new graph and
+/// switch to it at the next request, moving the LUN's open file over (gfapi's
+/// `glfs_migrate_openfds`), on the reactor's thread. Reads and writes go on across four
+/// switches, every one GOOD with the model's data.
+#[test]
+fn reads_and_writes_go_on_across_graph_switches() {
+    // A connection of its own (glusterd listens on every address), logging to its own
+    // file, so the switches counted are this LUN's.
+    let log = std::path::PathBuf::from("/var/log/gluster-tcmu/gfapi-graph-switch.log");
+    let _ = std::fs::remove_file(&log);
+    let mut opts = GlfsOptions::default();
+    opts.connect.log_file = log.clone();
+    let mut t = gt3_lun_with("t-graph", 0x9a, volume_key("gt3", "127.0.0.1"), opts);
+    let _restore = VolumeOption("performance.quick-read", "off");
+    for value in ["on", "off", "on", "off"] {
+        gluster(&["volume", "set", "gt3", "performance.quick-read", value]);
+        run_model(&mut t.k, &mut t.model, 400, 16, &mut t.rng);
+    }
+    let switches = std::fs::read_to_string(&log)
+        .expect("gfapi's log")
+        .matches("switched to graph")
+        .count();
+    eprintln!("{switches} graphs switched to");
+    assert!(
+        switches >= 5,
+        "the first graph and one per toggle, but {switches} graphs"
+    );
     let device = t.reactor.remove(t.id).unwrap();
     assert_eq!(device.backstore_in_flight(), 0);
 }
