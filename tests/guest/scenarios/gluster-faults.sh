@@ -3,18 +3,23 @@
 #   brick-kill:  kill -9 one brick process (replica 3 keeps quorum): no I/O error
 #   volume-stop: `gluster volume stop` for 15 s, then start: I/O resumes without restarting
 #                gluster-tcmu, verify passes
-#   gluster-faults.sh [BACKSTORE [PHASES]]   default user:glfs "brick-kill volume-stop"
+#   glusterd-kill: kill -9 glusterd (the bricks keep serving), start it again: no I/O error
+#   graph-switch: toggle a translator twice (performance.quick-read on, off): the client
+#                switches graphs under the open LUN; no I/O error
+#   gluster-faults.sh [BACKSTORE [PHASES]]
+#                default user:glfs "brick-kill volume-stop glusterd-kill graph-switch"
 # guest-timeout: 1200
 # guest-needs: gluster
 set -u
 . /share/guest/lib.sh
 bs_kind=${1:-user:glfs}
-phases=${2:-brick-kill volume-stop}
+phases=${2:-brick-kill volume-stop glusterd-kill graph-switch}
 # Replica-3 O_DSYNC writes under TCG run at tens of IOPS: keep the job small (it only has to
 # outlast the fault, which starts 8 s in).
 fault_size=${GT_FAULT_SIZE:-8M}
 gt_prepare_backstore "$bs_kind"
 restore() {
+    gt_gluster_start >/dev/null 2>&1
     gluster --mode=script volume start "$GT_VOLUME" force >/dev/null 2>&1
 }
 trap restore EXIT
@@ -51,6 +56,9 @@ fio_wait() {
     gt_info "ok: fio $name verified"
 }
 
+# graphs: how many graphs gluster-tcmu's gfapi connections have switched to so far.
+graphs() { grep -c "switched to graph" /var/log/gluster-tcmu/gfapi.log 2>/dev/null; }
+
 for phase in $phases; do
     case $phase in
         brick-kill)
@@ -78,6 +86,32 @@ for phase in $phases; do
             gluster --mode=script volume start "$GT_VOLUME" || gt_fail "volume start"
             gt_wait 120 "bricks online" gt_bricks_online "$GT_VOLUME" "$GT_REPLICA"
             fio_wait volume-stop
+            ;;
+        glusterd-kill)
+            gt_step "glusterd-kill: fio, kill -9 glusterd, start it again"
+            fio_bg glusterd-kill --size="$fault_size" --rate_iops=150
+            sleep 8
+            kill -0 "$fio_pid" || gt_fail "fio finished before the fault"
+            pkill -9 -x glusterd || gt_fail "no glusterd to kill"
+            sleep 5
+            gt_gluster_start
+            fio_wait glusterd-kill
+            ;;
+        graph-switch)
+            gt_step "graph-switch: fio, performance.quick-read on, then off"
+            fio_bg graph-switch --size="$fault_size" --rate_iops=150
+            sleep 8
+            kill -0 "$fio_pid" || gt_fail "fio finished before the fault"
+            before=$(graphs)
+            for v in on off; do
+                gluster --mode=script volume set "$GT_VOLUME" performance.quick-read "$v" ||
+                    gt_fail "volume set performance.quick-read $v"
+                sleep 3
+            done
+            fio_wait graph-switch
+            switched=$(($(graphs) - before))
+            ((switched >= 2)) || gt_fail "gfapi switched graphs $switched times, want 2"
+            gt_info "gfapi switched graphs $switched times under fio"
             ;;
         *) gt_fail "unknown phase $phase" ;;
     esac
