@@ -203,6 +203,11 @@ pub struct GlfsDefaults {
     pub connect_timeout: Duration,
     /// Directory for libgfapi's own log files. Default `/var/log/gluster-tcmu`.
     pub log_dir: PathBuf,
+    /// The kernel's command time-out (`attrib/cmd_time_out`) given to a new LUN that
+    /// has the kernel's default of 30 s. Default 130, as gluster-block: a hung brick
+    /// holds writes for the volume's `network.ping-timeout` (42 s by default), and the
+    /// kernel would fail them at 30 s. 0 leaves every LUN's value alone.
+    pub cmd_time_out_secs: u32,
 }
 
 /// One source of settings; `None` leaves the value to earlier sources. Deserialized
@@ -276,6 +281,7 @@ pub struct RamLayer {
 pub struct GlfsLayer {
     pub connect_timeout_secs: Option<NonZeroU64>,
     pub log_dir: Option<PathBuf>,
+    pub cmd_time_out_secs: Option<u32>,
 }
 
 /// Why the configuration could not be loaded.
@@ -319,6 +325,7 @@ impl Default for Config {
             glfs: GlfsDefaults {
                 connect_timeout: Duration::from_secs(10),
                 log_dir,
+                cmd_time_out_secs: 130,
             },
         }
     }
@@ -354,6 +361,10 @@ impl Config {
         let timeout = layer.glfs.connect_timeout_secs;
         set(&mut self.glfs.connect_timeout, timeout.map(secs));
         set(&mut self.glfs.log_dir, layer.glfs.log_dir.clone());
+        set(
+            &mut self.glfs.cmd_time_out_secs,
+            layer.glfs.cmd_time_out_secs,
+        );
     }
 }
 

@@ -23,6 +23,7 @@ fn defaults() {
     assert_eq!(c.ram.max_size, Size(16 << 30));
     assert_eq!(c.glfs.connect_timeout, Duration::from_secs(10));
     assert_eq!(c.glfs.log_dir, PathBuf::from("/var/log/gluster-tcmu"));
+    assert_eq!(c.glfs.cmd_time_out_secs, 130);
     assert_eq!(
         Config::merge(&Layer::default(), &toml(""), &Layer::default()),
         c
@@ -63,6 +64,7 @@ fn full_file() {
         [glfs]
         connect_timeout_secs = 30
         log_dir = "/srv/log/glfs"
+        cmd_time_out_secs = 0
         "#,
     );
     let c = Config::merge(&Layer::default(), &layer, &Layer::default());
@@ -77,6 +79,7 @@ fn full_file() {
     assert_eq!(c.ram.max_size, Size(2 << 30));
     assert_eq!(c.glfs.connect_timeout, Duration::from_secs(30));
     assert_eq!(c.glfs.log_dir, PathBuf::from("/srv/log/glfs"));
+    assert_eq!(c.glfs.cmd_time_out_secs, 0, "0 leaves LUNs alone");
 }
 
 #[test]

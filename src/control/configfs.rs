@@ -129,6 +129,11 @@ impl ConfigfsDevice {
         self.parsed("attrib/cmd_time_out", parse_decimal)
     }
 
+    /// Sets `attrib/cmd_time_out` (the kernel refuses while the device has exports).
+    pub fn set_cmd_time_out(&self, secs: u32) -> Result<(), ConfigfsError> {
+        self.write("attrib/cmd_time_out", &secs.to_string())
+    }
+
     /// `action/block_dev`: stop (`true`) or resume queueing commands to the ring, used
     /// around a ring reset when a restarted daemon takes a device over.
     pub fn block_dev(&self, on: bool) -> Result<(), ConfigfsError> {

@@ -109,6 +109,8 @@ fn writers() {
     assert_eq!(read("action/reset_ring"), "1");
     dev.reset_ring(ResetMode::CheckCondition).unwrap();
     assert_eq!(read("action/reset_ring"), "2");
+    dev.set_cmd_time_out(130).unwrap();
+    assert_eq!(dev.cmd_time_out().unwrap(), 130);
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod open;
 mod recover;
 pub mod registry;
 pub mod service;
+pub mod time_out;
 
 use crate::control::dbus;
 use crate::control::netlink::{NetlinkError, TcmuNetlink};

@@ -45,6 +45,8 @@ pub struct OpenDefaults {
     pub glfs_connect_timeout: Duration,
     /// `[glfs] log_dir`: where libgfapi writes `gfapi.log`.
     pub glfs_log_dir: PathBuf,
+    /// `[glfs] cmd_time_out_secs`: the kernel time-out a new glfs LUN gets (0: left alone).
+    pub glfs_cmd_time_out: u32,
 }
 
 impl Default for OpenDefaults {
@@ -60,6 +62,7 @@ impl From<&Config> for OpenDefaults {
             ram_max_size: config.ram.max_size.bytes(),
             glfs_connect_timeout: config.glfs.connect_timeout,
             glfs_log_dir: config.glfs.log_dir.clone(),
+            glfs_cmd_time_out: config.glfs.cmd_time_out_secs,
         }
     }
 }
@@ -151,6 +154,10 @@ pub fn open_device(
         return Err(OpenError::Size { size, block });
     }
     let handler = parse_dev_config(&format!("{}/{}", uio.name.subtype, uio.name.config))?;
+    if matches!(handler, HandlerConfig::Glfs(_)) {
+        let name = uio.name.to_string();
+        super::time_out::review(&cfs, &name, defaults.glfs_cmd_time_out, opening);
+    }
     let identity = read_identity(cfs.dir());
     let serial = identity
         .as_ref()

@@ -4,21 +4,25 @@
 #   volume-stop: `gluster volume stop` for 15 s, then start: I/O resumes without restarting
 #                gluster-tcmu, verify passes
 #   glusterd-kill: kill -9 glusterd (the bricks keep serving), start it again: no I/O error
+#   brick-hang:  SIGSTOP one brick for 50 s (longer than the kernel's default cmd_time_out
+#                and the initiator's 30 s, shorter than network.ping-timeout, 42 s): the
+#                daemon gave the LUN cmd_time_out 130 s at create, so no I/O error
 #   graph-switch: toggle a translator twice (performance.quick-read on, off): the client
 #                switches graphs under the open LUN; no I/O error
 #   gluster-faults.sh [BACKSTORE [PHASES]]
-#                default user:glfs "brick-kill volume-stop glusterd-kill graph-switch"
+#                default user:glfs "brick-kill volume-stop glusterd-kill graph-switch brick-hang"
 # guest-timeout: 1200
 # guest-needs: gluster
 set -u
 . /share/guest/lib.sh
 bs_kind=${1:-user:glfs}
-phases=${2:-brick-kill volume-stop glusterd-kill graph-switch}
+phases=${2:-brick-kill volume-stop glusterd-kill graph-switch brick-hang}
 # Replica-3 O_DSYNC writes under TCG run at tens of IOPS: keep the job small (it only has to
 # outlast the fault, which starts 8 s in).
 fault_size=${GT_FAULT_SIZE:-8M}
 gt_prepare_backstore "$bs_kind"
 restore() {
+    pkill -CONT -f glusterfsd
     gt_gluster_start >/dev/null 2>&1
     gluster --mode=script volume start "$GT_VOLUME" force >/dev/null 2>&1
 }
@@ -56,6 +60,20 @@ fio_wait() {
     gt_info "ok: fio $name verified"
 }
 
+# fault_fio NAME RATE: fio write-verify in the background at RATE IOPS, 8 s in, still running.
+fault_fio() {
+    fio_bg "$1" --size="$fault_size" --rate_iops="$2"
+    sleep 8
+    kill -0 "$fio_pid" || gt_fail "fio finished before the fault"
+}
+
+# brick_pid N: the glusterfsd of brick bN; fails when there is none.
+brick_pid() {
+    local pid
+    pid=$(gt_brick_pid "$GT_VOLUME" "$1")
+    [[ -n $pid ]] && echo "$pid"
+}
+
 # graphs: how many graphs gluster-tcmu's gfapi connections have switched to so far.
 graphs() { grep -c "switched to graph" /var/log/gluster-tcmu/gfapi.log 2>/dev/null; }
 
@@ -63,11 +81,8 @@ for phase in $phases; do
     case $phase in
         brick-kill)
             gt_step "brick-kill: fio, then kill -9 brick b1"
-            fio_bg brick-kill --size="$fault_size" --rate_iops=150
-            sleep 8
-            kill -0 "$fio_pid" || gt_fail "fio finished before the fault"
-            bpid=$(gt_brick_pid "$GT_VOLUME" 1)
-            [[ -n $bpid ]] || gt_fail "no glusterfsd for brick b1"
+            fault_fio brick-kill 150
+            bpid=$(brick_pid 1) || gt_fail "no glusterfsd for brick b1"
             kill -9 "$bpid"
             gt_info "killed brick b1 (pid $bpid)"
             fio_wait brick-kill
@@ -78,9 +93,7 @@ for phase in $phases; do
             ;;
         volume-stop)
             gt_step "volume-stop: fio, volume stop for 15 s, start"
-            fio_bg volume-stop --size="$fault_size" --rate_iops=100
-            sleep 8
-            kill -0 "$fio_pid" || gt_fail "fio finished before the fault"
+            fault_fio volume-stop 100
             gluster --mode=script volume stop "$GT_VOLUME" || gt_fail "volume stop"
             sleep 15
             gluster --mode=script volume start "$GT_VOLUME" || gt_fail "volume start"
@@ -89,9 +102,7 @@ for phase in $phases; do
             ;;
         glusterd-kill)
             gt_step "glusterd-kill: fio, kill -9 glusterd, start it again"
-            fio_bg glusterd-kill --size="$fault_size" --rate_iops=150
-            sleep 8
-            kill -0 "$fio_pid" || gt_fail "fio finished before the fault"
+            fault_fio glusterd-kill 150
             pkill -9 -x glusterd || gt_fail "no glusterd to kill"
             sleep 5
             gt_gluster_start
@@ -99,9 +110,7 @@ for phase in $phases; do
             ;;
         graph-switch)
             gt_step "graph-switch: fio, performance.quick-read on, then off"
-            fio_bg graph-switch --size="$fault_size" --rate_iops=150
-            sleep 8
-            kill -0 "$fio_pid" || gt_fail "fio finished before the fault"
+            fault_fio graph-switch 150
             before=$(graphs)
             for v in on off; do
                 gluster --mode=script volume set "$GT_VOLUME" performance.quick-read "$v" ||
@@ -112,6 +121,19 @@ for phase in $phases; do
             switched=$(($(graphs) - before))
             ((switched >= 2)) || gt_fail "gfapi switched graphs $switched times, want 2"
             gt_info "gfapi switched graphs $switched times under fio"
+            ;;
+        brick-hang)
+            cto=$(cat /sys/kernel/config/target/core/user_*/faults/attrib/cmd_time_out)
+            ((cto == 130)) || gt_fail "the LUN's cmd_time_out is $cto, want 130 (set by gluster-tcmu)"
+            gt_info "the LUN's cmd_time_out is $cto s"
+            gt_step "brick-hang: fio, SIGSTOP brick b1 for 50 s, SIGCONT"
+            fault_fio brick-hang 100
+            bpid=$(brick_pid 1) || gt_fail "no glusterfsd for brick b1"
+            kill -STOP "$bpid"
+            sleep 50
+            kill -CONT "$bpid"
+            gt_info "brick b1 (pid $bpid) was stopped for 50 s"
+            fio_wait brick-hang
             ;;
         *) gt_fail "unknown phase $phase" ;;
     esac
