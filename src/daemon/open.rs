@@ -155,8 +155,7 @@ pub fn open_device(
     }
     let handler = parse_dev_config(&format!("{}/{}", uio.name.subtype, uio.name.config))?;
     if matches!(handler, HandlerConfig::Glfs(_)) {
-        let name = uio.name.to_string();
-        super::time_out::review(&cfs, &name, defaults.glfs_cmd_time_out, opening);
+        super::time_out::review(&cfs, &uio.name, defaults.glfs_cmd_time_out, opening);
     }
     let identity = read_identity(cfs.dir());
     let serial = identity

@@ -14,6 +14,7 @@
 
 use super::open::Opening;
 use crate::control::configfs::ConfigfsDevice;
+use crate::control::uio::UioName;
 
 /// The kernel's default `cmd_time_out` for a TCMU device, in seconds.
 pub const KERNEL_DEFAULT: u32 = 30;
@@ -48,23 +49,23 @@ pub fn plan(current: u32, want: u32, opening: Opening) -> Plan {
 
 /// Reads the LUN's `cmd_time_out` and raises it or warns, as [`plan`] says. Failures
 /// are logged: the LUN is served either way.
-pub fn review(cfs: &ConfigfsDevice, name: &str, want: u32, opening: Opening) {
+pub fn review(cfs: &ConfigfsDevice, name: &UioName, want: u32, opening: Opening) {
     let current = match cfs.cmd_time_out() {
         Ok(v) => v,
-        Err(e) => return tracing::debug!(device = name, "cmd_time_out not read: {e}"),
+        Err(e) => return tracing::debug!(device = %name, "cmd_time_out not read: {e}"),
     };
     match plan(current, want, opening) {
         Plan::Keep => {}
         Plan::Raise(secs) => match cfs.set_cmd_time_out(secs) {
             Ok(()) => tracing::info!(
-                device = name,
+                device = %name,
                 "cmd_time_out raised from {current} s to {secs} s ([glfs] cmd_time_out_secs), \
                  so that a hung brick delays writes instead of failing them"
             ),
-            Err(e) => tracing::warn!(device = name, "cannot raise cmd_time_out to {secs} s: {e}"),
+            Err(e) => tracing::warn!(device = %name, "cannot raise cmd_time_out to {secs} s: {e}"),
         },
         Plan::Warn(secs) => tracing::warn!(
-            device = name,
+            device = %name,
             "cmd_time_out is {secs} s: a Gluster brick that hangs for longer (network.ping-timeout \
              is {GLUSTER_PING_TIMEOUT} s by default) makes the kernel fail this LUN's commands; \
              set `targetcli {} set attribute cmd_time_out={want}` while it is not exported",
@@ -73,10 +74,9 @@ pub fn review(cfs: &ConfigfsDevice, name: &str, want: u32, opening: Opening) {
     }
 }
 
-/// targetcli's path of a device named `tcm-user/HBA/NAME/...`.
-fn backstore_path(name: &str) -> String {
-    let device = name.split('/').nth(2).unwrap_or(name);
-    format!("/backstores/user:glfs/{device}")
+/// targetcli's path of the device.
+fn backstore_path(name: &UioName) -> String {
+    format!("/backstores/user:{}/{}", name.subtype, name.device)
 }
 
 #[cfg(test)]
@@ -106,9 +106,7 @@ mod tests {
 
     #[test]
     fn the_targetcli_path_names_the_backstore() {
-        assert_eq!(
-            backstore_path("tcm-user/1/disk1/glfs/gv0@h/disk1.img"),
-            "/backstores/user:glfs/disk1"
-        );
+        let name = UioName::parse("tcm-user/1/disk1/glfs/gv0@h/disk1.img").unwrap();
+        assert_eq!(backstore_path(&name), "/backstores/user:glfs/disk1");
     }
 }
