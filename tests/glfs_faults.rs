@@ -16,7 +16,7 @@ use common::gluster::{
 use common::model::*;
 use common::*;
 use gluster_tcmu::backstore::{GlfsBackstore, GlfsOptions};
-use gluster_tcmu::glfs::VolumeKey;
+use gluster_tcmu::glfs::{Registry, VolumeKey};
 use gluster_tcmu::reactor::Reactor;
 use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
 use std::net::TcpListener;
@@ -213,35 +213,80 @@ impl Drop for VolumeOption {
     }
 }
 
-/// Toggling a translator (`performance.quick-read`) makes gfapi build a new graph and
-/// switch to it at the next request, moving the LUN's open file over (gfapi's
-/// `glfs_migrate_openfds`), on the reactor's thread. Reads and writes go on across four
-/// switches, every one GOOD with the model's data.
+/// Toggling a translator (`performance.quick-read`) changes the volfile. gfapi would
+/// build a new graph and switch the open file to it under the requests in flight,
+/// which in gfapi 10 frees the file's fd once per such request (gluster/glusterfs#4799;
+/// this test crashed the process in 2 runs of 8 that way). Instead the LUN moves to a
+/// connection built from the new volfile: four toggles, each followed by a move, and
+/// every command GOOD with the model's data, none answered BUSY.
 #[test]
-fn reads_and_writes_go_on_across_graph_switches() {
-    // A connection of its own (glusterd listens on every address), logging to its own
-    // file, so the switches counted are this LUN's.
-    let log = std::path::PathBuf::from("/var/log/gluster-tcmu/gfapi-graph-switch.log");
-    let _ = std::fs::remove_file(&log);
-    let mut opts = GlfsOptions::default();
-    opts.connect.log_file = log.clone();
-    let mut t = gt3_lun_with("t-graph", 0x9a, volume_key("gt3", "127.0.0.1"), opts);
+fn volfile_changes_move_the_lun_to_a_new_connection_without_an_error() {
+    // A connection of its own (glusterd listens on every address).
+    let key = volume_key("gt3", "127.0.0.1");
+    let mut t = gt3_lun_with("t-graph", 0x9a, key.clone(), GlfsOptions::default());
     let _restore = VolumeOption("performance.quick-read", "off");
-    for value in ["on", "off", "on", "off"] {
+    let first = Registry::global().generation(&key).expect("connected");
+    for (n, value) in (1..).zip(["on", "off", "on", "off"]) {
         gluster(&["volume", "set", "gt3", "performance.quick-read", value]);
-        run_model(&mut t.k, &mut t.model, 400, 16, &mut t.rng);
+        let start = Instant::now();
+        while Registry::global().generation(&key) < Some(first + n) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "no connection from the volfile with quick-read {value} after 30 s"
+            );
+            run_model(&mut t.k, &mut t.model, 100, 16, &mut t.rng);
+        }
+        eprintln!("moved to generation {n} after {:?}", start.elapsed());
+        run_model(&mut t.k, &mut t.model, 300, 16, &mut t.rng);
+        assert_eq!(
+            Registry::global().users(&key),
+            1,
+            "the LUN's file is the new connection's only user once the move is done"
+        );
     }
-    let switches = std::fs::read_to_string(&log)
-        .expect("gfapi's log")
-        .matches("switched to graph")
-        .count();
-    eprintln!("{switches} graphs switched to");
-    assert!(
-        switches >= 5,
-        "the first graph and one per toggle, but {switches} graphs"
-    );
     let device = t.reactor.remove(t.id).unwrap();
     assert_eq!(device.backstore_in_flight(), 0);
+}
+
+/// Two LUNs on one volume both move when its volfile changes, and share the one new
+/// connection, as they shared the old one.
+#[test]
+fn luns_of_one_volume_move_together_to_one_new_connection() {
+    // Its own server spelling, so no other test's LUNs are counted.
+    let key = volume_key("gt3", "localhost");
+    let mut a = gt3_lun_with("t-move-a", 0x31, key.clone(), GlfsOptions::default());
+    let path = format!("t-move-b-{}.img", std::process::id());
+    let opts = GlfsOptions::default();
+    let bs = GlfsBackstore::open_at(key.clone(), &path, GT3_BLOCKS * 512, &opts).unwrap();
+    let (mut kb, device) = device_with(Default::default(), lun(GT3_BLOCKS), Box::new(bs));
+    let rb = Reactor::spawn("t-move-b").unwrap();
+    let idb = rb.add(device).unwrap();
+    let (mut mb, mut rngb) = (Model::new(GT3_BLOCKS), Rng(0x32));
+    assert_eq!(Registry::global().users(&key), 2, "one connection for both");
+    let first = Registry::global().generation(&key).expect("connected");
+
+    let _restore = VolumeOption("performance.quick-read", "off");
+    gluster(&["volume", "set", "gt3", "performance.quick-read", "on"]);
+    let start = Instant::now();
+    let registry = Registry::global();
+    while registry.generation(&key) <= Some(first) || registry.users(&key) < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "both LUNs not on a new connection after 30 s"
+        );
+        run_model(&mut a.k, &mut a.model, 50, 16, &mut a.rng);
+        run_model(&mut kb, &mut mb, 50, 16, &mut rngb);
+    }
+    eprintln!("both LUNs moved after {:?}", start.elapsed());
+    run_model(&mut a.k, &mut a.model, 300, 16, &mut a.rng);
+    run_model(&mut kb, &mut mb, 300, 16, &mut rngb);
+    assert_eq!(
+        registry.users(&key),
+        2,
+        "both files on the one new connection"
+    );
+    assert_eq!(a.reactor.remove(a.id).unwrap().backstore_in_flight(), 0);
+    assert_eq!(rb.remove(idb).unwrap().backstore_in_flight(), 0);
 }
 
 #[test]

@@ -17,6 +17,12 @@
 //! every new command is answered BUSY at once; the reactor never waits. Each state
 //! change is logged once. A LUN the daemon takes over after a restart starts in that
 //! state when its volume cannot be reached ([`GlfsBackstore::open_or_reconnect_at`]).
+//!
+//! Volume changes: when the volume's volfile changed ([`Volume::is_stale`]), the LUN
+//! opens its image on a connection built from the new one in the background, still
+//! serving on the old; then holds new requests until the old file's are done and
+//! flushed, and sends them to the new file. No BUSY, no error (docs/ARCHITECTURE.md,
+//! "Volume changes").
 
 #![forbid(unsafe_code)]
 
@@ -99,7 +105,25 @@ enum Link {
     Up(Arc<GlfsFile>),
     /// Connection lost; the background job delivers a reopened file.
     Down(Arc<Reconnect>),
+    /// The volume's volfile changed: requests still go to `file` while the job opens
+    /// the image on a connection built from the new one.
+    Moving {
+        file: Arc<GlfsFile>,
+        job: Arc<Reconnect>,
+    },
+    /// The new file is open. New requests are held (not answered) until the old
+    /// file's requests are done and one last `fdatasync` on it returned, so a
+    /// SYNCHRONIZE CACHE on the new connection never skips data the old one still
+    /// caches; `flushing` says that `fdatasync` is in flight.
+    Handover {
+        old: Arc<GlfsFile>,
+        new: Arc<GlfsFile>,
+        flushing: bool,
+    },
 }
+
+/// The token of the handover's last `fdatasync` (slab tokens are indices, never this).
+const HANDOVER_FLUSH: u64 = u64::MAX;
 
 /// A glfs LUN.
 #[derive(Debug)]
@@ -113,6 +137,8 @@ pub struct GlfsBackstore {
     slab: Slab,
     early: Vec<IoCompletion>,
     done: Vec<Done>,
+    /// Requests that arrived during a handover, sent to the new file after it.
+    held: Vec<IoRequest>,
     /// Reconnects since the last request that succeeded (for back-off).
     outages: u32,
 }
@@ -200,6 +226,7 @@ impl GlfsBackstore {
             slab: Slab::default(),
             early: Vec::new(),
             done: Vec::new(),
+            held: Vec::new(),
             outages: 0,
         }
     }
@@ -246,34 +273,146 @@ impl GlfsBackstore {
     /// The open file while connected (for tests and tools: read back through gfapi).
     pub fn file(&self) -> Option<&Arc<GlfsFile>> {
         match &self.link {
-            Link::Up(f) => Some(f),
+            Link::Up(f) | Link::Moving { file: f, .. } | Link::Handover { new: f, .. } => Some(f),
             Link::Down(_) => None,
         }
     }
 
     /// True while the LUN waits for its connection to come back.
     pub fn is_reconnecting(&mut self) -> bool {
-        self.current().is_none()
+        self.advance();
+        matches!(self.link, Link::Down(_))
     }
 
-    /// The file to use, after picking up a finished reconnect.
+    /// The file to use, after moving the link on (see [`GlfsBackstore::advance`]).
     fn current(&mut self) -> Option<Arc<GlfsFile>> {
-        if let Link::Down(job) = &self.link {
-            let file = job.take()?;
-            tracing::info!(volume = %self.key.volume, path = %self.path, "reconnected; serving again");
-            self.link = Link::Up(file);
-        }
+        self.advance();
         match &self.link {
-            Link::Up(f) => Some(f.clone()),
-            Link::Down(_) => None,
+            Link::Up(f) | Link::Moving { file: f, .. } => Some(f.clone()),
+            Link::Down(_) | Link::Handover { .. } => None,
         }
+    }
+
+    /// Picks up a finished reconnect, starts moving off a stale connection, picks up
+    /// the file a move opened, and starts the handover's flush once the old file is
+    /// idle.
+    fn advance(&mut self) {
+        match &self.link {
+            Link::Down(job) => {
+                if let Some(file) = job.take() {
+                    tracing::info!(volume = %self.key.volume, path = %self.path, "reconnected; serving again");
+                    self.link = Link::Up(file);
+                }
+            }
+            Link::Up(file) if file.volume().is_stale() => {
+                let file = file.clone();
+                self.start_moving(file);
+            }
+            Link::Moving { file, job } => {
+                if let Some(new) = job.take() {
+                    let old = file.clone();
+                    self.link = Link::Handover {
+                        old,
+                        new,
+                        flushing: false,
+                    };
+                    self.flush_if_idle();
+                }
+            }
+            Link::Handover { .. } => self.flush_if_idle(),
+            Link::Up(_) => {}
+        }
+    }
+
+    /// The volume changed under `file`: open the image on a new connection in the
+    /// background while requests still go to `file`.
+    fn start_moving(&mut self, file: Arc<GlfsFile>) {
+        let job = Reconnect::start(
+            (self.key.clone(), self.path.clone(), self.size),
+            Arc::downgrade(file.volume()),
+            self.opts.connect.clone(),
+            Duration::ZERO,
+            Arc::downgrade(&self.mailbox),
+        );
+        match job {
+            Ok(job) => {
+                tracing::info!(
+                    volume = %self.key.volume, path = %self.path,
+                    "volume changed; opening the image on a new connection"
+                );
+                self.link = Link::Moving { file, job };
+            }
+            // Stays Up: the next request tries again.
+            Err(e) => tracing::error!("cannot start the thread to move to a new connection: {e}"),
+        }
+    }
+
+    /// In a handover, once no request of the old file is in flight: its last
+    /// `fdatasync` (or, if that cannot be sent, the switch right away).
+    fn flush_if_idle(&mut self) {
+        let Link::Handover {
+            old,
+            flushing: flushing @ false,
+            ..
+        } = &mut self.link
+        else {
+            return;
+        };
+        if !self.slab.is_empty() {
+            return;
+        }
+        *flushing = true;
+        let old = old.clone();
+        if let Err(e) = old.submit(AsyncOp::Fdatasync, HANDOVER_FLUSH, &self.mailbox) {
+            self.finish_handover(Err(e.errno));
+        }
+    }
+
+    /// The handover's flush returned: serve on the new file.
+    fn finish_handover(&mut self, flushed: Result<u64, i32>) {
+        let Link::Handover { new, .. } = &self.link else {
+            return;
+        };
+        if let Err(errno) = flushed {
+            tracing::error!(
+                volume = %self.key.volume, path = %self.path,
+                "the last fdatasync on the old connection failed ({}); writes it acknowledged \
+                 from a client-side cache may be lost",
+                std::io::Error::from_raw_os_error(errno)
+            );
+        }
+        tracing::info!(
+            volume = %self.key.volume, path = %self.path,
+            "serving on the new connection ({} requests held meanwhile)", self.held.len()
+        );
+        let new = new.clone();
+        self.link = Link::Up(new.clone());
+        for request in std::mem::take(&mut self.held) {
+            self.send(&new, request);
+        }
+    }
+
+    /// Starts `request` on `file`.
+    fn send(&mut self, file: &Arc<GlfsFile>, request: IoRequest) {
+        let (op, pending) = translate(request);
+        let token = self.slab.insert(pending);
+        self.start(file, token, op);
     }
 
     /// The connection `file` belongs to failed with `errno`: go down, unless a newer
     /// connection is already in use.
     fn lost(&mut self, file: &Arc<GlfsFile>, errno: i32) {
-        let Link::Up(current) = &self.link else {
-            return;
+        let current = match &self.link {
+            Link::Up(current) => current,
+            // Already opening the image on a new connection: wait for that.
+            Link::Moving { file: current, job } => {
+                if Arc::ptr_eq(current, file) {
+                    self.link = Link::Down(job.clone());
+                }
+                return;
+            }
+            // The old file is being left anyway; its flush reports the failure.
+            Link::Down(_) | Link::Handover { .. } => return,
         };
         if !Arc::ptr_eq(current, file) {
             return;
@@ -324,6 +463,10 @@ impl GlfsBackstore {
 
     /// One finished gfapi call: complete its request.
     fn on_done(&mut self, done: Done) {
+        if done.token == HANDOVER_FLUSH {
+            self.finish_handover(done.result);
+            return;
+        }
         let Some(p) = self.slab.get(done.token).copied() else {
             return;
         };
@@ -377,12 +520,14 @@ impl Backstore for GlfsBackstore {
             return Err(Box::new(Rejected { error, request }));
         }
         let Some(file) = self.current() else {
+            if matches!(self.link, Link::Handover { .. }) {
+                self.held.push(request);
+                return Ok(());
+            }
             let error = BackstoreError::Retryable(libc::ENOTCONN);
             return Err(Box::new(Rejected { error, request }));
         };
-        let (op, pending) = translate(request);
-        let token = self.slab.insert(pending);
-        self.start(&file, token, op);
+        self.send(&file, request);
         Ok(())
     }
 
@@ -412,7 +557,8 @@ impl Backstore for GlfsBackstore {
     }
 
     fn in_flight(&self) -> usize {
-        self.slab.len()
+        let flushing = matches!(self.link, Link::Handover { flushing: true, .. });
+        self.slab.len() + usize::from(flushing) + self.held.len()
     }
 
     fn capabilities(&self) -> Capabilities {

@@ -3,7 +3,10 @@
 //! uses without any `unsafe`.
 //!
 //! * [`Volume`]: one connection (`glfs_t`). Heavy (gfapi starts its own threads), so
-//!   shared by every LUN on the same volume and servers through the [`Registry`].
+//!   shared by every LUN on the same volume and servers through the [`Registry`]. Built
+//!   from the volfile of the volume's [`Watch`], the connection that follows the
+//!   volume's changes, so that gfapi never switches the graph under a LUN's open file;
+//!   a LUN moves to a new connection instead (see [`Volume::is_stale`]).
 //!   `glfs_init` runs on a helper thread under a deadline (it hangs forever against a
 //!   server that accepts and never answers); an attempt that outlives its deadline is
 //!   kept, and the next connect to that volume waits on it ([`attempt`]). `glfs_fini`
@@ -23,12 +26,14 @@ mod keep;
 mod registry;
 pub mod sys;
 mod volume;
+mod watch;
 
 pub use callback::{AsyncOp, Done, Mailbox, SubmitError};
 pub use check::{CHECK_KEEP, check_volume};
 pub use file::GlfsFile;
 pub use registry::{Registry, VolumeKey};
 pub use volume::{ConnectOptions, Server, Volume};
+pub use watch::Watch;
 
 use std::io;
 use std::time::Duration;

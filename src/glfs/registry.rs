@@ -9,6 +9,7 @@
 
 use super::attempt::Attempt;
 use super::volume::{ConnectOptions, Server, Volume, server_list};
+use super::watch::Watch;
 use super::{GLUSTERD_PORT, GlfsError};
 use crate::handler::glfs::GlfsConfig;
 use std::collections::HashMap;
@@ -51,10 +52,13 @@ const UNCLAIMED_FOR: Duration = Duration::from_secs(90);
 /// How long a slot remembers that a connect failed, for [`Registry::get_unless_failed`].
 const FAILURE_MEMORY: Duration = Duration::from_secs(300);
 
-/// One key's connection, the attempt to make one, and when the last attempt failed.
+/// One key's connection, the watch it was built from, the attempt to make one, and
+/// when the last attempt failed.
 #[derive(Debug, Default)]
 struct SlotState {
     current: Weak<Volume>,
+    /// Kept alive by the connections built from it; a new one reuses it while it lives.
+    watch: Weak<Watch>,
     attempt: Option<Attempt<Volume>>,
     failed_at: Option<Instant>,
 }
@@ -70,8 +74,9 @@ impl SlotState {
             Some(a) if a.worth_waiting_for(STUCK_AFTER, UNCLAIMED_FOR) => a,
             _ => {
                 let (volume, servers, o) = (key.volume.clone(), key.servers.clone(), opts.clone());
+                let watch = self.watch.upgrade();
                 Attempt::start(&format!("glfs-init-{}", key.volume), move || {
-                    Volume::connect_blocking(&volume, &servers, &o)
+                    connect_fed(&volume, &servers, &o, watch)
                 })?
             }
         };
@@ -79,6 +84,7 @@ impl SlotState {
             Some(Ok(vol)) => {
                 let vol = Arc::new(vol);
                 self.current = Arc::downgrade(&vol);
+                self.watch = vol.watch().map(Arc::downgrade).unwrap_or_default();
                 self.failed_at = None;
                 Ok(vol)
             }
@@ -98,6 +104,11 @@ impl SlotState {
         }
     }
 
+    /// The current connection, unless it is gone or built from an old volfile.
+    fn live(&self) -> Option<Arc<Volume>> {
+        self.current.upgrade().filter(|v| !v.is_stale())
+    }
+
     /// Whether the slot still holds anything worth keeping in the table.
     fn in_use(&self) -> bool {
         self.current.strong_count() > 0
@@ -107,6 +118,21 @@ impl SlotState {
                 .is_some_and(|a| a.worth_waiting_for(STUCK_AFTER, UNCLAIMED_FOR))
             || self.failed_at.is_some_and(|t| t.elapsed() < FAILURE_MEMORY)
     }
+}
+
+/// A connection built from `watch`'s volfile, or from a new watch's when there is none
+/// (two `glfs_init`s: the watch's against the servers, then the connection's).
+fn connect_fed(
+    volume: &str,
+    servers: &[Server],
+    opts: &ConnectOptions,
+    watch: Option<Arc<Watch>>,
+) -> Result<Volume, GlfsError> {
+    let watch = match watch {
+        Some(w) => w,
+        None => Watch::start(Volume::connect_blocking(volume, servers, opts)?),
+    };
+    Volume::from_watch(watch, opts)
 }
 
 type Slot = Arc<Mutex<SlotState>>;
@@ -138,7 +164,7 @@ impl Registry {
     pub fn get(&self, key: &VolumeKey, opts: &ConnectOptions) -> Result<Arc<Volume>, GlfsError> {
         let slot = self.slot(key);
         let mut state = Self::lock(&slot);
-        if let Some(vol) = state.current.upgrade() {
+        if let Some(vol) = state.live() {
             return Ok(vol);
         }
         state.connect(key, opts)
@@ -157,7 +183,7 @@ impl Registry {
     ) -> Result<Arc<Volume>, GlfsError> {
         let slot = self.slot(key);
         let mut state = Self::lock(&slot);
-        if let Some(vol) = state.current.upgrade() {
+        if let Some(vol) = state.live() {
             return Ok(vol);
         }
         if let Some(ago) = state.failed_at.map(|t| t.elapsed()) {
@@ -172,8 +198,9 @@ impl Registry {
         state.connect(key, opts)
     }
 
-    /// A connection to replace `stale` (one that lost its servers): a new one, unless
-    /// another LUN has already replaced it, in which case that one is shared.
+    /// A connection to replace `stale` (one that lost its servers, or was built from a
+    /// volfile since changed): a new one, unless another LUN has already replaced it,
+    /// in which case that one is shared.
     pub fn replace(
         &self,
         key: &VolumeKey,
@@ -183,11 +210,19 @@ impl Registry {
         let slot = self.slot(key);
         let mut state = Self::lock(&slot);
         if !Weak::ptr_eq(&state.current, stale) {
-            if let Some(vol) = state.current.upgrade() {
+            if let Some(vol) = state.live() {
                 return Ok(vol);
             }
         }
         state.connect(key, opts)
+    }
+
+    /// The volfile generation the current connection for `key` was built from (see
+    /// [`super::Watch`]); `None` when there is no connection, or only a stale one.
+    pub fn generation(&self, key: &VolumeKey) -> Option<u64> {
+        let slot = self.slot(key);
+        let state = Self::lock(&slot);
+        state.live().and_then(|v| v.generation())
     }
 
     /// How many holders the current connection for `key` has (open files and requests

@@ -1,11 +1,14 @@
-//! One gfapi connection to a volume (`glfs_t`): connected under a deadline, finished on
-//! a background thread.
+//! One gfapi connection to a volume (`glfs_t`): either a watch's, which fetches the
+//! volfile from glusterd, or one built from a watch's volfile, which files are opened
+//! on. Connected under a deadline, finished on a background thread.
 
+use super::watch::Watch;
 use super::{GlfsError, cstring, last_errno, sys};
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A volfile server: host name or address, and the glusterd port.
@@ -55,6 +58,14 @@ pub struct Volume {
     fs: Fs,
     name: String,
     servers: Vec<Server>,
+    /// Where the graph came from, for a connection built from a watch's volfile.
+    feed: Option<Feed>,
+}
+
+/// The watch a connection's volfile came from, and that volfile's generation.
+struct Feed {
+    watch: Arc<Watch>,
+    generation: u64,
 }
 
 // SAFETY: gfapi allows concurrent calls on one glfs_t from any thread; Volume exposes
@@ -77,13 +88,88 @@ pub(super) fn server_list(servers: &[Server]) -> String {
 }
 
 impl Volume {
-    /// `glfs_new` .. `glfs_init`, trying `servers` in order, blocking for as long as
-    /// gfapi takes: the registry runs it on a helper thread and waits with a deadline
-    /// (`super::attempt`).
+    /// `glfs_new` .. `glfs_init` with the volfile fetched from `servers` (tried in
+    /// order), blocking for as long as gfapi takes. Such a connection follows the
+    /// volume's changes: it is the [`Watch`], never the one files are opened on.
     pub(super) fn connect_blocking(
         volume: &str,
         servers: &[Server],
         opts: &ConnectOptions,
+    ) -> Result<Volume, GlfsError> {
+        let tcp = cstring("transport", "tcp")?;
+        let hosts = servers
+            .iter()
+            .map(|s| Ok((cstring("server", &s.host)?, s.port)))
+            .collect::<Result<Vec<_>, GlfsError>>()?;
+        Self::init_blocking(volume, servers, opts, None, |vol| {
+            for (host, port) in &hosts {
+                // SAFETY: fs is a live glfs_t from glfs_new; the strings outlive the call.
+                let rc = unsafe {
+                    sys::glfs_set_volfile_server(
+                        vol.raw(),
+                        tcp.as_ptr(),
+                        host.as_ptr(),
+                        i32::from(*port),
+                    )
+                };
+                if rc != 0 {
+                    return Err(io::Error::from_raw_os_error(last_errno()));
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// `glfs_new` .. `glfs_init` with the graph built from the watch's current volfile.
+    ///
+    /// Files are opened on connections like this one because gfapi never switches
+    /// their graph: a graph switch under asynchronous I/O makes gfapi 10 release the
+    /// new graph's fd once for every request in flight on the old one (its
+    /// `glfs_io_async_cbk` unrefs `glfd->fd` rather than the fd the request was wound
+    /// on; gluster/glusterfs#4799), and the freed fd crashes the process or sends
+    /// later requests to whatever reuses its memory. A volfile change instead moves
+    /// each LUN to a new connection ([`Volume::is_stale`]).
+    pub(super) fn from_watch(
+        watch: Arc<Watch>,
+        opts: &ConnectOptions,
+    ) -> Result<Volume, GlfsError> {
+        let (generation, volfile) = watch.current();
+        let conn = watch.connection();
+        let (volume, servers) = (conn.name().to_owned(), conn.servers().to_vec());
+        let memfd =
+            rustix::fs::memfd_create("gluster-tcmu-volfile", rustix::fs::MemfdFlags::CLOEXEC)
+                .map_err(io::Error::from)
+                .and_then(|fd| {
+                    let mut file = std::fs::File::from(fd);
+                    std::io::Write::write_all(&mut file, &volfile)?;
+                    Ok(file)
+                })
+                .map_err(|source| GlfsError::Init {
+                    volume: volume.clone(),
+                    servers: server_list(&servers),
+                    source,
+                })?;
+        let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&memfd));
+        let c_path = cstring("volfile path", &path)?;
+        let feed = Feed { watch, generation };
+        // The memfd stays open until glfs_init has read it.
+        Self::init_blocking(&volume, &servers, opts, Some(feed), |vol| {
+            // SAFETY: fs is a live glfs_t from glfs_new; c_path outlives the call.
+            if unsafe { sys::glfs_set_volfile(vol.raw(), c_path.as_ptr()) } != 0 {
+                return Err(io::Error::from_raw_os_error(last_errno()));
+            }
+            Ok(())
+        })
+    }
+
+    /// The steps both kinds of connection share; `source` says where the volfile
+    /// comes from.
+    fn init_blocking(
+        volume: &str,
+        servers: &[Server],
+        opts: &ConnectOptions,
+        feed: Option<Feed>,
+        source: impl FnOnce(&Volume) -> io::Result<()>,
     ) -> Result<Volume, GlfsError> {
         let c_volume = cstring("volume name", volume)?;
         // SAFETY: c_volume is a valid NUL-terminated string for the call's duration.
@@ -97,28 +183,14 @@ impl Volume {
             fs: Fs(fs),
             name: volume.to_owned(),
             servers: servers.to_vec(),
+            feed,
         };
         let init_err = |source| GlfsError::Init {
             volume: volume.to_owned(),
             servers: server_list(servers),
             source,
         };
-        let tcp = cstring("transport", "tcp")?;
-        for server in servers {
-            let host = cstring("server", &server.host)?;
-            // SAFETY: fs is a live glfs_t from glfs_new; the strings outlive the call.
-            let rc = unsafe {
-                sys::glfs_set_volfile_server(
-                    vol.raw(),
-                    tcp.as_ptr(),
-                    host.as_ptr(),
-                    i32::from(server.port),
-                )
-            };
-            if rc != 0 {
-                return Err(init_err(io::Error::from_raw_os_error(last_errno())));
-            }
-        }
+        source(&vol).map_err(init_err)?;
         vol.set_logging(opts);
         vol.bypass_client_io_threads().map_err(init_err)?;
         // SAFETY: fs is a live, configured glfs_t; glfs_init is called once.
@@ -126,6 +198,47 @@ impl Volume {
             return Err(init_err(io::Error::from_raw_os_error(last_errno())));
         }
         Ok(vol)
+    }
+
+    /// The volfile this connection runs (as gfapi last received it), or `None` when
+    /// gfapi has none or it kept changing while being read.
+    pub(super) fn volfile(&self) -> Option<Vec<u8>> {
+        for _ in 0..3 {
+            // SAFETY: fs is a live glfs_t; with len 0 gfapi copies nothing and returns
+            // minus the volfile's size.
+            let size = unsafe { sys::glfs_get_volfile(self.raw(), std::ptr::null_mut(), 0) };
+            let size = usize::try_from(size.checked_neg()?).ok()?;
+            if size == 0 {
+                return None;
+            }
+            let mut buf = vec![0u8; size];
+            // SAFETY: buf has exactly `size` writable bytes and gfapi copies `len`
+            // bytes when the volfile fits (one that shrank in between is read short
+            // of its old size, never past buf).
+            let got = unsafe { sys::glfs_get_volfile(self.raw(), buf.as_mut_ptr().cast(), size) };
+            if usize::try_from(got).ok() == Some(size) {
+                return Some(buf);
+            }
+        }
+        None
+    }
+
+    /// Whether the volume's volfile changed since this connection was built: its LUNs
+    /// should move to a new one. Always false for a watch.
+    pub fn is_stale(&self) -> bool {
+        self.feed
+            .as_ref()
+            .is_some_and(|f| f.watch.generation() != f.generation)
+    }
+
+    /// The generation of the volfile this connection was built from (none for a watch).
+    pub fn generation(&self) -> Option<u64> {
+        self.feed.as_ref().map(|f| f.generation)
+    }
+
+    /// The watch this connection was built from (none for a watch itself).
+    pub(super) fn watch(&self) -> Option<&Arc<Watch>> {
+        self.feed.as_ref().map(|f| &f.watch)
     }
 
     /// Points gfapi's log at `opts.log_file`, or at /dev/null if its directory cannot

@@ -4,6 +4,10 @@ use crate::glfs::{ConnectOptions, GlfsFile, Mailbox, Registry, Volume, VolumeKey
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
+/// The shortest wait after a failed attempt (a move to a new connection starts with
+/// none).
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+
 /// A reconnect in progress; the LUN polls [`Reconnect::take`].
 #[derive(Debug, Default)]
 pub struct Reconnect {
@@ -13,7 +17,7 @@ pub struct Reconnect {
 impl Reconnect {
     /// Starts the job: after `delay`, get a connection that replaces `stale` (or the
     /// one another LUN already made) and reopen the image; on failure wait twice as
-    /// long (at most 30 s) and try again. The job ends when
+    /// long (at least 0.5 s, at most 30 s) and try again. The job ends when
     /// it succeeds or when the LUN drops the returned handle. `wake` is poked when the
     /// file is ready, so the reactor notices without a new command.
     pub fn start(
@@ -72,7 +76,7 @@ fn run(
             }
             Err(e) => {
                 tracing::debug!(volume = %key.volume, %path, "reconnect failed: {e}");
-                delay = (delay * 2).min(Duration::from_secs(30));
+                delay = (delay * 2).clamp(FIRST_RETRY, Duration::from_secs(30));
             }
         }
     }
