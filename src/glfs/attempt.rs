@@ -1,7 +1,8 @@
-//! A connect that outlives the caller who started it.
+//! A blocking gfapi call that outlives the caller who started it.
 //!
 //! `glfs_init` cannot be cancelled, and a caller may not wait for it forever, so a
-//! connect runs on a helper thread and each caller waits with its own deadline. An
+//! connect runs on a helper thread and each caller waits with its own deadline (a
+//! resize's `glfs_ftruncate` runs the same way, with one caller). An
 //! attempt the caller gave up on keeps running; the registry keeps it, so the next caller
 //! for the same volume waits on that same attempt instead of starting another one:
 //!
@@ -32,7 +33,7 @@ struct Shared<T> {
 }
 
 /// One connect in progress (or finished, not yet picked up). `T` is the connection
-/// ([`super::Volume`]; plain values in the tests).
+/// ([`super::Volume`]), a resize's result, or plain values in the tests.
 #[derive(Debug)]
 pub(super) struct Attempt<T> {
     shared: Arc<Shared<T>>,

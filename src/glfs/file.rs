@@ -1,8 +1,9 @@
 //! An open file on a volume, and asynchronous I/O on it.
 
+use super::attempt::Attempt;
 use super::callback::{AsyncOp, Ctx, Mailbox, SubmitError, on_done};
 use super::volume::Volume;
-use super::{GlfsError, cstring, last_errno, sys, within};
+use super::{GlfsError, cstring, last_errno, sys};
 use std::fmt;
 use std::io;
 use std::ptr::NonNull;
@@ -120,10 +121,13 @@ impl GlfsFile {
             Ok(_) => me.set_len(len),
             Err(e) => Err(e),
         };
-        match within("glfs-resize", deadline, grow, drop) {
-            Ok(Some(r)) => r,
-            Ok(None) => Err(io::Error::from_raw_os_error(libc::ETIMEDOUT)),
-            Err(e) => Err(io::Error::other(e)),
+        // Dropping the attempt on timeout lets a late result go when it comes.
+        let attempt =
+            Attempt::start("glfs-resize", move || Ok(grow())).map_err(io::Error::other)?;
+        match attempt.wait(deadline) {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => Err(io::Error::other(e)),
+            None => Err(io::Error::from_raw_os_error(libc::ETIMEDOUT)),
         }
     }
 

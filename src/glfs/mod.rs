@@ -137,60 +137,9 @@ fn cstring(what: &'static str, value: &str) -> Result<std::ffi::CString, GlfsErr
     })
 }
 
-/// Runs `f` on a helper thread and waits at most `deadline` for it. On timeout the
-/// thread is left running (detached) and `Ok(None)` is returned: gfapi offers no way to
-/// cancel a call that waits on a silent server, and blocking the caller is worse than
-/// leaking one parked thread. `cleanup` receives the result if it arrives too late.
-fn within<T, F, C>(name: &str, deadline: Duration, f: F, cleanup: C) -> Result<Option<T>, GlfsError>
-where
-    T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
-    C: FnOnce(T) + Send + 'static,
-{
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    std::thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(move || {
-            if let Err(std::sync::mpsc::SendError(late)) = tx.send(f()) {
-                cleanup(late);
-            }
-        })
-        .map_err(GlfsError::Thread)?;
-    match rx.recv_timeout(deadline) {
-        Ok(v) => Ok(Some(v)),
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Ok(None),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(GlfsError::Thread(
-            io::Error::other(format!("{name} helper thread died")),
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn within_returns_fast_results_and_gives_up_on_slow_ones() {
-        let fast = within("t-fast", Duration::from_secs(5), || 7, drop).unwrap();
-        assert_eq!(fast, Some(7));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let slow = within(
-            "t-slow",
-            Duration::from_millis(20),
-            || {
-                std::thread::sleep(Duration::from_millis(200));
-                9
-            },
-            move |late| tx.send(late).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(slow, None);
-        assert_eq!(
-            rx.recv_timeout(Duration::from_secs(5)),
-            Ok(9),
-            "late result cleaned up"
-        );
-    }
 
     #[test]
     fn disconnect_errnos_are_told_apart_from_data_errors() {
