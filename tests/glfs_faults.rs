@@ -1,8 +1,8 @@
 //! Brick failures on the replica-3 volume gt3 (tests/gluster/setup.sh) under a running
 //! LUN: one brick down is invisible, quorum loss answers BUSY and nothing else, and I/O
 //! resumes on the same LUN once the bricks are back; a hung brick (SIGSTOP) only delays
-//! writes until the ping-timeout; graph switches (a translator toggled) do not disturb
-//! I/O. A LUN taken over after a daemon
+//! writes until the ping-timeout; a volfile change (a translator toggled) moves running
+//! LUNs to a new connection without an error or a BUSY. A LUN taken over after a daemon
 //! restart while its volfile server is away answers BUSY until the server returns (gt1).
 //! Fails (never skips) without gt1 and gt3.
 #![cfg(feature = "glfs")]
