@@ -202,25 +202,31 @@ impl Volume {
 
     /// The volfile this connection runs (as gfapi last received it), or `None` when
     /// gfapi has none or it kept changing while being read.
+    ///
+    /// gfapi copies as many bytes as it is asked for, so the copy asks for exactly the
+    /// size it was just told, and is kept only if the size is still the same after it.
+    /// A volfile that shrank in the microseconds between the two calls makes gfapi read
+    /// past its own buffer once (its API's flaw); volfiles change seconds apart.
     pub(super) fn volfile(&self) -> Option<Vec<u8>> {
         for _ in 0..3 {
-            // SAFETY: fs is a live glfs_t; with len 0 gfapi copies nothing and returns
-            // minus the volfile's size.
-            let size = unsafe { sys::glfs_get_volfile(self.raw(), std::ptr::null_mut(), 0) };
-            let size = usize::try_from(size.checked_neg()?).ok()?;
-            if size == 0 {
-                return None;
-            }
+            let size = self.volfile_size()?;
             let mut buf = vec![0u8; size];
-            // SAFETY: buf has exactly `size` writable bytes and gfapi copies `len`
-            // bytes when the volfile fits (one that shrank in between is read short
-            // of its old size, never past buf).
+            // SAFETY: buf has exactly `size` writable bytes, and gfapi writes at most
+            // `len` = `size` bytes into it.
             let got = unsafe { sys::glfs_get_volfile(self.raw(), buf.as_mut_ptr().cast(), size) };
-            if usize::try_from(got).ok() == Some(size) {
+            if usize::try_from(got).ok() == Some(size) && self.volfile_size() == Some(size) {
                 return Some(buf);
             }
         }
         None
+    }
+
+    /// The volfile's size (`None`: no volfile yet).
+    fn volfile_size(&self) -> Option<usize> {
+        // SAFETY: fs is a live glfs_t; with len 0 gfapi copies nothing and returns
+        // minus the volfile's size.
+        let size = unsafe { sys::glfs_get_volfile(self.raw(), std::ptr::null_mut(), 0) };
+        usize::try_from(size.checked_neg()?).ok().filter(|&n| n > 0)
     }
 
     /// Whether the volume's volfile changed since this connection was built: its LUNs
