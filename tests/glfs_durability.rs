@@ -52,6 +52,18 @@ impl BrickTrace {
             attached.contains("attached"),
             "strace -p {pid} did not attach: {attached}"
         );
+        // strace attaches thread by thread: a write served by a thread it has not
+        // reached yet would be missed. Threads started later are clones of traced ones,
+        // which -f follows.
+        let tracer = strace.id();
+        let start = std::time::Instant::now();
+        while !every_thread_traced_by(pid, tracer) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "strace {tracer} did not attach to every thread of {pid} in 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         BrickTrace { pid, log, strace }
     }
 
@@ -62,6 +74,23 @@ impl BrickTrace {
         let _ = self.strace.wait();
         std::fs::read_to_string(&self.log).expect("strace log")
     }
+}
+
+/// Whether every thread of `pid` is traced by `tracer` (a thread that ended while being
+/// looked at counts as traced).
+fn every_thread_traced_by(pid: u32, tracer: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|task| {
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+            return true;
+        };
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("TracerPid:"))
+            .is_some_and(|t| t.trim() == tracer.to_string())
+    })
 }
 
 impl Drop for BrickTrace {
