@@ -52,6 +52,7 @@ fn run(
     job: Weak<Reconnect>,
     wake: Weak<Mailbox>,
 ) {
+    let mut failures = 0u32;
     loop {
         std::thread::sleep(delay);
         if job.strong_count() == 0 {
@@ -75,7 +76,14 @@ fn run(
                 return;
             }
             Err(e) => {
-                tracing::debug!(volume = %key.volume, %path, "reconnect failed: {e}");
+                // The first failure says why (a LUN still moving serves on its old
+                // connection meanwhile, with nothing else to show); the rest repeat it.
+                failures += 1;
+                if failures == 1 {
+                    tracing::warn!(volume = %key.volume, %path, "cannot open the image on a new connection yet ({e}); retrying with back-off");
+                } else {
+                    tracing::debug!(volume = %key.volume, %path, failures, "reconnect failed: {e}");
+                }
                 delay = (delay * 2).clamp(FIRST_RETRY, Duration::from_secs(30));
             }
         }
