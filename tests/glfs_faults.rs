@@ -40,6 +40,14 @@ fn kill_brick(n: u32) {
     signal_brick(n, rustix::process::Signal::KILL);
 }
 
+/// Asks glusterd to heal gt3 (a failure is not the test's business: the checks that
+/// follow say whether the data is right).
+fn heal_gt3() {
+    let _ = Command::new("gluster")
+        .args(["--mode=script", "volume", "heal", "gt3"])
+        .output();
+}
+
 /// Waits until `n` completions arrived (the reactor serves the device).
 fn collect(k: &mut FakeKernel, n: usize) -> Vec<Completed> {
     let mut got = Vec::new();
@@ -169,9 +177,7 @@ fn replica3_survives_a_brick_answers_busy_without_quorum_and_resumes() {
     run_model(&mut t.k, &mut t.model, 600, 16, &mut t.rng);
     let device = t.reactor.remove(t.id).unwrap();
     assert_eq!(device.backstore_in_flight(), 0);
-    let _ = Command::new("gluster")
-        .args(["--mode=script", "volume", "heal", "gt3"])
-        .output();
+    heal_gt3();
 }
 
 /// A brick that hangs (SIGSTOP: a stuck disk, a frozen host) rather than dies: the
@@ -196,9 +202,7 @@ fn a_hung_brick_delays_writes_by_the_ping_timeout_and_loses_nothing() {
     eprintln!("brick b3 hung: 600 commands GOOD, longest wait {longest:?}");
     signal_brick(3, rustix::process::Signal::CONT);
     std::thread::sleep(Duration::from_secs(3));
-    let _ = Command::new("gluster")
-        .args(["--mode=script", "volume", "heal", "gt3"])
-        .output();
+    heal_gt3();
     run_model(&mut t.k, &mut t.model, 600, 16, &mut t.rng);
     let device = t.reactor.remove(t.id).unwrap();
     assert_eq!(device.backstore_in_flight(), 0);
@@ -328,9 +332,7 @@ fn gt3_healed() -> bool {
 fn heal_until(file: &str, want: &[u8]) -> Result<(), String> {
     let start = Instant::now();
     loop {
-        let _ = Command::new("gluster")
-            .args(["--mode=script", "volume", "heal", "gt3"])
-            .output();
+        heal_gt3();
         std::thread::sleep(Duration::from_secs(2));
         let have = std::fs::read(file).unwrap_or_default();
         // A brick's copy may end before the image's zeroed tail (the image's size is
