@@ -10,6 +10,8 @@ use gluster_tcmu::testing::{Corruption, DataDir, FakeKernelConfig, SubmitError, 
 #[test]
 fn a_full_ring_of_128_commands_completes_in_one_batch() {
     let (mut k, mut dev) = ram_device(1 << 16);
+    let counted = |dev: &gluster_tcmu::device::Device| (dev.stats().batches, dev.stats().kicks);
+    let before = counted(&dev);
     let data = pattern(0, 8, 1);
     let mut ids = Vec::new();
     for i in 0..128u64 {
@@ -34,6 +36,14 @@ fn a_full_ring_of_128_commands_completes_in_one_batch() {
     assert!(done.iter().all(|c| c.status == 0), "{done:?}");
     assert_eq!(dev.outstanding(), 0);
     assert_eq!(dev.stats().write_bytes, 128 * 8 * 512);
+    let one_more = (before.0 + 1, before.1 + 1);
+    assert_eq!(counted(&dev), one_more, "one batch read, one kick");
+    step(&mut dev);
+    assert_eq!(
+        counted(&dev),
+        one_more,
+        "a turn with nothing to read or answer counts neither"
+    );
 }
 
 #[test]

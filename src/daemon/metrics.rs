@@ -47,7 +47,7 @@ type Series = (
 /// The exposition text for every served LUN.
 pub fn render(luns: &[Listing]) -> String {
     let mut out = String::new();
-    let counters: [Series; 6] = [
+    let counters: [Series; 8] = [
         (
             "gluster_tcmu_commands_total",
             "SCSI commands received",
@@ -67,6 +67,16 @@ pub fn render(luns: &[Listing]) -> String {
             "gluster_tcmu_errors_total",
             "commands answered with an error",
             |s| s.errors,
+        ),
+        (
+            "gluster_tcmu_ring_batches_total",
+            "wake-ups that found new commands in the ring (commands / batches: commands per wake-up)",
+            |s| s.batches,
+        ),
+        (
+            "gluster_tcmu_completion_kicks_total",
+            "doorbell writes handing answers back to the kernel (commands / kicks: answers per kick)",
+            |s| s.kicks,
         ),
         (
             "gluster_tcmu_in_flight",
@@ -142,6 +152,8 @@ mod tests {
     fn renders_counters_and_a_cumulative_histogram() {
         let mut stats = DeviceStats {
             commands: 7,
+            batches: 3,
+            kicks: 2,
             write_bytes: 4096,
             in_flight: 2,
             ..Default::default()
@@ -180,6 +192,14 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("gluster_tcmu_in_flight{lun=\"1/disk1\",handler=\"file\"} 2"));
+        assert!(
+            text.contains("gluster_tcmu_ring_batches_total{lun=\"1/disk1\",handler=\"file\"} 3")
+        );
+        assert!(
+            text.contains(
+                "gluster_tcmu_completion_kicks_total{lun=\"1/disk1\",handler=\"file\"} 2"
+            )
+        );
         assert!(text.contains("le=\"0.00005\"} 1"));
         assert!(text.contains("le=\"0.005\"} 2"));
         assert!(text.contains("le=\"+Inf\"} 3"));

@@ -41,6 +41,12 @@ pub struct DeviceStats {
     /// Commands answered with anything but GOOD (CHECK CONDITION, BUSY, ...), once each.
     pub errors: u64,
     pub aborted: u64,
+    /// Turns that found new commands in the ring: `commands / batches` is how many
+    /// commands one wake-up brings on average.
+    pub batches: u64,
+    /// Doorbell writes that handed completions back to the kernel: `commands / kicks` is
+    /// how many answers one kick carries on average.
+    pub kicks: u64,
     /// Commands taken from the ring and not answered yet (at the time of reading).
     pub in_flight: u64,
     /// Time from reading a command to answering it, for commands that went to the backstore.
@@ -222,6 +228,9 @@ impl Device {
             }
         }
         self.entries = entries;
+        if matches!(drained, Ok(n) if n > 0) {
+            self.stats.batches += 1;
+        }
         self.release_held()?;
         self.backstore.commit();
         drained.map(drop).map_err(Into::into)
@@ -273,6 +282,7 @@ impl Device {
     pub fn finish_batch(&mut self) -> Result<(), DeviceError> {
         if self.ring.publish(&self.region)? {
             self.doorbell.kick().map_err(DeviceError::Doorbell)?;
+            self.stats.kicks += 1;
         }
         Ok(())
     }
