@@ -24,6 +24,8 @@ use std::time::Duration;
 
 /// Time for every old connection's `glfs_fini` (about 10 s each) to return.
 const SETTLE: Duration = Duration::from_secs(20);
+/// Time between changes: more than the watch's one-second poll, so that it sees each
+/// change on its own (two inside one poll can count as one, or cancel out).
 const SPACING: Duration = Duration::from_millis(2500);
 
 fn main() -> Res<()> {
