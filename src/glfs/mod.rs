@@ -22,6 +22,7 @@ mod attempt;
 mod callback;
 mod check;
 mod file;
+pub mod getspec;
 mod keep;
 mod registry;
 pub mod sys;
