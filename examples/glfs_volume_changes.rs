@@ -106,24 +106,18 @@ impl Drop for Restore {
     }
 }
 
-/// `VmRSS` and `Threads` of this process.
+/// Resident memory and threads of this process.
 fn status() -> Res<String> {
-    let s = std::fs::read_to_string("/proc/self/status")?;
-    let field = |k: &str| -> Res<String> {
-        let line = s
-            .lines()
-            .find(|l| l.starts_with(k))
-            .ok_or("no such field")?;
-        Ok(line
-            .split_whitespace()
-            .skip(1)
-            .collect::<Vec<_>>()
-            .join(" "))
+    let s = common::proc_status(&["VmRSS", "Threads"])?;
+    let get = |k| {
+        s.get(k)
+            .copied()
+            .ok_or(format!("no {k} in /proc/self/status"))
     };
     Ok(format!(
-        "resident {}, threads {}",
-        field("VmRSS:")?,
-        field("Threads:")?
+        "resident {} kB, threads {}",
+        get("VmRSS")?,
+        get("Threads")?
     ))
 }
 

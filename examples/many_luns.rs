@@ -64,17 +64,10 @@ const FIELDS: [&str; 5] = ["Threads", "VmRSS", "RssAnon", "RssFile", "RssShmem"]
 
 impl Status {
     fn now() -> Res<Self> {
-        let text = std::fs::read_to_string("/proc/self/status")?;
-        let mut s = Status::default();
-        for line in text.lines() {
-            let Some((key, value)) = line.split_once(':') else {
-                continue;
-            };
-            if let Some(k) = FIELDS.iter().find(|f| **f == key) {
-                let n = value.split_whitespace().next().unwrap_or("0").parse()?;
-                s.fields.insert(k, n);
-            }
-        }
+        let mut s = Status {
+            fields: common::proc_status(&FIELDS)?,
+            ..Status::default()
+        };
         for task in std::fs::read_dir("/proc/self/task")? {
             let comm = std::fs::read_to_string(task?.path().join("comm")).unwrap_or_default();
             // io_uring's workers are named iou-wrk-<tid> (or iou-sqp-<tid>): group them.

@@ -135,6 +135,22 @@ pub fn process_cpu() -> Res<Duration> {
     Ok(Duration::from_millis(ticks * 10))
 }
 
+/// The named fields of `/proc/self/status` (memory in KiB, `Threads` a count), each
+/// as the number it starts with; a field the kernel does not report is left out.
+pub fn proc_status<'a>(fields: &[&'a str]) -> Res<std::collections::BTreeMap<&'a str, u64>> {
+    let text = std::fs::read_to_string("/proc/self/status")?;
+    let mut found = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        if let Some(k) = fields.iter().find(|f| **f == key) {
+            found.insert(*k, value.split_whitespace().next().unwrap_or("0").parse()?);
+        }
+    }
+    Ok(found)
+}
+
 /// A fake kernel sized like the real one for `job`: room for `qd` commands of `bs` bytes
 /// twice over, and at least LIO's default 128 commands in flight.
 pub fn kernel_for(job: &Job) -> Res<FakeKernel> {
