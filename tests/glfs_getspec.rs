@@ -67,6 +67,7 @@ fn a_silent_server_times_out_at_the_deadline_and_a_closed_port_is_unreachable() 
     let err = fetch(&mute, "gt1", Duration::from_millis(500)).unwrap_err();
     let took = started.elapsed();
     assert!(matches!(err, GetspecError::Timeout { .. }), "{err}");
+    assert!(err.to_string().ends_with("within 500ms"), "{err}");
     assert!(took >= Duration::from_millis(500), "{took:?}");
     assert!(took < Duration::from_secs(5), "{took:?}");
     assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);

@@ -39,8 +39,8 @@ const MAX_REPLY: usize = 16 << 20;
 pub enum GetspecError {
     #[error("cannot reach glusterd at {server}: {reason}")]
     Unreachable { server: String, reason: String },
-    #[error("glusterd at {server} did not answer within {secs} s")]
-    Timeout { server: String, secs: u64 },
+    #[error("glusterd at {server} did not answer within {deadline:?}")]
+    Timeout { server: String, deadline: Duration },
     #[error("glusterd has no volume {volume:?}")]
     NoSuchVolume { volume: String },
     #[error("glusterd refused the volfile of {volume:?} (errno {errno})")]
@@ -56,7 +56,7 @@ pub fn fetch(server: &Server, volume: &str, deadline: Duration) -> Result<Vec<u8
     let io_error = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => GetspecError::Timeout {
             server: name.clone(),
-            secs: deadline.as_secs(),
+            deadline,
         },
         _ => GetspecError::Unreachable {
             server: name.clone(),
@@ -69,7 +69,8 @@ pub fn fetch(server: &Server, volume: &str, deadline: Duration) -> Result<Vec<u8
         .next()
         .ok_or_else(|| io_error(std::io::ErrorKind::NotFound.into()))?;
     let mut stream = TcpStream::connect_timeout(&addr, deadline).map_err(io_error)?;
-    let xid = std::process::id() ^ (started.elapsed().subsec_nanos());
+    // One call per connection: any xid will do, as long as the reply echoes it.
+    let xid = std::process::id();
     stream.set_write_timeout(Some(deadline)).map_err(io_error)?;
     stream.write_all(&request(xid, volume)).map_err(io_error)?;
     let mut reply = Vec::new();
