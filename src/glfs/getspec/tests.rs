@@ -114,3 +114,159 @@ fn every_truncated_or_inflated_reply_is_an_error_not_a_panic() {
     huge[at..at + 4].copy_from_slice(&u32::MAX.to_be_bytes());
     assert!(parse_reply(9, "v", &huge).is_err());
 }
+
+/// `body` as one record in `parts` fragments.
+fn record(body: &[u8], parts: usize) -> Vec<u8> {
+    let step = body.len().div_ceil(parts).max(1);
+    let mut out = Vec::new();
+    let chunks: Vec<&[u8]> = body.chunks(step).collect();
+    for (i, c) in chunks.iter().enumerate() {
+        let last = if i + 1 == chunks.len() {
+            LAST_FRAGMENT
+        } else {
+            0
+        };
+        out.extend_from_slice(&(last | c.len() as u32).to_be_bytes());
+        out.extend_from_slice(c);
+    }
+    out
+}
+
+#[test]
+fn fragments_join_into_one_record_and_an_oversized_one_is_refused() {
+    let body: Vec<u8> = (0..=255).collect();
+    let wire = record(&body, 3);
+    let got = read_record(&mut std::io::Cursor::new(&wire));
+    assert!(matches!(got, Ok(ref r) if *r == body));
+    let huge = (LAST_FRAGMENT | (MAX_REPLY as u32 + 1)).to_be_bytes();
+    assert!(matches!(
+        read_record(&mut std::io::Cursor::new(&huge)),
+        Err(RecordError::TooLarge)
+    ));
+    assert!(matches!(
+        read_record(&mut std::io::Cursor::new(&wire[..wire.len() - 1])),
+        Err(RecordError::Io(_))
+    ));
+}
+
+#[test]
+fn records_are_told_apart_by_message_type() {
+    assert_eq!(record_kind(&reply(5, 0, 0, b"x")), Some(Kind::Reply(5)));
+    let call = [7u32, 0, 2].map(u32::to_be_bytes).concat();
+    assert_eq!(record_kind(&call), Some(Kind::Call));
+    assert_eq!(record_kind(&[0, 0, 0, 1, 0, 0, 0, 9]), None);
+    assert_eq!(record_kind(&[0, 0, 0]), None);
+}
+
+/// A stand-in glusterd on loopback: for each call it reads, `answer` gives the bytes to
+/// send back (given the call's xid), or `None` to stay silent from then on.
+fn fake_glusterd(answer: impl Fn(usize, u32) -> Option<Vec<u8>> + Send + 'static) -> Server {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        for n in 0.. {
+            let Ok(call) = read_record(&mut conn) else {
+                return;
+            };
+            let xid = u32::from_be_bytes(call[..4].try_into().unwrap());
+            match answer(n, xid) {
+                Some(bytes) => conn.write_all(&bytes).unwrap(),
+                None => {
+                    std::thread::sleep(Duration::from_secs(5));
+                    return;
+                }
+            }
+        }
+    });
+    Server {
+        host: "127.0.0.1".into(),
+        port,
+    }
+}
+
+#[test]
+fn one_connection_serves_call_after_call_passing_over_glusterds_notices() {
+    let server = fake_glusterd(|n, xid| {
+        let spec = format!("volume v{n}\nend-volume\n");
+        let mut out = Vec::new();
+        if n == 0 {
+            // glusterd's FETCHSPEC notice, then a stale reply, then the answer in pieces.
+            out.extend(record(
+                &[77u32, 0, 2, 52_743_234, 1, 1]
+                    .map(u32::to_be_bytes)
+                    .concat(),
+                1,
+            ));
+            out.extend(record(&reply(xid.wrapping_sub(1), 0, 0, b"old"), 1));
+        }
+        out.extend(record(
+            &reply(xid, spec.len() as i32, 0, spec.as_bytes()),
+            3,
+        ));
+        (n < 2).then_some(out)
+    });
+    let mut client = Client::connect(&server, Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        client.fetch("v", Duration::from_secs(5)).unwrap(),
+        b"volume v0\nend-volume\n"
+    );
+    assert_eq!(client.notices(), 1);
+    assert_eq!(
+        client.fetch("v", Duration::from_secs(5)).unwrap(),
+        b"volume v1\nend-volume\n"
+    );
+    // The third call gets no answer: a timeout, and the connection is done for.
+    let e = client.fetch("v", Duration::from_millis(200)).unwrap_err();
+    assert_eq!(
+        e,
+        GetspecError::Timeout {
+            server: client.server().to_owned(),
+            deadline: Duration::from_millis(200)
+        }
+    );
+    let started = Instant::now();
+    assert!(matches!(
+        client.fetch("v", Duration::from_secs(5)),
+        Err(GetspecError::Unreachable { .. })
+    ));
+    assert!(started.elapsed() < Duration::from_secs(1), "no new wait");
+}
+
+#[test]
+fn glusterds_answer_for_a_volume_keeps_the_connection_usable() {
+    let server = fake_glusterd(|n, xid| {
+        Some(match n {
+            0 => record(&reply(xid, -1, libc::ENOENT, b""), 1),
+            _ => record(&reply(xid, 3, 0, b"abc"), 1),
+        })
+    });
+    let mut client = Client::connect(&server, Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        client.fetch("nope", Duration::from_secs(5)),
+        Err(GetspecError::NoSuchVolume {
+            volume: "nope".into()
+        })
+    );
+    assert_eq!(client.fetch("v", Duration::from_secs(5)).unwrap(), b"abc");
+}
+
+#[test]
+fn errors_map_to_the_errnos_an_open_reports() {
+    let refused = |errno| GetspecError::Refused {
+        volume: "v".into(),
+        errno,
+    };
+    assert_eq!(
+        GetspecError::NoSuchVolume { volume: "v".into() }.errno(),
+        libc::ENOENT
+    );
+    assert_eq!(refused(libc::ENOTSUP).errno(), libc::ENOTSUP);
+    assert_eq!(refused(0).errno(), libc::EINVAL);
+    assert_eq!(GetspecError::Malformed("x").errno(), libc::EPROTO);
+    let timeout = GetspecError::Timeout {
+        server: "s".into(),
+        deadline: Duration::from_secs(1),
+    };
+    assert_eq!(timeout.errno(), libc::ETIMEDOUT);
+}
