@@ -1,5 +1,6 @@
 //! CheckConfig for `user:glfs`: can this config string become a LUN?
 
+use super::getspec::GetspecError;
 use super::registry::{Registry, VolumeKey};
 use super::volume::{ConnectOptions, Server, Volume, server_list};
 use super::{GlfsError, cstring, last_errno, sys};
@@ -104,9 +105,20 @@ fn tcp_probe(s: &Server, timeout: Duration) -> Result<(), String> {
 fn connect_message(e: &GlfsError, key: &VolumeKey, reachable: &[Server]) -> String {
     let servers = server_list(reachable);
     match e {
-        GlfsError::Init { source, .. } if source.raw_os_error() == Some(libc::ENOENT) => {
-            format!("volume `{}` does not exist on {servers}", key.volume)
-        }
+        GlfsError::Volfile { source, .. } => match source {
+            GetspecError::NoSuchVolume { .. } => {
+                format!("volume `{}` does not exist on {servers}", key.volume)
+            }
+            GetspecError::Timeout { deadline, .. } => format!(
+                "no answer from {servers} for volume `{}` within {deadline:?}: the server \
+                 accepts connections but does not respond",
+                key.volume
+            ),
+            other => format!(
+                "cannot get the volfile of volume `{}` from {servers}: {other}",
+                key.volume
+            ),
+        },
         GlfsError::Init { source, .. } => format!(
             "cannot connect to volume `{}` through {servers}: {source} \
              (is the volume started, and server.allow-insecure on?)",

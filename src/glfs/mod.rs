@@ -4,13 +4,14 @@
 //!
 //! * [`Volume`]: one connection (`glfs_t`). Heavy (gfapi starts its own threads), so
 //!   shared by every LUN on the same volume and servers through the [`Registry`]. Built
-//!   from the volfile of the volume's [`Watch`], the connection that follows the
-//!   volume's changes, so that gfapi never switches the graph under a LUN's open file;
-//!   a LUN moves to a new connection instead (see [`Volume::is_stale`]).
-//!   `glfs_init` runs on a helper thread under a deadline (it hangs forever against a
-//!   server that accepts and never answers); an attempt that outlives its deadline is
-//!   kept, and the next connect to that volume waits on it ([`attempt`]). `glfs_fini`
-//!   (~10 s) runs on a background thread when the last user lets go.
+//!   from the volfile of the volume's [`Watch`], which asks glusterd for it directly
+//!   ([`getspec`]) and follows the volume's changes, so that gfapi never switches the
+//!   graph under a LUN's open file; a LUN moves to a new connection instead (see
+//!   [`Volume::is_stale`]). A connect (the volfile, then `glfs_init`) runs on a helper
+//!   thread under a deadline (a server that accepts and never answers would hold it
+//!   forever); an attempt that outlives its deadline is kept, and the next connect to
+//!   that volume waits on it ([`attempt`]). `glfs_fini` (~10 s) runs on a background
+//!   thread when the last user lets go.
 //! * [`GlfsFile`]: an open file, reference counted; it keeps its `Volume` alive and is
 //!   closed on a background thread, never on a gfapi callback thread or the reactor.
 //! * [`Mailbox`]: where asynchronous requests land. [`GlfsFile::submit`] takes the
@@ -60,6 +61,13 @@ pub enum GlfsError {
         #[source]
         source: io::Error,
     },
+    #[error("cannot get the volfile of volume `{volume}` from {servers}")]
+    Volfile {
+        volume: String,
+        servers: String,
+        #[source]
+        source: getspec::GetspecError,
+    },
     #[error(
         "no answer from {servers} for volume `{volume}` within {deadline:?} \
          (the server accepts connections but does not respond)"
@@ -97,6 +105,7 @@ impl GlfsError {
             GlfsError::Nul { .. } => libc::EINVAL,
             GlfsError::InitTimeout { .. } => libc::ETIMEDOUT,
             GlfsError::RecentFailure { .. } => libc::ENOTCONN,
+            GlfsError::Volfile { source, .. } => source.errno(),
             GlfsError::New { source, .. }
             | GlfsError::Init { source, .. }
             | GlfsError::File { source, .. }

@@ -84,7 +84,7 @@ impl SlotState {
             Some(Ok(vol)) => {
                 let vol = Arc::new(vol);
                 self.current = Arc::downgrade(&vol);
-                self.watch = vol.watch().map(Arc::downgrade).unwrap_or_default();
+                self.watch = Arc::downgrade(vol.watch());
                 self.failed_at = None;
                 Ok(vol)
             }
@@ -121,7 +121,8 @@ impl SlotState {
 }
 
 /// A connection built from `watch`'s volfile, or from a new watch's when there is none
-/// (two `glfs_init`s: the watch's against the servers, then the connection's).
+/// (the volfile then comes from glusterd first: each server is tried for a deadline,
+/// the last one for as long as an attempt is worth waiting for).
 fn connect_fed(
     volume: &str,
     servers: &[Server],
@@ -130,7 +131,7 @@ fn connect_fed(
 ) -> Result<Volume, GlfsError> {
     let watch = match watch {
         Some(w) => w,
-        None => Watch::start(Volume::connect_blocking(volume, servers, opts)?),
+        None => Watch::start(volume, servers, opts.deadline, STUCK_AFTER)?,
     };
     Volume::from_watch(watch, opts)
 }
@@ -222,7 +223,7 @@ impl Registry {
     pub fn generation(&self, key: &VolumeKey) -> Option<u64> {
         let slot = self.slot(key);
         let state = Self::lock(&slot);
-        state.live().and_then(|v| v.generation())
+        state.live().map(|v| v.generation())
     }
 
     /// How many holders the current connection for `key` has (open files and requests

@@ -72,19 +72,9 @@ pub type glfs_io_cbk = Option<
 #[link(name = "gfapi")]
 unsafe extern "C" {
     pub fn glfs_new(volname: *const c_char) -> *mut glfs_t;
-    pub fn glfs_set_volfile_server(
-        fs: *mut glfs_t,
-        transport: *const c_char,
-        host: *const c_char,
-        port: c_int,
-    ) -> c_int;
     /// A volfile read from `volfile` at `glfs_init` instead of fetched from a server
     /// (such a connection never gets a new graph).
     pub fn glfs_set_volfile(fs: *mut glfs_t, volfile: *const c_char) -> c_int;
-    /// Copies the volfile in use into `buf` when `len` is at least its size (returns
-    /// `len`: gfapi copies `len` bytes, so pass exactly the size), else returns
-    /// `len - size` (negative).
-    pub fn glfs_get_volfile(fs: *mut glfs_t, buf: *mut c_void, len: size_t) -> ssize_t;
     pub fn glfs_set_logging(fs: *mut glfs_t, logfile: *const c_char, loglevel: c_int) -> c_int;
     pub fn glfs_set_xlator_option(
         fs: *mut glfs_t,

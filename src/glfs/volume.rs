@@ -1,6 +1,5 @@
-//! One gfapi connection to a volume (`glfs_t`): either a watch's, which fetches the
-//! volfile from glusterd, or one built from a watch's volfile, which files are opened
-//! on. Connected under a deadline, finished on a background thread.
+//! One gfapi connection to a volume (`glfs_t`), built from its watch's volfile, which
+//! files are opened on. Connected under a deadline, finished on a background thread.
 
 use super::watch::Watch;
 use super::{GlfsError, cstring, last_errno, sys};
@@ -58,8 +57,8 @@ pub struct Volume {
     fs: Fs,
     name: String,
     servers: Vec<Server>,
-    /// Where the graph came from, for a connection built from a watch's volfile.
-    feed: Option<Feed>,
+    /// Where the graph came from.
+    feed: Feed,
 }
 
 /// The watch a connection's volfile came from, and that volfile's generation.
@@ -88,39 +87,8 @@ pub(super) fn server_list(servers: &[Server]) -> String {
 }
 
 impl Volume {
-    /// `glfs_new` .. `glfs_init` with the volfile fetched from `servers` (tried in
-    /// order), blocking for as long as gfapi takes. Such a connection follows the
-    /// volume's changes: it is the [`Watch`], never the one files are opened on.
-    pub(super) fn connect_blocking(
-        volume: &str,
-        servers: &[Server],
-        opts: &ConnectOptions,
-    ) -> Result<Volume, GlfsError> {
-        let tcp = cstring("transport", "tcp")?;
-        let hosts = servers
-            .iter()
-            .map(|s| Ok((cstring("server", &s.host)?, s.port)))
-            .collect::<Result<Vec<_>, GlfsError>>()?;
-        Self::init_blocking(volume, servers, opts, None, |vol| {
-            for (host, port) in &hosts {
-                // SAFETY: fs is a live glfs_t from glfs_new; the strings outlive the call.
-                let rc = unsafe {
-                    sys::glfs_set_volfile_server(
-                        vol.raw(),
-                        tcp.as_ptr(),
-                        host.as_ptr(),
-                        i32::from(*port),
-                    )
-                };
-                if rc != 0 {
-                    return Err(io::Error::from_raw_os_error(last_errno()));
-                }
-            }
-            Ok(())
-        })
-    }
-
-    /// `glfs_new` .. `glfs_init` with the graph built from the watch's current volfile.
+    /// `glfs_new` .. `glfs_init` with the graph built from the watch's current volfile,
+    /// blocking for as long as gfapi takes.
     ///
     /// Files are opened on connections like this one because gfapi never switches
     /// their graph: a graph switch under asynchronous I/O makes gfapi 10 release the
@@ -134,63 +102,34 @@ impl Volume {
         opts: &ConnectOptions,
     ) -> Result<Volume, GlfsError> {
         let (generation, volfile) = watch.current();
-        let conn = watch.connection();
-        let (volume, servers) = (conn.name().to_owned(), conn.servers().to_vec());
-        let memfd =
-            rustix::fs::memfd_create("gluster-tcmu-volfile", rustix::fs::MemfdFlags::CLOEXEC)
-                .map_err(io::Error::from)
-                .and_then(|fd| {
-                    let mut file = std::fs::File::from(fd);
-                    std::io::Write::write_all(&mut file, &volfile)?;
-                    Ok(file)
-                })
-                .map_err(|source| GlfsError::Init {
-                    volume: volume.clone(),
-                    servers: server_list(&servers),
-                    source,
-                })?;
+        let (volume, servers) = (watch.volume().to_owned(), watch.servers().to_vec());
+        let init_err = |source| GlfsError::Init {
+            volume: volume.clone(),
+            servers: server_list(&servers),
+            source,
+        };
+        // gfapi reads the volfile from a path: a memfd's, open until glfs_init is done.
+        let memfd = volfile_memfd(&volfile).map_err(init_err)?;
         let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&memfd));
         let c_path = cstring("volfile path", &path)?;
-        let feed = Feed { watch, generation };
-        // The memfd stays open until glfs_init has read it.
-        Self::init_blocking(&volume, &servers, opts, Some(feed), |vol| {
-            // SAFETY: fs is a live glfs_t from glfs_new; c_path outlives the call.
-            if unsafe { sys::glfs_set_volfile(vol.raw(), c_path.as_ptr()) } != 0 {
-                return Err(io::Error::from_raw_os_error(last_errno()));
-            }
-            Ok(())
-        })
-    }
-
-    /// The steps both kinds of connection share; `source` says where the volfile
-    /// comes from.
-    fn init_blocking(
-        volume: &str,
-        servers: &[Server],
-        opts: &ConnectOptions,
-        feed: Option<Feed>,
-        source: impl FnOnce(&Volume) -> io::Result<()>,
-    ) -> Result<Volume, GlfsError> {
-        let c_volume = cstring("volume name", volume)?;
+        let c_volume = cstring("volume name", &volume)?;
         // SAFETY: c_volume is a valid NUL-terminated string for the call's duration.
         let fs = unsafe { sys::glfs_new(c_volume.as_ptr()) };
         let fs = NonNull::new(fs).ok_or_else(|| GlfsError::New {
-            volume: volume.to_owned(),
+            volume: volume.clone(),
             source: io::Error::from_raw_os_error(last_errno()),
         })?;
         // From here on, dropping `vol` finishes the glfs_t.
         let vol = Volume {
             fs: Fs(fs),
-            name: volume.to_owned(),
-            servers: servers.to_vec(),
-            feed,
+            name: volume.clone(),
+            servers: servers.clone(),
+            feed: Feed { watch, generation },
         };
-        let init_err = |source| GlfsError::Init {
-            volume: volume.to_owned(),
-            servers: server_list(servers),
-            source,
-        };
-        source(&vol).map_err(init_err)?;
+        // SAFETY: fs is a live glfs_t from glfs_new; c_path outlives the call.
+        if unsafe { sys::glfs_set_volfile(vol.raw(), c_path.as_ptr()) } != 0 {
+            return Err(init_err(io::Error::from_raw_os_error(last_errno())));
+        }
         vol.set_logging(opts);
         vol.bypass_client_io_threads().map_err(init_err)?;
         // SAFETY: fs is a live, configured glfs_t; glfs_init is called once.
@@ -200,51 +139,20 @@ impl Volume {
         Ok(vol)
     }
 
-    /// The volfile this connection runs (as gfapi last received it), or `None` when
-    /// gfapi has none or it kept changing while being read.
-    ///
-    /// gfapi copies as many bytes as it is asked for, so the copy asks for exactly the
-    /// size it was just told, and is kept only if the size is still the same after it.
-    /// A volfile that shrank in the microseconds between the two calls makes gfapi read
-    /// past its own buffer once (its API's flaw); volfiles change seconds apart.
-    pub(super) fn volfile(&self) -> Option<Vec<u8>> {
-        for _ in 0..3 {
-            let size = self.volfile_size()?;
-            let mut buf = vec![0u8; size];
-            // SAFETY: buf has exactly `size` writable bytes, and gfapi writes at most
-            // `len` = `size` bytes into it.
-            let got = unsafe { sys::glfs_get_volfile(self.raw(), buf.as_mut_ptr().cast(), size) };
-            if usize::try_from(got).ok() == Some(size) && self.volfile_size() == Some(size) {
-                return Some(buf);
-            }
-        }
-        None
-    }
-
-    /// The volfile's size (`None`: no volfile yet).
-    fn volfile_size(&self) -> Option<usize> {
-        // SAFETY: fs is a live glfs_t; with len 0 gfapi copies nothing and returns
-        // minus the volfile's size.
-        let size = unsafe { sys::glfs_get_volfile(self.raw(), std::ptr::null_mut(), 0) };
-        usize::try_from(size.checked_neg()?).ok().filter(|&n| n > 0)
-    }
-
     /// Whether the volume's volfile changed since this connection was built: its LUNs
     /// should move to a new one. Always false for a watch.
     pub fn is_stale(&self) -> bool {
-        self.feed
-            .as_ref()
-            .is_some_and(|f| f.watch.generation() != f.generation)
+        self.feed.watch.generation() != self.feed.generation
     }
 
-    /// The generation of the volfile this connection was built from (none for a watch).
-    pub fn generation(&self) -> Option<u64> {
-        self.feed.as_ref().map(|f| f.generation)
+    /// The generation of the volfile this connection was built from.
+    pub fn generation(&self) -> u64 {
+        self.feed.generation
     }
 
-    /// The watch this connection was built from (none for a watch itself).
-    pub(super) fn watch(&self) -> Option<&Arc<Watch>> {
-        self.feed.as_ref().map(|f| &f.watch)
+    /// The watch this connection was built from.
+    pub(super) fn watch(&self) -> &Arc<Watch> {
+        &self.feed.watch
     }
 
     /// Points gfapi's log at `opts.log_file`, or at /dev/null if its directory cannot
@@ -307,6 +215,18 @@ impl Volume {
     }
 }
 
+/// A memfd holding `volfile`, an empty one refused (gfapi would fail to parse it, and
+/// say so only in its log).
+fn volfile_memfd(volfile: &[u8]) -> io::Result<std::fs::File> {
+    if volfile.is_empty() {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "empty volfile"));
+    }
+    let fd = rustix::fs::memfd_create("gluster-tcmu-volfile", rustix::fs::MemfdFlags::CLOEXEC)?;
+    let mut file = std::fs::File::from(fd);
+    std::io::Write::write_all(&mut file, volfile)?;
+    Ok(file)
+}
+
 impl Drop for Volume {
     fn drop(&mut self) {
         let fs = Fs(self.fs.0);
@@ -326,5 +246,29 @@ impl Drop for Volume {
         {
             tracing::warn!("gfapi connection leaked, no thread for glfs_fini: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::volfile_memfd;
+    use std::io::Read;
+
+    /// gfapi given an empty volfile fails its init with a bare EIO and a parser error in
+    /// its own log (what the first connect hit when gfapi had not stored its volfile
+    /// yet); an empty one is refused by name before gfapi sees it.
+    #[test]
+    fn an_empty_volfile_is_refused_and_a_real_one_is_readable_by_path() {
+        let e = volfile_memfd(b"").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+        assert!(e.to_string().contains("empty volfile"));
+        let file = volfile_memfd(b"volume v\nend-volume\n").unwrap();
+        let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file));
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "volume v\nend-volume\n");
     }
 }

@@ -1,13 +1,19 @@
-//! The connection that follows a volume's volfile, one per volume and servers.
+//! What follows a volume's volfile, one per volume and servers.
 //!
-//! gfapi fetches the volfile from glusterd and, when an admin changes the volume
-//! (`gluster volume set`, a brick added or replaced), fetches the new one and builds a
-//! new graph. Files are never opened on this connection (see [`Volume::from_watch`]
-//! for why): it only keeps the latest volfile, and a thread compares it once a
-//! [`POLL`] and counts a new generation when it changed. Connections built from an
-//! older generation report [`Volume::is_stale`], and their LUNs move to a new one.
+//! The watch asks glusterd for the volume's client volfile ([`getspec`]) when it starts
+//! and then once a [`POLL`], over one connection kept open, and counts a new
+//! generation when the volfile changed (an admin's `gluster volume set`, a brick added
+//! or replaced). Connections built from an older generation report
+//! [`Volume::is_stale`](super::Volume::is_stale), and their LUNs move to a new one.
+//!
+//! It used to be a gfapi connection of its own, which built a graph for every new
+//! volfile and never freed the old ones (3 MB per change), ran seven threads, and could
+//! hand out an empty volfile: gfapi's `glfs_init` returns before gfapi stores the
+//! volfile `glfs_get_volfile` reads.
 
-use super::volume::Volume;
+use super::GlfsError;
+use super::getspec::{Client, GetspecError, connect_and_fetch};
+use super::volume::{Server, server_list};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
@@ -16,9 +22,14 @@ use std::time::Duration;
 /// the meantime, which is still a working graph of the volume.
 pub const POLL: Duration = Duration::from_secs(1);
 
-/// A volfile-following connection and the volfile it last had.
+/// How long one poll waits for a glusterd (connect or answer) before it tries the next
+/// server; the LUNs keep serving meanwhile.
+const POLL_DEADLINE: Duration = Duration::from_secs(5);
+
+/// A volume's latest volfile and how many times it changed.
 pub struct Watch {
-    conn: Volume,
+    volume: String,
+    servers: Vec<Server>,
     volfile: Mutex<Vec<u8>>,
     generation: AtomicU64,
 }
@@ -26,32 +37,41 @@ pub struct Watch {
 impl std::fmt::Debug for Watch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Watch")
-            .field("volume", &self.conn.name())
+            .field("volume", &self.volume)
             .field("generation", &self.generation())
             .finish_non_exhaustive()
     }
 }
 
 impl Watch {
-    /// Starts following `conn` (a connection made with a volfile server). Without a
-    /// thread to poll, the watch still serves its first volfile; LUNs then keep their
-    /// connection until they reconnect for another reason.
-    pub(super) fn start(conn: Volume) -> Arc<Watch> {
-        let volfile = conn.volfile().unwrap_or_default();
+    /// Fetches the volume's volfile from the first of `servers` that hands it out, then
+    /// follows it on a thread of its own. Each server but the last gets `deadline`; the
+    /// last one gets `patience`, since there is none left to try (a glusterd that is
+    /// slow, not dead, answers in the end). Without the thread the watch still serves
+    /// its first volfile; LUNs then keep their connection until they reconnect for
+    /// another reason.
+    pub(super) fn start(
+        volume: &str,
+        servers: &[Server],
+        deadline: Duration,
+        patience: Duration,
+    ) -> Result<Arc<Watch>, GlfsError> {
+        let (client, volfile) = first_volfile(volume, servers, deadline, patience)?;
         let watch = Arc::new(Watch {
-            conn,
+            volume: volume.to_owned(),
+            servers: servers.to_vec(),
             volfile: Mutex::new(volfile),
             generation: AtomicU64::new(0),
         });
         let weak = Arc::downgrade(&watch);
-        let name = format!("glfs-watch-{}", watch.conn.name());
+        let name = format!("glfs-watch-{volume}");
         if let Err(e) = std::thread::Builder::new()
             .name(name)
-            .spawn(move || follow(&weak))
+            .spawn(move || follow(&weak, Some(client)))
         {
-            tracing::warn!(volume = %watch.conn.name(), "volfile changes not followed, no thread: {e}");
+            tracing::warn!(volume, "volfile changes not followed, no thread: {e}");
         }
-        watch
+        Ok(watch)
     }
 
     /// The current generation and its volfile.
@@ -65,26 +85,95 @@ impl Watch {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// The volfile-following connection (its name and servers name the volume).
-    pub(super) fn connection(&self) -> &Volume {
-        &self.conn
+    /// The volume followed.
+    pub fn volume(&self) -> &str {
+        &self.volume
     }
 
-    /// Takes gfapi's latest volfile; a new one starts a new generation.
-    fn refresh(&self) {
-        let Some(latest) = self.conn.volfile() else {
-            return;
-        };
+    /// Its volfile servers, in the order they are tried.
+    pub fn servers(&self) -> &[Server] {
+        &self.servers
+    }
+
+    /// Takes `latest`; a new volfile starts a new generation.
+    fn update(&self, latest: Vec<u8>) {
         let mut volfile = self.volfile.lock().unwrap_or_else(PoisonError::into_inner);
         if changed(&volfile, &latest) {
             *volfile = latest;
             let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
             tracing::info!(
-                volume = %self.conn.name(),
+                volume = %self.volume,
                 "volfile changed (generation {generation}); LUNs move to a new connection"
             );
         }
     }
+}
+
+/// The volfile from the first server that hands it out, and the connection it came over.
+/// When none does, the error that says most: glusterd's own answer (no such volume, a
+/// refusal) over a server that could not be reached.
+fn first_volfile(
+    volume: &str,
+    servers: &[Server],
+    deadline: Duration,
+    patience: Duration,
+) -> Result<(Client, Vec<u8>), GlfsError> {
+    let mut failures = Vec::new();
+    for (i, server) in servers.iter().enumerate() {
+        let wait = if i + 1 == servers.len() {
+            patience
+        } else {
+            deadline
+        };
+        match connect_and_fetch(server, volume, wait) {
+            Ok(got) => return Ok(got),
+            Err(e) => failures.push(e),
+        }
+    }
+    let telling = failures
+        .iter()
+        .position(|e| {
+            matches!(
+                e,
+                GetspecError::NoSuchVolume { .. } | GetspecError::Refused { .. }
+            )
+        })
+        .or(failures.len().checked_sub(1));
+    let source = match telling {
+        Some(i) => failures.swap_remove(i),
+        None => GetspecError::Unreachable {
+            server: String::new(),
+            reason: "no volfile server given".into(),
+        },
+    };
+    Err(GlfsError::Volfile {
+        volume: volume.to_owned(),
+        servers: server_list(servers),
+        source,
+    })
+}
+
+/// The latest volfile, over `client` while it works, else over a new connection to the
+/// first server that answers. `None` when no server handed it out; `client` is then
+/// `None` too.
+fn poll_once(watch: &Watch, client: &mut Option<Client>) -> Option<Vec<u8>> {
+    if let Some(c) = client.as_mut() {
+        match c.fetch(&watch.volume, POLL_DEADLINE) {
+            Ok(v) => return Some(v),
+            Err(e) => tracing::debug!(volume = %watch.volume, "volfile poll: {e}"),
+        }
+    }
+    *client = None;
+    for server in &watch.servers {
+        match connect_and_fetch(server, &watch.volume, POLL_DEADLINE) {
+            Ok((c, v)) => {
+                *client = Some(c);
+                return Some(v);
+            }
+            Err(e) => tracing::debug!(volume = %watch.volume, "volfile poll: {e}"),
+        }
+    }
+    None
 }
 
 /// Whether `latest` replaces `held` (an empty one never does: gfapi had none).
@@ -92,13 +181,31 @@ fn changed(held: &[u8], latest: &[u8]) -> bool {
     !latest.is_empty() && held != latest
 }
 
-/// Polls until the watch is dropped.
-fn follow(watch: &Weak<Watch>) {
+/// Polls until the watch is dropped. A volfile that cannot be had is logged once when
+/// that starts and once when it ends; the LUNs keep serving on what they run.
+fn follow(watch: &Weak<Watch>, mut client: Option<Client>) {
+    let mut failing = false;
     loop {
         std::thread::sleep(POLL);
-        match watch.upgrade() {
-            Some(w) => w.refresh(),
-            None => return,
+        let Some(w) = watch.upgrade() else {
+            return;
+        };
+        match poll_once(&w, &mut client) {
+            Some(latest) => {
+                if std::mem::take(&mut failing) {
+                    tracing::info!(volume = %w.volume, "volfile servers answer again");
+                }
+                w.update(latest);
+            }
+            None if !failing => {
+                failing = true;
+                tracing::warn!(
+                    volume = %w.volume,
+                    servers = %server_list(&w.servers),
+                    "no volfile server answers; volume changes are not followed meanwhile"
+                );
+            }
+            None => {}
         }
     }
 }
