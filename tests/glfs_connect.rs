@@ -7,7 +7,7 @@
 mod common;
 
 use common::gluster::{
-    mute_server, relay_to_glusterd, require_started, test_options, volume_key_at,
+    mute_server, relay_to_glusterd, require_started, test_options, volfile_server, volume_key_at,
 };
 use gluster_tcmu::backstore::GlfsBackstore;
 use gluster_tcmu::glfs::{GlfsError, Registry};
@@ -104,5 +104,43 @@ fn luns_taken_over_together_on_a_silent_server_wait_one_deadline_between_them() 
     assert!(
         matches!(again, Err(GlfsError::InitTimeout { .. })),
         "{again:?}"
+    );
+}
+
+/// A volume whose only brick is down: glusterd hands out the volfile, and gfapi's
+/// `glfs_init` then fails with a bare EIO. The open fails at once and says what to
+/// check and where gfapi's log is.
+#[test]
+fn a_volume_whose_bricks_are_all_down_fails_at_once_saying_what_to_check() {
+    init_logs();
+    let closed = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let brick_port = closed.local_addr().expect("bound").port();
+    drop(closed);
+    let volfile: &'static str = Box::leak(
+        format!(
+            "volume nobrick-client-0\n    type protocol/client\n    \
+             option remote-host 127.0.0.1\n    option remote-port {brick_port}\n    \
+             option remote-subvolume /bricks/nobrick\n    option transport-type socket\n\
+             end-volume\n"
+        )
+        .into_boxed_str(),
+    );
+    let key = volume_key_at("nobrick", "127.0.0.1", volfile_server(volfile));
+    let opts = test_options().connect;
+    let started = std::time::Instant::now();
+    let e = Registry::global().get(&key, &opts).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(matches!(e, GlfsError::Start { .. }), "{e:?}");
+    assert_eq!(e.errno(), libc::EIO, "{e}");
+    let text = e.to_string();
+    assert!(text.contains("no brick answered"), "{text}");
+    assert!(text.contains("gluster volume status nobrick"), "{text}");
+    assert!(
+        text.contains(&opts.log_file.display().to_string()),
+        "{text}"
     );
 }

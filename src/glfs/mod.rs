@@ -61,6 +61,16 @@ pub enum GlfsError {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "gfapi could not start volume `{volume}`: no brick answered (`gluster volume \
+         status {volume}`), or its graph did not build (gfapi's log: {log})"
+    )]
+    Start {
+        volume: String,
+        log: String,
+        #[source]
+        source: io::Error,
+    },
     #[error("cannot get the volfile of volume `{volume}` from {servers}")]
     Volfile {
         volume: String,
@@ -108,6 +118,7 @@ impl GlfsError {
             GlfsError::Volfile { source, .. } => source.errno(),
             GlfsError::New { source, .. }
             | GlfsError::Init { source, .. }
+            | GlfsError::Start { source, .. }
             | GlfsError::File { source, .. }
             | GlfsError::Thread(source) => source.raw_os_error().unwrap_or(libc::EIO),
         }

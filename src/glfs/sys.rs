@@ -82,6 +82,8 @@ unsafe extern "C" {
         key: *const c_char,
         value: *const c_char,
     ) -> c_int;
+    /// 0 once the graph is up; -1 with errno EIO both when it could not be built and
+    /// when no brick answered (its `chdir("/")` after a first CHILD_DOWN fails).
     pub fn glfs_init(fs: *mut glfs_t) -> c_int;
     pub fn glfs_fini(fs: *mut glfs_t) -> c_int;
 

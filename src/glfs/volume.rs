@@ -134,7 +134,13 @@ impl Volume {
         vol.bypass_client_io_threads().map_err(init_err)?;
         // SAFETY: fs is a live, configured glfs_t; glfs_init is called once.
         if unsafe { sys::glfs_init(vol.raw()) } != 0 {
-            return Err(init_err(io::Error::from_raw_os_error(last_errno())));
+            // EIO both when no brick answered (gfapi's `chdir("/")` after a first
+            // CHILD_DOWN) and when the graph did not build; only gfapi's log tells.
+            return Err(GlfsError::Start {
+                volume,
+                log: opts.log_file.display().to_string(),
+                source: io::Error::from_raw_os_error(last_errno()),
+            });
         }
         Ok(vol)
     }

@@ -140,3 +140,54 @@ fn relay(client: TcpStream, delay: Duration) {
         });
     }
 }
+
+/// A stand-in glusterd on a free port of 127.0.0.1 that answers every GETSPEC call, on
+/// any number of connections, with `volfile` (a graph the test wrote: bricks that are
+/// not there, say). Returns the port.
+pub fn volfile_server(volfile: &'static str) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("bound").port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || answer_getspec(conn, volfile.as_bytes()));
+        }
+    });
+    port
+}
+
+/// Answers each call on `conn` (ONC RPC records) with an accepted reply carrying
+/// `gf_getspec_rsp { op_ret = len, op_errno = 0, spec = volfile, xdata = {} }`.
+fn answer_getspec(mut conn: TcpStream, volfile: &[u8]) {
+    use std::io::{Read, Write};
+    loop {
+        let mut mark = [0u8; 4];
+        if conn.read_exact(&mut mark).is_err() {
+            return;
+        }
+        let mut call = vec![0u8; (u32::from_be_bytes(mark) & 0x7fff_ffff) as usize];
+        if conn.read_exact(&mut call).is_err() || call.len() < 4 {
+            return;
+        }
+        let mut body = call[..4].to_vec(); // the call's xid
+        for word in [
+            1u32,
+            0,
+            0,
+            0,
+            0,
+            volfile.len() as u32,
+            0,
+            volfile.len() as u32,
+        ] {
+            body.extend_from_slice(&word.to_be_bytes());
+        }
+        body.extend_from_slice(volfile);
+        body.resize(body.len().next_multiple_of(4), 0);
+        body.extend_from_slice(&0u32.to_be_bytes()); // empty xdata
+        let mut record = (0x8000_0000u32 | body.len() as u32).to_be_bytes().to_vec();
+        record.extend_from_slice(&body);
+        if conn.write_all(&record).is_err() {
+            return;
+        }
+    }
+}
