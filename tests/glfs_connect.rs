@@ -7,7 +7,8 @@
 mod common;
 
 use common::gluster::{
-    mute_server, relay_to_glusterd, require_started, test_options, volfile_server, volume_key_at,
+    HOST, StandInGlusterd, mute_server, relay_to_glusterd, require_started, test_options,
+    volume_key_at,
 };
 use gluster_tcmu::backstore::GlfsBackstore;
 use gluster_tcmu::glfs::{GlfsError, Registry};
@@ -116,16 +117,14 @@ fn a_volume_whose_bricks_are_all_down_fails_at_once_saying_what_to_check() {
     let closed = TcpListener::bind("127.0.0.1:0").expect("a free port");
     let brick_port = closed.local_addr().expect("bound").port();
     drop(closed);
-    let volfile: &'static str = Box::leak(
-        format!(
-            "volume nobrick-client-0\n    type protocol/client\n    \
-             option remote-host 127.0.0.1\n    option remote-port {brick_port}\n    \
-             option remote-subvolume /bricks/nobrick\n    option transport-type socket\n\
-             end-volume\n"
-        )
-        .into_boxed_str(),
+    let volfile = format!(
+        "volume nobrick-client-0\n    type protocol/client\n    \
+         option remote-host 127.0.0.1\n    option remote-port {brick_port}\n    \
+         option remote-subvolume /bricks/nobrick\n    option transport-type socket\n\
+         end-volume\n"
     );
-    let key = volume_key_at("nobrick", "127.0.0.1", volfile_server(volfile));
+    let glusterd = StandInGlusterd::serve(volfile.into_bytes());
+    let key = volume_key_at("nobrick", "127.0.0.1", glusterd.port);
     let opts = test_options().connect;
     let started = std::time::Instant::now();
     let e = Registry::global().get(&key, &opts).unwrap_err();
@@ -143,4 +142,65 @@ fn a_volume_whose_bricks_are_all_down_fails_at_once_saying_what_to_check() {
         text.contains(&opts.log_file.display().to_string()),
         "{text}"
     );
+}
+
+/// Waits up to 5 s for `cond`.
+fn within_5s(mut cond: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < until {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cond()
+}
+
+/// The watch asks for the volfile when it starts, when glusterd sends its change notice,
+/// and when it had to reconnect, and at no other time (each ask is a line in glusterd's
+/// log). gt1's real volfile, handed out by a stand-in glusterd that counts the asks.
+#[test]
+fn the_watch_fetches_the_volfile_only_on_a_notice_or_a_reconnect() {
+    init_logs();
+    require_started("gt1");
+    let real = gluster_tcmu::glfs::getspec::fetch(
+        &gluster_tcmu::glfs::Server {
+            host: HOST.into(),
+            port: 24007,
+        },
+        "gt1",
+        Duration::from_secs(10),
+    )
+    .expect("gt1's volfile");
+    let glusterd = StandInGlusterd::serve(real.clone());
+    let key = volume_key_at("gt1", "127.0.0.1", glusterd.port);
+    let volume = Registry::global()
+        .get(&key, &test_options().connect)
+        .expect("gt1 through the stand-in");
+    assert_eq!(glusterd.calls(), 1);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(glusterd.calls(), 1, "no ask without a notice");
+
+    glusterd.notify();
+    assert!(within_5s(|| glusterd.calls() == 2), "asked on the notice");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!volume.is_stale(), "the same volfile is no new generation");
+
+    let mut changed = real.clone();
+    changed.extend_from_slice(b"\n");
+    glusterd.set_volfile(changed);
+    glusterd.notify();
+    assert!(
+        within_5s(|| volume.is_stale()),
+        "a new volfile is a new generation"
+    );
+    assert_eq!(glusterd.calls(), 3);
+
+    glusterd.drop_connections();
+    assert!(
+        within_5s(|| glusterd.calls() == 4),
+        "asked again after reconnecting"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(glusterd.calls(), 4, "and then no more");
 }

@@ -14,10 +14,11 @@
 
 #![forbid(unsafe_code)]
 
-use super::Server;
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant};
+mod client;
+
+pub use client::{Client, connect_and_fetch, fetch};
+
+use std::time::Duration;
 
 /// GLUSTER_HNDSK_PROGRAM (rpc/rpc-lib/src/protocol-common.h).
 const PROGRAM: u32 = 14_398_633;
@@ -63,175 +64,39 @@ impl GetspecError {
     }
 }
 
-/// The client volfile of `volume` from the glusterd at `server`, within `deadline`: one
-/// connection, one call.
-pub fn fetch(server: &Server, volume: &str, deadline: Duration) -> Result<Vec<u8>, GetspecError> {
-    connect_and_fetch(server, volume, deadline).map(|(_, volfile)| volfile)
-}
-
-/// A new connection to `server`, and `volume`'s volfile fetched over it, both within
-/// `deadline`.
-pub fn connect_and_fetch(
-    server: &Server,
-    volume: &str,
-    deadline: Duration,
-) -> Result<(Client, Vec<u8>), GetspecError> {
-    let started = Instant::now();
-    let mut client = Client::connect(server, deadline)?;
-    let volfile = client.fetch_since(volume, started, deadline)?;
-    Ok((client, volfile))
-}
-
-/// A connection to one glusterd that volfiles are fetched over, one call after another.
-///
-/// A watch polls its volume once a second; a new TCP connection per poll would leave a
-/// socket in TIME_WAIT per poll (60 per volume at any time). glusterd also sends calls
-/// of its own down every connection a client made (its FETCHSPEC notice when a volume
-/// changes); they are read and passed over. After any error the connection's state is
-/// unknown (half a record may be left unread), so every later call fails: make a new one.
-#[derive(Debug)]
-pub struct Client {
-    stream: TcpStream,
-    server: String,
-    next_xid: u32,
-    broken: bool,
-    notices: u64,
-}
-
-impl Client {
-    /// Connects to the glusterd at `server` within `deadline`.
-    pub fn connect(server: &Server, deadline: Duration) -> Result<Client, GetspecError> {
-        let name = server.to_string();
-        let addr = (server.host.as_str(), server.port)
-            .to_socket_addrs()
-            .map_err(|e| io_error(&name, deadline, e))?
-            .next()
-            .ok_or_else(|| io_error(&name, deadline, std::io::ErrorKind::NotFound.into()))?;
-        let stream = TcpStream::connect_timeout(&addr, deadline)
-            .map_err(|e| io_error(&name, deadline, e))?;
-        Ok(Client {
-            stream,
-            server: name,
-            // Any start will do, as long as each reply echoes its call's.
-            next_xid: std::process::id(),
-            broken: false,
-            notices: 0,
-        })
-    }
-
-    /// How many calls of glusterd's own (change notices) were read and passed over.
-    pub fn notices(&self) -> u64 {
-        self.notices
-    }
-
-    /// The glusterd this client talks to, as `host:port`.
-    pub fn server(&self) -> &str {
-        &self.server
-    }
-
-    /// The client volfile of `volume`, within `deadline`.
-    pub fn fetch(&mut self, volume: &str, deadline: Duration) -> Result<Vec<u8>, GetspecError> {
-        self.fetch_since(volume, Instant::now(), deadline)
-    }
-
-    /// [`Client::fetch`] with a deadline that started counting at `started`.
-    fn fetch_since(
-        &mut self,
-        volume: &str,
-        started: Instant,
-        deadline: Duration,
-    ) -> Result<Vec<u8>, GetspecError> {
-        if self.broken {
-            return Err(GetspecError::Unreachable {
-                server: self.server.clone(),
-                reason: "the connection failed earlier".into(),
-            });
-        }
-        let result = self.call(volume, started, deadline);
-        self.broken = result.as_ref().is_err_and(|e| {
-            !matches!(
-                e,
-                GetspecError::NoSuchVolume { .. } | GetspecError::Refused { .. }
-            )
-        });
-        result
-    }
-
-    fn call(
-        &mut self,
-        volume: &str,
-        started: Instant,
-        deadline: Duration,
-    ) -> Result<Vec<u8>, GetspecError> {
-        let xid = self.next_xid;
-        self.next_xid = xid.wrapping_add(1);
-        let server = self.server.clone();
-        let err = |e| io_error(&server, deadline, e);
-        let left = deadline
-            .saturating_sub(started.elapsed())
-            .max(Duration::from_millis(1));
-        self.stream.set_write_timeout(Some(left)).map_err(err)?;
-        self.stream.write_all(&request(xid, volume)).map_err(err)?;
-        loop {
-            let left = deadline
-                .saturating_sub(started.elapsed())
-                .max(Duration::from_millis(1));
-            self.stream.set_read_timeout(Some(left)).map_err(err)?;
-            let record = read_record(&mut self.stream).map_err(|e| match e {
-                RecordError::Io(e) => err(e),
-                RecordError::TooLarge => GetspecError::Malformed("reply larger than any volfile"),
-            })?;
-            match record_kind(&record) {
-                Some(Kind::Reply(x)) if x == xid => return parse_reply(xid, volume, &record),
-                Some(Kind::Call) => self.notices += 1,
-                // A late reply to a call given up on (not sent by this client, which
-                // stops at its first error, but harmless to pass over).
-                Some(Kind::Reply(_)) => {}
-                None => return Err(GetspecError::Malformed("not an RPC message")),
-            }
-        }
-    }
-}
-
-/// An I/O error as what it means for a fetch from `server`.
-fn io_error(server: &str, deadline: Duration, e: std::io::Error) -> GetspecError {
-    match e.kind() {
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => GetspecError::Timeout {
-            server: server.to_owned(),
-            deadline,
-        },
-        _ => GetspecError::Unreachable {
-            server: server.to_owned(),
-            reason: e.to_string(),
-        },
-    }
-}
-
-enum RecordError {
-    Io(std::io::Error),
-    TooLarge,
-}
-
-/// One record, its fragments joined (RFC 5531, record marking).
-fn read_record(stream: &mut impl Read) -> Result<Vec<u8>, RecordError> {
-    let mut record = Vec::new();
-    loop {
-        let mut mark = [0u8; 4];
-        stream.read_exact(&mut mark).map_err(RecordError::Io)?;
-        let mark = u32::from_be_bytes(mark);
+/// One record taken off the front of `buf` once all its fragments are there (RFC 5531,
+/// record marking), `None` while it is incomplete. A record declared larger than any
+/// volfile is refused before its bytes arrive.
+fn take_record(buf: &mut Vec<u8>) -> Result<Option<Vec<u8>>, GetspecError> {
+    let mut at = 0;
+    let mut total = 0usize;
+    let mut last = false;
+    while !last {
+        let Some(mark) = buf.get(at..at + 4) else {
+            return Ok(None);
+        };
+        let mark = u32::from_be_bytes([mark[0], mark[1], mark[2], mark[3]]);
         let len = (mark & !LAST_FRAGMENT) as usize;
-        if record.len() + len > MAX_REPLY {
-            return Err(RecordError::TooLarge);
+        total += len;
+        if total > MAX_REPLY {
+            return Err(GetspecError::Malformed("reply larger than any volfile"));
         }
-        let start = record.len();
-        record.resize(start + len, 0);
-        stream
-            .read_exact(&mut record[start..])
-            .map_err(RecordError::Io)?;
-        if mark & LAST_FRAGMENT != 0 {
-            return Ok(record);
+        if buf.len() < at + 4 + len {
+            return Ok(None);
         }
+        at += 4 + len;
+        last = mark & LAST_FRAGMENT != 0;
     }
+    let mut record = Vec::with_capacity(total);
+    let mut pos = 0;
+    while pos < at {
+        let len = (u32::from_be_bytes([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]])
+            & !LAST_FRAGMENT) as usize;
+        record.extend_from_slice(&buf[pos + 4..pos + 4 + len]);
+        pos += 4 + len;
+    }
+    buf.drain(..at);
+    Ok(Some(record))
 }
 
 /// Whether a record is a call (glusterd's notices) or the reply to call `xid`.

@@ -1,14 +1,19 @@
 //! What follows a volume's volfile, one per volume and servers.
 //!
-//! The watch asks glusterd for the volume's client volfile ([`getspec`]) when it starts
-//! and then once a [`POLL`], over one connection kept open, and counts a new
-//! generation when the volfile changed (an admin's `gluster volume set`, a brick added
-//! or replaced). Connections built from an older generation report
-//! [`Volume::is_stale`](super::Volume::is_stale), and their LUNs move to a new one.
+//! The watch asks glusterd for the volume's client volfile ([`getspec`](super::getspec))
+//! when it starts, keeps that connection open, and asks again whenever glusterd sends
+//! its change notice down it (glusterd notices every client connection when a volume's
+//! volfiles change: an admin's `gluster volume set`, a brick added or replaced). A new
+//! volfile starts a new generation; connections built from an older one report
+//! [`Volume::is_stale`](super::Volume::is_stale), and their LUNs move to a new one. When
+//! the connection fails (glusterd restarted, its host gone: TCP keepalive), the watch
+//! reconnects to the first server that answers and fetches again, once a [`POLL`] until
+//! one does.
 //!
-//! It used to be a gfapi connection of its own, which built a graph for every new
-//! volfile and never freed the old ones (3 MB per change), ran seven threads, and could
-//! hand out an empty volfile: gfapi's `glfs_init` returns before gfapi stores the
+//! It does not poll: every fetch is an INFO line in glusterd's log ("Received mount
+//! request"). It used to be a gfapi connection of its own, which built a graph for every
+//! new volfile and never freed the old ones (3 MB per change), ran seven threads, and
+//! could hand out an empty volfile: gfapi's `glfs_init` returns before gfapi stores the
 //! volfile `glfs_get_volfile` reads.
 
 use super::GlfsError;
@@ -18,13 +23,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-/// How often the volfile is compared. A LUN keeps serving on its old connection in
-/// the meantime, which is still a working graph of the volume.
+/// How often the watch's thread looks up from waiting for a notice (to end once the
+/// watch is dropped), and how often it tries to reconnect while no server answers. A
+/// LUN keeps serving on its connection meanwhile, which is still a working graph of
+/// the volume.
 pub const POLL: Duration = Duration::from_secs(1);
 
-/// How long one poll waits for a glusterd (connect or answer) before it tries the next
+/// How long one fetch waits for a glusterd (connect or answer) before it tries the next
 /// server; the LUNs keep serving meanwhile.
-const POLL_DEADLINE: Duration = Duration::from_secs(5);
+const FETCH_DEADLINE: Duration = Duration::from_secs(5);
 
 /// A volume's latest volfile and how many times it changed.
 pub struct Watch {
@@ -156,21 +163,21 @@ fn first_volfile(
 /// The latest volfile, over `client` while it works, else over a new connection to the
 /// first server that answers. `None` when no server handed it out; `client` is then
 /// `None` too.
-fn poll_once(watch: &Watch, client: &mut Option<Client>) -> Option<Vec<u8>> {
+fn fetch_latest(watch: &Watch, client: &mut Option<Client>) -> Option<Vec<u8>> {
     if let Some(c) = client.as_mut() {
-        match c.fetch(&watch.volume, POLL_DEADLINE) {
+        match c.fetch(&watch.volume, FETCH_DEADLINE) {
             Ok(v) => return Some(v),
-            Err(e) => tracing::debug!(volume = %watch.volume, "volfile poll: {e}"),
+            Err(e) => tracing::debug!(volume = %watch.volume, "volfile fetch: {e}"),
         }
     }
     *client = None;
     for server in &watch.servers {
-        match connect_and_fetch(server, &watch.volume, POLL_DEADLINE) {
+        match connect_and_fetch(server, &watch.volume, FETCH_DEADLINE) {
             Ok((c, v)) => {
                 *client = Some(c);
                 return Some(v);
             }
-            Err(e) => tracing::debug!(volume = %watch.volume, "volfile poll: {e}"),
+            Err(e) => tracing::debug!(volume = %watch.volume, "volfile fetch: {e}"),
         }
     }
     None
@@ -181,16 +188,31 @@ fn changed(held: &[u8], latest: &[u8]) -> bool {
     !latest.is_empty() && held != latest
 }
 
-/// Polls until the watch is dropped. A volfile that cannot be had is logged once when
-/// that starts and once when it ends; the LUNs keep serving on what they run.
+/// Fetches the volfile whenever glusterd sends a notice or the connection had to be
+/// made again, until the watch is dropped. A volfile that cannot be had is logged once
+/// when that starts and once when it ends; the LUNs keep serving on what they run.
 fn follow(watch: &Weak<Watch>, mut client: Option<Client>) {
     let mut failing = false;
     loop {
-        std::thread::sleep(POLL);
+        let fetch = match client.as_mut().map(|c| c.wait_notice(POLL)) {
+            Some(Ok(notice)) => notice,
+            Some(Err(e)) => {
+                tracing::debug!("volfile connection lost: {e}");
+                client = None;
+                true
+            }
+            None => {
+                std::thread::sleep(POLL);
+                true
+            }
+        };
         let Some(w) = watch.upgrade() else {
             return;
         };
-        match poll_once(&w, &mut client) {
+        if !fetch {
+            continue;
+        }
+        match fetch_latest(&w, &mut client) {
             Some(latest) => {
                 if std::mem::take(&mut failing) {
                     tracing::info!(volume = %w.volume, "volfile servers answer again");

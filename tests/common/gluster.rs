@@ -142,22 +142,73 @@ fn relay(client: TcpStream, delay: Duration) {
 }
 
 /// A stand-in glusterd on a free port of 127.0.0.1 that answers every GETSPEC call, on
-/// any number of connections, with `volfile` (a graph the test wrote: bricks that are
-/// not there, say). Returns the port.
-pub fn volfile_server(volfile: &'static str) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    let port = listener.local_addr().expect("bound").port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            std::thread::spawn(move || answer_getspec(conn, volfile.as_bytes()));
+/// any number of connections, with the volfile it holds (a graph the test wrote, or a
+/// real volume's), counts the calls, and sends glusterd's change notice on request.
+pub struct StandInGlusterd {
+    pub port: u16,
+    volfile: Arc<std::sync::Mutex<Vec<u8>>>,
+    calls: Arc<AtomicUsize>,
+    conns: Arc<std::sync::Mutex<Vec<TcpStream>>>,
+}
+
+impl StandInGlusterd {
+    pub fn serve(volfile: Vec<u8>) -> StandInGlusterd {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = listener.local_addr().expect("bound").port();
+        let server = StandInGlusterd {
+            port,
+            volfile: Arc::new(std::sync::Mutex::new(volfile)),
+            calls: Arc::new(AtomicUsize::new(0)),
+            conns: Arc::new(std::sync::Mutex::new(Vec::new())),
+        };
+        let (volfile, calls, conns) = (
+            server.volfile.clone(),
+            server.calls.clone(),
+            server.conns.clone(),
+        );
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                conns.lock().unwrap().push(conn.try_clone().expect("clone"));
+                let (volfile, calls) = (volfile.clone(), calls.clone());
+                std::thread::spawn(move || answer_getspec(conn, &volfile, &calls));
+            }
+        });
+        server
+    }
+
+    /// How many GETSPEC calls it has answered.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// What it hands out from now on.
+    pub fn set_volfile(&self, volfile: Vec<u8>) {
+        *self.volfile.lock().unwrap() = volfile;
+    }
+
+    /// glusterd's change notice (a GF_CBK_FETCHSPEC call) down every open connection.
+    pub fn notify(&self) {
+        use std::io::Write;
+        let mut call = Vec::new();
+        for word in [0x8000_0018u32, 1, 0, 2, 52_743_234, 1, 1] {
+            call.extend_from_slice(&word.to_be_bytes());
         }
-    });
-    port
+        for conn in self.conns.lock().unwrap().iter_mut() {
+            let _ = conn.write_all(&call);
+        }
+    }
+
+    /// Closes every open connection (a glusterd restart, as its clients see it).
+    pub fn drop_connections(&self) {
+        for conn in self.conns.lock().unwrap().drain(..) {
+            let _ = conn.shutdown(Shutdown::Both);
+        }
+    }
 }
 
 /// Answers each call on `conn` (ONC RPC records) with an accepted reply carrying
 /// `gf_getspec_rsp { op_ret = len, op_errno = 0, spec = volfile, xdata = {} }`.
-fn answer_getspec(mut conn: TcpStream, volfile: &[u8]) {
+fn answer_getspec(mut conn: TcpStream, volfile: &std::sync::Mutex<Vec<u8>>, calls: &AtomicUsize) {
     use std::io::{Read, Write};
     loop {
         let mut mark = [0u8; 4];
@@ -168,6 +219,7 @@ fn answer_getspec(mut conn: TcpStream, volfile: &[u8]) {
         if conn.read_exact(&mut call).is_err() || call.len() < 4 {
             return;
         }
+        let volfile = volfile.lock().unwrap().clone();
         let mut body = call[..4].to_vec(); // the call's xid
         for word in [
             1u32,
@@ -181,11 +233,12 @@ fn answer_getspec(mut conn: TcpStream, volfile: &[u8]) {
         ] {
             body.extend_from_slice(&word.to_be_bytes());
         }
-        body.extend_from_slice(volfile);
+        body.extend_from_slice(&volfile);
         body.resize(body.len().next_multiple_of(4), 0);
         body.extend_from_slice(&0u32.to_be_bytes()); // empty xdata
         let mut record = (0x8000_0000u32 | body.len() as u32).to_be_bytes().to_vec();
         record.extend_from_slice(&body);
+        calls.fetch_add(1, Ordering::SeqCst);
         if conn.write_all(&record).is_err() {
             return;
         }

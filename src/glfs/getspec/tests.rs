@@ -1,4 +1,7 @@
 use super::*;
+use crate::glfs::Server;
+use std::io::Write;
+use std::time::Instant;
 
 fn words(b: &[u8]) -> Vec<u32> {
     b.chunks(4)
@@ -133,19 +136,39 @@ fn record(body: &[u8], parts: usize) -> Vec<u8> {
 }
 
 #[test]
-fn fragments_join_into_one_record_and_an_oversized_one_is_refused() {
+fn fragments_join_into_one_record_once_all_are_in() {
     let body: Vec<u8> = (0..=255).collect();
-    let wire = record(&body, 3);
-    let got = read_record(&mut std::io::Cursor::new(&wire));
-    assert!(matches!(got, Ok(ref r) if *r == body));
-    let huge = (LAST_FRAGMENT | (MAX_REPLY as u32 + 1)).to_be_bytes();
+    let first = record(&body, 3);
+    let mut wire = first.clone();
+    wire.extend(record(b"next", 1));
+    for cut in 0..first.len() {
+        let mut partial = wire[..cut].to_vec();
+        assert_eq!(take_record(&mut partial), Ok(None), "cut at {cut}");
+        assert_eq!(partial.len(), cut, "an incomplete record stays buffered");
+    }
+    let mut buf = wire.clone();
+    assert_eq!(take_record(&mut buf), Ok(Some(body)));
+    assert_eq!(take_record(&mut buf), Ok(Some(b"next".to_vec())));
+    assert_eq!(take_record(&mut buf), Ok(None));
+    assert!(buf.is_empty());
+}
+
+#[test]
+fn a_record_larger_than_any_volfile_is_refused_before_it_arrives() {
+    let mut buf = (LAST_FRAGMENT | (MAX_REPLY as u32 + 1))
+        .to_be_bytes()
+        .to_vec();
     assert!(matches!(
-        read_record(&mut std::io::Cursor::new(&huge)),
-        Err(RecordError::TooLarge)
+        take_record(&mut buf),
+        Err(GetspecError::Malformed(_))
     ));
+    // Fragments adding up past the limit as well.
+    let mut buf = ((MAX_REPLY as u32) / 2 + 1).to_be_bytes().to_vec();
+    buf.resize(4 + MAX_REPLY / 2 + 1, 0);
+    buf.extend_from_slice(&(LAST_FRAGMENT | (MAX_REPLY as u32 / 2 + 1)).to_be_bytes());
     assert!(matches!(
-        read_record(&mut std::io::Cursor::new(&wire[..wire.len() - 1])),
-        Err(RecordError::Io(_))
+        take_record(&mut buf),
+        Err(GetspecError::Malformed(_))
     ));
 }
 
@@ -158,25 +181,26 @@ fn records_are_told_apart_by_message_type() {
     assert_eq!(record_kind(&[0, 0, 0]), None);
 }
 
-/// A stand-in glusterd on loopback: for each call it reads, `answer` gives the bytes to
-/// send back (given the call's xid), or `None` to stay silent from then on.
-fn fake_glusterd(answer: impl Fn(usize, u32) -> Option<Vec<u8>> + Send + 'static) -> Server {
+/// A stand-in glusterd on loopback: for each call it reads, `answer` gives how long to
+/// wait and the bytes to send back (given the call's xid), or `None` to close.
+fn fake_glusterd(
+    answer: impl Fn(usize, u32) -> Option<(Duration, Vec<u8>)> + Send + 'static,
+) -> Server {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = Vec::new();
         for n in 0.. {
-            let Ok(call) = read_record(&mut conn) else {
+            let Some(call) = read_call(&mut conn, &mut buf) else {
                 return;
             };
             let xid = u32::from_be_bytes(call[..4].try_into().unwrap());
-            match answer(n, xid) {
-                Some(bytes) => conn.write_all(&bytes).unwrap(),
-                None => {
-                    std::thread::sleep(Duration::from_secs(5));
-                    return;
-                }
-            }
+            let Some((delay, bytes)) = answer(n, xid) else {
+                return;
+            };
+            std::thread::sleep(delay);
+            conn.write_all(&bytes).unwrap();
         }
     });
     Server {
@@ -185,38 +209,67 @@ fn fake_glusterd(answer: impl Fn(usize, u32) -> Option<Vec<u8>> + Send + 'static
     }
 }
 
-#[test]
-fn one_connection_serves_call_after_call_passing_over_glusterds_notices() {
-    let server = fake_glusterd(|n, xid| {
-        let spec = format!("volume v{n}\nend-volume\n");
-        let mut out = Vec::new();
-        if n == 0 {
-            // glusterd's FETCHSPEC notice, then a stale reply, then the answer in pieces.
-            out.extend(record(
-                &[77u32, 0, 2, 52_743_234, 1, 1]
-                    .map(u32::to_be_bytes)
-                    .concat(),
-                1,
-            ));
-            out.extend(record(&reply(xid.wrapping_sub(1), 0, 0, b"old"), 1));
+fn read_call(conn: &mut std::net::TcpStream, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
+    use std::io::Read;
+    loop {
+        if let Ok(Some(call)) = take_record(buf) {
+            return Some(call);
         }
-        out.extend(record(
-            &reply(xid, spec.len() as i32, 0, spec.as_bytes()),
-            3,
-        ));
-        (n < 2).then_some(out)
+        let mut chunk = [0u8; 4096];
+        match conn.read(&mut chunk) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+fn notice() -> Vec<u8> {
+    // GLUSTER_CBK_PROGRAM 52743234, version 1, GF_CBK_FETCHSPEC.
+    record(
+        &[77u32, 0, 2, 52_743_234, 1, 1]
+            .map(u32::to_be_bytes)
+            .concat(),
+        1,
+    )
+}
+
+fn spec(n: usize) -> Vec<u8> {
+    format!("volume v{n}\nend-volume\n").into_bytes()
+}
+
+#[test]
+fn one_connection_serves_call_after_call_and_hands_out_glusterds_notices() {
+    let server = fake_glusterd(|n, xid| {
+        let answer = record(&reply(xid, 20, 0, &spec(n)), 3);
+        Some(match n {
+            // A notice and a stale reply ahead of the answer.
+            0 => (
+                Duration::ZERO,
+                [
+                    notice(),
+                    record(&reply(xid.wrapping_sub(1), 3, 0, b"old"), 1),
+                    answer,
+                ]
+                .concat(),
+            ),
+            // A notice right behind the answer.
+            1 => (Duration::ZERO, [answer, notice()].concat()),
+            // Too late for its caller.
+            2 => (Duration::from_millis(500), answer),
+            _ => (Duration::ZERO, answer),
+        })
     });
     let mut client = Client::connect(&server, Duration::from_secs(5)).unwrap();
-    assert_eq!(
-        client.fetch("v", Duration::from_secs(5)).unwrap(),
-        b"volume v0\nend-volume\n"
-    );
+    let second = Duration::from_secs(5);
+    assert_eq!(client.fetch("v", second).unwrap(), spec(0));
     assert_eq!(client.notices(), 1);
-    assert_eq!(
-        client.fetch("v", Duration::from_secs(5)).unwrap(),
-        b"volume v1\nend-volume\n"
-    );
-    // The third call gets no answer: a timeout, and the connection is done for.
+    assert_eq!(client.fetch("v", second).unwrap(), spec(1));
+    // The notice read during the first fetch, then the one behind the second answer.
+    assert_eq!(client.wait_notice(Duration::from_millis(200)), Ok(true));
+    assert_eq!(client.wait_notice(Duration::from_secs(2)), Ok(true));
+    assert_eq!(client.notices(), 2);
+    assert_eq!(client.wait_notice(Duration::from_millis(200)), Ok(false));
+    // A call that times out leaves the connection usable; its late answer is passed over.
     let e = client.fetch("v", Duration::from_millis(200)).unwrap_err();
     assert_eq!(
         e,
@@ -225,9 +278,21 @@ fn one_connection_serves_call_after_call_passing_over_glusterds_notices() {
             deadline: Duration::from_millis(200)
         }
     );
+    assert_eq!(client.fetch("v", second).unwrap(), spec(3));
+}
+
+#[test]
+fn a_closed_connection_fails_this_call_and_every_later_one_at_once() {
+    let server = fake_glusterd(|_, _| None);
+    let mut client = Client::connect(&server, Duration::from_secs(5)).unwrap();
+    let e = client.fetch("v", Duration::from_secs(5)).unwrap_err();
+    assert!(
+        matches!(e, GetspecError::Unreachable { ref reason, .. } if reason.contains("closed")),
+        "{e}"
+    );
     let started = Instant::now();
     assert!(matches!(
-        client.fetch("v", Duration::from_secs(5)),
+        client.wait_notice(Duration::from_secs(5)),
         Err(GetspecError::Unreachable { .. })
     ));
     assert!(started.elapsed() < Duration::from_secs(1), "no new wait");
@@ -236,10 +301,11 @@ fn one_connection_serves_call_after_call_passing_over_glusterds_notices() {
 #[test]
 fn glusterds_answer_for_a_volume_keeps_the_connection_usable() {
     let server = fake_glusterd(|n, xid| {
-        Some(match n {
-            0 => record(&reply(xid, -1, libc::ENOENT, b""), 1),
-            _ => record(&reply(xid, 3, 0, b"abc"), 1),
-        })
+        let answer = match n {
+            0 => reply(xid, -1, libc::ENOENT, b""),
+            _ => reply(xid, 3, 0, b"abc"),
+        };
+        Some((Duration::ZERO, record(&answer, 1)))
     });
     let mut client = Client::connect(&server, Duration::from_secs(5)).unwrap();
     assert_eq!(
