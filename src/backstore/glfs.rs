@@ -263,7 +263,8 @@ impl GlfsBackstore {
         .map_err(GlfsOpenError::Reconnect)?;
         tracing::warn!(
             volume = %key.volume, path,
-            "cannot open ({e}); answering BUSY while reconnecting in the background"
+            "cannot open ({}); answering BUSY while reconnecting in the background",
+            crate::handler::admin_message(&e)
         );
         let mut lun = Self::with_link(key, path, size, opts, Link::Down(job), mailbox);
         lun.outages = 1;

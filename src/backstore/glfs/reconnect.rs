@@ -80,9 +80,11 @@ fn run(
                 // connection meanwhile, with nothing else to show); the rest repeat it.
                 failures += 1;
                 if failures == 1 {
-                    tracing::warn!(volume = %key.volume, %path, "cannot open the image on a new connection yet ({e}); retrying with back-off");
+                    let why = crate::handler::admin_message(&e);
+                    tracing::warn!(volume = %key.volume, %path, "cannot open the image on a new connection yet ({why}); retrying with back-off");
                 } else {
-                    tracing::debug!(volume = %key.volume, %path, failures, "reconnect failed: {e}");
+                    let why = crate::handler::admin_message(&e);
+                    tracing::debug!(volume = %key.volume, %path, failures, "reconnect failed: {why}");
                 }
                 delay = (delay * 2).clamp(FIRST_RETRY, Duration::from_secs(30));
             }
