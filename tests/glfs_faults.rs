@@ -250,6 +250,11 @@ fn volfile_changes_move_the_lun_to_a_new_connection_without_an_error() {
     }
     let device = t.reactor.remove(t.id).unwrap();
     assert_eq!(device.backstore_in_flight(), 0);
+    assert!(
+        device.stats().connection_moves >= 4,
+        "one move per change, counted for metrics: {:?}",
+        device.stats().connection_moves
+    );
 }
 
 /// Two LUNs on one volume both move when its volfile changes, and share the one new

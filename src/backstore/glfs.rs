@@ -141,6 +141,8 @@ pub struct GlfsBackstore {
     held: Vec<IoRequest>,
     /// Reconnects since the last request that succeeded (for back-off).
     outages: u32,
+    /// Moves to a connection built from a new volfile, finished.
+    moves: u64,
 }
 
 /// Opens (creating or growing) the image and returns the file, per the size policy.
@@ -228,6 +230,7 @@ impl GlfsBackstore {
             done: Vec::new(),
             held: Vec::new(),
             outages: 0,
+            moves: 0,
         }
     }
 
@@ -388,6 +391,7 @@ impl GlfsBackstore {
         );
         let new = new.clone();
         self.link = Link::Up(new.clone());
+        self.moves += 1;
         for request in std::mem::take(&mut self.held) {
             self.send(&new, request);
         }
@@ -555,6 +559,10 @@ impl Backstore for GlfsBackstore {
     /// wake-up makes it do promptly.
     fn reconnecting(&self) -> bool {
         matches!(self.link, Link::Down(_))
+    }
+
+    fn connection_moves(&self) -> u64 {
+        self.moves
     }
 
     fn in_flight(&self) -> usize {

@@ -261,6 +261,13 @@ pub trait Backstore: Send + std::fmt::Debug {
         false
     }
 
+    /// How many times the backstore moved to a new connection because its backend
+    /// changed (a glfs LUN after a `gluster volume set`, a brick added or replaced), for
+    /// `list` and metrics.
+    fn connection_moves(&self) -> u64 {
+        0
+    }
+
     /// True when finished requests wait to be drained, found by reading memory only (no
     /// syscall): a busy-polling reactor asks this instead of waiting for the notifier.
     /// False when unsure; the notifier still tells.

@@ -47,7 +47,7 @@ type Series = (
 /// The exposition text for every served LUN.
 pub fn render(luns: &[Listing]) -> String {
     let mut out = String::new();
-    let counters: [Series; 8] = [
+    let counters: [Series; 9] = [
         (
             "gluster_tcmu_commands_total",
             "SCSI commands received",
@@ -82,6 +82,11 @@ pub fn render(luns: &[Listing]) -> String {
             "gluster_tcmu_in_flight",
             "commands read and not yet answered",
             |s| s.in_flight,
+        ),
+        (
+            "gluster_tcmu_connection_moves_total",
+            "moves to a new connection after the LUN's volume changed (volume set, brick added or replaced)",
+            |s| s.connection_moves,
         ),
         (
             "gluster_tcmu_reconnecting",
@@ -181,12 +186,19 @@ mod tests {
                 uio: down,
                 stats: Some(DeviceStats {
                     reconnecting: true,
+                    connection_moves: 3,
                     ..Default::default()
                 }),
             },
         ]);
         assert!(text.contains("gluster_tcmu_reconnecting{lun=\"1/disk1\",handler=\"file\"} 0"));
         assert!(text.contains("gluster_tcmu_reconnecting{lun=\"1/disk2\",handler=\"glfs\"} 1"));
+        assert!(text.contains("# TYPE gluster_tcmu_connection_moves_total counter"));
+        assert!(
+            text.contains(
+                "gluster_tcmu_connection_moves_total{lun=\"1/disk2\",handler=\"glfs\"} 3"
+            )
+        );
         assert!(
             text.contains("gluster_tcmu_commands_total{lun=\"1/disk1\",handler=\"file\"} 7"),
             "{text}"

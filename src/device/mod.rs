@@ -54,6 +54,9 @@ pub struct DeviceStats {
     /// The backstore waits for its backend to come back: I/O is answered BUSY meanwhile
     /// (at the time of reading).
     pub reconnecting: bool,
+    /// Moves of the backstore to a new connection after its backend changed (a glfs
+    /// LUN's volume: `gluster volume set`, a brick added or replaced).
+    pub connection_moves: u64,
 }
 
 /// Upper bounds (microseconds) of the latency buckets; the last bucket is +Inf.
@@ -151,6 +154,7 @@ impl Device {
         DeviceStats {
             in_flight: self.ring.outstanding() as u64,
             reconnecting: self.backstore.reconnecting(),
+            connection_moves: self.backstore.connection_moves(),
             ..self.stats
         }
     }
