@@ -263,7 +263,7 @@ pub trait Backstore: Send + std::fmt::Debug {
 
     /// How many times the backstore moved to a new connection because its backend
     /// changed (a glfs LUN after a `gluster volume set`, a brick added or replaced), for
-    /// `list` and metrics.
+    /// the metrics.
     fn connection_moves(&self) -> u64 {
         0
     }

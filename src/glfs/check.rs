@@ -105,28 +105,27 @@ fn tcp_probe(s: &Server, timeout: Duration) -> Result<(), String> {
 fn connect_message(e: &GlfsError, key: &VolumeKey, reachable: &[Server]) -> String {
     let servers = server_list(reachable);
     match e {
-        GlfsError::Volfile { source, .. } => match source {
-            GetspecError::NoSuchVolume { .. } => {
-                format!("volume `{}` does not exist on {servers}", key.volume)
-            }
-            GetspecError::Timeout { deadline, .. } => format!(
-                "no answer from {servers} for volume `{}` within {deadline:?}: the server \
-                 accepts connections but does not respond",
-                key.volume
-            ),
-            other => format!(
-                "cannot get the volfile of volume `{}` from {servers}: {other}",
-                key.volume
-            ),
-        },
+        GlfsError::Volfile {
+            source: GetspecError::NoSuchVolume { .. },
+            ..
+        } => format!("volume `{}` does not exist on {servers}", key.volume),
+        // The caller's deadline, or the volfile fetch's own when it ran out first.
+        GlfsError::InitTimeout { deadline, .. }
+        | GlfsError::Volfile {
+            source: GetspecError::Timeout { deadline, .. },
+            ..
+        } => format!(
+            "no answer from {servers} for volume `{}` within {deadline:?}: the server \
+             accepts connections but does not respond",
+            key.volume
+        ),
+        GlfsError::Volfile { source, .. } => format!(
+            "cannot get the volfile of volume `{}` from {servers}: {source}",
+            key.volume
+        ),
         GlfsError::Init { source, .. } => format!(
             "cannot connect to volume `{}` through {servers}: {source} \
              (is the volume started, and server.allow-insecure on?)",
-            key.volume
-        ),
-        GlfsError::InitTimeout { deadline, .. } => format!(
-            "no answer from {servers} for volume `{}` within {deadline:?}: the server \
-             accepts connections but does not respond",
             key.volume
         ),
         other => other.to_string(),

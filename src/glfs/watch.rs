@@ -170,20 +170,27 @@ fn fetch_latest(watch: &Watch, client: &mut Option<Client>) -> Option<Vec<u8>> {
             Err(e) => tracing::debug!(volume = %watch.volume, "volfile fetch: {e}"),
         }
     }
-    *client = None;
-    for server in &watch.servers {
-        match connect_and_fetch(server, &watch.volume, FETCH_DEADLINE) {
-            Ok((c, v)) => {
-                *client = Some(c);
-                return Some(v);
-            }
-            Err(e) => tracing::debug!(volume = %watch.volume, "volfile fetch: {e}"),
+    match first_volfile(
+        &watch.volume,
+        &watch.servers,
+        FETCH_DEADLINE,
+        FETCH_DEADLINE,
+    ) {
+        Ok((c, v)) => {
+            *client = Some(c);
+            Some(v)
+        }
+        Err(e) => {
+            *client = None;
+            let why = crate::handler::admin_message(&e);
+            tracing::debug!(volume = %watch.volume, "volfile fetch: {why}");
+            None
         }
     }
-    None
 }
 
-/// Whether `latest` replaces `held` (an empty one never does: gfapi had none).
+/// Whether `latest` replaces `held` (an empty one never does; getspec refuses an empty
+/// answer before it gets here, this keeps the rule where generations are counted).
 fn changed(held: &[u8], latest: &[u8]) -> bool {
     !latest.is_empty() && held != latest
 }

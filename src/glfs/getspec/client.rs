@@ -133,12 +133,13 @@ impl Client {
             return Err(io_error(&self.server, deadline, e));
         }
         loop {
-            let timeout = GetspecError::Timeout {
-                server: self.server.clone(),
-                deadline,
-            };
             match self.next_record(until, deadline)? {
-                None => return Err(timeout),
+                None => {
+                    return Err(GetspecError::Timeout {
+                        server: self.server.clone(),
+                        deadline,
+                    });
+                }
                 Some((Kind::Reply(x), record)) if x == xid => {
                     return parse_reply(xid, volume, &record);
                 }
