@@ -257,6 +257,38 @@ fn volfile_changes_move_the_lun_to_a_new_connection_without_an_error() {
     );
 }
 
+/// A LUN with nothing to do moves too: the watch wakes it when the volume changes, and
+/// its old connection (a whole gfapi graph) is let go without waiting for a command.
+#[test]
+fn an_idle_lun_moves_off_a_changed_volume_without_a_command() {
+    // A connection of its own (glusterd listens on every loopback address).
+    let key = volume_key("gt3", "127.0.0.3");
+    let mut t = gt3_lun_with("t-idle", 0x1d, key.clone(), GlfsOptions::default());
+    run_model(&mut t.k, &mut t.model, 100, 16, &mut t.rng);
+    let first = Registry::global().generation(&key).expect("connected");
+    let _restore = VolumeOption("performance.quick-read", "off");
+    gluster(&["volume", "set", "gt3", "performance.quick-read", "on"]);
+    let start = Instant::now();
+    let moves = |t: &Gt3Lun| t.reactor.stats(t.id).expect("stats").connection_moves;
+    while moves(&t) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the idle LUN did not move within 30 s (generation {:?}, was {first})",
+            Registry::global().generation(&key)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("the idle LUN moved after {:?}", start.elapsed());
+    assert!(Registry::global().generation(&key) > Some(first));
+    assert_eq!(
+        Registry::global().users(&key),
+        1,
+        "the LUN's file is on the new connection, the old one let go"
+    );
+    run_model(&mut t.k, &mut t.model, 300, 16, &mut t.rng);
+    assert_eq!(t.reactor.remove(t.id).unwrap().backstore_in_flight(), 0);
+}
+
 /// Two LUNs on one volume both move when its volfile changes, and share the one new
 /// connection, as they shared the old one.
 #[test]

@@ -218,6 +218,9 @@ impl GlfsBackstore {
         link: Link,
         mailbox: Arc<Mailbox>,
     ) -> Self {
+        if let Link::Up(file) = &link {
+            file.volume().wake_on_change(&mailbox);
+        }
         Self {
             key,
             path: path.to_owned(),
@@ -305,6 +308,7 @@ impl GlfsBackstore {
             Link::Down(job) => {
                 if let Some(file) = job.take() {
                     tracing::info!(volume = %self.key.volume, path = %self.path, "reconnected; serving again");
+                    file.volume().wake_on_change(&self.mailbox);
                     self.link = Link::Up(file);
                 }
             }
@@ -390,6 +394,7 @@ impl GlfsBackstore {
             "serving on the new connection ({} requests held meanwhile)", self.held.len()
         );
         let new = new.clone();
+        new.volume().wake_on_change(&self.mailbox);
         self.link = Link::Up(new.clone());
         self.moves += 1;
         for request in std::mem::take(&mut self.held) {

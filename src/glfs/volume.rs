@@ -156,6 +156,12 @@ impl Volume {
         self.feed.generation
     }
 
+    /// Wakes `mailbox` whenever the volume's volfile changes, so that its LUN moves off
+    /// this connection even with no command to send (see [`Volume::is_stale`]).
+    pub fn wake_on_change(&self, mailbox: &Arc<super::Mailbox>) {
+        self.feed.watch.wake_on_change(mailbox);
+    }
+
     /// The watch this connection was built from.
     pub(super) fn watch(&self) -> &Arc<Watch> {
         &self.feed.watch

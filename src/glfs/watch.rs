@@ -17,17 +17,25 @@
 //! volfile `glfs_get_volfile` reads.
 
 use super::GlfsError;
+use super::callback::Mailbox;
 use super::getspec::{Client, GetspecError, connect_and_fetch};
 use super::volume::{Server, server_list};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often the watch's thread looks up from waiting for a notice (to end once the
 /// watch is dropped), and how often it tries to reconnect while no server answers. A
 /// LUN keeps serving on its connection meanwhile, which is still a working graph of
 /// the volume.
 pub const POLL: Duration = Duration::from_secs(1);
+
+/// How long the volfile must stay the same after a change before the idle LUNs are woken
+/// to move ([`Watch::wake_on_change`]): a script's `gluster volume set` calls come a
+/// second or so apart, and each move leaves memory behind in gfapi (docs/ARCHITECTURE.md,
+/// "Volume changes"), so a burst of changes costs an idle LUN one move, not one per
+/// change. A LUN with commands moves on its next one, as soon as the volfile changed.
+const SETTLE: Duration = Duration::from_secs(2);
 
 /// How long one fetch waits for a glusterd (connect or answer) before it tries the next
 /// server; the LUNs keep serving meanwhile.
@@ -39,6 +47,9 @@ pub struct Watch {
     servers: Vec<Server>,
     volfile: Mutex<Vec<u8>>,
     generation: AtomicU64,
+    /// The mailboxes of the LUNs served on connections from this watch: a change wakes
+    /// them, so an idle LUN moves too (see [`Watch::wake_on_change`]).
+    subscribers: Mutex<Vec<Weak<Mailbox>>>,
 }
 
 impl std::fmt::Debug for Watch {
@@ -69,6 +80,7 @@ impl Watch {
             servers: servers.to_vec(),
             volfile: Mutex::new(volfile),
             generation: AtomicU64::new(0),
+            subscribers: Mutex::new(Vec::new()),
         });
         let weak = Arc::downgrade(&watch);
         let name = format!("glfs-watch-{volume}");
@@ -102,17 +114,51 @@ impl Watch {
         &self.servers
     }
 
-    /// Takes `latest`; a new volfile starts a new generation.
-    fn update(&self, latest: Vec<u8>) {
-        let mut volfile = self.volfile.lock().unwrap_or_else(PoisonError::into_inner);
-        if changed(&volfile, &latest) {
-            *volfile = latest;
-            let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
-            tracing::info!(
-                volume = %self.volume,
-                "volfile changed (generation {generation}); LUNs move to a new connection"
-            );
+    /// Wakes `mailbox` after every change from now on (once the volfile has stayed the
+    /// same for [`SETTLE`]), for as long as it lives: a LUN moves off a stale connection
+    /// when its reactor next drains it, and without the wake-up an idle LUN would keep
+    /// its old connection (a gfapi graph, its threads and brick connections) until a
+    /// command came. Once per mailbox.
+    pub(super) fn wake_on_change(&self, mailbox: &Arc<Mailbox>) {
+        let mut subscribers = self
+            .subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        subscribers.retain(|m| m.strong_count() > 0);
+        let weak = Arc::downgrade(mailbox);
+        if !subscribers.iter().any(|m| m.ptr_eq(&weak)) {
+            subscribers.push(weak);
         }
+    }
+
+    /// Takes `latest`; a new volfile starts a new generation. True if it did.
+    fn update(&self, latest: Vec<u8>) -> bool {
+        let mut volfile = self.volfile.lock().unwrap_or_else(PoisonError::into_inner);
+        if !changed(&volfile, &latest) {
+            return false;
+        }
+        *volfile = latest;
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        tracing::info!(
+            volume = %self.volume,
+            "volfile changed (generation {generation}); LUNs move to a new connection"
+        );
+        true
+    }
+
+    /// Wakes every LUN that asked to be ([`Watch::wake_on_change`]) and is still there.
+    fn wake_subscribers(&self) {
+        let mut subscribers = self
+            .subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        subscribers.retain(|m| match m.upgrade() {
+            Some(mailbox) => {
+                mailbox.wake();
+                true
+            }
+            None => false,
+        });
     }
 }
 
@@ -198,10 +244,15 @@ fn changed(held: &[u8], latest: &[u8]) -> bool {
 /// Fetches the volfile whenever glusterd sends a notice or the connection had to be
 /// made again, until the watch is dropped. A volfile that cannot be had is logged once
 /// when that starts and once when it ends; the LUNs keep serving on what they run.
+/// Idle LUNs are woken once the volfile has stayed the same for [`SETTLE`].
 fn follow(watch: &Weak<Watch>, mut client: Option<Client>) {
     let mut failing = false;
+    let mut wake_at: Option<Instant> = None;
     loop {
-        let fetch = match client.as_mut().map(|c| c.wait_notice(POLL)) {
+        let wait = wake_at.map_or(POLL, |t| {
+            t.saturating_duration_since(Instant::now()).min(POLL)
+        });
+        let fetch = match client.as_mut().map(|c| c.wait_notice(wait)) {
             Some(Ok(notice)) => notice,
             Some(Err(e)) => {
                 tracing::debug!("volfile connection lost: {e}");
@@ -209,13 +260,17 @@ fn follow(watch: &Weak<Watch>, mut client: Option<Client>) {
                 true
             }
             None => {
-                std::thread::sleep(POLL);
+                std::thread::sleep(wait);
                 true
             }
         };
         let Some(w) = watch.upgrade() else {
             return;
         };
+        if wake_at.is_some_and(|t| Instant::now() >= t) {
+            wake_at = None;
+            w.wake_subscribers();
+        }
         if !fetch {
             continue;
         }
@@ -224,7 +279,9 @@ fn follow(watch: &Weak<Watch>, mut client: Option<Client>) {
                 if std::mem::take(&mut failing) {
                     tracing::info!(volume = %w.volume, "volfile servers answer again");
                 }
-                w.update(latest);
+                if w.update(latest) {
+                    wake_at = Some(Instant::now() + SETTLE);
+                }
             }
             None if !failing => {
                 failing = true;
