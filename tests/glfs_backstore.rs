@@ -6,7 +6,7 @@
 mod common;
 
 use common::gluster::{
-    HOST, gluster, mute_server, require_started, test_options, volume_key, volume_key_at,
+    HOST, Image, gluster, mute_server, require_started, test_options, volume_key, volume_key_at,
 };
 use common::model::*;
 use common::*;
@@ -27,9 +27,9 @@ fn init_logs() {
         .try_init();
 }
 
-/// A fresh image path per test run.
-fn image(name: &str) -> String {
-    format!("t-{name}-{}.img", std::process::id())
+/// A fresh image path per test run on gt1, removed from the volume when dropped.
+fn image(name: &str) -> Image {
+    Image::on(volume_key("gt1", HOST), &format!("t-{name}"))
 }
 
 fn open(volume: &str, host: &str, path: &str, blocks: u64) -> GlfsBackstore {
@@ -128,7 +128,8 @@ fn requests_pass_the_client_io_threads_by() {
         "gt1 must keep client io-threads on for this test:\n{option}"
     );
     let blocks = 2048;
-    let bs = open("gt1", HOST, &image("iot"), blocks);
+    let path = image("iot");
+    let bs = open("gt1", HOST, &path, blocks);
     let (mut k, device) = device_with(Default::default(), lun(blocks), Box::new(bs));
     let reactor = Reactor::spawn("glfs-iot").unwrap();
     let id = reactor.add(device).unwrap();
@@ -309,13 +310,30 @@ fn images_are_created_grown_and_resized() {
     assert_eq!(file.len().unwrap(), 8192 * 512);
 }
 
+/// `GlfsFile::remove` takes an image off the volume (the tests' `Image` cleans up with
+/// it): a second remove finds nothing, and says so.
+#[test]
+fn an_image_is_removed_from_the_volume() {
+    require_started("gt1");
+    let volume = Registry::global()
+        .get(&volume_key("gt1", HOST), &test_options().connect)
+        .expect("connect gt1");
+    let path = format!("t-remove-{}.img", std::process::id());
+    drop(GlfsFile::open_or_create(volume.clone(), &path).expect("create"));
+    GlfsFile::remove(&volume, &path).expect("removed");
+    let e = GlfsFile::remove(&volume, &path).expect_err("already gone");
+    assert_eq!(e.errno(), libc::ENOENT, "{e}");
+    assert!(e.to_string().contains("cannot remove"), "{e}");
+}
+
 #[test]
 fn two_luns_on_one_volume_share_one_connection() {
     init_logs();
     // Its own server spelling, so no other test's LUNs are counted.
     let host = "127.0.0.1";
-    let a = open("gt1", host, &image("share-a"), 1024);
-    let b = open("gt1", host, &image("share-b"), 1024);
+    let (path_a, path_b) = (image("share-a"), image("share-b"));
+    let a = open("gt1", host, &path_a, 1024);
+    let b = open("gt1", host, &path_b, 1024);
     let (fa, fb) = (a.file().unwrap().clone(), b.file().unwrap().clone());
     assert!(
         Arc::ptr_eq(fa.volume(), fb.volume()),
@@ -488,7 +506,8 @@ fn a_mute_server_times_out_while_another_lun_keeps_serving() {
     init_logs();
     let (port, _) = mute_server();
     let blocks = 4096;
-    let bs = open("gt1", HOST, &image("beside-mute"), blocks);
+    let path = image("beside-mute");
+    let bs = open("gt1", HOST, &path, blocks);
     let (mut k, device) = device_with(Default::default(), lun(blocks), Box::new(bs));
     let reactor = Reactor::spawn("glfs-mute").unwrap();
     let id = reactor.add(device).unwrap();

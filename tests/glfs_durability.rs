@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::gluster::{HOST, brick_pid, require_started, test_options, volume_key};
+use common::gluster::{HOST, Image, brick_pid, require_started, test_options, volume_key};
 use common::*;
 use gluster_tcmu::backstore::GlfsBackstore;
 use gluster_tcmu::reactor::Reactor;
@@ -218,7 +218,7 @@ fn assert_durable_on_every_brick(logs: &[(u32, String)], marker: &str, from: f64
 #[test]
 fn fua_writes_and_sync_cache_are_on_every_bricks_disk_before_good() {
     let blocks = 2048;
-    let path = format!("t-durable-{}.img", std::process::id());
+    let path = Image::on(volume_key(VOLUME, HOST), "t-durable");
     let bs = open_lun(&path, blocks);
     let (mut k, dev) = device_with(Default::default(), lun(blocks), Box::new(bs));
     let reactor = Reactor::spawn("glfs-durability").unwrap();

@@ -10,7 +10,7 @@
 mod common;
 
 use common::gluster::{
-    HOST, brick_pid, gluster, relay_to_glusterd, require_started, test_options, volume_key,
+    HOST, Image, brick_pid, gluster, relay_to_glusterd, require_started, test_options, volume_key,
     volume_key_at,
 };
 use common::model::*;
@@ -92,6 +92,8 @@ struct Gt3Lun {
     id: gluster_tcmu::reactor::DeviceId,
     model: Model,
     rng: Rng,
+    /// Removed once the reactor (and with it the LUN's file) is gone.
+    _image: Image,
     _bricks: MutexGuard<'static, ()>,
 }
 
@@ -112,7 +114,7 @@ fn gt3_lun_with(name: &str, seed: u64, key: VolumeKey, opts: GlfsOptions) -> Gt3
     let bricks = GT3.lock().unwrap_or_else(PoisonError::into_inner);
     gluster(&["volume", "start", "gt3", "force"]);
     std::thread::sleep(Duration::from_secs(2));
-    let path = format!("{name}-{}.img", std::process::id());
+    let path = Image::on(key.clone(), name);
     let size = GT3_BLOCKS * 512;
     let bs = GlfsBackstore::open_at(key, &path, size, &opts)
         .unwrap_or_else(|e| panic!("open gt3/{path}: {e}: run tests/gluster/setup.sh"));
@@ -127,6 +129,7 @@ fn gt3_lun_with(name: &str, seed: u64, key: VolumeKey, opts: GlfsOptions) -> Gt3
         id,
         model,
         rng,
+        _image: path,
         _bricks: bricks,
     }
 }
@@ -296,7 +299,7 @@ fn luns_of_one_volume_move_together_to_one_new_connection() {
     // Its own server spelling, so no other test's LUNs are counted.
     let key = volume_key("gt3", "localhost");
     let mut a = gt3_lun_with("t-move-a", 0x31, key.clone(), GlfsOptions::default());
-    let path = format!("t-move-b-{}.img", std::process::id());
+    let path = Image::on(key.clone(), "t-move-b");
     let opts = GlfsOptions::default();
     let bs = GlfsBackstore::open_at(key.clone(), &path, GT3_BLOCKS * 512, &opts).unwrap();
     let (mut kb, device) = device_with(Default::default(), lun(GT3_BLOCKS), Box::new(bs));
@@ -464,7 +467,7 @@ fn a_lun_taken_over_while_its_server_is_away_answers_busy_until_it_returns() {
     opts.retry_min = Duration::from_millis(200);
     opts.retry_max = Duration::from_secs(1);
     let blocks = 2048;
-    let path = format!("t-takeover-{}.img", std::process::id());
+    let path = Image::on(volume_key("gt1", HOST), "t-takeover");
     let mut bs = GlfsBackstore::open_or_reconnect_at(key, &path, blocks * 512, &opts)
         .expect("a LUN taken over opens without its server");
     assert!(bs.is_reconnecting(), "no server, yet the LUN is connected");

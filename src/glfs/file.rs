@@ -69,6 +69,22 @@ impl GlfsFile {
         })
     }
 
+    /// Removes the image at `path` from the volume (`glfs_unlink`). Blocks on the
+    /// servers. Files open on it stay readable until closed, as on a local file system.
+    pub fn remove(volume: &Volume, path: &str) -> Result<(), GlfsError> {
+        let c_path = cstring("path", path)?;
+        // SAFETY: the volume is connected; c_path outlives the call.
+        if unsafe { sys::glfs_unlink(volume.raw(), c_path.as_ptr()) } != 0 {
+            return Err(GlfsError::File {
+                what: "remove",
+                volume: volume.name().to_owned(),
+                path: path.to_owned(),
+                source: io::Error::from_raw_os_error(last_errno()),
+            });
+        }
+        Ok(())
+    }
+
     /// The connection this file is open on.
     pub fn volume(&self) -> &Arc<Volume> {
         &self.volume

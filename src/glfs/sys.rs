@@ -97,6 +97,7 @@ unsafe extern "C" {
     pub fn glfs_close(fd: *mut glfs_fd_t) -> c_int;
     pub fn glfs_fstat(fd: *mut glfs_fd_t, buf: *mut stat) -> c_int;
     pub fn glfs_stat(fs: *mut glfs_t, path: *const c_char, buf: *mut stat) -> c_int;
+    pub fn glfs_unlink(fs: *mut glfs_t, path: *const c_char) -> c_int;
     pub fn glfs_ftruncate(
         fd: *mut glfs_fd_t,
         length: off_t,

@@ -76,6 +76,59 @@ pub fn volume_key_at(volume: &str, host: &str, port: u16) -> gluster_tcmu::glfs:
     }
 }
 
+/// A test image's path on a volume, removed from the volume when dropped (when its test
+/// fails too), so images do not pile up on the bricks from run to run. Bind it to a
+/// variable declared before the LUN that uses it: the LUN then closes first.
+#[cfg(feature = "glfs")]
+pub struct Image {
+    key: gluster_tcmu::glfs::VolumeKey,
+    path: String,
+}
+
+#[cfg(feature = "glfs")]
+impl Image {
+    /// `NAME-PID.img` on the volume of `key`.
+    pub fn on(key: gluster_tcmu::glfs::VolumeKey, name: &str) -> Image {
+        let path = format!("{name}-{}.img", std::process::id());
+        Image { key, path }
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+#[cfg(feature = "glfs")]
+impl std::ops::Deref for Image {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.path
+    }
+}
+
+#[cfg(feature = "glfs")]
+impl std::fmt::Display for Image {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.path)
+    }
+}
+
+#[cfg(feature = "glfs")]
+impl Drop for Image {
+    fn drop(&mut self) {
+        use gluster_tcmu::glfs::{GlfsFile, Registry};
+        let removed = Registry::global()
+            .get(&self.key, &test_options().connect)
+            .and_then(|volume| GlfsFile::remove(&volume, &self.path));
+        match removed {
+            Ok(()) => {}
+            // Some tests only name an image (bad configs, CheckConfig).
+            Err(e) if e.errno() == libc::ENOENT => {}
+            Err(e) => eprintln!("test image {} left on {}: {e}", self.path, self.key.volume),
+        }
+    }
+}
+
 /// Backstore options for the tests: a 20 s connect deadline, gfapi's log in its own file.
 #[cfg(feature = "glfs")]
 pub fn test_options() -> gluster_tcmu::backstore::GlfsOptions {
