@@ -204,3 +204,72 @@ fn the_watch_fetches_the_volfile_only_on_a_notice_or_a_reconnect() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(glusterd.calls(), 4, "and then no more");
 }
+
+/// The wake-ups a mailbox got since it was last read (its eventfd's count).
+fn wakes(mailbox: &gluster_tcmu::glfs::Mailbox) -> u64 {
+    let mut count = [0u8; 8];
+    match rustix::io::read(mailbox.fd(), &mut count) {
+        Ok(_) => u64::from_ne_bytes(count),
+        Err(rustix::io::Errno::AGAIN) => 0,
+        Err(e) => panic!("read the mailbox's eventfd: {e}"),
+    }
+}
+
+/// A change wakes the LUNs that asked for it (`Volume::wake_on_change`, so that an idle
+/// LUN moves too) once the volfile has stayed the same for the watch's settling time (2
+/// s): a burst of three changes is one wake-up, one move, not three. Asking twice is
+/// asking once.
+#[test]
+fn a_burst_of_volume_changes_wakes_a_lun_once_it_has_settled() {
+    init_logs();
+    require_started("gt1");
+    let real = gluster_tcmu::glfs::getspec::fetch(
+        &gluster_tcmu::glfs::Server {
+            host: HOST.into(),
+            port: 24007,
+        },
+        "gt1",
+        Duration::from_secs(10),
+    )
+    .expect("gt1's volfile");
+    let glusterd = StandInGlusterd::serve(real.clone());
+    let key = volume_key_at("gt1", "127.0.0.1", glusterd.port);
+    let volume = Registry::global()
+        .get(&key, &test_options().connect)
+        .expect("gt1 through the stand-in");
+    let mailbox = gluster_tcmu::glfs::Mailbox::new().unwrap();
+    volume.wake_on_change(&mailbox);
+    volume.wake_on_change(&mailbox);
+
+    for n in 1..=3 {
+        let mut changed = real.clone();
+        changed.extend(std::iter::repeat_n(b'\n', n));
+        glusterd.set_volfile(changed);
+        glusterd.notify();
+        assert!(
+            within_5s(|| glusterd.calls() == 1 + n),
+            "change {n} fetched"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let settled = std::time::Instant::now();
+    assert!(volume.is_stale());
+    let mut woken = 0;
+    assert!(
+        within_5s(|| {
+            std::thread::sleep(Duration::from_millis(200));
+            woken = wakes(&mailbox);
+            woken > 0
+        }),
+        "no wake-up within 5 s of the last change"
+    );
+    assert_eq!(woken, 1, "one wake-up for the whole burst");
+    // The watch took the last change before `settled`, and waits 2 s after it.
+    assert!(
+        settled.elapsed() >= Duration::from_millis(1700),
+        "woken {:?} after the last change, before it settled",
+        settled.elapsed()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(wakes(&mailbox), 0, "one wake-up for the burst, and no more");
+}
