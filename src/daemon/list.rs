@@ -8,8 +8,10 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Header of the table `list` prints.
-pub const HEADER: &str = "DEVICE\tHANDLER\tCOMMANDS\tREAD_BYTES\tWRITE_BYTES\tERRORS\tSTATE";
+/// Header of the table `list` prints. MOVES counts a glfs LUN's moves to a new gfapi
+/// connection after its volume changed (0 for other handlers). STATE stays last: scripts
+/// match it at the end of the line.
+pub const HEADER: &str = "DEVICE\tHANDLER\tCOMMANDS\tREAD_BYTES\tWRITE_BYTES\tERRORS\tMOVES\tSTATE";
 
 /// Keeps the socket file until dropped.
 #[derive(Debug)]
@@ -54,19 +56,20 @@ fn line(l: &Listing) -> String {
     let name = format!("{}/{}", l.uio.name.hba, l.uio.name.device);
     match l.stats {
         Some(s) => format!(
-            "{name}\t{}\t{}\t{}\t{}\t{}\t{}",
+            "{name}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             l.uio.name.subtype,
             s.commands,
             s.read_bytes,
             s.write_bytes,
             s.errors,
+            s.connection_moves,
             if s.reconnecting {
                 "reconnecting"
             } else {
                 "serving"
             }
         ),
-        None => format!("{name}\t{}\t-\t-\t-\t-\tunavailable", l.uio.name.subtype),
+        None => format!("{name}\t{}\t-\t-\t-\t-\t-\tunavailable", l.uio.name.subtype),
     }
 }
 
@@ -96,6 +99,7 @@ mod tests {
     fn the_state_column_says_serving_reconnecting_or_unavailable() {
         let up = DeviceStats {
             commands: 3,
+            connection_moves: 2,
             ..Default::default()
         };
         let down = DeviceStats {
@@ -104,16 +108,17 @@ mod tests {
         };
         assert_eq!(
             line(&listing(Some(up))),
-            "1/lun0\tglfs\t3\t0\t0\t0\tserving"
+            "1/lun0\tglfs\t3\t0\t0\t0\t2\tserving"
         );
         assert_eq!(
             line(&listing(Some(down))),
-            "1/lun0\tglfs\t3\t0\t0\t0\treconnecting"
+            "1/lun0\tglfs\t3\t0\t0\t0\t2\treconnecting"
         );
         assert_eq!(
             line(&listing(None)),
-            "1/lun0\tglfs\t-\t-\t-\t-\tunavailable"
+            "1/lun0\tglfs\t-\t-\t-\t-\t-\tunavailable"
         );
-        assert_eq!(HEADER.split('\t').count(), 7, "one header per column");
+        assert_eq!(HEADER.split('\t').count(), 8, "one header per column");
+        assert!(HEADER.ends_with("\tSTATE"), "scripts match the state last");
     }
 }
