@@ -11,8 +11,9 @@ use common::gluster::{
     volume_key_at,
 };
 use gluster_tcmu::backstore::GlfsBackstore;
-use gluster_tcmu::glfs::{GlfsError, Registry};
+use gluster_tcmu::glfs::{GlfsError, Registry, Volume};
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -156,11 +157,9 @@ fn within_5s(mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
-/// The watch asks for the volfile when it starts, when glusterd sends its change notice,
-/// and when it had to reconnect, and at no other time (each ask is a line in glusterd's
-/// log). gt1's real volfile, handed out by a stand-in glusterd that counts the asks.
-#[test]
-fn the_watch_fetches_the_volfile_only_on_a_notice_or_a_reconnect() {
+/// gt1's real volfile, a stand-in glusterd that hands it out and counts the asks, and gt1
+/// connected through that stand-in (a registry key of its own: the stand-in's port).
+fn gt1_through_a_stand_in() -> (Vec<u8>, StandInGlusterd, Arc<Volume>) {
     init_logs();
     require_started("gt1");
     let real = gluster_tcmu::glfs::getspec::fetch(
@@ -177,6 +176,15 @@ fn the_watch_fetches_the_volfile_only_on_a_notice_or_a_reconnect() {
     let volume = Registry::global()
         .get(&key, &test_options().connect)
         .expect("gt1 through the stand-in");
+    (real, glusterd, volume)
+}
+
+/// The watch asks for the volfile when it starts, when glusterd sends its change notice,
+/// and when it had to reconnect, and at no other time (each ask is a line in glusterd's
+/// log). gt1's real volfile, handed out by a stand-in glusterd that counts the asks.
+#[test]
+fn the_watch_fetches_the_volfile_only_on_a_notice_or_a_reconnect() {
+    let (real, glusterd, volume) = gt1_through_a_stand_in();
     assert_eq!(glusterd.calls(), 1);
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(glusterd.calls(), 1, "no ask without a notice");
@@ -221,22 +229,7 @@ fn wakes(mailbox: &gluster_tcmu::glfs::Mailbox) -> u64 {
 /// asking once.
 #[test]
 fn a_burst_of_volume_changes_wakes_a_lun_once_it_has_settled() {
-    init_logs();
-    require_started("gt1");
-    let real = gluster_tcmu::glfs::getspec::fetch(
-        &gluster_tcmu::glfs::Server {
-            host: HOST.into(),
-            port: 24007,
-        },
-        "gt1",
-        Duration::from_secs(10),
-    )
-    .expect("gt1's volfile");
-    let glusterd = StandInGlusterd::serve(real.clone());
-    let key = volume_key_at("gt1", "127.0.0.1", glusterd.port);
-    let volume = Registry::global()
-        .get(&key, &test_options().connect)
-        .expect("gt1 through the stand-in");
+    let (real, glusterd, volume) = gt1_through_a_stand_in();
     let mailbox = gluster_tcmu::glfs::Mailbox::new().unwrap();
     volume.wake_on_change(&mailbox);
     volume.wake_on_change(&mailbox);

@@ -92,10 +92,6 @@ impl Image {
         let path = format!("{name}-{}.img", std::process::id());
         Image { key, path }
     }
-
-    pub fn path(&self) -> &str {
-        &self.path
-    }
 }
 
 #[cfg(feature = "glfs")]
