@@ -16,6 +16,7 @@ pub mod doorbell;
 #[cfg(feature = "glfs")]
 pub mod glfs;
 pub mod handler;
+pub mod lio;
 pub mod logging;
 pub mod reactor;
 pub mod region;
