@@ -253,7 +253,8 @@ impl FakeConfigfs {
         Ok(())
     }
 
-    /// `rmdir` of an object: no user-made children, no link pointing at it.
+    /// `rmdir` of an object: no user-made children (also inside its default groups,
+    /// as configfs checks them too), no link pointing at it.
     fn check_rmdir(&self, path: &Path, group: Group) -> io::Result<()> {
         let defaults = groups::default_dirs(group);
         let default_parents = groups::files(group)
@@ -262,19 +263,29 @@ impl FakeConfigfs {
         for entry in StdFs.read_dir(path)? {
             let is_default = defaults.contains(&entry.name.as_str())
                 || default_parents.clone().any(|d| d == entry.name);
-            let user_made = match entry.kind {
-                EntryKind::Symlink => true,
-                EntryKind::Dir => !is_default,
-                EntryKind::File => false,
-            };
-            if user_made {
-                return Err(errno(libc::ENOTEMPTY));
+            match entry.kind {
+                EntryKind::Dir if is_default => holds_nothing_made(&path.join(&entry.name))?,
+                EntryKind::Dir | EntryKind::Symlink => return Err(errno(libc::ENOTEMPTY)),
+                EntryKind::File => {}
             }
         }
         if self.is_linked(path) {
             return Err(errno(libc::EBUSY));
         }
         Ok(())
+    }
+}
+
+/// A default group holds only attributes in this model: a directory or symlink in it
+/// was made by a user.
+fn holds_nothing_made(dir: &Path) -> io::Result<()> {
+    match StdFs
+        .read_dir(dir)?
+        .iter()
+        .any(|e| e.kind != EntryKind::File)
+    {
+        true => Err(errno(libc::ENOTEMPTY)),
+        false => Ok(()),
     }
 }
 
@@ -426,3 +437,6 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
