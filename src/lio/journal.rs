@@ -140,12 +140,16 @@ impl Journal {
     }
 
     /// Records (`Some`) or forgets (`None`) the HBA of `name`, then saves.
-    pub fn set_hba(&mut self, name: &str, hba: Option<u32>) -> Result<(), JournalError> {
+    pub(super) fn set_hba(&mut self, name: &str, hba: Option<u32>) -> Result<(), JournalError> {
         self.update(name, |o| o.hba = hba)
     }
 
     /// Records (`Some`) or forgets (`None`) the target of `name`, then saves.
-    pub fn set_target(&mut self, name: &str, target: Option<&str>) -> Result<(), JournalError> {
+    pub(super) fn set_target(
+        &mut self,
+        name: &str,
+        target: Option<&str>,
+    ) -> Result<(), JournalError> {
         self.update(name, |o| o.target = target.map(str::to_owned))
     }
 

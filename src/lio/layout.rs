@@ -16,9 +16,11 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Paths under `root` (normally `/sys/kernel/config/target`).
+    /// Paths under `root` (normally `/sys/kernel/config/target`), with `.` and `..`
+    /// applied so that resolved symlinks compare equal to these paths.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        let root = super::fs::normalize(&root.into());
+        Self { root }
     }
 
     /// The target root.

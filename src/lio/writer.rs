@@ -2,7 +2,7 @@
 //! ownership journal lists.
 
 use super::backstore;
-use super::error::{ApplyReport, LioError, RemoveReport};
+use super::error::{ApplyReport, Drift, LioError, RemoveReport};
 use super::fs::{ConfigFs, StdFs};
 use super::journal::Journal;
 use super::layout::Layout;
@@ -90,6 +90,10 @@ impl<F: ConfigFs> Lio<F> {
     /// Refused before anything changes: an invalid `want`, a storage object or target
     /// of that name this daemon did not create ([`LioError::Foreign`]), a target
     /// another export owns, a smaller size than LIO has ([`LioError::Shrink`]).
+    /// A failure after that leaves what was done in place (and journaled): the next
+    /// call carries on from there.
+    ///
+    /// Moving the export to another target IQN removes the old target first.
     pub fn apply(&mut self, want: &ExportLun) -> Result<ApplyReport, LioError> {
         want.validate()?;
         let Self {
@@ -100,22 +104,16 @@ impl<F: ConfigFs> Lio<F> {
         let mut ctx = Ctx::new(&*fs, &*layout);
         let plan = plan(&ctx, journal, want)?;
         let name = want.name.as_str();
-        let device = match plan.device {
-            Some(dir) => dir,
-            None => backstore::create(&mut ctx, journal, name, plan.hba_hint)?.1,
-        };
-        let have = backstore::read_state(&ctx, &device)?;
-        let mut drift = Vec::new();
-        if have.enabled {
-            let exported = target::links_device(&ctx, want.target.as_str(), &device)?;
-            drift = backstore::converge(&mut ctx, &device, &have, want, exported)?;
-        } else {
-            backstore::configure(&mut ctx, &device, want)?;
-        }
+        // First, so that its LUN no longer pins the storage object's serial.
         if let Some(old) = plan.old_target {
             target::remove(&mut ctx, &old)?;
             journal.set_target(name, None)?;
         }
+        let device = match plan.device {
+            Some(dir) => dir,
+            None => backstore::create(&mut ctx, journal, name, plan.hba_hint)?.1,
+        };
+        let drift = storage_object(&mut ctx, &device, want)?;
         let iqn = want.target.as_str();
         if !ctx.exists(&ctx.layout.target(iqn)) {
             journal.set_target(name, Some(iqn))?;
@@ -180,6 +178,21 @@ impl<F: ConfigFs> Lio<F> {
         let ctx = Ctx::new(&self.fs, &self.layout);
         target::sessions(&ctx, target.as_str())
     }
+}
+
+/// Configures and enables a new storage object, or brings a live one towards `want`.
+fn storage_object<F: ConfigFs>(
+    ctx: &mut Ctx<'_, F>,
+    device: &Path,
+    want: &ExportLun,
+) -> Result<Vec<Drift>, LioError> {
+    let have = backstore::read_state(ctx, device)?;
+    if !have.enabled {
+        backstore::configure(ctx, device, want)?;
+        return Ok(Vec::new());
+    }
+    let exported = target::links_device(ctx, want.target.as_str(), device)?;
+    backstore::converge(ctx, device, &have, want, exported)
 }
 
 /// What `apply` found before changing anything.

@@ -211,7 +211,14 @@ fn a_new_target_name_moves_the_export() {
     let mut want = export("vol");
     env.apply(&want);
     want.target = TargetIqn::parse("iqn.2024-01.org.example.gw:moved").unwrap();
-    env.lio.apply(&want).unwrap();
+    // Unexported for a moment, the storage object may take a new serial.
+    want.serial = UnitSerial::parse("moved-serial").unwrap();
+    let report = env.lio.apply(&want).unwrap();
+    assert!(report.drift.is_empty(), "{:?}", report.drift);
+    let ops = env.fake().ops();
+    let old_gone = at(&ops, &format!("rmdir iscsi/{TARGET}"));
+    let serial = at(&ops, "write core/user_0/vol/wwn/vpd_unit_serial");
+    assert!(old_gone < serial, "{ops:#?}");
     assert!(!env.fake().exists(&env.path(&format!("iscsi/{TARGET}"))));
     assert!(
         env.fake()

@@ -156,6 +156,29 @@ fn a_crash_between_hba_and_storage_object_reuses_the_hba() {
 }
 
 #[test]
+fn a_failed_enable_is_retried_by_the_next_apply() {
+    let mut env = Env::new();
+    // The handler refused the ADDED event: the kernel fails the enable write.
+    env.fake()
+        .fail_next(Op::Write, "core/user_0/vol/enable", libc::EIO);
+    assert!(env.lio.apply(&export("vol")).is_err());
+    assert_eq!(env.read("core/user_0/vol/enable"), "0");
+    env.fake().clear_ops();
+    env.lio.apply(&export("vol")).unwrap();
+    let ops = env.fake().ops();
+    assert_eq!(
+        ops[..4],
+        [
+            "write core/user_0/vol/control",
+            "write core/user_0/vol/wwn/vpd_unit_serial",
+            "write core/user_0/vol/attrib/cmd_time_out",
+            "write core/user_0/vol/enable",
+        ]
+    );
+    assert_eq!(env.read("core/user_0/vol/enable"), "1");
+}
+
+#[test]
 fn a_crash_before_the_journal_forgets_is_finished_by_the_next_remove() {
     let mut env = Env::new();
     env.apply(&export("vol"));
