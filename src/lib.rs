@@ -13,6 +13,7 @@ pub mod control;
 pub mod daemon;
 pub mod device;
 pub mod doorbell;
+pub mod export;
 #[cfg(feature = "glfs")]
 pub mod glfs;
 pub mod handler;

@@ -1,0 +1,28 @@
+//! Block exports: an image on a Gluster volume served as an iSCSI LUN by every gateway named
+//! in its record, with the volume itself as the single source of truth.
+//!
+//! What lives here is the vocabulary every party shares and the operations on it:
+//!
+//! * [`name`]: what an export may be called (it becomes a file name, a backstore name and
+//!   part of an IQN);
+//! * [`layout`]: where records, images and gateway reports live on the volume;
+//! * [`record`]: the desired state of one export (JSON, strict);
+//! * [`report`]: what a gateway says of the exports it serves (JSON);
+//! * [`store`]: the few file operations all of that needs, over a trait with a local
+//!   directory implementation (tests, any POSIX mount) and a gfapi one.
+//!
+//! The CLI (`gluster-tcmu export ...`) and the daemon's gateway loop (`crate::gateway`) call
+//! this room; it knows nothing of LIO or of the data path.
+
+#![forbid(unsafe_code)]
+
+pub mod layout;
+pub mod name;
+pub mod record;
+pub mod report;
+pub mod store;
+
+pub use name::{ExportName, NameError};
+pub use record::{ChapPair, ChapRecord, Record, RecordError, State};
+pub use report::{ExportStatus, GatewayReport, StatusState};
+pub use store::{LocalStore, MetaStore, StoreError};

@@ -1,0 +1,136 @@
+//! The file operations exports need on their volume, behind one trait so the logic above it
+//! (idempotent creates, crash recovery, races between machines) is written once:
+//! [`LocalStore`] works on a local directory (tests; any POSIX mount of the volume), and a
+//! gfapi implementation talks to the volume itself.
+//!
+//! Two primitives carry the crash safety:
+//! * [`MetaStore::publish`]: a new file appears whole or not at all, and only if no file of
+//!   that name exists: written to a temporary file in [`layout::TMP`], made durable, then
+//!   `link`ed to its name (`link` fails when the name exists, atomically on the server);
+//! * [`MetaStore::replace`]: the same, `rename`d over the old file (atomic replace).
+//!
+//! A crash leaves at most a temporary file behind, which [`MetaStore::sweep_tmp`] removes.
+
+use super::layout;
+use std::fmt;
+use std::io;
+
+mod local;
+
+pub use local::LocalStore;
+
+/// Largest metadata file read (records and reports are a few KiB).
+pub const MAX_META_FILE: usize = 1 << 20;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path} exists")]
+    Exists { path: String },
+    #[error("{path} is {size} bytes, more than the {max} a metadata file may have")]
+    TooLarge { path: String, size: u64, max: usize },
+    #[error("{path} is {size} bytes, larger than the {wanted} asked for (images never shrink)")]
+    Larger {
+        path: String,
+        size: u64,
+        wanted: u64,
+    },
+    #[error("cannot {op} {path}")]
+    Io {
+        op: &'static str,
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot reach the volume")]
+    Unreachable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wraps an I/O error with what was being done to which path.
+    pub fn io(op: &'static str, path: &str, source: io::Error) -> Self {
+        StoreError::Io {
+            op,
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    /// The errno behind the error, when there is one.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            StoreError::Io { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
+/// How an image was made as large as asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grown {
+    /// It already was.
+    Unchanged,
+    /// Extended sparsely.
+    Sparse,
+    /// Allocated with `fallocate`.
+    Allocated,
+    /// Allocated by writing zeroes (the volume refused `fallocate`).
+    ZeroFilled,
+}
+
+/// Files of one volume's export folder. Paths are volume paths ([`layout`]).
+pub trait MetaStore: Send + Sync + fmt::Debug {
+    /// Makes every folder of [`layout::FOLDERS`]; existing ones are fine.
+    fn ensure_folders(&self) -> Result<(), StoreError>;
+
+    /// The whole file at `path` (at most [`MAX_META_FILE`] bytes); `None` if there is none.
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The names in folder `dir` (not `.` and `..`), sorted.
+    fn list(&self, dir: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Makes `path` hold `data`, with `mode`, only if no file `path` exists
+    /// ([`StoreError::Exists`] otherwise; then nothing changed). Durable when it returns.
+    fn publish(&self, path: &str, data: &[u8], mode: u32) -> Result<(), StoreError>;
+
+    /// Makes `path` hold `data`, with `mode`, replacing what is there atomically.
+    fn replace(&self, path: &str, data: &[u8], mode: u32) -> Result<(), StoreError>;
+
+    /// Removes the file `path`; false when there was none.
+    fn remove(&self, path: &str) -> Result<bool, StoreError>;
+
+    /// The size of the file `path`; `None` if there is none.
+    fn size_of(&self, path: &str) -> Result<Option<u64>, StoreError>;
+
+    /// Makes the image `path` (created with `mode` if missing) `size` bytes long, fully
+    /// allocated with `prealloc`, durable when it returns. A larger image is an error
+    /// ([`StoreError::Larger`]), never shrunk.
+    fn grow(&self, path: &str, size: u64, prealloc: bool, mode: u32) -> Result<Grown, StoreError>;
+
+    /// Bytes free on the volume for new data.
+    fn free_bytes(&self) -> Result<u64, StoreError>;
+
+    /// Removes temporary files older than `age` that crashed writers left in
+    /// [`layout::TMP`]; returns how many.
+    fn sweep_tmp(&self, age: std::time::Duration) -> Result<usize, StoreError>;
+}
+
+/// A temporary file name in [`layout::TMP`] for a file that will become `path`: unique per
+/// process and call, so two writers never share one.
+pub fn tmp_name(path: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let base = path.rsplit('/').next().unwrap_or("file");
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "{}/{base}.{}.{n}.{nanos:08x}.tmp",
+        layout::TMP,
+        std::process::id()
+    )
+}
+
+#[cfg(test)]
+mod tests;
