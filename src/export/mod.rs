@@ -5,6 +5,7 @@
 //!
 //! * [`name`]: what an export may be called (it becomes a file name, a backstore name and
 //!   part of an IQN);
+//! * [`location`]: `VOLUME@SERVER[+SERVER...]/NAME`, how commands name an export;
 //! * [`layout`]: where records, images and gateway reports live on the volume;
 //! * [`record`]: the desired state of one export (JSON, strict);
 //! * [`report`]: what a gateway says of the exports it serves (JSON);
@@ -17,12 +18,14 @@
 #![forbid(unsafe_code)]
 
 pub mod layout;
+pub mod location;
 pub mod name;
 pub mod record;
 pub mod report;
 pub mod store;
 
+pub use location::{ExportLocation, LocationError, VolumeAddr};
 pub use name::{ExportName, NameError};
 pub use record::{ChapPair, ChapRecord, Record, RecordError, State};
 pub use report::{ExportStatus, GatewayReport, StatusState};
-pub use store::{LocalStore, MetaStore, StoreError};
+pub use store::{LocalStore, LocalVolumes, MetaStore, StoreError, StoreOpener};

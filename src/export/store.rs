@@ -17,7 +17,10 @@ use std::io;
 
 mod local;
 
-pub use local::LocalStore;
+pub use local::{LocalStore, LocalVolumes};
+
+use super::location::VolumeAddr;
+use std::sync::Arc;
 
 /// Largest metadata file read (records and reports are a few KiB).
 pub const MAX_META_FILE: usize = 1 << 20;
@@ -113,6 +116,13 @@ pub trait MetaStore: Send + Sync + fmt::Debug {
     /// Removes temporary files older than `age` that crashed writers left in
     /// [`layout::TMP`]; returns how many.
     fn sweep_tmp(&self, age: std::time::Duration) -> Result<usize, StoreError>;
+}
+
+/// Opens the store of a volume: through gfapi in production, a local directory per volume
+/// in tests ([`LocalVolumes`]). Opening may connect, within the opener's deadline.
+pub trait StoreOpener: Send + Sync + fmt::Debug {
+    /// The store of `volume`.
+    fn open(&self, volume: &VolumeAddr) -> Result<Arc<dyn MetaStore>, StoreError>;
 }
 
 /// A temporary file name in [`layout::TMP`] for a file that will become `path`: unique per

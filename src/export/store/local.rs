@@ -1,11 +1,13 @@
 //! [`MetaStore`] on a local directory standing for the volume's root.
 
-use super::{Grown, MAX_META_FILE, MetaStore, StoreError, tmp_name};
+use super::{Grown, MAX_META_FILE, MetaStore, StoreError, StoreOpener, tmp_name};
 use crate::export::layout;
+use crate::export::location::VolumeAddr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Zeroes written per call when an image is preallocated by writing.
@@ -48,6 +50,28 @@ impl LocalStore {
         File::open(dir)
             .and_then(|d| d.sync_all())
             .map_err(|e| StoreError::io("sync folder of", path, e))
+    }
+}
+
+/// One [`LocalStore`] per volume name, under a common directory: `<root>/<volume>/`, made
+/// on first open. The servers are ignored (tests).
+#[derive(Debug, Clone)]
+pub struct LocalVolumes {
+    root: PathBuf,
+}
+
+impl LocalVolumes {
+    /// Volumes under `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+}
+
+impl StoreOpener for LocalVolumes {
+    fn open(&self, volume: &VolumeAddr) -> Result<Arc<dyn MetaStore>, StoreError> {
+        let dir = self.root.join(&volume.volume);
+        fs::create_dir_all(&dir).map_err(|e| StoreError::io("make", &dir.to_string_lossy(), e))?;
+        Ok(Arc::new(LocalStore::new(dir)))
     }
 }
 
