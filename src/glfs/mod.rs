@@ -19,23 +19,17 @@
 //!   gfapi reads into stays owned until its callback has fired.
 //! * [`check_volume`]: the CheckConfig probe with an operator-readable answer.
 
-mod attempt;
-mod callback;
-mod check;
-mod file;
-pub mod getspec;
-mod keep;
-mod registry;
-pub mod sys;
-mod volume;
-mod watch;
+pub mod gfapi;
+pub mod glusterd;
+pub mod pool;
 
-pub use callback::{AsyncOp, Done, Mailbox, SubmitError};
-pub use check::{CHECK_KEEP, check_volume};
-pub use file::GlfsFile;
-pub use registry::{Registry, VolumeKey};
-pub use volume::{ConnectOptions, Server, Volume};
-pub use watch::Watch;
+pub use gfapi::callback::{AsyncOp, Done, Mailbox, SubmitError};
+pub use gfapi::file::GlfsFile;
+pub use gfapi::volume::{ConnectOptions, Server, Volume};
+pub use glusterd::getspec;
+pub use glusterd::watch::Watch;
+pub use pool::check::{CHECK_KEEP, check_volume};
+pub use pool::registry::{Registry, VolumeKey};
 
 use std::io;
 use std::time::Duration;

@@ -1,8 +1,9 @@
 //! One gfapi connection to a volume (`glfs_t`), built from its watch's volfile, which
 //! files are opened on. Connected under a deadline, finished on a background thread.
 
-use super::watch::Watch;
-use super::{GlfsError, cstring, last_errno, sys};
+use super::sys;
+use crate::glfs::glusterd::watch::Watch;
+use crate::glfs::{GlfsError, cstring, last_errno};
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
@@ -81,7 +82,7 @@ impl fmt::Debug for Volume {
 }
 
 /// Servers as a human-readable list for messages.
-pub(super) fn server_list(servers: &[Server]) -> String {
+pub(in crate::glfs) fn server_list(servers: &[Server]) -> String {
     let names: Vec<String> = servers.iter().map(Server::to_string).collect();
     names.join(", ")
 }
@@ -97,7 +98,7 @@ impl Volume {
     /// on; gluster/glusterfs#4799), and the freed fd crashes the process or sends
     /// later requests to whatever reuses its memory. A volfile change instead moves
     /// each LUN to a new connection ([`Volume::is_stale`]).
-    pub(super) fn from_watch(
+    pub(in crate::glfs) fn from_watch(
         watch: Arc<Watch>,
         opts: &ConnectOptions,
     ) -> Result<Volume, GlfsError> {
@@ -158,12 +159,12 @@ impl Volume {
 
     /// Wakes `mailbox` whenever the volume's volfile changes, so that its LUN moves off
     /// this connection even with no command to send (see [`Volume::is_stale`]).
-    pub fn wake_on_change(&self, mailbox: &Arc<super::Mailbox>) {
+    pub fn wake_on_change(&self, mailbox: &Arc<super::callback::Mailbox>) {
         self.feed.watch.wake_on_change(mailbox);
     }
 
     /// The watch this connection was built from.
-    pub(super) fn watch(&self) -> &Arc<Watch> {
+    pub(in crate::glfs) fn watch(&self) -> &Arc<Watch> {
         &self.feed.watch
     }
 
@@ -212,7 +213,7 @@ impl Volume {
     }
 
     /// The raw connection, for the sibling modules' gfapi calls.
-    pub(super) fn raw(&self) -> *mut sys::glfs_t {
+    pub(in crate::glfs) fn raw(&self) -> *mut sys::glfs_t {
         self.fs.0.as_ptr()
     }
 

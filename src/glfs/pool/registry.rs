@@ -8,9 +8,9 @@
 //! caller for that key waits on it ([`Attempt`]) rather than starting another.
 
 use super::attempt::Attempt;
-use super::volume::{ConnectOptions, Server, Volume, server_list};
-use super::watch::Watch;
-use super::{GLUSTERD_PORT, GlfsError};
+use crate::glfs::gfapi::volume::{ConnectOptions, Server, Volume, server_list};
+use crate::glfs::glusterd::watch::Watch;
+use crate::glfs::{GLUSTERD_PORT, GlfsError};
 use crate::handler::glfs::GlfsConfig;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};

@@ -11,7 +11,7 @@
 //!   over would time out again, forever;
 //! * a mute server holds one parked helper thread per volume, not one per retry.
 
-use super::GlfsError;
+use crate::glfs::GlfsError;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -35,14 +35,14 @@ struct Shared<T> {
 /// One connect in progress (or finished, not yet picked up). `T` is the connection
 /// ([`super::Volume`]), a resize's result, or plain values in the tests.
 #[derive(Debug)]
-pub(super) struct Attempt<T> {
+pub(in crate::glfs) struct Attempt<T> {
     shared: Arc<Shared<T>>,
     started: Instant,
 }
 
 impl<T: Send + 'static> Attempt<T> {
     /// Runs `connect` on a thread called `name`.
-    pub(super) fn start<F>(name: &str, connect: F) -> Result<Self, GlfsError>
+    pub(in crate::glfs) fn start<F>(name: &str, connect: F) -> Result<Self, GlfsError>
     where
         F: FnOnce() -> Result<T, GlfsError> + Send + 'static,
     {
@@ -62,7 +62,7 @@ impl<T: Send + 'static> Attempt<T> {
     }
 
     /// Waits at most `deadline` for the result and takes it; `None` while it still runs.
-    pub(super) fn wait(&self, deadline: Duration) -> Option<Result<T, GlfsError>> {
+    pub(in crate::glfs) fn wait(&self, deadline: Duration) -> Option<Result<T, GlfsError>> {
         let state = self.lock();
         let (mut state, _) = self
             .shared
@@ -83,7 +83,11 @@ impl<T: Send + 'static> Attempt<T> {
     /// still runs (for at most `max_running`: past that it is presumed stuck, and a
     /// fresh attempt is allowed), or it connected within `max_idle` and nobody has
     /// taken the connection yet. A failure is never reused: the next caller tries again.
-    pub(super) fn worth_waiting_for(&self, max_running: Duration, max_idle: Duration) -> bool {
+    pub(in crate::glfs) fn worth_waiting_for(
+        &self,
+        max_running: Duration,
+        max_idle: Duration,
+    ) -> bool {
         match &*self.lock() {
             State::Running => self.started.elapsed() < max_running,
             State::Finished(at, Ok(_)) => at.elapsed() < max_idle,

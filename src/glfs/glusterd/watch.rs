@@ -16,10 +16,10 @@
 //! could hand out an empty volfile: gfapi's `glfs_init` returns before gfapi stores the
 //! volfile `glfs_get_volfile` reads.
 
-use super::GlfsError;
-use super::callback::Mailbox;
 use super::getspec::{Client, GetspecError, connect_and_fetch};
-use super::volume::{Server, server_list};
+use crate::glfs::GlfsError;
+use crate::glfs::gfapi::callback::Mailbox;
+use crate::glfs::gfapi::volume::{Server, server_list};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -68,7 +68,7 @@ impl Watch {
     /// slow, not dead, answers in the end). Without the thread the watch still serves
     /// its first volfile; LUNs then keep their connection until they reconnect for
     /// another reason.
-    pub(super) fn start(
+    pub(in crate::glfs) fn start(
         volume: &str,
         servers: &[Server],
         deadline: Duration,
@@ -94,7 +94,7 @@ impl Watch {
     }
 
     /// The current generation and its volfile.
-    pub(super) fn current(&self) -> (u64, Vec<u8>) {
+    pub(in crate::glfs) fn current(&self) -> (u64, Vec<u8>) {
         let volfile = self.volfile.lock().unwrap_or_else(PoisonError::into_inner);
         (self.generation(), volfile.clone())
     }
@@ -119,7 +119,7 @@ impl Watch {
     /// when its reactor next drains it, and without the wake-up an idle LUN would keep
     /// its old connection (a gfapi graph, its threads and brick connections) until a
     /// command came. Once per mailbox.
-    pub(super) fn wake_on_change(&self, mailbox: &Arc<Mailbox>) {
+    pub(in crate::glfs) fn wake_on_change(&self, mailbox: &Arc<Mailbox>) {
         let mut subscribers = self
             .subscribers
             .lock()

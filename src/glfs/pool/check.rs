@@ -1,9 +1,10 @@
 //! CheckConfig for `user:glfs`: can this config string become a LUN?
 
-use super::getspec::GetspecError;
 use super::registry::{Registry, VolumeKey};
-use super::volume::{ConnectOptions, Server, Volume, server_list};
-use super::{GlfsError, cstring, last_errno, sys};
+use crate::glfs::gfapi::sys;
+use crate::glfs::gfapi::volume::{ConnectOptions, Server, Volume, server_list};
+use crate::glfs::glusterd::getspec::GetspecError;
+use crate::glfs::{GlfsError, cstring, last_errno};
 use crate::handler::glfs::GlfsConfig;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;

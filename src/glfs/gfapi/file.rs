@@ -1,9 +1,10 @@
 //! An open file on a volume, and asynchronous I/O on it.
 
-use super::attempt::Attempt;
 use super::callback::{AsyncOp, Ctx, Mailbox, SubmitError, on_done};
+use super::sys;
 use super::volume::Volume;
-use super::{GlfsError, cstring, last_errno, sys};
+use crate::glfs::pool::attempt::Attempt;
+use crate::glfs::{GlfsError, cstring, last_errno};
 use std::fmt;
 use std::io;
 use std::ptr::NonNull;

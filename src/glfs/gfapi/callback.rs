@@ -10,7 +10,7 @@
 //! It never blocks on anything else and catches any panic. The submitting side holds
 //! no lock across the gfapi call, so an inline callback cannot deadlock with it.
 
-use super::GlfsFile;
+use super::file::GlfsFile;
 use super::sys;
 use crate::backstore::DataBuf;
 use rustix::event::{EventfdFlags, eventfd};
@@ -139,7 +139,7 @@ impl Mailbox {
 }
 
 /// What gfapi's `data` pointer refers to while a request is in flight.
-pub(super) struct Ctx {
+pub(in crate::glfs) struct Ctx {
     pub mailbox: Arc<Mailbox>,
     pub token: u64,
     /// For reads and writes: pointers into `op`'s buffer, which this box keeps alive.
@@ -168,7 +168,7 @@ impl Ctx {
 }
 
 /// gfapi's completion callback (GFAPI_6.0 `glfs_io_cbk`).
-pub(super) unsafe extern "C" fn on_done(
+pub(in crate::glfs) unsafe extern "C" fn on_done(
     _fd: *mut sys::glfs_fd_t,
     ret: libc::ssize_t,
     _prestat: *mut sys::glfs_stat,
@@ -176,7 +176,11 @@ pub(super) unsafe extern "C" fn on_done(
     data: *mut libc::c_void,
 ) {
     // gfapi sets errno right before calling back; read it before anything can clobber it.
-    let errno = if ret < 0 { super::last_errno() } else { 0 };
+    let errno = if ret < 0 {
+        crate::glfs::last_errno()
+    } else {
+        0
+    };
     let ctx = data.cast::<Ctx>();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: `data` is the Box<Ctx> leaked by GlfsFile::submit for a call that

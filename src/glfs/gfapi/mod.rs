@@ -1,0 +1,4 @@
+pub(crate) mod callback;
+pub(crate) mod file;
+pub mod sys;
+pub(crate) mod volume;

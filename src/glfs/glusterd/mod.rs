@@ -1,0 +1,2 @@
+pub mod getspec;
+pub(crate) mod watch;
