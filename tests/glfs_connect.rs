@@ -11,7 +11,7 @@ use common::gluster::{
     volume_key_at,
 };
 use gluster_tcmu::backstore::GlfsBackstore;
-use gluster_tcmu::glfs::{GlfsError, Registry, Volume};
+use gluster_tcmu::glfs::{GfapiError, GlfsError, Registry, Volume};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -134,7 +134,10 @@ fn a_volume_whose_bricks_are_all_down_fails_at_once_saying_what_to_check() {
         "took {:?}",
         started.elapsed()
     );
-    assert!(matches!(e, GlfsError::Start { .. }), "{e:?}");
+    assert!(
+        matches!(e, GlfsError::Gfapi(GfapiError::Start { .. })),
+        "{e:?}"
+    );
     assert_eq!(e.errno(), libc::EIO, "{e}");
     let text = e.to_string();
     assert!(text.contains("no brick answered"), "{text}");
@@ -162,7 +165,7 @@ fn within_5s(mut cond: impl FnMut() -> bool) -> bool {
 fn gt1_through_a_stand_in() -> (Vec<u8>, StandInGlusterd, Arc<Volume>) {
     init_logs();
     require_started("gt1");
-    let real = gluster_tcmu::glfs::getspec::fetch(
+    let real = gluster_tcmu::glfs::glusterd::fetch(
         &gluster_tcmu::glfs::Server {
             host: HOST.into(),
             port: 24007,

@@ -1,4 +1,4 @@
-//! Asking the real glusterd for a volfile without gfapi (`glfs::getspec`): it must be
+//! Asking the real glusterd for a volfile without gfapi (`glfs::glusterd`): it must be
 //! byte for byte the client volfile glusterd keeps for local clients, an unknown volume
 //! and a silent server must each give their own error. Fails (never skips) without gt1.
 #![cfg(feature = "glfs")]
@@ -7,7 +7,7 @@ mod common;
 
 use common::gluster::{HOST, gluster, mute_server, require_started};
 use gluster_tcmu::glfs::Server;
-use gluster_tcmu::glfs::getspec::{Client, GetspecError, fetch};
+use gluster_tcmu::glfs::glusterd::{Client, GetspecError, VolfileError, fetch};
 use gluster_tcmu::glfs::{GlfsError, Registry, VolumeKey};
 use std::time::{Duration, Instant};
 
@@ -154,10 +154,10 @@ fn a_server_that_is_down_is_passed_over_and_glusterds_answer_wins() {
     assert!(
         matches!(
             e,
-            GlfsError::Volfile {
+            GlfsError::Volfile(VolfileError {
                 source: GetspecError::NoSuchVolume { .. },
                 ..
-            }
+            })
         ),
         "{e:?}"
     );

@@ -2,7 +2,7 @@
 //!
 //! Reads and writes go straight between the shared region and gfapi (the region's
 //! segments become the iovecs); each request's buffer and iovecs are owned by the
-//! gfapi call until its callback has fired (see `crate::glfs::callback`). A FUA write is
+//! gfapi call until its callback has fired (see `crate::glfs::gfapi`). A FUA write is
 //! one write carrying `O_DSYNC` (each brick writes and fsyncs before answering: one
 //! round trip, not a write and then an `fdatasync`); SYNCHRONIZE CACHE is `fdatasync`;
 //! UNMAP is `glfs_discard_async` and WRITE SAME of zeroes `glfs_zerofill_async`.
@@ -152,7 +152,7 @@ fn open_image(
     size: u64,
     volume: Arc<crate::glfs::Volume>,
 ) -> Result<Arc<GlfsFile>, GlfsOpenError> {
-    let file = GlfsFile::open_or_create(volume, path)?;
+    let file = GlfsFile::open_or_create(volume, path).map_err(GlfsError::from)?;
     let size_err = |source| GlfsOpenError::Size {
         path: path.to_owned(),
         size,
@@ -583,11 +583,12 @@ impl Backstore for GlfsBackstore {
         let file = self
             .current()
             .ok_or(BackstoreError::Retryable(libc::ENOTCONN))?;
-        file.grow_within(new_size, self.opts.resize_deadline)
-            .map_err(|e| {
+        crate::glfs::pool::grow_within(&file, new_size, self.opts.resize_deadline).map_err(
+            |e| {
                 let errno = e.raw_os_error().unwrap_or(libc::EIO);
                 classify(Kind::Write, errno)
-            })?;
+            },
+        )?;
         self.size = new_size;
         Ok(())
     }

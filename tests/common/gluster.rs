@@ -112,10 +112,10 @@ impl std::fmt::Display for Image {
 #[cfg(feature = "glfs")]
 impl Drop for Image {
     fn drop(&mut self) {
-        use gluster_tcmu::glfs::{GlfsFile, Registry};
+        use gluster_tcmu::glfs::{GlfsError, GlfsFile, Registry};
         let removed = Registry::global()
             .get(&self.key, &test_options().connect)
-            .and_then(|volume| GlfsFile::remove(&volume, &self.path));
+            .and_then(|volume| GlfsFile::remove(&volume, &self.path).map_err(GlfsError::from));
         match removed {
             Ok(()) => {}
             // Some tests only name an image (bad configs, CheckConfig).

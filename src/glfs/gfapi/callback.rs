@@ -139,7 +139,7 @@ impl Mailbox {
 }
 
 /// What gfapi's `data` pointer refers to while a request is in flight.
-pub(in crate::glfs) struct Ctx {
+pub(super) struct Ctx {
     pub mailbox: Arc<Mailbox>,
     pub token: u64,
     /// For reads and writes: pointers into `op`'s buffer, which this box keeps alive.
@@ -168,7 +168,7 @@ impl Ctx {
 }
 
 /// gfapi's completion callback (GFAPI_6.0 `glfs_io_cbk`).
-pub(in crate::glfs) unsafe extern "C" fn on_done(
+pub(super) unsafe extern "C" fn on_done(
     _fd: *mut sys::glfs_fd_t,
     ret: libc::ssize_t,
     _prestat: *mut sys::glfs_stat,
@@ -177,7 +177,7 @@ pub(in crate::glfs) unsafe extern "C" fn on_done(
 ) {
     // gfapi sets errno right before calling back; read it before anything can clobber it.
     let errno = if ret < 0 {
-        crate::glfs::last_errno()
+        super::error::last_errno()
     } else {
         0
     };

@@ -1,15 +1,13 @@
 //! An open file on a volume, and asynchronous I/O on it.
 
 use super::callback::{AsyncOp, Ctx, Mailbox, SubmitError, on_done};
+use super::error::{GfapiError, cstring, last_errno};
 use super::sys;
 use super::volume::Volume;
-use crate::glfs::pool::attempt::Attempt;
-use crate::glfs::{GlfsError, cstring, last_errno};
 use std::fmt;
 use std::io;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The `glfs_fd_t` pointer, moved to the thread that closes it.
 struct Fd(NonNull<sys::glfs_fd_t>);
@@ -41,7 +39,7 @@ impl fmt::Debug for GlfsFile {
 
 impl GlfsFile {
     /// Opens `path` read-write with `O_DIRECT`, creating it (mode 0600) when missing.
-    pub fn open_or_create(volume: Arc<Volume>, path: &str) -> Result<Self, GlfsError> {
+    pub fn open_or_create(volume: Arc<Volume>, path: &str) -> Result<Self, GfapiError> {
         let c_path = cstring("path", path)?;
         let flags = libc::O_RDWR | libc::O_DIRECT;
         // SAFETY: the volume is connected; c_path outlives the call.
@@ -57,7 +55,7 @@ impl GlfsFile {
                 fd = unsafe { sys::glfs_open(volume.raw(), c_path.as_ptr(), flags) };
             }
         }
-        let fd = NonNull::new(fd).ok_or_else(|| GlfsError::File {
+        let fd = NonNull::new(fd).ok_or_else(|| GfapiError::File {
             what: "open",
             volume: volume.name().to_owned(),
             path: path.to_owned(),
@@ -72,11 +70,11 @@ impl GlfsFile {
 
     /// Removes the image at `path` from the volume (`glfs_unlink`). Blocks on the
     /// servers. Files open on it stay readable until closed, as on a local file system.
-    pub fn remove(volume: &Volume, path: &str) -> Result<(), GlfsError> {
+    pub fn remove(volume: &Volume, path: &str) -> Result<(), GfapiError> {
         let c_path = cstring("path", path)?;
         // SAFETY: the volume is connected; c_path outlives the call.
         if unsafe { sys::glfs_unlink(volume.raw(), c_path.as_ptr()) } != 0 {
-            return Err(GlfsError::File {
+            return Err(GfapiError::File {
                 what: "remove",
                 volume: volume.name().to_owned(),
                 path: path.to_owned(),
@@ -129,25 +127,6 @@ impl GlfsFile {
         Ok(())
     }
 
-    /// Grows the file to at least `len` bytes, giving up after `deadline` (ETIMEDOUT)
-    /// so a silent server cannot stall the caller. Never shrinks.
-    pub fn grow_within(self: &Arc<Self>, len: u64, deadline: Duration) -> io::Result<()> {
-        let me = self.clone();
-        let grow = move || match me.len() {
-            Ok(have) if have >= len => Ok(()),
-            Ok(_) => me.set_len(len),
-            Err(e) => Err(e),
-        };
-        // Dropping the attempt on timeout lets a late result go when it comes.
-        let attempt =
-            Attempt::start("glfs-resize", move || Ok(grow())).map_err(io::Error::other)?;
-        match attempt.wait(deadline) {
-            Some(Ok(r)) => r,
-            Some(Err(e)) => Err(io::Error::other(e)),
-            None => Err(io::Error::from_raw_os_error(libc::ETIMEDOUT)),
-        }
-    }
-
     /// Reads at `offset` synchronously (`glfs_pread`); for checks and tests, not the
     /// data path.
     pub fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
@@ -169,7 +148,7 @@ impl GlfsFile {
         Ok(n as usize)
     }
 
-    /// Starts `op`; its [`super::Done`] record, carrying `token`, lands in `mailbox`
+    /// Starts `op`; its [`Done`](super::Done) record, carrying `token`, lands in `mailbox`
     /// (possibly before this returns). On refusal the op is handed back and no record
     /// will come.
     pub fn submit(

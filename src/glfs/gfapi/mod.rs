@@ -1,4 +1,32 @@
-pub(crate) mod callback;
-pub(crate) mod file;
-pub mod sys;
-pub(crate) mod volume;
+//! libgfapi, and the only `unsafe` of the Gluster client: `sys` declares the C functions
+//! (private to this room), the rest wraps them in owned types that need no `unsafe` to
+//! use.
+//!
+//! * [`Volume`]: one connection (`glfs_t`), built from a volfile handed to it
+//!   ([`VolumeSpec`]) and never switched to another graph; its [`VolfileFeed`] says when
+//!   a newer volfile makes it stale. `glfs_fini` runs on a background thread when the
+//!   last holder lets go. Synchronous path operations ([`Volume::stat`]) serve the
+//!   control plane.
+//! * [`GlfsFile`]: an open file, reference counted; it keeps its `Volume` alive and is
+//!   closed on a background thread, never on a gfapi callback thread or the reactor.
+//! * [`Mailbox`]: where asynchronous requests land. [`GlfsFile::submit`] takes the
+//!   request's buffer by value and gives it back in the [`Done`] record, so the memory
+//!   gfapi reads into stays owned until its callback has fired.
+//!
+//! Who calls it: the connection pool (`super::pool`) builds and shares the `Volume`s;
+//! the glfs backstore opens `GlfsFile`s on them and submits through a `Mailbox`. This
+//! room imports neither the pool nor the glusterd client: the pool wires a volume's
+//! watch in as its `VolfileFeed`.
+
+mod callback;
+mod error;
+mod file;
+mod paths;
+mod sys;
+mod volume;
+
+pub use callback::{AsyncOp, Done, Mailbox, SubmitError};
+pub use error::{GfapiError, is_disconnect};
+pub use file::GlfsFile;
+pub use paths::Stat;
+pub use volume::{VolfileFeed, Volume, VolumeSpec};

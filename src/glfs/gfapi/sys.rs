@@ -1,5 +1,5 @@
 //! Raw libgfapi declarations, written by hand from `glusterfs/api/glfs.h` (glusterfs
-//! 10.3 on Debian 12) for the handful of calls the glfs backstore makes.
+//! 10.3 on Debian 12) for the calls the safe layer around it makes.
 //!
 //! Symbol versions: libgfapi exports several ABIs under one name, e.g.
 //! `glfs_preadv_async@GFAPI_3.4.0` (old two-argument callback) and
@@ -10,7 +10,8 @@
 //! `objdump -T` on a test binary shows `GFAPI_6.0` for every `*_async`, `ftruncate` and
 //! `fdatasync` reference.
 //!
-//! Nothing here is safe to call directly; `super` wraps it.
+//! Nothing here is safe to call directly; the rest of this room wraps it, and nothing
+//! outside the room can see it.
 
 #![allow(non_camel_case_types)]
 

@@ -1,49 +1,35 @@
-//! One gfapi connection to a volume (`glfs_t`), built from its watch's volfile, which
-//! files are opened on. Connected under a deadline, finished on a background thread.
+//! One gfapi connection to a volume (`glfs_t`), built from a volfile handed to it,
+//! which files are opened on. Finished on a background thread.
 
+use super::callback::Mailbox;
+use super::error::{GfapiError, cstring, last_errno};
 use super::sys;
-use crate::glfs::glusterd::watch::Watch;
-use crate::glfs::{GlfsError, cstring, last_errno};
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::Path;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::time::Duration;
 
-/// A volfile server: host name or address, and the glusterd port.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Server {
-    pub host: String,
-    pub port: u16,
+/// Where a connection's volfile came from (the volume's watch, which the pool wires in):
+/// it tells whether a newer volfile came since, and wakes a LUN's mailbox when one does.
+/// gfapi never switches a connection's graph itself (see [`Volume::start`]).
+pub trait VolfileFeed: Send + Sync + fmt::Debug {
+    /// The generation of the newest volfile.
+    fn generation(&self) -> u64;
+    /// Wakes `mailbox` after every change from now on, for as long as it lives.
+    fn wake_on_change(&self, mailbox: &Arc<Mailbox>);
 }
 
-impl fmt::Display for Server {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.host, self.port)
-    }
-}
-
-/// How connections are made.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectOptions {
-    /// How long a caller waits for `glfs_init` before its open fails; the attempt goes
-    /// on in the background and the next connect to the volume waits on it.
-    pub deadline: Duration,
-    /// gfapi's own log (`glfs_set_logging`); its directory is created if missing.
-    pub log_file: PathBuf,
-    /// gfapi log level (gluster's scale: 4 error, 5 warning, 7 info, 8 debug).
-    pub log_level: i32,
-}
-
-impl Default for ConnectOptions {
-    fn default() -> Self {
-        Self {
-            deadline: Duration::from_secs(30),
-            log_file: "/var/log/gluster-tcmu/gfapi.log".into(),
-            log_level: 7,
-        }
-    }
+/// What a connection is built from.
+#[derive(Debug)]
+pub struct VolumeSpec {
+    pub volume: String,
+    /// The volfile servers, as a list for messages (`host:port, ...`).
+    pub servers: String,
+    pub volfile: Vec<u8>,
+    /// The volfile's generation, as its feed counts them.
+    pub generation: u64,
+    pub feed: Arc<dyn VolfileFeed>,
 }
 
 /// The `glfs_t` pointer, moved to the helper threads that init and fini it.
@@ -57,19 +43,15 @@ unsafe impl Send for Fs {}
 pub struct Volume {
     fs: Fs,
     name: String,
-    servers: Vec<Server>,
-    /// Where the graph came from.
-    feed: Feed,
-}
-
-/// The watch a connection's volfile came from, and that volfile's generation.
-struct Feed {
-    watch: Arc<Watch>,
+    /// The volfile servers, for messages.
+    servers: String,
+    /// Where the graph came from, and its generation there.
+    feed: Arc<dyn VolfileFeed>,
     generation: u64,
 }
 
 // SAFETY: gfapi allows concurrent calls on one glfs_t from any thread; Volume exposes
-// no interior state besides the pointer and immutable strings.
+// no interior state besides the pointer, immutable strings and its feed (Sync itself).
 unsafe impl Sync for Volume {}
 
 impl fmt::Debug for Volume {
@@ -81,15 +63,11 @@ impl fmt::Debug for Volume {
     }
 }
 
-/// Servers as a human-readable list for messages.
-pub(in crate::glfs) fn server_list(servers: &[Server]) -> String {
-    let names: Vec<String> = servers.iter().map(Server::to_string).collect();
-    names.join(", ")
-}
-
 impl Volume {
-    /// `glfs_new` .. `glfs_init` with the graph built from the watch's current volfile,
-    /// blocking for as long as gfapi takes.
+    /// `glfs_new` .. `glfs_init` with the graph built from `spec.volfile`, blocking for
+    /// as long as gfapi takes (the pool bounds that with a deadline). gfapi logs to
+    /// `log_file` at `log_level` (gluster's scale: 4 error, 5 warning, 7 info, 8 debug);
+    /// its directory is created if missing.
     ///
     /// Files are opened on connections like this one because gfapi never switches
     /// their graph: a graph switch under asynchronous I/O makes gfapi 10 release the
@@ -98,85 +76,92 @@ impl Volume {
     /// on; gluster/glusterfs#4799), and the freed fd crashes the process or sends
     /// later requests to whatever reuses its memory. A volfile change instead moves
     /// each LUN to a new connection ([`Volume::is_stale`]).
-    pub(in crate::glfs) fn from_watch(
-        watch: Arc<Watch>,
-        opts: &ConnectOptions,
-    ) -> Result<Volume, GlfsError> {
-        let (generation, volfile) = watch.current();
-        let (volume, servers) = (watch.volume().to_owned(), watch.servers().to_vec());
-        let init_err = |source| GlfsError::Init {
-            volume: volume.clone(),
-            servers: server_list(&servers),
-            source,
-        };
+    pub fn start(spec: VolumeSpec, log_file: &Path, log_level: i32) -> Result<Volume, GfapiError> {
         // gfapi reads the volfile from a path: a memfd's, open until glfs_init is done.
-        let memfd = volfile_memfd(&volfile).map_err(init_err)?;
-        let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&memfd));
-        let c_path = cstring("volfile path", &path)?;
-        let c_volume = cstring("volume name", &volume)?;
-        // SAFETY: c_volume is a valid NUL-terminated string for the call's duration.
-        let fs = unsafe { sys::glfs_new(c_volume.as_ptr()) };
-        let fs = NonNull::new(fs).ok_or_else(|| GlfsError::New {
-            volume: volume.clone(),
-            source: io::Error::from_raw_os_error(last_errno()),
-        })?;
-        // From here on, dropping `vol` finishes the glfs_t.
-        let vol = Volume {
-            fs: Fs(fs),
-            name: volume.clone(),
-            servers: servers.clone(),
-            feed: Feed { watch, generation },
-        };
-        // SAFETY: fs is a live glfs_t from glfs_new; c_path outlives the call.
-        if unsafe { sys::glfs_set_volfile(vol.raw(), c_path.as_ptr()) } != 0 {
-            return Err(init_err(io::Error::from_raw_os_error(last_errno())));
-        }
-        vol.set_logging(opts);
-        vol.bypass_client_io_threads().map_err(init_err)?;
-        // SAFETY: fs is a live, configured glfs_t; glfs_init is called once.
-        if unsafe { sys::glfs_init(vol.raw()) } != 0 {
-            // EIO both when no brick answered (gfapi's `chdir("/")` after a first
-            // CHILD_DOWN) and when the graph did not build; only gfapi's log tells.
-            return Err(GlfsError::Start {
-                volume,
-                log: opts.log_file.display().to_string(),
-                source: io::Error::from_raw_os_error(last_errno()),
-            });
-        }
+        let memfd =
+            volfile_memfd(&spec.volfile).map_err(|e| init_error(&spec.volume, &spec.servers, e))?;
+        let vol = Volume::new(spec)?;
+        vol.set_volfile(&memfd)?;
+        vol.set_logging(log_file, log_level);
+        vol.bypass_client_io_threads()
+            .map_err(|e| vol.init_error(e))?;
+        vol.init(log_file)?;
         Ok(vol)
     }
 
+    /// `glfs_new`: from here on, dropping the volume finishes the `glfs_t`.
+    fn new(spec: VolumeSpec) -> Result<Volume, GfapiError> {
+        let c_volume = cstring("volume name", &spec.volume)?;
+        // SAFETY: c_volume is a valid NUL-terminated string for the call's duration.
+        let fs = unsafe { sys::glfs_new(c_volume.as_ptr()) };
+        let fs = NonNull::new(fs).ok_or_else(|| GfapiError::New {
+            volume: spec.volume.clone(),
+            source: io::Error::from_raw_os_error(last_errno()),
+        })?;
+        Ok(Volume {
+            fs: Fs(fs),
+            name: spec.volume,
+            servers: spec.servers,
+            feed: spec.feed,
+            generation: spec.generation,
+        })
+    }
+
+    /// Tells gfapi to build the graph from the volfile in `memfd` at `glfs_init`.
+    fn set_volfile(&self, memfd: &std::fs::File) -> Result<(), GfapiError> {
+        let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(memfd));
+        let c_path = cstring("volfile path", &path)?;
+        // SAFETY: fs is a live glfs_t from glfs_new; c_path outlives the call.
+        if unsafe { sys::glfs_set_volfile(self.raw(), c_path.as_ptr()) } != 0 {
+            return Err(self.init_error(io::Error::from_raw_os_error(last_errno())));
+        }
+        Ok(())
+    }
+
+    /// `glfs_init`, once, on the configured connection.
+    fn init(&self, log_file: &Path) -> Result<(), GfapiError> {
+        // SAFETY: fs is a live, configured glfs_t; glfs_init is called once.
+        if unsafe { sys::glfs_init(self.raw()) } != 0 {
+            // EIO both when no brick answered (gfapi's `chdir("/")` after a first
+            // CHILD_DOWN) and when the graph did not build; only gfapi's log tells.
+            return Err(GfapiError::Start {
+                volume: self.name.clone(),
+                log: log_file.display().to_string(),
+                source: io::Error::from_raw_os_error(last_errno()),
+            });
+        }
+        Ok(())
+    }
+
+    fn init_error(&self, source: io::Error) -> GfapiError {
+        init_error(&self.name, &self.servers, source)
+    }
+
     /// Whether the volume's volfile changed since this connection was built: its LUNs
-    /// should move to a new one. Always false for a watch.
+    /// should move to a new one.
     pub fn is_stale(&self) -> bool {
-        self.feed.watch.generation() != self.feed.generation
+        self.feed.generation() != self.generation
     }
 
     /// The generation of the volfile this connection was built from.
     pub fn generation(&self) -> u64 {
-        self.feed.generation
+        self.generation
     }
 
     /// Wakes `mailbox` whenever the volume's volfile changes, so that its LUN moves off
     /// this connection even with no command to send (see [`Volume::is_stale`]).
-    pub fn wake_on_change(&self, mailbox: &Arc<super::callback::Mailbox>) {
-        self.feed.watch.wake_on_change(mailbox);
+    pub fn wake_on_change(&self, mailbox: &Arc<Mailbox>) {
+        self.feed.wake_on_change(mailbox);
     }
 
-    /// The watch this connection was built from.
-    pub(in crate::glfs) fn watch(&self) -> &Arc<Watch> {
-        &self.feed.watch
-    }
-
-    /// Points gfapi's log at `opts.log_file`, or at /dev/null if its directory cannot
-    /// be made (a missing log must not stop a LUN from opening).
-    fn set_logging(&self, opts: &ConnectOptions) {
-        let dir_ok = opts
-            .log_file
+    /// Points gfapi's log at `log_file`, or at /dev/null if its directory cannot be
+    /// made (a missing log must not stop a LUN from opening).
+    fn set_logging(&self, log_file: &Path, log_level: i32) {
+        let dir_ok = log_file
             .parent()
             .is_none_or(|d| std::fs::create_dir_all(d).is_ok());
         let path = if dir_ok {
-            opts.log_file.to_string_lossy().into_owned()
+            log_file.to_string_lossy().into_owned()
         } else {
             "/dev/null".to_owned()
         };
@@ -184,7 +169,7 @@ impl Volume {
             return;
         };
         // SAFETY: fs is a live glfs_t; c_path outlives the call.
-        let rc = unsafe { sys::glfs_set_logging(self.raw(), c_path.as_ptr(), opts.log_level) };
+        let rc = unsafe { sys::glfs_set_logging(self.raw(), c_path.as_ptr(), log_level) };
         if rc != 0 {
             tracing::warn!(volume = %self.name, "gfapi logging to {path} not set up");
         }
@@ -196,9 +181,9 @@ impl Volume {
     /// in the client graph, where it queues each call for a pool thread that winds it on.
     /// That serves a caller which would block; the reactor only makes asynchronous calls,
     /// whose wind path does not wait (the network send is non-blocking), so the queue
-    /// adds a thread hand-off per request and nothing else (in the guest it cost 128 KiB
-    /// reads about a sixth of their rate: docs/BENCHMARKS.md). A pattern that matches no
-    /// translator (io-threads off) is ignored.
+    /// adds a thread hand-off per request and nothing else (what it cost is measured in
+    /// docs/BENCHMARKS.md). A pattern that matches no translator (io-threads off) is
+    /// ignored.
     fn bypass_client_io_threads(&self) -> io::Result<()> {
         let (xlator, key, value) = (c"*-io-threads", c"pass-through", c"on");
         // SAFETY: fs is a live glfs_t not yet initialised; the strings are static (gfapi
@@ -213,7 +198,7 @@ impl Volume {
     }
 
     /// The raw connection, for the sibling modules' gfapi calls.
-    pub(in crate::glfs) fn raw(&self) -> *mut sys::glfs_t {
+    pub(super) fn raw(&self) -> *mut sys::glfs_t {
         self.fs.0.as_ptr()
     }
 
@@ -222,9 +207,18 @@ impl Volume {
         &self.name
     }
 
-    /// Volfile servers, in the order they are tried.
-    pub fn servers(&self) -> &[Server] {
+    /// The volfile servers it was built through, as a list for messages.
+    pub fn servers(&self) -> &str {
         &self.servers
+    }
+}
+
+/// A connection to `volume` through `servers` could not be set up.
+fn init_error(volume: &str, servers: &str, source: io::Error) -> GfapiError {
+    GfapiError::Init {
+        volume: volume.to_owned(),
+        servers: servers.to_owned(),
+        source,
     }
 }
 
@@ -251,7 +245,7 @@ impl Drop for Volume {
             unsafe { sys::glfs_fini(fs.0.as_ptr()) };
             tracing::debug!(volume = %name, "gfapi connection finished");
         };
-        // glfs_fini takes ~10 s: never on the caller's thread. If no thread can be
+        // glfs_fini takes seconds: never on the caller's thread. If no thread can be
         // started, the connection is leaked rather than blocking the data path.
         if let Err(e) = std::thread::Builder::new()
             .name("glfs-fini".into())

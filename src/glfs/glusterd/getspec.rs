@@ -2,17 +2,15 @@
 //! GlusterFS handshake program over TCP, without gfapi.
 //!
 //! Why: a gfapi connection that follows a volume builds a graph for every new volfile
-//! and never frees the old ones (3 MB per volume change, docs/ARCHITECTURE.md, "Volume
-//! changes"). A watch only needs the volfile's bytes, which this call returns; the
-//! watch ([`super::Watch`]) keeps one [`Client`] per volume.
+//! and never frees the old ones (docs/ARCHITECTURE.md, "Volume changes"). A watch only
+//! needs the volfile's bytes, which this call returns; the watch ([`super::Watch`])
+//! keeps one [`Client`] per volume.
 //!
 //! The wire format is ONC RPC (RFC 5531) with record marking, AUTH_NULL credentials, and
 //! the XDR arguments `gf_getspec_req { unsigned flags; string key<>; opaque xdata<>; }`
 //! (rpc/xdr/src/glusterfs3-xdr.x). glusterd refuses the request with ENOTSUP unless
 //! `xdata` (a serialized gluster dict) says which op-versions the client supports.
 //! glusterd's default `rpc-auth-allow-insecure on` lets a client on any port in.
-
-#![forbid(unsafe_code)]
 
 mod client;
 

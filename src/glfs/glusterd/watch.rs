@@ -4,22 +4,16 @@
 //! when it starts, keeps that connection open, and asks again whenever glusterd sends
 //! its change notice down it (glusterd notices every client connection when a volume's
 //! volfiles change: an admin's `gluster volume set`, a brick added or replaced). A new
-//! volfile starts a new generation; connections built from an older one report
-//! [`Volume::is_stale`](super::Volume::is_stale), and their LUNs move to a new one. When
-//! the connection fails (glusterd restarted, its host gone: TCP keepalive), the watch
-//! reconnects to the first server that answers and fetches again, once a [`POLL`] until
-//! one does.
+//! volfile starts a new generation; gfapi connections built from an older one are stale,
+//! and their LUNs move to a new one. When the connection fails (glusterd restarted, its
+//! host gone: TCP keepalive), the watch reconnects to the first server that answers and
+//! fetches again, once a [`POLL`] until one does.
 //!
 //! It does not poll: every fetch is an INFO line in glusterd's log ("Received mount
-//! request"). It used to be a gfapi connection of its own, which built a graph for every
-//! new volfile and never freed the old ones (3 MB per change), ran seven threads, and
-//! could hand out an empty volfile: gfapi's `glfs_init` returns before gfapi stores the
-//! volfile `glfs_get_volfile` reads.
+//! request").
 
 use super::getspec::{Client, GetspecError, connect_and_fetch};
-use crate::glfs::GlfsError;
-use crate::glfs::gfapi::callback::Mailbox;
-use crate::glfs::gfapi::volume::{Server, server_list};
+use super::{Server, server_list};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -41,15 +35,40 @@ const SETTLE: Duration = Duration::from_secs(2);
 /// server; the LUNs keep serving meanwhile.
 const FETCH_DEADLINE: Duration = Duration::from_secs(5);
 
+/// What a watch wakes once a change has settled (a LUN's mailbox, wired in by the pool).
+pub trait Subscriber: Send + Sync {
+    /// The volfile changed: a newer generation is there to move to.
+    fn volfile_changed(&self);
+}
+
+/// No volfile server handed out the volume's volfile.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("cannot get the volfile of volume `{volume}` from {servers}")]
+pub struct VolfileError {
+    pub volume: String,
+    /// The servers tried, as a list.
+    pub servers: String,
+    /// The failure that says most: glusterd's own answer over an unreachable server.
+    #[source]
+    pub source: GetspecError,
+}
+
+impl VolfileError {
+    /// The errno a LUN's open reports for it.
+    pub fn errno(&self) -> i32 {
+        self.source.errno()
+    }
+}
+
 /// A volume's latest volfile and how many times it changed.
 pub struct Watch {
     volume: String,
     servers: Vec<Server>,
     volfile: Mutex<Vec<u8>>,
     generation: AtomicU64,
-    /// The mailboxes of the LUNs served on connections from this watch: a change wakes
-    /// them, so an idle LUN moves too (see [`Watch::wake_on_change`]).
-    subscribers: Mutex<Vec<Weak<Mailbox>>>,
+    /// The LUNs served on connections from this watch: a change wakes them, so an idle
+    /// LUN moves too (see [`Watch::wake_on_change`]).
+    subscribers: Mutex<Vec<Weak<dyn Subscriber>>>,
 }
 
 impl std::fmt::Debug for Watch {
@@ -68,12 +87,12 @@ impl Watch {
     /// slow, not dead, answers in the end). Without the thread the watch still serves
     /// its first volfile; LUNs then keep their connection until they reconnect for
     /// another reason.
-    pub(in crate::glfs) fn start(
+    pub fn start(
         volume: &str,
         servers: &[Server],
         deadline: Duration,
         patience: Duration,
-    ) -> Result<Arc<Watch>, GlfsError> {
+    ) -> Result<Arc<Watch>, VolfileError> {
         let (client, volfile) = first_volfile(volume, servers, deadline, patience)?;
         let watch = Arc::new(Watch {
             volume: volume.to_owned(),
@@ -94,7 +113,7 @@ impl Watch {
     }
 
     /// The current generation and its volfile.
-    pub(in crate::glfs) fn current(&self) -> (u64, Vec<u8>) {
+    pub fn current(&self) -> (u64, Vec<u8>) {
         let volfile = self.volfile.lock().unwrap_or_else(PoisonError::into_inner);
         (self.generation(), volfile.clone())
     }
@@ -114,20 +133,19 @@ impl Watch {
         &self.servers
     }
 
-    /// Wakes `mailbox` after every change from now on (once the volfile has stayed the
-    /// same for [`SETTLE`]), for as long as it lives: a LUN moves off a stale connection
-    /// when its reactor next drains it, and without the wake-up an idle LUN would keep
-    /// its old connection (a gfapi graph, its threads and brick connections) until a
-    /// command came. Once per mailbox.
-    pub(in crate::glfs) fn wake_on_change(&self, mailbox: &Arc<Mailbox>) {
+    /// Wakes `subscriber` after every change from now on (once the volfile has stayed
+    /// the same for `SETTLE`), for as long as it lives: a LUN moves off a stale
+    /// connection when its reactor next drains its mailbox, and without the wake-up an
+    /// idle LUN would keep its old connection (a gfapi graph, its threads and brick
+    /// connections) until a command came. Once per subscriber.
+    pub fn wake_on_change(&self, subscriber: Weak<dyn Subscriber>) {
         let mut subscribers = self
             .subscribers
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         subscribers.retain(|m| m.strong_count() > 0);
-        let weak = Arc::downgrade(mailbox);
-        if !subscribers.iter().any(|m| m.ptr_eq(&weak)) {
-            subscribers.push(weak);
+        if !subscribers.iter().any(|m| m.ptr_eq(&subscriber)) {
+            subscribers.push(subscriber);
         }
     }
 
@@ -153,8 +171,8 @@ impl Watch {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         subscribers.retain(|m| match m.upgrade() {
-            Some(mailbox) => {
-                mailbox.wake();
+            Some(subscriber) => {
+                subscriber.volfile_changed();
                 true
             }
             None => false,
@@ -170,7 +188,7 @@ fn first_volfile(
     servers: &[Server],
     deadline: Duration,
     patience: Duration,
-) -> Result<(Client, Vec<u8>), GlfsError> {
+) -> Result<(Client, Vec<u8>), VolfileError> {
     let mut failures = Vec::new();
     for (i, server) in servers.iter().enumerate() {
         let wait = if i + 1 == servers.len() {
@@ -199,7 +217,7 @@ fn first_volfile(
             reason: "no volfile server given".into(),
         },
     };
-    Err(GlfsError::Volfile {
+    Err(VolfileError {
         volume: volume.to_owned(),
         servers: server_list(servers),
         source,

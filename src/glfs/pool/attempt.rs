@@ -2,7 +2,7 @@
 //!
 //! `glfs_init` cannot be cancelled, and a caller may not wait for it forever, so a
 //! connect runs on a helper thread and each caller waits with its own deadline (a
-//! resize's `glfs_ftruncate` runs the same way, with one caller). An
+//! resize's `glfs_ftruncate` runs the same way, with one caller: [`grow_within`]). An
 //! attempt the caller gave up on keeps running; the registry keeps it, so the next caller
 //! for the same volume waits on that same attempt instead of starting another one:
 //!
@@ -11,7 +11,9 @@
 //!   over would time out again, forever;
 //! * a mute server holds one parked helper thread per volume, not one per retry.
 
-use crate::glfs::GlfsError;
+use super::GlfsError;
+use crate::glfs::gfapi::GlfsFile;
+use std::io;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -33,16 +35,17 @@ struct Shared<T> {
 }
 
 /// One connect in progress (or finished, not yet picked up). `T` is the connection
-/// ([`super::Volume`]), a resize's result, or plain values in the tests.
+/// (a gfapi `Volume` and the watch it came from), a resize's result, or plain values in
+/// the tests.
 #[derive(Debug)]
-pub(in crate::glfs) struct Attempt<T> {
+pub(super) struct Attempt<T> {
     shared: Arc<Shared<T>>,
     started: Instant,
 }
 
 impl<T: Send + 'static> Attempt<T> {
     /// Runs `connect` on a thread called `name`.
-    pub(in crate::glfs) fn start<F>(name: &str, connect: F) -> Result<Self, GlfsError>
+    pub(super) fn start<F>(name: &str, connect: F) -> Result<Self, GlfsError>
     where
         F: FnOnce() -> Result<T, GlfsError> + Send + 'static,
     {
@@ -62,7 +65,7 @@ impl<T: Send + 'static> Attempt<T> {
     }
 
     /// Waits at most `deadline` for the result and takes it; `None` while it still runs.
-    pub(in crate::glfs) fn wait(&self, deadline: Duration) -> Option<Result<T, GlfsError>> {
+    pub(super) fn wait(&self, deadline: Duration) -> Option<Result<T, GlfsError>> {
         let state = self.lock();
         let (mut state, _) = self
             .shared
@@ -83,11 +86,7 @@ impl<T: Send + 'static> Attempt<T> {
     /// still runs (for at most `max_running`: past that it is presumed stuck, and a
     /// fresh attempt is allowed), or it connected within `max_idle` and nobody has
     /// taken the connection yet. A failure is never reused: the next caller tries again.
-    pub(in crate::glfs) fn worth_waiting_for(
-        &self,
-        max_running: Duration,
-        max_idle: Duration,
-    ) -> bool {
+    pub(super) fn worth_waiting_for(&self, max_running: Duration, max_idle: Duration) -> bool {
         match &*self.lock() {
             State::Running => self.started.elapsed() < max_running,
             State::Finished(at, Ok(_)) => at.elapsed() < max_idle,
@@ -125,6 +124,24 @@ fn finish<T>(shared: &Shared<T>, result: Result<T, GlfsError>) {
         shared.changed.notify_all();
     }
     // Otherwise `result` drops here: nobody holds the attempt any more.
+}
+
+/// Grows `file` to at least `len` bytes, giving up after `deadline` (ETIMEDOUT) so a
+/// silent server cannot stall the caller. Never shrinks.
+pub fn grow_within(file: &Arc<GlfsFile>, len: u64, deadline: Duration) -> io::Result<()> {
+    let file = file.clone();
+    let grow = move || match file.len() {
+        Ok(have) if have >= len => Ok(()),
+        Ok(_) => file.set_len(len),
+        Err(e) => Err(e),
+    };
+    // Dropping the attempt on timeout lets a late result go when it comes.
+    let attempt = Attempt::start("glfs-resize", move || Ok(grow())).map_err(io::Error::other)?;
+    match attempt.wait(deadline) {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => Err(io::Error::other(e)),
+        None => Err(io::Error::from_raw_os_error(libc::ETIMEDOUT)),
+    }
 }
 
 #[cfg(test)]

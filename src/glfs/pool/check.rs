@@ -1,10 +1,9 @@
 //! CheckConfig for `user:glfs`: can this config string become a LUN?
 
 use super::registry::{Registry, VolumeKey};
-use crate::glfs::gfapi::sys;
-use crate::glfs::gfapi::volume::{ConnectOptions, Server, Volume, server_list};
-use crate::glfs::glusterd::getspec::GetspecError;
-use crate::glfs::{GlfsError, cstring, last_errno};
+use super::{ConnectOptions, GlfsError};
+use crate::glfs::gfapi::{GfapiError, Volume};
+use crate::glfs::glusterd::{GetspecError, Server, VolfileError, server_list};
 use crate::handler::glfs::GlfsConfig;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
@@ -44,17 +43,17 @@ fn check_image(
     let volume = Registry::global()
         .get(&key, &opts)
         .map_err(|e| connect_message(&e, &key, &reachable))?;
-    let found = match stat(volume.raw(), &cfg.path) {
-        Ok(st) if (st.st_mode & libc::S_IFMT) == libc::S_IFREG => Ok(format!(
+    let found = match volume.stat(&cfg.path).map_err(|e| e.errno()) {
+        Ok(st) if st.is_file() => Ok(format!(
             "{}: existing image, {} bytes",
             describe(cfg),
-            st.st_size
+            st.size
         )),
         Ok(_) => Err(format!(
             "{}: exists but is not a regular file",
             describe(cfg)
         )),
-        Err(libc::ENOENT) => check_parent(volume.raw(), cfg),
+        Err(libc::ENOENT) => check_parent(&volume, cfg),
         Err(errno) => Err(format!(
             "{}: cannot look it up: {}",
             describe(cfg),
@@ -106,25 +105,25 @@ fn tcp_probe(s: &Server, timeout: Duration) -> Result<(), String> {
 fn connect_message(e: &GlfsError, key: &VolumeKey, reachable: &[Server]) -> String {
     let servers = server_list(reachable);
     match e {
-        GlfsError::Volfile {
+        GlfsError::Volfile(VolfileError {
             source: GetspecError::NoSuchVolume { .. },
             ..
-        } => format!("volume `{}` does not exist on {servers}", key.volume),
+        }) => format!("volume `{}` does not exist on {servers}", key.volume),
         // The caller's deadline, or the volfile fetch's own when it ran out first.
         GlfsError::InitTimeout { deadline, .. }
-        | GlfsError::Volfile {
+        | GlfsError::Volfile(VolfileError {
             source: GetspecError::Timeout { deadline, .. },
             ..
-        } => format!(
+        }) => format!(
             "no answer from {servers} for volume `{}` within {deadline:?}: the server \
              accepts connections but does not respond",
             key.volume
         ),
-        GlfsError::Volfile { source, .. } => format!(
+        GlfsError::Volfile(VolfileError { source, .. }) => format!(
             "cannot get the volfile of volume `{}` from {servers}: {source}",
             key.volume
         ),
-        GlfsError::Init { source, .. } => format!(
+        GlfsError::Gfapi(GfapiError::Init { source, .. }) => format!(
             "cannot connect to volume `{}` through {servers}: {source} \
              (is the volume started, and server.allow-insecure on?)",
             key.volume
@@ -134,15 +133,13 @@ fn connect_message(e: &GlfsError, key: &VolumeKey, reachable: &[Server]) -> Stri
 }
 
 /// The image is missing: fine if its directory exists (the LUN creates the file).
-fn check_parent(fs: *mut sys::glfs_t, cfg: &GlfsConfig) -> Result<String, String> {
+fn check_parent(volume: &Volume, cfg: &GlfsConfig) -> Result<String, String> {
     let parent = match cfg.path.rsplit_once('/') {
         Some((dir, _)) if !dir.is_empty() => dir,
         _ => return Ok(format!("{}: will be created", describe(cfg))),
     };
-    match stat(fs, parent) {
-        Ok(st) if (st.st_mode & libc::S_IFMT) == libc::S_IFDIR => {
-            Ok(format!("{}: will be created", describe(cfg)))
-        }
+    match volume.stat(parent).map_err(|e| e.errno()) {
+        Ok(st) if st.is_dir() => Ok(format!("{}: will be created", describe(cfg))),
         Ok(_) => Err(format!("{}: `{parent}` is not a directory", describe(cfg))),
         Err(libc::ENOENT) => Err(format!(
             "{}: directory `{parent}` does not exist in volume `{}`",
@@ -155,16 +152,4 @@ fn check_parent(fs: *mut sys::glfs_t, cfg: &GlfsConfig) -> Result<String, String
             std::io::Error::from_raw_os_error(errno)
         )),
     }
-}
-
-fn stat(fs: *mut sys::glfs_t, path: &str) -> Result<libc::stat, i32> {
-    let c_path = cstring("path", path).map_err(|_| libc::EINVAL)?;
-    // SAFETY: stat is plain old data; all-zero is a valid value.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fs is a connected glfs_t kept alive by the caller's Arc<Volume>; c_path
-    // and st are valid for the call's duration.
-    if unsafe { sys::glfs_stat(fs, c_path.as_ptr(), &mut st) } != 0 {
-        return Err(last_errno());
-    }
-    Ok(st)
 }

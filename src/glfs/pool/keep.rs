@@ -3,7 +3,7 @@
 //! holds moves that time instead of adding a holder, so repeated checks of one volume
 //! cost neither threads nor references.
 
-use crate::glfs::Volume;
+use crate::glfs::gfapi::Volume;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};

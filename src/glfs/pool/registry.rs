@@ -8,9 +8,9 @@
 //! caller for that key waits on it ([`Attempt`]) rather than starting another.
 
 use super::attempt::Attempt;
-use crate::glfs::gfapi::volume::{ConnectOptions, Server, Volume, server_list};
-use crate::glfs::glusterd::watch::Watch;
-use crate::glfs::{GLUSTERD_PORT, GlfsError};
+use super::{ConnectOptions, GlfsError};
+use crate::glfs::gfapi::{Volume, VolumeSpec};
+use crate::glfs::glusterd::{GLUSTERD_PORT, Server, Watch, server_list};
 use crate::handler::glfs::GlfsConfig;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
@@ -59,7 +59,7 @@ struct SlotState {
     current: Weak<Volume>,
     /// Kept alive by the connections built from it; a new one reuses it while it lives.
     watch: Weak<Watch>,
-    attempt: Option<Attempt<Volume>>,
+    attempt: Option<Attempt<Fed>>,
     failed_at: Option<Instant>,
 }
 
@@ -81,10 +81,10 @@ impl SlotState {
             }
         };
         match attempt.wait(opts.deadline) {
-            Some(Ok(vol)) => {
+            Some(Ok((vol, watch))) => {
                 let vol = Arc::new(vol);
                 self.current = Arc::downgrade(&vol);
-                self.watch = Arc::downgrade(vol.watch());
+                self.watch = Arc::downgrade(&watch);
                 self.failed_at = None;
                 Ok(vol)
             }
@@ -120,6 +120,9 @@ impl SlotState {
     }
 }
 
+/// A connection and the watch whose volfile it was built from.
+type Fed = (Volume, Arc<Watch>);
+
 /// A connection built from `watch`'s volfile, or from a new watch's when there is none
 /// (the volfile then comes from glusterd first: each server is tried for a deadline,
 /// the last one for as long as an attempt is worth waiting for).
@@ -128,12 +131,21 @@ fn connect_fed(
     servers: &[Server],
     opts: &ConnectOptions,
     watch: Option<Arc<Watch>>,
-) -> Result<Volume, GlfsError> {
+) -> Result<Fed, GlfsError> {
     let watch = match watch {
         Some(w) => w,
         None => Watch::start(volume, servers, opts.deadline, STUCK_AFTER)?,
     };
-    Volume::from_watch(watch, opts)
+    let (generation, volfile) = watch.current();
+    let spec = VolumeSpec {
+        volume: volume.to_owned(),
+        servers: server_list(servers),
+        volfile,
+        generation,
+        feed: watch.clone(),
+    };
+    let vol = Volume::start(spec, &opts.log_file, opts.log_level)?;
+    Ok((vol, watch))
 }
 
 type Slot = Arc<Mutex<SlotState>>;
@@ -218,8 +230,9 @@ impl Registry {
         state.connect(key, opts)
     }
 
-    /// The volfile generation the current connection for `key` was built from (see
-    /// [`super::Watch`]); `None` when there is no connection, or only a stale one.
+    /// The volfile generation the current connection for `key` was built from (as its
+    /// volume's watch counts them); `None` when there is no connection, or only a stale
+    /// one.
     pub fn generation(&self, key: &VolumeKey) -> Option<u64> {
         let slot = self.slot(key);
         let state = Self::lock(&slot);

@@ -2,7 +2,7 @@
 //! glusterd's change notices waited for on it.
 
 use super::{GetspecError, Kind, parse_reply, record_kind, request, take_record};
-use crate::glfs::Server;
+use crate::glfs::glusterd::Server;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};

@@ -1,5 +1,5 @@
 use super::*;
-use crate::glfs::Server;
+use crate::glfs::glusterd::Server;
 use std::io::Write;
 use std::time::Instant;
 
