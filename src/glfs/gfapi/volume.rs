@@ -262,8 +262,7 @@ mod tests {
     use std::io::Read;
 
     /// gfapi given an empty volfile fails its init with a bare EIO and a parser error in
-    /// its own log (what the first connect hit when gfapi had not stored its volfile
-    /// yet); an empty one is refused by name before gfapi sees it.
+    /// its own log; an empty one is refused by name before gfapi sees it.
     #[test]
     fn an_empty_volfile_is_refused_and_a_real_one_is_readable_by_path() {
         let e = volfile_memfd(b"").unwrap_err();
