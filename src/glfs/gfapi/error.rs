@@ -40,6 +40,22 @@ pub enum GfapiError {
         #[source]
         source: io::Error,
     },
+    /// A call on two paths (link, rename).
+    #[error("cannot {what} `{from}` to `{to}` in volume `{volume}`")]
+    PathPair {
+        what: &'static str,
+        volume: String,
+        from: String,
+        to: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("`{path}` in volume `{volume}` is larger than the {limit} bytes it may have")]
+    TooLarge {
+        volume: String,
+        path: String,
+        limit: u64,
+    },
 }
 
 impl GfapiError {
@@ -47,11 +63,30 @@ impl GfapiError {
     pub fn errno(&self) -> i32 {
         match self {
             GfapiError::Nul { .. } => libc::EINVAL,
+            GfapiError::TooLarge { .. } => libc::EFBIG,
             GfapiError::New { source, .. }
             | GfapiError::Init { source, .. }
             | GfapiError::Start { source, .. }
-            | GfapiError::File { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+            | GfapiError::File { source, .. }
+            | GfapiError::PathPair { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
         }
+    }
+
+    /// The name already exists (EEXIST): an exclusive create or a link lost to another
+    /// creator, or a directory that is already there.
+    pub fn already_exists(&self) -> bool {
+        self.is_path_error(libc::EEXIST)
+    }
+
+    /// The path, or a directory on the way to it, does not exist (ENOENT).
+    pub fn not_found(&self) -> bool {
+        self.is_path_error(libc::ENOENT)
+    }
+
+    /// A call on a path (or two) that failed with `errno`.
+    fn is_path_error(&self, errno: i32) -> bool {
+        matches!(self, GfapiError::File { .. } | GfapiError::PathPair { .. })
+            && self.errno() == errno
     }
 }
 

@@ -2,31 +2,22 @@
 
 use super::callback::{AsyncOp, Ctx, Mailbox, SubmitError, on_done};
 use super::error::{GfapiError, cstring, last_errno};
+use super::fd::Fd;
 use super::sys;
 use super::volume::Volume;
 use std::fmt;
 use std::io;
-use std::ptr::NonNull;
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
-
-/// The `glfs_fd_t` pointer, moved to the thread that closes it.
-struct Fd(NonNull<sys::glfs_fd_t>);
-
-// SAFETY: gfapi fds may be used and closed from any thread; the wrapper only moves the
-// pointer.
-unsafe impl Send for Fd {}
 
 /// An open file. It keeps its [`Volume`] connected; dropping the last reference closes
 /// it on a background thread (`glfs_close` waits for the server).
 pub struct GlfsFile {
-    fd: Fd,
+    /// Taken out only by Drop, which closes it before letting go of `volume`.
+    fd: ManuallyDrop<Fd>,
     path: String,
     volume: Arc<Volume>,
 }
-
-// SAFETY: gfapi serialises concurrent calls on one glfs_fd_t internally; the struct's
-// other fields are immutable.
-unsafe impl Sync for GlfsFile {}
 
 impl fmt::Debug for GlfsFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -42,27 +33,28 @@ impl GlfsFile {
     pub fn open_or_create(volume: Arc<Volume>, path: &str) -> Result<Self, GfapiError> {
         let c_path = cstring("path", path)?;
         let flags = libc::O_RDWR | libc::O_DIRECT;
-        // SAFETY: the volume is connected; c_path outlives the call.
-        let mut fd = unsafe { sys::glfs_open(volume.raw(), c_path.as_ptr(), flags) };
-        if fd.is_null() && last_errno() == libc::ENOENT {
+        // SAFETY: the GlfsFile each Fd made here goes into holds an Arc of the volume,
+        // and its Drop closes the fd before letting go of that.
+        let open = || unsafe { Fd::open(&volume, &c_path, flags) };
+        let fd = match open() {
             // O_EXCL: if another opener won the race, open what it created.
-            // SAFETY: as above.
-            fd = unsafe {
-                sys::glfs_creat(volume.raw(), c_path.as_ptr(), flags | libc::O_EXCL, 0o600)
-            };
-            if fd.is_null() && last_errno() == libc::EEXIST {
+            Err(libc::ENOENT) => {
                 // SAFETY: as above.
-                fd = unsafe { sys::glfs_open(volume.raw(), c_path.as_ptr(), flags) };
+                match unsafe { Fd::create(&volume, &c_path, flags | libc::O_EXCL, 0o600) } {
+                    Err(libc::EEXIST) => open(),
+                    created => created,
+                }
             }
-        }
-        let fd = NonNull::new(fd).ok_or_else(|| GfapiError::File {
+            opened => opened,
+        };
+        let fd = fd.map_err(|errno| GfapiError::File {
             what: "open",
             volume: volume.name().to_owned(),
             path: path.to_owned(),
-            source: io::Error::from_raw_os_error(last_errno()),
+            source: io::Error::from_raw_os_error(errno),
         })?;
         Ok(Self {
-            fd: Fd(fd),
+            fd: ManuallyDrop::new(fd),
             path: path.to_owned(),
             volume,
         })
@@ -71,17 +63,7 @@ impl GlfsFile {
     /// Removes the image at `path` from the volume (`glfs_unlink`). Blocks on the
     /// servers. Files open on it stay readable until closed, as on a local file system.
     pub fn remove(volume: &Volume, path: &str) -> Result<(), GfapiError> {
-        let c_path = cstring("path", path)?;
-        // SAFETY: the volume is connected; c_path outlives the call.
-        if unsafe { sys::glfs_unlink(volume.raw(), c_path.as_ptr()) } != 0 {
-            return Err(GfapiError::File {
-                what: "remove",
-                volume: volume.name().to_owned(),
-                path: path.to_owned(),
-                source: io::Error::from_raw_os_error(last_errno()),
-            });
-        }
-        Ok(())
+        volume.unlink(path)
     }
 
     /// The connection this file is open on.
@@ -95,17 +77,12 @@ impl GlfsFile {
     }
 
     fn raw(&self) -> *mut sys::glfs_fd_t {
-        self.fd.0.as_ptr()
+        self.fd.raw()
     }
 
     /// Current size (`glfs_fstat`). Blocks on the server.
     pub fn len(&self) -> io::Result<u64> {
-        // SAFETY: stat is plain old data; all-zero is a valid value.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: the fd is open; st is a valid out-pointer for the call.
-        if unsafe { sys::glfs_fstat(self.raw(), &mut st) } != 0 {
-            return Err(io::Error::from_raw_os_error(last_errno()));
-        }
+        let st = self.fd.stat().map_err(io::Error::from_raw_os_error)?;
         Ok(st.st_size as u64)
     }
 
@@ -116,36 +93,15 @@ impl GlfsFile {
 
     /// Sets the size (`glfs_ftruncate`). Blocks on the server.
     pub fn set_len(&self, len: u64) -> io::Result<()> {
-        let len = i64::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
-        // SAFETY: the fd is open; NULL pre/post stat pointers are allowed by gfapi.
-        let rc = unsafe {
-            sys::glfs_ftruncate(self.raw(), len, std::ptr::null_mut(), std::ptr::null_mut())
-        };
-        if rc != 0 {
-            return Err(io::Error::from_raw_os_error(last_errno()));
-        }
-        Ok(())
+        self.fd.truncate(len).map_err(io::Error::from_raw_os_error)
     }
 
     /// Reads at `offset` synchronously (`glfs_pread`); for checks and tests, not the
     /// data path.
     pub fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        let off = i64::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        // SAFETY: buf is valid for writes of buf.len() bytes for the call's duration.
-        let n = unsafe {
-            sys::glfs_pread(
-                self.raw(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                off,
-                0,
-                std::ptr::null_mut(),
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::from_raw_os_error(last_errno()));
-        }
-        Ok(n as usize)
+        self.fd
+            .read_at(buf, offset)
+            .map_err(io::Error::from_raw_os_error)
     }
 
     /// Starts `op`; its [`Done`](super::Done) record, carrying `token`, lands in `mailbox`
@@ -255,15 +211,17 @@ fn iovecs_for(op: &AsyncOp) -> Result<Vec<libc::iovec>, i32> {
 
 impl Drop for GlfsFile {
     fn drop(&mut self) {
-        let fd = Fd(self.fd.0);
+        // SAFETY: this is the drop of the fd's only owner: the field is not used again.
+        // The last reference to the file is gone, so no request is in flight on the fd
+        // either (each holds a reference).
+        let fd = ManuallyDrop::new(unsafe { ManuallyDrop::take(&mut self.fd) });
         let volume = self.volume.clone();
         let close = move || {
-            let fd = fd;
-            // SAFETY: the last reference to the file is gone, so no request is in
-            // flight on the fd (each holds a reference) and nothing else can use it.
-            unsafe { sys::glfs_close(fd.0.as_ptr()) };
+            drop(ManuallyDrop::into_inner(fd)); // glfs_close, waiting for the server
             drop(volume); // may start glfs_fini, after the close
         };
+        // If no thread can be started, the closure is dropped unrun: the fd is leaked
+        // (ManuallyDrop) rather than closed on the caller's thread.
         if let Err(e) = std::thread::Builder::new()
             .name("glfs-close".into())
             .spawn(close)

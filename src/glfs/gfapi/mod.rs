@@ -5,8 +5,9 @@
 //! * [`Volume`]: one connection (`glfs_t`), built from a volfile handed to it
 //!   ([`VolumeSpec`]) and never switched to another graph; its [`VolfileFeed`] says when
 //!   a newer volfile makes it stale. `glfs_fini` runs on a background thread when the
-//!   last holder lets go. Synchronous path operations ([`Volume::stat`]) serve the
-//!   control plane.
+//!   last holder lets go. Its synchronous path operations (stat, mkdir, exclusive
+//!   create, link, rename, read a small file, list a directory, statvfs...) and
+//!   [`SyncFile`] serve the control plane, never the data path.
 //! * [`GlfsFile`]: an open file, reference counted; it keeps its `Volume` alive and is
 //!   closed on a background thread, never on a gfapi callback thread or the reactor.
 //! * [`Mailbox`]: where asynchronous requests land. [`GlfsFile::submit`] takes the
@@ -19,14 +20,18 @@
 //! watch in as its `VolfileFeed`.
 
 mod callback;
+mod dir;
 mod error;
+mod fd;
 mod file;
 mod paths;
+mod sync_file;
 mod sys;
 mod volume;
 
 pub use callback::{AsyncOp, Done, Mailbox, SubmitError};
 pub use error::{GfapiError, is_disconnect};
 pub use file::GlfsFile;
-pub use paths::Stat;
+pub use paths::{SMALL_FILE_MAX, Space, Stat};
+pub use sync_file::{Preallocation, SyncFile};
 pub use volume::{VolfileFeed, Volume, VolumeSpec};

@@ -7,15 +7,17 @@
 //! header's `GFAPI_PUBLIC` marks only work on Darwin; on Linux a plain reference binds
 //! to the default (`@@`) version at link time, which is the 6.0 ABI declared here.
 //! build.rs refuses libraries older than that (pkg-config `glusterfs-api` >= 7.6), and
-//! `objdump -T` on a test binary shows `GFAPI_6.0` for every `*_async`, `ftruncate` and
-//! `fdatasync` reference.
+//! `objdump -T` on a test binary shows `GFAPI_6.0` for every `*_async`, `ftruncate`,
+//! `fdatasync`, `pwrite` and `fsync` reference.
 //!
 //! Nothing here is safe to call directly; the rest of this room wraps it, and nothing
 //! outside the room can see it.
 
 #![allow(non_camel_case_types)]
 
-use libc::{c_char, c_int, c_void, iovec, mode_t, off_t, size_t, ssize_t, stat, timespec};
+use libc::{
+    c_char, c_int, c_void, dirent, iovec, mode_t, off_t, size_t, ssize_t, stat, statvfs, timespec,
+};
 
 /// A virtual mount of one volume (`glfs_t`).
 #[repr(C)]
@@ -140,7 +142,7 @@ unsafe extern "C" {
         data: *mut c_void,
     ) -> c_int;
 
-    // Synchronous forms used only by tests and checks off the data path.
+    // Synchronous forms, for the control plane and tests, never the data path.
     pub fn glfs_pread(
         fd: *mut glfs_fd_t,
         buf: *mut c_void,
@@ -149,6 +151,47 @@ unsafe extern "C" {
         flags: c_int,
         poststat: *mut glfs_stat,
     ) -> ssize_t;
+    pub fn glfs_pwrite(
+        fd: *mut glfs_fd_t,
+        buf: *const c_void,
+        count: size_t,
+        offset: off_t,
+        flags: c_int,
+        prestat: *mut glfs_stat,
+        poststat: *mut glfs_stat,
+    ) -> ssize_t;
+    pub fn glfs_fsync(
+        fd: *mut glfs_fd_t,
+        prestat: *mut glfs_stat,
+        poststat: *mut glfs_stat,
+    ) -> c_int;
+    /// `keep_size` non-zero: allocate without changing the size (FALLOC_FL_KEEP_SIZE).
+    pub fn glfs_fallocate(
+        fd: *mut glfs_fd_t,
+        keep_size: c_int,
+        offset: off_t,
+        len: size_t,
+    ) -> c_int;
+    pub fn glfs_fchmod(fd: *mut glfs_fd_t, mode: mode_t) -> c_int;
+
+    // Paths.
+    pub fn glfs_mkdir(fs: *mut glfs_t, path: *const c_char, mode: mode_t) -> c_int;
+    pub fn glfs_rmdir(fs: *mut glfs_t, path: *const c_char) -> c_int;
+    pub fn glfs_link(fs: *mut glfs_t, oldpath: *const c_char, newpath: *const c_char) -> c_int;
+    pub fn glfs_rename(fs: *mut glfs_t, oldpath: *const c_char, newpath: *const c_char) -> c_int;
+    pub fn glfs_chmod(fs: *mut glfs_t, path: *const c_char, mode: mode_t) -> c_int;
+    pub fn glfs_truncate(fs: *mut glfs_t, path: *const c_char, length: off_t) -> c_int;
+    pub fn glfs_statvfs(fs: *mut glfs_t, path: *const c_char, buf: *mut statvfs) -> c_int;
+
+    // Directories: an fd from glfs_opendir is read with glfs_readdir_r (into the
+    // caller's dirent; `*result` NULL at the end) and closed with glfs_closedir.
+    pub fn glfs_opendir(fs: *mut glfs_t, path: *const c_char) -> *mut glfs_fd_t;
+    pub fn glfs_readdir_r(
+        fd: *mut glfs_fd_t,
+        dirent: *mut dirent,
+        result: *mut *mut dirent,
+    ) -> c_int;
+    pub fn glfs_closedir(fd: *mut glfs_fd_t) -> c_int;
 }
 
 #[cfg(test)]
