@@ -1,11 +1,14 @@
 //! The one type that owns memory shared with the kernel.
 //!
-//! [`SharedRegion`] maps the UIO device (or, in tests, a memfd or a heap buffer) once and
-//! then offers only bounds-checked access at byte offsets: atomic loads and stores with an
-//! explicit [`Ordering`] for the mailbox indices, and copies in and out for everything
-//! else. No reference into the shared memory ever leaves this module, because the kernel
-//! may write it at any time. Zero-copy backstores get raw pointers from [`SharedRegion::segment_ptr`];
-//! dereferencing those is their own `unsafe`, justified by the command that owns the range.
+//! [`SharedRegion`] maps the UIO device (or, in tests, a memfd) once and then offers only
+//! bounds-checked access at byte offsets: atomic loads and stores with an explicit
+//! [`Ordering`] for the mailbox indices, and copies in and out for everything else. No
+//! reference into the shared memory ever leaves this module, because the kernel may
+//! write it at any time. The same type over a heap buffer ([`SharedRegion::heap`]) is
+//! the private buffer of a multi-step command, which its backstore requests name like
+//! the ring's data area. Zero-copy I/O gets raw pointers from
+//! [`SharedRegion::segment_ptr`]; handing those to the kernel or libgfapi is the `unsafe`
+//! of `crate::uring` and `crate::glfs`, justified by the command that owns the range.
 
 use std::os::fd::AsFd;
 use std::ptr::NonNull;
@@ -38,7 +41,8 @@ pub enum MapError {
 enum Backing {
     /// `mmap`ed from a file descriptor; unmapped on drop.
     Mapped,
-    /// A private heap allocation (tests, miri); freed with this layout on drop.
+    /// A private heap allocation (a command's own buffer, tests, miri); freed with this
+    /// layout on drop.
     Heap(std::alloc::Layout),
 }
 
@@ -92,7 +96,9 @@ impl SharedRegion {
         })
     }
 
-    /// A zeroed private region on the heap, for tests that need no second mapping.
+    /// A zeroed private region on the heap: the buffer a multi-step command (COMPARE AND
+    /// WRITE, VERIFY, WRITE SAME of a pattern, EXTENDED COPY) reads into and writes from
+    /// through its backstore, and a region for tests that need no second mapping.
     pub fn heap(len: usize) -> Self {
         let layout = std::alloc::Layout::from_size_align(len.max(1), 4096)
             .unwrap_or_else(|_| std::alloc::Layout::new::<u64>());
