@@ -254,9 +254,9 @@ fn volfile_changes_move_the_lun_to_a_new_connection_without_an_error() {
     let device = t.reactor.remove(t.id).unwrap();
     assert_eq!(device.backstore_in_flight(), 0);
     assert!(
-        device.stats().connection_moves >= 4,
+        device.stats().health.connection_moves >= 4,
         "one move per change, counted for metrics: {:?}",
-        device.stats().connection_moves
+        device.stats().health.connection_moves
     );
 }
 
@@ -272,7 +272,13 @@ fn an_idle_lun_moves_off_a_changed_volume_without_a_command() {
     let _restore = VolumeOption("performance.quick-read", "off");
     gluster(&["volume", "set", "gt3", "performance.quick-read", "on"]);
     let start = Instant::now();
-    let moves = |t: &Gt3Lun| t.reactor.stats(t.id).expect("stats").connection_moves;
+    let moves = |t: &Gt3Lun| {
+        t.reactor
+            .stats(t.id)
+            .expect("stats")
+            .health
+            .connection_moves
+    };
     while moves(&t) == 0 {
         assert!(
             start.elapsed() < Duration::from_secs(30),
@@ -476,7 +482,7 @@ fn a_lun_taken_over_while_its_server_is_away_answers_busy_until_it_returns() {
     let id = reactor.add(device).unwrap();
 
     assert!(
-        reactor.stats(id).unwrap().reconnecting,
+        reactor.stats(id).unwrap().health.is_reconnecting(),
         "list and metrics say so"
     );
     // Commands the LUN answers itself still work; I/O is BUSY, nothing else.
@@ -502,7 +508,10 @@ fn a_lun_taken_over_while_its_server_is_away_answers_busy_until_it_returns() {
         Duration::from_millis(100),
     );
     eprintln!("served {took:?} after the server appeared");
-    assert!(!reactor.stats(id).unwrap().reconnecting, "serving again");
+    assert!(
+        !reactor.stats(id).unwrap().health.is_reconnecting(),
+        "serving again"
+    );
     k.submit(&read16(0, 64), DataDir::FromDevice(64 * 512))
         .unwrap();
     let c = collect(&mut k, 1).remove(0);

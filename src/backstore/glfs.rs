@@ -366,14 +366,17 @@ impl Backstore for GlfsBackstore {
         out.append(&mut self.early);
     }
 
-    /// Down until the reactor picks up a finished reconnect, which the job's mailbox
-    /// wake-up makes it do promptly.
-    fn reconnecting(&self) -> bool {
-        matches!(self.link, Link::Down(_))
-    }
-
-    fn connection_moves(&self) -> u64 {
-        self.moves
+    /// Reconnecting while down, until the reactor picks up a finished reconnect, which
+    /// the job's mailbox wake-up makes it do promptly.
+    fn health(&self) -> super::Health {
+        let state = match self.link {
+            Link::Down(_) => super::BackendState::Reconnecting,
+            _ => super::BackendState::Serving,
+        };
+        super::Health {
+            state,
+            connection_moves: self.moves,
+        }
     }
 
     fn in_flight(&self) -> usize {

@@ -219,6 +219,33 @@ impl Capabilities {
     };
 }
 
+/// Whether a backstore reaches its backend, for `list` and metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum BackendState {
+    /// Requests go to the backend.
+    #[default]
+    Serving,
+    /// The backstore waits for its backend to come back and answers every request BUSY
+    /// meanwhile (a glfs LUN whose volume is unreachable).
+    Reconnecting,
+}
+
+/// How a backstore's backend is doing ([`Backstore::health`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Health {
+    pub state: BackendState,
+    /// Moves to a new connection because the backend changed (a glfs LUN's volume after
+    /// a `gluster volume set`, a brick added or replaced).
+    pub connection_moves: u64,
+}
+
+impl Health {
+    /// True while the backstore waits for its backend ([`BackendState::Reconnecting`]).
+    pub fn is_reconnecting(&self) -> bool {
+        self.state == BackendState::Reconnecting
+    }
+}
+
 impl Default for Capabilities {
     fn default() -> Self {
         Self {
@@ -255,17 +282,10 @@ pub trait Backstore: Send + std::fmt::Debug {
     /// Moves finished requests into `out`.
     fn drain(&mut self, out: &mut Vec<IoCompletion>);
 
-    /// True while the backstore waits for its backend to come back and answers every
-    /// request BUSY (a glfs LUN whose volume is unreachable), for `list` and metrics.
-    fn reconnecting(&self) -> bool {
-        false
-    }
-
-    /// How many times the backstore moved to a new connection because its backend
-    /// changed (a glfs LUN after a `gluster volume set`, a brick added or replaced), for
-    /// the metrics.
-    fn connection_moves(&self) -> u64 {
-        0
+    /// Whether the backend is reachable and how often the backstore moved to a new
+    /// connection, for `list` and metrics. Local backstores are always serving.
+    fn health(&self) -> Health {
+        Health::default()
     }
 
     /// True when finished requests wait to be drained, found by reading memory only (no

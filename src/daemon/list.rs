@@ -62,8 +62,8 @@ fn line(l: &Listing) -> String {
             s.read_bytes,
             s.write_bytes,
             s.errors,
-            s.connection_moves,
-            if s.reconnecting {
+            s.health.connection_moves,
+            if s.health.is_reconnecting() {
                 "reconnecting"
             } else {
                 "serving"
@@ -82,6 +82,7 @@ pub fn fetch(path: &Path) -> std::io::Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backstore::{BackendState, Health};
     use crate::control::uio::{UioDevice, UioName};
     use crate::device::DeviceStats;
 
@@ -99,11 +100,17 @@ mod tests {
     fn the_state_column_says_serving_reconnecting_or_unavailable() {
         let up = DeviceStats {
             commands: 3,
-            connection_moves: 2,
+            health: Health {
+                state: BackendState::Serving,
+                connection_moves: 2,
+            },
             ..Default::default()
         };
         let down = DeviceStats {
-            reconnecting: true,
+            health: Health {
+                state: BackendState::Reconnecting,
+                ..up.health
+            },
             ..up
         };
         assert_eq!(

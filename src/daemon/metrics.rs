@@ -86,12 +86,12 @@ pub fn render(luns: &[Listing]) -> String {
         (
             "gluster_tcmu_connection_moves_total",
             "moves to a new connection after the LUN's volume changed (volume set, brick added or replaced)",
-            |s| s.connection_moves,
+            |s| s.health.connection_moves,
         ),
         (
             "gluster_tcmu_reconnecting",
             "1 while the LUN answers BUSY waiting for its backend (a Gluster volume) to come back",
-            |s| u64::from(s.reconnecting),
+            |s| u64::from(s.health.is_reconnecting()),
         ),
     ];
     for (name, help, get) in counters {
@@ -150,6 +150,7 @@ fn labels(l: &Listing) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backstore::{BackendState, Health};
     use crate::control::uio::{UioDevice, UioName};
     use crate::device::DeviceStats;
 
@@ -185,8 +186,10 @@ mod tests {
             Listing {
                 uio: down,
                 stats: Some(DeviceStats {
-                    reconnecting: true,
-                    connection_moves: 3,
+                    health: Health {
+                        state: BackendState::Reconnecting,
+                        connection_moves: 3,
+                    },
                     ..Default::default()
                 }),
             },

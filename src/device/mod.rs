@@ -20,7 +20,7 @@ pub use data::{SegmentReader, scatter};
 pub use inflight::{InFlight, Pending, Waiting};
 
 use crate::backstore::{
-    Backstore, BackstoreError, DataBuf, IoCompletion, IoOp, IoRequest, UringSqe,
+    Backstore, BackstoreError, DataBuf, Health, IoCompletion, IoOp, IoRequest, UringSqe,
 };
 use crate::doorbell::Doorbell;
 use crate::region::SharedRegion;
@@ -51,12 +51,9 @@ pub struct DeviceStats {
     pub in_flight: u64,
     /// Time from reading a command to answering it, for commands that went to the backstore.
     pub latency: LatencyHistogram,
-    /// The backstore waits for its backend to come back: I/O is answered BUSY meanwhile
-    /// (at the time of reading).
-    pub reconnecting: bool,
-    /// Moves of the backstore to a new connection after its backend changed (a glfs
-    /// LUN's volume: `gluster volume set`, a brick added or replaced).
-    pub connection_moves: u64,
+    /// Whether the backstore reaches its backend (at the time of reading; while it
+    /// reconnects, I/O is answered BUSY) and how often it moved to a new connection.
+    pub health: Health,
 }
 
 /// Upper bounds (microseconds) of the latency buckets; the last bucket is +Inf.
@@ -153,8 +150,7 @@ impl Device {
     pub fn stats(&self) -> DeviceStats {
         DeviceStats {
             in_flight: self.ring.outstanding() as u64,
-            reconnecting: self.backstore.reconnecting(),
-            connection_moves: self.backstore.connection_moves(),
+            health: self.backstore.health(),
             ..self.stats
         }
     }
