@@ -3,8 +3,9 @@
 //! The crate is split along the data path: [`abi`] describes the kernel's shared ring,
 //! [`region`] is the only code that touches the mapped memory, [`ring`] speaks the ring
 //! protocol over it, [`scsi`] emulates SCSI commands without any I/O, [`backstore`] moves
-//! blocks, and [`reactor`] ties devices and backstores to io_uring threads. `glfs` (feature
-//! `glfs`) wraps libgfapi for the GlusterFS backstore.
+//! blocks, and [`reactor`] ties devices and backstores to io_uring threads. [`uring`],
+//! below both, holds io_uring and all of its `unsafe`. `glfs` (feature `glfs`) wraps
+//! libgfapi for the GlusterFS backstore.
 
 pub mod abi;
 pub mod backstore;
@@ -26,3 +27,4 @@ pub mod scsi;
 pub mod slab;
 #[cfg(feature = "test-utils")]
 pub mod testing;
+pub mod uring;

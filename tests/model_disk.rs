@@ -5,9 +5,10 @@ mod common;
 
 use common::model::*;
 use common::*;
-use gluster_tcmu::reactor::{Reactor, ReactorOptions, Uring};
+use gluster_tcmu::reactor::{Reactor, ReactorOptions};
 use gluster_tcmu::scsi::SenseKey;
 use gluster_tcmu::testing::DataDir;
+use gluster_tcmu::uring::Uring;
 use proptest::prelude::*;
 use std::time::Duration;
 

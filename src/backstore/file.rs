@@ -2,18 +2,20 @@
 //!
 //! Reads and writes go from and into the shared region's data segments with no bounce
 //! buffer. FUA writes use `RWF_DSYNC`; SYNCHRONIZE CACHE is `fdatasync`; discard punches
-//! a hole and write-zeroes uses `FALLOC_FL_ZERO_RANGE`. Served by a reactor, the
-//! submissions go into the reactor's own ring, batched with everything else it submits
-//! in a turn ([`Backstore::attach_uring`]); without one, into a private ring whose fd is
-//! the backstore's notifier.
+//! a hole and write-zeroes uses `FALLOC_FL_ZERO_RANGE`. The io_uring work itself is a
+//! [`FileRing`] of [`crate::uring`]; this file decides what to ask of it and turns its
+//! results into completions. Served by a reactor, the submissions go into the reactor's
+//! own ring, batched with everything else it submits in a turn
+//! ([`Backstore::ring_tenant`]); without one, into a private ring whose fd is the
+//! backstore's notifier.
 
 #![forbid(unsafe_code)]
 
-use super::file_uring::{FileRing, Finished, Kind};
 use super::{
-    Backstore, BackstoreError, Capabilities, Extent, IoCompletion, IoOp, IoRequest, Rejected,
-    UringSqe, check_range, walk_extents,
+    Backstore, BackstoreError, Capabilities, DataBuf, Extent, IoCompletion, IoOp, IoRequest,
+    Rejected, check_range, walk_extents,
 };
+use crate::uring::{FileOp, FileRing, Finished, RingTenant};
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::fs::OpenOptionsExt;
@@ -66,16 +68,34 @@ pub enum FileOpenError {
     },
 }
 
+/// What one in-flight request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Read,
+    Write,
+    Sync,
+    Fallocate,
+}
+
+/// What the file backstore remembers of a request while the kernel works on it.
+#[derive(Debug, Clone, Copy)]
+struct Request {
+    tag: u64,
+    kind: Kind,
+    /// Bytes it must move (a shorter write is an error).
+    expected: u64,
+}
+
 /// A file LUN.
 #[derive(Debug)]
 pub struct FileBackstore {
     path: PathBuf,
     file: File,
     size: u64,
-    ring: FileRing,
+    ring: FileRing<Request>,
     /// Completions that never reached the kernel (refused at submission).
     early: Vec<IoCompletion>,
-    finished: Vec<Finished>,
+    finished: Vec<Finished<Request>>,
     pending_submit: bool,
     /// What `fallocate` can do on this file's filesystem, probed at open.
     caps: Capabilities,
@@ -90,15 +110,14 @@ pub struct FileBackstore {
 /// parallelism from the hand-off and pays for it; copying it in the reactor cannot wait on
 /// a device. Reads (which the workers run in parallel) and small writes (one
 /// `io_uring_enter` for a whole batch instead of a syscall each) stay on io_uring. In the
-/// guest benchmark, copying every request inline lifted 1 MiB overwrites from 0.64 to
-/// 0.82 of fileio but cost 4 KiB random I/O 0.06-0.10.
+/// guest benchmark, copying every request inline helped large overwrites and cost small
+/// random I/O (docs/BENCHMARKS.md).
 pub const INLINE_WRITE_MIN: u64 = 64 << 10;
 
 /// Reads and writes of at most this many bytes to a file in memory are marked for
 /// gathering ([`crate::reactor::ReactorOptions::gather`]): io_uring's workers finish such
 /// requests a few microseconds apart, each waking the reactor alone, and a short wait
-/// turns those wake-ups into one batch. Larger requests lose by it: on this host 128 KiB
-/// reads at depth 16 ran 15-25 % slower with it (docs/BENCHMARKS.md).
+/// turns those wake-ups into one batch. Larger requests lose by it (docs/BENCHMARKS.md).
 pub const GATHER_MAX: u64 = 16 << 10;
 
 impl FileBackstore {
@@ -128,7 +147,7 @@ impl FileBackstore {
                 source,
             })?;
         }
-        let mut ring = FileRing::new(opts.depth).map_err(|source| FileOpenError::Ring {
+        let ring = FileRing::new(opts.depth).map_err(|source| FileOpenError::Ring {
             path: path.to_path_buf(),
             source,
         })?;
@@ -139,7 +158,6 @@ impl FileBackstore {
         };
         let in_memory = !opts.direct && in_memory(&file);
         if in_memory {
-            ring.gather_up_to(GATHER_MAX);
             tracing::info!(
                 path = %path.display(),
                 "file LUN: in memory (tmpfs): writes of {} KiB and more copied at submission, the rest through io_uring",
@@ -177,18 +195,23 @@ impl FileBackstore {
     }
 
     /// A write done now (file in memory); its completion waits in `early`.
-    fn write_inline(&mut self, tag: u64, offset: u64, buf: &super::DataBuf, fua: bool) {
+    fn write_inline(&mut self, tag: u64, offset: u64, buf: &DataBuf, fua: bool) {
         let fd = self.file.as_raw_fd();
-        let result = super::file_uring::write_now(fd, offset, buf, fua);
+        let result = crate::uring::write_now(fd, offset, buf.region(), buf.segments(), fua);
         self.early.push(IoCompletion {
             tag,
             result: outcome(Kind::Write, buf.len(), result),
         });
     }
 
+    /// True for a read or write worth gathering ([`GATHER_MAX`]): small, to a file in
+    /// memory, which io_uring hands to its worker threads.
+    fn gathers(&self, len: u64) -> bool {
+        self.in_memory && (1..=GATHER_MAX).contains(&len)
+    }
+
     /// Queues `request` on the ring, or does it now when `inline` (see [`Self::inline`]).
     fn queue(&mut self, request: IoRequest, inline: bool) -> std::io::Result<()> {
-        let fd = self.file.as_raw_fd();
         let tag = request.tag;
         match request.op {
             IoOp::Write {
@@ -199,25 +222,52 @@ impl FileBackstore {
                 self.write_inline(tag, offset, buf, fua);
                 Ok(())
             }
+            op => {
+                let (op, request, gather) = self.file_op(tag, op);
+                self.ring.queue(self.file.as_raw_fd(), op, request, gather)
+            }
+        }
+    }
+
+    /// What to ask of the ring for `op`, what to remember of it, and whether to gather it.
+    fn file_op(&self, tag: u64, op: IoOp) -> (FileOp, Request, bool) {
+        let record = |kind, expected| Request {
+            tag,
+            kind,
+            expected,
+        };
+        match op {
             IoOp::Read { offset, buf } => {
-                self.ring.readv_writev(fd, tag, false, offset, buf, false)
+                let (len, gather) = (buf.len(), self.gathers(buf.len()));
+                let (region, segs) = buf.into_parts();
+                let op = FileOp::Read {
+                    offset,
+                    region,
+                    segs,
+                };
+                (op, record(Kind::Read, len), gather)
             }
             IoOp::Write { offset, buf, fua } => {
-                self.ring.readv_writev(fd, tag, true, offset, buf, fua)
+                let (len, gather) = (buf.len(), self.gathers(buf.len()));
+                let (region, segs) = buf.into_parts();
+                let op = FileOp::Write {
+                    offset,
+                    region,
+                    segs,
+                    dsync: fua,
+                };
+                (op, record(Kind::Write, len), gather)
             }
-            IoOp::Flush => {
-                self.ring.fdatasync(fd, tag);
-                Ok(())
-            }
+            IoOp::Flush => (FileOp::Fdatasync, record(Kind::Sync, 0), false),
             IoOp::Discard { offset, len } => {
                 let mode = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
-                self.ring.fallocate(fd, tag, mode, offset, len);
-                Ok(())
+                let op = FileOp::Fallocate { mode, offset, len };
+                (op, record(Kind::Fallocate, len), false)
             }
             IoOp::WriteZeroes { offset, len } => {
                 let mode = libc::FALLOC_FL_ZERO_RANGE | libc::FALLOC_FL_KEEP_SIZE;
-                self.ring.fallocate(fd, tag, mode, offset, len);
-                Ok(())
+                let op = FileOp::Fallocate { mode, offset, len };
+                (op, record(Kind::Fallocate, len), false)
             }
         }
     }
@@ -319,20 +369,8 @@ impl Backstore for FileBackstore {
         self.ring.fd()
     }
 
-    fn attach_uring(&mut self) -> bool {
-        self.ring.attach()
-    }
-
-    fn detach_uring(&mut self) {
-        self.ring.detach();
-    }
-
-    fn take_sqes(&mut self, out: &mut Vec<UringSqe>) {
-        self.ring.take(out);
-    }
-
-    fn uring_complete(&mut self, token: u64, result: i32) {
-        self.ring.complete(token, result);
+    fn ring_tenant(&mut self) -> Option<&mut dyn RingTenant> {
+        Some(&mut self.ring)
     }
 
     fn drain(&mut self, out: &mut Vec<IoCompletion>) {
@@ -410,6 +448,11 @@ mod tests {
     use crate::ring::DataSeg;
     use std::sync::Arc;
 
+    /// The backstore's io_uring work, which a file backstore always offers.
+    pub(super) fn tenant(b: &mut FileBackstore) -> &mut dyn RingTenant {
+        b.ring_tenant().expect("a file backstore has io_uring work")
+    }
+
     fn file_lun(dir: &tempfile::TempDir, size: u64) -> FileBackstore {
         FileBackstore::open(&dir.path().join("lun.img"), size, &FileOptions::default()).unwrap()
     }
@@ -433,12 +476,12 @@ mod tests {
         let mut b = file_lun(&dir, 1 << 20);
         let region = Arc::new(SharedRegion::heap(8192));
         assert!(b.notifier().is_some(), "a private ring before attaching");
-        assert!(b.attach_uring());
+        assert!(tenant(&mut b).attach());
         assert!(b.notifier().is_none(), "no private ring while attached");
         b.submit(read_request(&region, 7)).unwrap();
         b.commit();
         let mut sqes = Vec::new();
-        b.take_sqes(&mut sqes);
+        tenant(&mut b).take_submissions(&mut sqes);
         assert_eq!(sqes.len(), 1);
         assert_eq!(b.in_flight(), 1);
         let mut out = Vec::new();
@@ -447,7 +490,7 @@ mod tests {
             out.is_empty(),
             "nothing finished before the reactor says so"
         );
-        b.uring_complete(sqes[0].token(), 4096);
+        tenant(&mut b).complete(sqes[0].token(), 4096);
         b.drain(&mut out);
         assert_eq!(
             out,
@@ -457,7 +500,7 @@ mod tests {
             }]
         );
         assert_eq!(b.in_flight(), 0);
-        b.uring_complete(sqes[0].token(), 4096);
+        tenant(&mut b).complete(sqes[0].token(), 4096);
         b.drain(&mut out);
         assert_eq!(out.len(), 1, "a stale token completes nothing");
     }
@@ -470,14 +513,14 @@ mod tests {
         let mut b = file_lun(&dir, 1 << 20);
         let region = Arc::new(SharedRegion::heap(8192));
         b.submit(read_request(&region, 1)).unwrap();
-        assert!(!b.attach_uring(), "private work outstanding");
+        assert!(!tenant(&mut b).attach(), "private work outstanding");
         b.commit();
         let mut out = Vec::new();
         while out.is_empty() {
             b.drain(&mut out);
         }
-        assert!(b.attach_uring());
-        b.detach_uring();
+        assert!(tenant(&mut b).attach());
+        tenant(&mut b).detach();
         b.submit(read_request(&region, 2)).unwrap();
         b.commit();
         assert!(b.notifier().is_some(), "a new private ring");
@@ -501,10 +544,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut b = file_lun(&dir, 1 << 20);
         let region = Arc::new(SharedRegion::heap(8192));
-        assert!(b.attach_uring());
+        assert!(tenant(&mut b).attach());
         b.submit(read_request(&region, 3)).unwrap();
         let mut sqes = Vec::new();
-        b.take_sqes(&mut sqes);
+        tenant(&mut b).take_submissions(&mut sqes);
         drop(b);
         assert_eq!(
             Arc::strong_count(&region),

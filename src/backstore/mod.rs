@@ -6,24 +6,26 @@
 //! [`Backstore::drain`]s completions. Data never passes through a bounce buffer: a
 //! request names byte ranges of the shared region ([`DataBuf`]) that stay valid until
 //! its completion has been drained.
+//!
+//! A backstore whose requests can run on its reactor's io_uring (a file) says so with
+//! the optional [`Backstore::ring_tenant`] capability; the io_uring itself, and all of
+//! its `unsafe`, lives in [`crate::uring`], and gfapi's in `crate::glfs`.
 
-#![deny(unsafe_code)] // file_uring.rs and uring_sqe.rs alone deal with io_uring; gfapi's unsafe is in crate::glfs
+#![forbid(unsafe_code)]
 
 mod file;
-mod file_uring;
 #[cfg(feature = "glfs")]
 mod glfs;
 mod ram;
-mod uring_sqe;
 
 pub use file::{FileBackstore, FileOpenError, FileOptions, GATHER_MAX as FILE_GATHER_MAX};
 #[cfg(feature = "glfs")]
 pub use glfs::{GlfsBackstore, GlfsOpenError, GlfsOptions};
 pub use ram::RamBackstore;
-pub use uring_sqe::UringSqe;
 
 use crate::region::{RegionError, SharedRegion};
 use crate::ring::{DataSeg, Segments};
+use crate::uring::RingTenant;
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
@@ -93,6 +95,12 @@ impl DataBuf {
     /// True when no bytes are covered.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The region (still held alive) and the segments, for a request that keeps the
+    /// region until the kernel is done with it.
+    pub fn into_parts(self) -> (Arc<SharedRegion>, Segments) {
+        (self.region, self.segs)
     }
 }
 
@@ -295,23 +303,14 @@ pub trait Backstore: Send + std::fmt::Debug {
         false
     }
 
-    /// Offered by a reactor that will submit this backstore's io_uring work on its own
-    /// ring: true if the backstore accepts, after which it hands its submissions over
-    /// through [`Backstore::take_sqes`] (each batch, after `commit`) and gets their
-    /// completions through [`Backstore::uring_complete`]; its notifier is then unused.
-    fn attach_uring(&mut self) -> bool {
-        false
+    /// The backstore's io_uring work, for a reactor that can run it on its own ring
+    /// (see [`RingTenant`]); `None` (the default) for backstores without io_uring.
+    /// Attached, the backstore hands its submissions over after each `commit` instead of
+    /// submitting them, its completions come back through the reactor and are drained
+    /// like any other, and its notifier is unused.
+    fn ring_tenant(&mut self) -> Option<&mut dyn RingTenant> {
+        None
     }
-
-    /// The reactor lets go (the device leaves it with nothing in flight).
-    fn detach_uring(&mut self) {}
-
-    /// Moves prepared io_uring submissions into `out` (attached backstores only).
-    fn take_sqes(&mut self, _out: &mut Vec<UringSqe>) {}
-
-    /// The completion of the submission with `token`: the kernel's result, or a negative
-    /// errno when it never reached the kernel. Drained like any other completion.
-    fn uring_complete(&mut self, _token: u64, _result: i32) {}
 
     /// Requests submitted and not yet drained.
     fn in_flight(&self) -> usize;

@@ -4,7 +4,9 @@
 //! [`Device::process_ring`] (read every new command, answer emulated ones, submit block
 //! I/O), [`Device::reap`] (answer commands whose backstore request finished) and
 //! [`Device::finish_batch`] (publish `cmd_tail` and ring the doorbell once). Nothing here
-//! blocks, and no input from the ring or the backstore can panic it.
+//! blocks, and no input from the ring or the backstore can panic it. A backstore whose
+//! requests run on the reactor's io_uring is reached for that through one accessor,
+//! [`Device::ring_tenant`]; the device itself knows nothing of io_uring.
 
 #![forbid(unsafe_code)]
 
@@ -19,13 +21,12 @@ mod order;
 pub use data::{SegmentReader, scatter};
 pub use inflight::{InFlight, Pending, Waiting};
 
-use crate::backstore::{
-    Backstore, BackstoreError, DataBuf, Health, IoCompletion, IoOp, IoRequest, UringSqe,
-};
+use crate::backstore::{Backstore, BackstoreError, DataBuf, Health, IoCompletion, IoOp, IoRequest};
 use crate::doorbell::Doorbell;
 use crate::region::SharedRegion;
 use crate::ring::{Command, CommandRing, Entry, Problem, Response, RingError};
 use crate::scsi::{BlockIo, BlockOp, Dispatch, LunConfig, ScsiLun, Sense, Status};
+use crate::uring::RingTenant;
 use order::Guard;
 use std::collections::VecDeque;
 use std::os::fd::BorrowedFd;
@@ -165,25 +166,10 @@ impl Device {
         self.backstore.notifier()
     }
 
-    /// Offers the serving reactor's io_uring to the backstore; true if it will submit
-    /// through it ([`Backstore::attach_uring`]).
-    pub fn attach_uring(&mut self) -> bool {
-        self.backstore.attach_uring()
-    }
-
-    /// The reactor lets go of the backstore (nothing of it is in flight any more).
-    pub fn detach_uring(&mut self) {
-        self.backstore.detach_uring();
-    }
-
-    /// Moves the backstore's prepared io_uring submissions into `out`.
-    pub fn take_sqes(&mut self, out: &mut Vec<UringSqe>) {
-        self.backstore.take_sqes(out);
-    }
-
-    /// Hands the backstore the completion of its submission `token`.
-    pub fn uring_complete(&mut self, token: u64, result: i32) {
-        self.backstore.uring_complete(token, result);
+    /// The backstore's io_uring work, for the serving reactor to run on its own ring
+    /// ([`Backstore::ring_tenant`]); `None` for backstores without io_uring.
+    pub fn ring_tenant(&mut self) -> Option<&mut dyn RingTenant> {
+        self.backstore.ring_tenant()
     }
 
     /// True when the kernel has queued commands this device has not read yet (no

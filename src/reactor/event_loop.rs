@@ -1,14 +1,19 @@
 //! The reactor thread's loop: one io_uring wait per turn for every device's doorbell,
 //! every asynchronous backstore's notifier, the file backstores' I/O and the control
 //! eventfd; then drain, submit and answer (see the module above for the turn's shape).
+//! A file READ's submission and completion each pass through here once: the device
+//! queues the request with its backstore while reading its ring, the loop takes the
+//! prepared submission from the backstore's [`crate::uring::RingTenant`] (reached through
+//! [`Device::ring_tenant`]) and pushes it; the completion goes back to the same tenant,
+//! and the device's reap answers the command.
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use super::gather::Gathering;
-use super::{Control, Cqe, DeviceId, ReactorOptions, Uring};
-use crate::backstore::UringSqe;
+use super::{Control, DeviceId, ReactorOptions};
 use crate::device::Device;
 use crate::slab::Slab;
+use crate::uring::{Cqe, Submission, Uring};
 use std::collections::BTreeSet;
 use std::io;
 use std::os::fd::OwnedFd;
@@ -81,8 +86,8 @@ pub(super) struct EventLoop {
     io: Slab<InFlight>,
     /// The marked ones among them (see [`ReactorOptions::gather`]).
     gathering: Gathering,
-    /// Scratch for the submissions a device hands over.
-    sqes: Vec<UringSqe>,
+    /// Scratch for the submissions a device's backstore hands over.
+    sqes: Vec<Submission>,
     touched: BTreeSet<u32>,
     running: bool,
     options: ReactorOptions,
@@ -288,7 +293,8 @@ impl EventLoop {
         }
     }
 
-    /// A backstore submission finished: hand the result to its device.
+    /// A backstore submission finished: hand the result back to the backstore's io_uring
+    /// work; the device answers it when it reaps at the end of the turn.
     fn on_io(&mut self, key: u64, result: i32) {
         let Some(f) = self.io.remove(key) else {
             return;
@@ -297,7 +303,9 @@ impl EventLoop {
             self.gathering.completed();
         }
         if let Some(s) = self.slot(f.slot, f.generation) {
-            s.device.uring_complete(f.token, result);
+            if let Some(tenant) = s.device.ring_tenant() {
+                tenant.complete(f.token, result);
+            }
             self.touched.insert(f.slot);
         }
     }
@@ -309,7 +317,10 @@ impl EventLoop {
         let Some(Some(s)) = self.slots.get_mut(index as usize) else {
             return;
         };
-        s.device.take_sqes(&mut self.sqes);
+        let Some(tenant) = s.device.ring_tenant() else {
+            return;
+        };
+        tenant.take_submissions(&mut self.sqes);
         let generation = s.generation;
         let mut refused = false;
         for sqe in self.sqes.drain(..) {
@@ -326,7 +337,9 @@ impl EventLoop {
                 Err(e) => {
                     tracing::warn!(device = s.device.name(), "cannot queue backstore I/O: {e}");
                     self.io.remove(key);
-                    s.device.uring_complete(token, -libc::EAGAIN);
+                    if let Some(tenant) = s.device.ring_tenant() {
+                        tenant.complete(token, -libc::EAGAIN);
+                    }
                     refused = true;
                 }
             }
@@ -374,10 +387,13 @@ impl EventLoop {
             // A multishot poll would go on firing for a device nobody reads any more.
             self.uring.cancel(doorbell.encode(), Tag::Cancel.encode())?;
         }
-        let async_work = s.device.backstore_in_flight() > 0 || s.closing.is_none();
-        if let (false, true, Some(fd)) = (s.notifier_armed, async_work, s.device.backstore_fd()) {
-            self.uring.poll_readable(fd, notifier.encode())?;
-            s.notifier_armed = true;
+        // A closing device's notifier matters only while its backstore has work.
+        let async_work = s.closing.is_none() || s.device.backstore_in_flight() > 0;
+        if !s.notifier_armed && async_work {
+            if let Some(fd) = s.device.backstore_fd() {
+                self.uring.poll_readable(fd, notifier.encode())?;
+                s.notifier_armed = true;
+            }
         }
         self.release_if_idle(index)
     }
@@ -406,7 +422,9 @@ impl EventLoop {
             ..
         }) = self.slots[index as usize].take()
         {
-            device.detach_uring();
+            if let Some(tenant) = device.ring_tenant() {
+                tenant.detach();
+            }
             let _ = reply.send(Some(device));
         }
         Ok(())
@@ -474,7 +492,11 @@ impl EventLoop {
 
     fn insert(&mut self, mut device: Box<Device>) -> u32 {
         self.generation = self.generation.wrapping_add(1);
-        device.attach_uring();
+        if let Some(tenant) = device.ring_tenant() {
+            // Refused while work the backstore submitted on its own is outstanding; it
+            // then goes on with its private ring and notifier.
+            tenant.attach();
+        }
         let slot = Slot {
             device,
             generation: self.generation,

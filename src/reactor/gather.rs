@@ -6,7 +6,7 @@
 //! kernel and one wake-up of the initiator per command instead of per batch. When a
 //! wake-up brings some of those completions while others of the same kind are still with
 //! the workers, waiting a moment for the rest answers them together. Only requests the
-//! backstore marked ([`crate::backstore::UringSqe::gathered`]) count: a request a device
+//! backstore marked ([`crate::uring::Submission::gathered`]) count: a request a device
 //! completes by interrupt may take a disk's time, and a large one keeps a worker busy
 //! long enough that the wait costs more than the wake-ups it saves.
 

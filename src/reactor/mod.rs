@@ -5,21 +5,20 @@
 //! this same ring) and its own control eventfd. Per wake-up it drains each signalled ring
 //! completely, queues the resulting backstore requests, answers what finished, publishes
 //! `cmd_tail` and rings each touched device's doorbell once; the next `io_uring_enter`
-//! submits the whole turn's I/O and waits. Devices are added and removed while it runs, through a channel.
+//! submits the whole turn's I/O and waits. Devices are added and removed while it runs,
+//! through a channel. The ring itself, and all of its `unsafe`, is [`crate::uring`]'s;
+//! a file backstore's requests reach it through the backstore's
+//! [`crate::uring::RingTenant`] capability ([`Device::ring_tenant`]).
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod event_loop;
 mod gather;
-mod uring;
-
-pub(crate) use uring::cooperative_ring;
-
-pub use uring::{Cqe, Uring};
 
 use event_loop::EventLoop;
 
 use crate::device::{Device, DeviceStats};
+use crate::uring::Uring;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;

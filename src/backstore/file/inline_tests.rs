@@ -1,6 +1,7 @@
 //! Large writes to files in memory (tmpfs) are done at submission, in the caller's
 //! thread; reads, small writes and every request to a file on disk go through io_uring.
 
+use super::tests::tenant;
 use super::*;
 use crate::backstore::DataBuf;
 use crate::region::SharedRegion;
@@ -168,7 +169,7 @@ fn small_io_to_files_in_memory_is_marked_for_gathering() {
     let seg = |len: u64| DataSeg { off: 0, len };
     for (dir, in_memory) in [(shm.path(), true), (disk.path(), false)] {
         let mut b = lun_in(dir, 1 << 20);
-        assert!(b.attach_uring());
+        assert!(tenant(&mut b).attach());
         b.submit(rw(&region, 1, false, 0, seg(4096))).unwrap();
         b.submit(rw(&region, 2, true, 0, seg(GATHER_MAX))).unwrap();
         b.submit(rw(&region, 3, false, 0, seg(GATHER_MAX + 512)))
@@ -180,12 +181,12 @@ fn small_io_to_files_in_memory_is_marked_for_gathering() {
         .unwrap();
         b.commit();
         let mut sqes = Vec::new();
-        b.take_sqes(&mut sqes);
+        tenant(&mut b).take_submissions(&mut sqes);
         let marked: Vec<bool> = sqes.iter().map(|s| s.gather()).collect();
         let want = [in_memory, in_memory, false, false];
         assert_eq!(marked, want, "{}", dir.display());
         for s in &sqes {
-            b.uring_complete(s.token(), 0);
+            tenant(&mut b).complete(s.token(), 0);
         }
         let mut out = Vec::new();
         b.drain(&mut out);

@@ -1,14 +1,15 @@
-//! The reactor's io_uring: readiness polls on doorbells and notifiers, and the file
-//! backstores' reads, writes, flushes and fallocates.
+//! The ring a reactor thread drives: readiness polls on doorbells and notifiers, and the
+//! prepared submissions of the backstores it serves ([`Submission`]).
 //!
-//! This is one of the few modules with `unsafe`: pushing an SQE promises the kernel that
-//! whatever it names stays valid until its completion arrives. The reactor keeps that
-//! promise by never dropping a device while a poll on one of its fds or a backstore
-//! submission is outstanding; a backstore's memory is its own promise ([`UringSqe`]).
+//! Pushing an SQE promises the kernel that whatever it names stays valid until its
+//! completion arrives. Polls and cancels name only an fd and a tag: the caller keeps the
+//! fd open until the completion (the reactor never drops a device while a poll on one of
+//! its fds is outstanding). A prepared submission carries its owner's promise
+//! ([`Submission::new`]).
 
 #![allow(unsafe_code)]
 
-use crate::backstore::UringSqe;
+use super::Submission;
 use io_uring::{IoUring, opcode, squeue, types};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -22,7 +23,7 @@ pub struct Cqe {
     pub more: bool,
 }
 
-/// A thin, safe front over `io_uring::IoUring` for the operations the reactor needs.
+/// A thin, safe front over `io_uring::IoUring` for the operations a reactor needs.
 pub struct Uring {
     ring: IoUring,
     cooperative: bool,
@@ -39,7 +40,7 @@ impl std::fmt::Debug for Uring {
 /// and whether it does. Completions that need the owning thread's context are posted when
 /// that thread next enters the kernel (any syscall); a thread that only peeks the
 /// completion queue sees them after its next interrupt at the latest.
-pub(crate) fn cooperative_ring(entries: u32, completions: u32) -> io::Result<(IoUring, bool)> {
+pub(super) fn cooperative_ring(entries: u32, completions: u32) -> io::Result<(IoUring, bool)> {
     let cooperative = IoUring::builder()
         .setup_cqsize(completions)
         .setup_coop_taskrun()
@@ -67,8 +68,8 @@ impl Uring {
     /// works in user space. Only the reactor thread submits and waits, and it enters the
     /// kernel at the end of every turn, so nothing waits longer than a turn; with
     /// [`Uring::task_work_pending`] a busy-polling reactor sees when to enter early.
-    /// Measured on /dev/shm: 8-15 % more small-request IOPS (docs/BENCHMARKS.md). An
-    /// older kernel refuses the flags; the ring is then made without them.
+    /// docs/BENCHMARKS.md has what it gains on small requests. An older kernel refuses
+    /// the flags; the ring is then made without them.
     pub fn new(entries: u32, completions: u32) -> io::Result<Self> {
         let (ring, cooperative) = cooperative_ring(entries, completions)?;
         Ok(Self { ring, cooperative })
@@ -125,16 +126,15 @@ impl Uring {
         self.push(&entry)
     }
 
-    /// Queues a backstore's prepared submission under `user_data`. On error (the queue
-    /// stays full even after submitting) the entry was not queued and the kernel never
-    /// saw it.
-    pub fn push_prepared(&mut self, sqe: UringSqe, user_data: u64) -> io::Result<()> {
+    /// Queues a prepared submission under `user_data`. On error (the queue stays full
+    /// even after submitting) the entry was not queued and the kernel never saw it.
+    pub fn push_prepared(&mut self, sqe: Submission, user_data: u64) -> io::Result<()> {
         let entry = sqe.into_entry(user_data);
         if self.ring.submission().is_full() {
             self.ring.submit()?;
         }
-        // SAFETY: `UringSqe::new`'s contract: the backstore that built the entry keeps
-        // what it names valid until the reactor hands its completion back (or leaks it).
+        // SAFETY: `Submission::new`'s contract: the owner that built the entry keeps what
+        // it names valid until the completion is handed back to it (or leaks it).
         unsafe { self.ring.submission().push(&entry) }
             .map_err(|_| io::Error::other("io_uring submission queue full"))
     }
