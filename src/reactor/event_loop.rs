@@ -10,6 +10,8 @@
 #![forbid(unsafe_code)]
 
 use super::gather::Gathering;
+use super::slot::{Slot, SlotState};
+use super::tag::{IoKey, Tag};
 use super::{Control, DeviceId, ReactorOptions};
 use crate::device::Device;
 use crate::slab::Slab;
@@ -18,53 +20,8 @@ use std::collections::BTreeSet;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver};
 use std::time::Instant;
-
-/// What a completion's `user_data` refers to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tag {
-    Wake,
-    Doorbell(u32, u16),
-    Notifier(u32, u16),
-    /// A backstore's io_uring submission, by its key in the loop's `io` table.
-    Io(u64),
-    Cancel,
-}
-
-impl Tag {
-    fn encode(self) -> u64 {
-        match self {
-            Tag::Wake => 0,
-            Tag::Cancel => 1,
-            Tag::Doorbell(slot, g) => (u64::from(slot) << 32) | (u64::from(g) << 8) | 2,
-            Tag::Notifier(slot, g) => (u64::from(slot) << 32) | (u64::from(g) << 8) | 3,
-            Tag::Io(key) => (key << 8) | 4,
-        }
-    }
-
-    fn decode(v: u64) -> Self {
-        let (slot, g) = ((v >> 32) as u32, (v >> 8) as u16);
-        match v & 0xff {
-            2 => Tag::Doorbell(slot, g),
-            3 => Tag::Notifier(slot, g),
-            4 => Tag::Io(v >> 8),
-            1 => Tag::Cancel,
-            _ => Tag::Wake,
-        }
-    }
-}
-
-/// One device as the loop sees it.
-#[derive(Debug)]
-struct Slot {
-    device: Box<Device>,
-    generation: u16,
-    doorbell_armed: bool,
-    notifier_armed: bool,
-    broken: bool,
-    closing: Option<Sender<Option<Box<Device>>>>,
-}
 
 /// A backstore submission in flight: whose it is and whether it counts for gathering.
 #[derive(Debug, Clone, Copy)]
@@ -144,11 +101,15 @@ impl EventLoop {
         self.gather(&mut cqes)?;
         for cqe in cqes.drain(..) {
             match Tag::decode(cqe.user_data) {
-                Tag::Wake => self.on_wake()?,
-                Tag::Doorbell(slot, g) => self.on_doorbell(slot, g, cqe.more),
-                Tag::Notifier(slot, g) => self.on_notifier(slot, g),
-                Tag::Io(key) => self.on_io(key, cqe.result),
-                Tag::Cancel => {}
+                Some(Tag::Wake) => self.on_wake()?,
+                Some(Tag::Doorbell(slot, g)) => self.on_doorbell(slot, g, cqe.more),
+                Some(Tag::Notifier(slot, g)) => self.on_notifier(slot, g),
+                Some(Tag::Io(key)) => self.on_io(key, cqe.result),
+                Some(Tag::Cancel) => {}
+                None => tracing::error!(
+                    user_data = cqe.user_data,
+                    "reactor ignores a completion it never asked for"
+                ),
             }
         }
         self.cqes = cqes;
@@ -192,7 +153,7 @@ impl EventLoop {
                 };
                 let finished =
                     s.device.backstore_in_flight() > 0 && s.device.has_backstore_completions();
-                let new_commands = s.closing.is_none() && !s.broken && s.device.has_new_commands();
+                let new_commands = s.state.reads_commands() && s.device.has_new_commands();
                 let generation = s.generation;
                 if finished {
                     self.touched.insert(index);
@@ -222,7 +183,7 @@ impl EventLoop {
         let arrived = cqes
             .iter()
             .filter(|c| match Tag::decode(c.user_data) {
-                Tag::Io(key) => self.io.get(key).is_some_and(|f| f.gather),
+                Some(Tag::Io(key)) => self.io.get(key.get()).is_some_and(|f| f.gather),
                 _ => false,
             })
             .count();
@@ -239,7 +200,7 @@ impl EventLoop {
     fn io_left_to_workers(&self, cqes: &[Cqe]) -> bool {
         let finished = cqes
             .iter()
-            .filter(|c| matches!(Tag::decode(c.user_data), Tag::Io(_)))
+            .filter(|c| matches!(Tag::decode(c.user_data), Some(Tag::Io(_))))
             .count();
         finished < self.io.len()
     }
@@ -272,15 +233,14 @@ impl EventLoop {
         let Some(s) = self.slot(index, generation) else {
             return;
         };
-        if s.closing.is_none() && !s.broken {
+        if s.state.reads_commands() {
             let read = if multishot {
                 s.device.process_new_entries()
             } else {
                 s.device.process_ring()
             };
             if let Err(e) = read {
-                tracing::error!(device = s.device.name(), "stopped serving: {e}");
-                s.broken = true;
+                s.stop_serving(&e);
             }
         }
         self.touched.insert(index);
@@ -295,8 +255,8 @@ impl EventLoop {
 
     /// A backstore submission finished: hand the result back to the backstore's io_uring
     /// work; the device answers it when it reaps at the end of the turn.
-    fn on_io(&mut self, key: u64, result: i32) {
-        let Some(f) = self.io.remove(key) else {
+    fn on_io(&mut self, key: IoKey, result: i32) {
+        let Some(f) = self.io.remove(key.get()) else {
             return;
         };
         if f.gather {
@@ -325,18 +285,18 @@ impl EventLoop {
         let mut refused = false;
         for sqe in self.sqes.drain(..) {
             let (token, gather) = (sqe.token(), sqe.gather());
-            let key = self.io.insert(InFlight {
+            let in_flight = InFlight {
                 slot: index,
                 generation,
                 token,
                 gather,
-            });
-            match self.uring.push_prepared(sqe, Tag::Io(key).encode()) {
+            };
+            let queued = push(&mut self.uring, &mut self.io, in_flight, sqe);
+            match queued {
                 Ok(()) if gather => self.gathering.submitted(),
                 Ok(()) => {}
                 Err(e) => {
                     tracing::warn!(device = s.device.name(), "cannot queue backstore I/O: {e}");
-                    self.io.remove(key);
                     if let Some(tenant) = s.device.ring_tenant() {
                         tenant.complete(token, -libc::EAGAIN);
                     }
@@ -347,8 +307,7 @@ impl EventLoop {
         if refused {
             // Answer the refused ones now: no completion will come for them.
             if let Err(e) = s.device.reap().and_then(|()| s.device.finish_batch()) {
-                tracing::error!(device = s.device.name(), "stopped serving: {e}");
-                s.broken = true;
+                s.stop_serving(&e);
             }
         }
     }
@@ -359,10 +318,9 @@ impl EventLoop {
         let Some(Some(s)) = self.slots.get_mut(index as usize) else {
             return Ok(());
         };
-        if !s.broken {
+        if !s.state.is_broken() {
             if let Err(e) = s.device.reap().and_then(|()| s.device.finish_batch()) {
-                tracing::error!(device = s.device.name(), "stopped serving: {e}");
-                s.broken = true;
+                s.stop_serving(&e);
             }
         }
         self.push_backstore_io(index);
@@ -373,8 +331,7 @@ impl EventLoop {
             Tag::Doorbell(index, s.generation),
             Tag::Notifier(index, s.generation),
         );
-        let serving = s.closing.is_none() && !s.broken;
-        if serving && !s.doorbell_armed {
+        if s.state.reads_commands() && !s.doorbell_armed {
             if self.uring.polls_multishot() {
                 self.uring
                     .watch_readable(s.device.doorbell_fd(), doorbell.encode())?;
@@ -383,12 +340,12 @@ impl EventLoop {
                     .poll_readable(s.device.doorbell_fd(), doorbell.encode())?;
             }
             s.doorbell_armed = true;
-        } else if s.broken && s.doorbell_armed && self.uring.polls_multishot() {
+        } else if s.state.is_broken() && s.doorbell_armed && self.uring.polls_multishot() {
             // A multishot poll would go on firing for a device nobody reads any more.
             self.uring.cancel(doorbell.encode(), Tag::Cancel.encode())?;
         }
         // A closing device's notifier matters only while its backstore has work.
-        let async_work = s.closing.is_none() || s.device.backstore_in_flight() > 0;
+        let async_work = !s.state.is_closing() || s.device.backstore_in_flight() > 0;
         if !s.notifier_armed && async_work {
             if let Some(fd) = s.device.backstore_fd() {
                 self.uring.poll_readable(fd, notifier.encode())?;
@@ -402,7 +359,7 @@ impl EventLoop {
         let Some(Some(s)) = self.slots.get_mut(index as usize) else {
             return Ok(());
         };
-        if s.closing.is_none() || s.device.backstore_in_flight() > 0 {
+        if !s.state.is_closing() || s.device.backstore_in_flight() > 0 {
             return Ok(());
         }
         let g = s.generation;
@@ -418,7 +375,7 @@ impl EventLoop {
         }
         if let Some(Slot {
             mut device,
-            closing: Some(reply),
+            state: SlotState::Closing { reply, .. },
             ..
         }) = self.slots[index as usize].take()
         {
@@ -449,15 +406,20 @@ impl EventLoop {
                 }
                 let _ = reply.send(DeviceId(index));
             }
-            Control::Remove(DeviceId(index), reply) => match self.slots.get_mut(index as usize) {
-                Some(Some(s)) if s.closing.is_none() => {
-                    s.closing = Some(reply);
-                    self.touched.insert(index);
+            Control::Remove(DeviceId(index), reply) => {
+                let closing = match self.slots.get_mut(index as usize) {
+                    Some(Some(s)) => s.state.close(reply),
+                    _ => Err(reply),
+                };
+                match closing {
+                    Ok(()) => {
+                        self.touched.insert(index);
+                    }
+                    Err(reply) => {
+                        let _ = reply.send(None);
+                    }
                 }
-                _ => {
-                    let _ = reply.send(None);
-                }
-            },
+            }
             Control::Stats(DeviceId(index), reply) => {
                 let stats = self
                     .slots
@@ -481,9 +443,9 @@ impl EventLoop {
         self.running = false;
         for (index, slot) in self.slots.iter_mut().enumerate() {
             if let Some(s) = slot {
-                if s.closing.is_none() {
+                if !s.state.is_closing() {
                     let (tx, _rx) = mpsc::channel();
-                    s.closing = Some(tx);
+                    let _ = s.state.close(tx);
                 }
                 self.touched.insert(index as u32);
             }
@@ -497,14 +459,7 @@ impl EventLoop {
             // then goes on with its private ring and notifier.
             tenant.attach();
         }
-        let slot = Slot {
-            device,
-            generation: self.generation,
-            doorbell_armed: false,
-            notifier_armed: false,
-            broken: false,
-            closing: None,
-        };
+        let slot = Slot::new(device, self.generation);
         if let Some(i) = self.slots.iter().position(Option::is_none) {
             self.slots[i] = Some(slot);
             return i as u32;
@@ -514,21 +469,22 @@ impl EventLoop {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::Tag;
-
-    #[test]
-    fn tags_round_trip() {
-        for t in [
-            Tag::Wake,
-            Tag::Cancel,
-            Tag::Doorbell(7, 300),
-            Tag::Notifier(u32::MAX, u16::MAX),
-            Tag::Io(0),
-            Tag::Io(u64::MAX >> 8),
-        ] {
-            assert_eq!(Tag::decode(t.encode()), t);
-        }
+/// Records `in_flight` under a new key and queues `sqe` on `uring` tagged with it; on
+/// failure the record is dropped again and nothing was queued. A key a tag cannot carry
+/// (more submissions in flight than memory holds) is refused the same way.
+fn push(
+    uring: &mut Uring,
+    io: &mut Slab<InFlight>,
+    in_flight: InFlight,
+    sqe: Submission,
+) -> io::Result<()> {
+    let key = io.insert(in_flight);
+    let pushed = match IoKey::new(key) {
+        Some(tag) => uring.push_prepared(sqe, Tag::Io(tag).encode()),
+        None => Err(io::Error::other("too many backstore submissions in flight")),
+    };
+    if pushed.is_err() {
+        io.remove(key);
     }
+    pushed
 }

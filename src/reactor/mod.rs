@@ -14,6 +14,8 @@
 
 mod event_loop;
 mod gather;
+mod slot;
+mod tag;
 
 use event_loop::EventLoop;
 
