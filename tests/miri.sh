@@ -2,8 +2,8 @@
 # The pure, syscall-free modules under miri, which checks every memory access of their
 # tests (out-of-bounds, uninitialised reads, aliasing, data races): the ring protocol
 # (including the command-ring writer the fake kernel uses), the SCSI emulation, the shared
-# region on a heap buffer, the slab and the reactor's gathering rule. Installs the pinned
-# nightly toolchain with miri if it is missing.
+# region on a heap buffer, the slab and the reactor's gathering rule, tag layout and slot
+# states. Installs the pinned nightly toolchain with miri if it is missing.
 #   tests/miri.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +15,4 @@ fi
 # miri runs each case some thousand times slower, so a few cases per property.
 export MIRIFLAGS=-Zmiri-disable-isolation PROPTEST_CASES=4
 cargo "+$toolchain" miri setup
-cargo "+$toolchain" miri test --lib -- ring:: testing::cmd_ring scsi:: region:: slab:: reactor::gather
+cargo "+$toolchain" miri test --lib -- ring:: testing::cmd_ring scsi:: region:: slab:: reactor::gather reactor::tag reactor::slot

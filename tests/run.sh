@@ -32,7 +32,7 @@ if [ "$tier" != guest ]; then
   cargo test --all-features
   phase "benchmark harnesses (smoke)"
   tests/bench-smoke.sh
-  phase "miri: ring protocol, SCSI emulation, region, slab, gather rule"
+  phase "miri: ring protocol, SCSI emulation, region, slab, reactor tags, slots and gather rule"
   tests/miri.sh
 fi
 
