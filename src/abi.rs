@@ -204,7 +204,8 @@ pub fn cdb_length(first: u8, byte7: Option<u8>) -> usize {
     }
 }
 
-// Layout facts measured with gcc on x86-64 (REFERENCE.md §1); the build fails if any drifts.
+// Layout of include/uapi/linux/target_core_user.h as gcc lays it out on x86-64 (mailbox
+// version 2); the build fails if any drifts.
 const _: () = {
     assert!(size_of::<Mailbox>() == 128);
     assert!(align_of::<Mailbox>() == 64);

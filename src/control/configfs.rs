@@ -1,6 +1,7 @@
 //! A TCMU device's configfs directory,
 //! `<configfs_root>/target/core/user_<hba>/<device>/`: its attributes and its
-//! `block_dev` / `reset_ring` levers (REFERENCE.md §2).
+//! `block_dev` / `reset_ring` levers (drivers/target/target_core_user.c, the `action/`
+//! attributes).
 //!
 //! The `info` file is two lines built by the target core and by
 //! `tcmu_show_configfs_dev_params`:

@@ -4,7 +4,8 @@
 //! A restarting daemon blocks new netlink events (`block_netlink=1`), fails the events
 //! a dead predecessor left unanswered (`reset_netlink=1`, the kernel completes them with
 //! `-EINTR`), re-discovers the devices that already exist, and unblocks
-//! (REFERENCE.md §2). On kernels that predate them, or when the
+//! (drivers/target/target_core_user.c, module parameters `block_netlink` and
+//! `reset_netlink`). On kernels that predate them, or when the
 //! module is not loaded, they are missing and the error says so.
 
 use super::sysfs::{read_attr, write_attr};

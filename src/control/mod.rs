@@ -10,7 +10,7 @@
 //! [`dbus`] is the `org.kernel.TCMUService1` service targetcli talks to.
 //!
 //! Parsers are pure and unit-tested; file access takes a root directory so tests build
-//! a fake sysfs/configfs tree in a temporary directory (REFERENCE.md §2). Nothing here
+//! a fake sysfs/configfs tree in a temporary directory. Nothing here
 //! runs on the data path.
 
 #![forbid(unsafe_code)]

@@ -96,7 +96,8 @@ pub struct UioDevice {
     /// The `N` of `uioN`.
     pub index: u32,
     pub name: UioName,
-    /// Size of `map0`, the exact length to `mmap` (REFERENCE.md §1).
+    /// Size of `map0` (`/sys/class/uio/uioN/maps/map0/size`): the kernel's UIO mmap refuses
+    /// any other length.
     pub map_size: u64,
     /// `/dev/uioN`.
     pub dev_path: PathBuf,

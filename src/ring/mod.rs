@@ -5,7 +5,8 @@
 //! from the published `cmd_tail` up to `next` have been handed out; the kernel reaps
 //! completions strictly in ring order from `cmd_tail`, so a command finished out of
 //! order is written into the next CMD slot at `done` with its own `cmd_id`
-//! (REFERENCE.md §1, "Out-of-order completion").
+//! (the kernel's `tcmu_handle_completions` looks each reaped entry up by `cmd_id`;
+//! include/uapi/linux/target_core_user.h describes the entries).
 //!
 //! The module makes no syscalls: it only reads and writes [`SharedRegion`], so it runs
 //! unchanged against the real UIO map, the fake kernel's memfd and a heap buffer under miri.

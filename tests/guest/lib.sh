@@ -100,7 +100,7 @@ gt_volume_create() {
         gluster --mode=script volume create "$vol" "${bricks[@]}" force
     fi || gt_fail "gluster volume create $vol"
     # Block profile; the group file ships with glusterfs-server, but set the options by hand
-    # when it is missing (REFERENCE.md section 4).
+    # when it is missing (GlusterFS's extras/group-gluster-block lists them).
     local opts="performance.quick-read=off performance.read-ahead=off performance.io-cache=off
         performance.stat-prefetch=off performance.open-behind=off performance.readdir-ahead=off
         performance.strict-o-direct=on network.remote-dio=disable cluster.eager-lock=enable
