@@ -17,10 +17,12 @@ use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod exports;
 mod size;
 #[cfg(test)]
 mod tests;
 
+pub use exports::{ExportVolumes, ExportsConfig, ExportsLayer, PollSecs, Portal, parse_portal};
 pub use size::Size;
 
 /// Where our configuration file lives unless the command line says otherwise.
@@ -46,6 +48,8 @@ pub struct Config {
     pub ram: RamDefaults,
     /// `[glfs]`: defaults for `user:glfs` LUNs.
     pub glfs: GlfsDefaults,
+    /// `[exports]`: this host as a gateway of block exports; `None` (no section): no gateway.
+    pub exports: Option<ExportsConfig>,
 }
 
 /// Logging.
@@ -228,6 +232,8 @@ pub struct Layer {
     pub ram: RamLayer,
     #[serde(default)]
     pub glfs: GlfsLayer,
+    #[serde(default)]
+    pub exports: Option<ExportsLayer>,
 }
 
 /// `[log]` keys.
@@ -327,6 +333,7 @@ impl Default for Config {
                 log_dir,
                 cmd_time_out_secs: 130,
             },
+            exports: None,
         }
     }
 }
@@ -365,6 +372,9 @@ impl Config {
             &mut self.glfs.cmd_time_out_secs,
             layer.glfs.cmd_time_out_secs,
         );
+        if let Some(exports) = &layer.exports {
+            self.exports = Some(exports.to_config());
+        }
     }
 }
 

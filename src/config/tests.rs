@@ -261,3 +261,128 @@ fn load_reads_files_and_tolerates_missing_ones() {
     assert!(matches!(err, ConfigFileError::Read { .. }), "{err:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn no_exports_section_no_gateway() {
+    assert_eq!(Config::default().exports, None);
+    let c = Config::merge(
+        &Layer::default(),
+        &toml("[log]\nlevel = \"info\""),
+        &Layer::default(),
+    );
+    assert_eq!(c.exports, None);
+}
+
+#[test]
+fn exports_defaults() {
+    let layer = toml("[exports]\nportal = \"10.0.0.1\"\nvolumes = [\"gv0@gl1+gl2\"]");
+    let c = Config::merge(&Layer::default(), &layer, &Layer::default());
+    let e = c.exports.unwrap();
+    assert_eq!(e.portal, "10.0.0.1:3260".parse().unwrap());
+    assert_eq!(e.volumes.len(), 1);
+    assert_eq!(e.volumes[0].volume, "gv0");
+    assert_eq!(e.volumes[0].servers, ["gl1", "gl2"]);
+    assert_eq!(e.poll, Duration::from_secs(3));
+    assert_eq!(e.state_dir, PathBuf::from("/var/lib/gluster-tcmu"));
+    assert_eq!(e.configfs, PathBuf::from("/sys/kernel/config/target"));
+}
+
+#[test]
+fn exports_full_section() {
+    let layer = toml(
+        r#"
+        [exports]
+        portal = "[fd00::1]:3261"
+        volumes = ["gv0@gl1", "gv1@gl3+gl4"]
+        poll_secs = 300
+        state_dir = "/srv/state"
+        configfs = "/tmp/target"
+        "#,
+    );
+    let e = Config::merge(&Layer::default(), &layer, &Layer::default())
+        .exports
+        .unwrap();
+    assert_eq!(e.portal, "[fd00::1]:3261".parse().unwrap());
+    let names: Vec<String> = e.volumes.iter().map(ToString::to_string).collect();
+    assert_eq!(names, ["gv0@gl1", "gv1@gl3+gl4"]);
+    assert_eq!(e.poll, Duration::from_secs(300));
+    assert_eq!(e.state_dir, PathBuf::from("/srv/state"));
+    assert_eq!(e.configfs, PathBuf::from("/tmp/target"));
+}
+
+#[test]
+fn portals_as_admins_write_them() {
+    for (text, addr) in [
+        ("10.0.0.1", "10.0.0.1:3260"),
+        ("10.0.0.1:3261", "10.0.0.1:3261"),
+        ("fd00::1", "[fd00::1]:3260"),
+        ("[fd00::1]", "[fd00::1]:3260"),
+        ("[fd00::1]:3261", "[fd00::1]:3261"),
+    ] {
+        assert_eq!(parse_portal(text), Ok(addr.parse().unwrap()), "{text}");
+    }
+}
+
+#[test]
+fn bad_exports_settings_are_refused_precisely() {
+    let section = |body: &str| format!("[exports]\n{body}");
+    let base = "portal = \"10.0.0.1\"\nvolumes = [\"gv0@gl1\"]";
+    for (body, needle) in [
+        (
+            format!("{base}\nbogus = 1"),
+            "unknown field `bogus`".to_owned(),
+        ),
+        (
+            "volumes = [\"gv0@gl1\"]".into(),
+            "missing field `portal`".into(),
+        ),
+        (
+            "portal = \"10.0.0.1\"".into(),
+            "missing field `volumes`".into(),
+        ),
+        (
+            "portal = \"gw1\"\nvolumes = [\"gv0@gl1\"]".into(),
+            "portal \"gw1\" is not IP[:PORT] (IPv6 as [ADDRESS]:PORT)".into(),
+        ),
+        (
+            "portal = \"fd00::1:3260:x\"\nvolumes = [\"gv0@gl1\"]".into(),
+            "is not IP[:PORT]".into(),
+        ),
+        (
+            "portal = \"0.0.0.0\"\nvolumes = [\"gv0@gl1\"]".into(),
+            "portal \"0.0.0.0\" is the unspecified address".into(),
+        ),
+        (
+            "portal = \"10.0.0.1:0\"\nvolumes = [\"gv0@gl1\"]".into(),
+            "portal \"10.0.0.1:0\" has port 0".into(),
+        ),
+        (
+            "portal = \"10.0.0.1\"\nvolumes = []".into(),
+            "volumes is empty: name at least one VOLUME@SERVER[+SERVER...]".into(),
+        ),
+        (
+            "portal = \"10.0.0.1\"\nvolumes = [\"gv0@gl1\", \"gv1\"]".into(),
+            "volumes entry 2 of 2: \"gv1\" is not VOLUME@SERVER[+SERVER...]".into(),
+        ),
+        (
+            "portal = \"10.0.0.1\"\nvolumes = [\"gv0@gl1/disk1\"]".into(),
+            "volumes entry 1 of 1: \"gv0@gl1/disk1\" is not VOLUME@SERVER".into(),
+        ),
+        (
+            "portal = \"10.0.0.1\"\nvolumes = [\"gv0@gl1\", \"gv0@gl2\"]".into(),
+            "volume gv0 is listed twice (gv0@gl1 and gv0@gl2)".into(),
+        ),
+        (
+            format!("{base}\npoll_secs = 0"),
+            "poll_secs 0 is not in 1..=300".into(),
+        ),
+        (
+            format!("{base}\npoll_secs = 301"),
+            "poll_secs 301 is not in 1..=300".into(),
+        ),
+        (format!("{base}\nstate_dir = 1"), "invalid type".into()),
+    ] {
+        let msg = toml_err(&section(&body));
+        assert!(msg.contains(&needle), "{body:?}: {msg}");
+    }
+}
