@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod device;
 pub mod doorbell;
 pub mod export;
+pub mod gateway;
 #[cfg(feature = "glfs")]
 pub mod glfs;
 pub mod handler;
