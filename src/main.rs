@@ -2,7 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use gluster_tcmu::config::{Layer, Sources};
-use gluster_tcmu::daemon::{self, DaemonOptions, list, open::OpenDefaults, open::Roots};
+use gluster_tcmu::daemon::{self, DaemonOptions, control, open::OpenDefaults, open::Roots};
+use gluster_tcmu::gateway::{self, GatewayOptions};
 use gluster_tcmu::reactor::ReactorOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,7 +55,7 @@ enum Command {
         /// Do not register on the system D-Bus (targetcli will not list user: backstores).
         #[arg(long)]
         no_dbus: bool,
-        /// Socket answering `gluster-tcmu list`.
+        /// Control socket (answers `gluster-tcmu list`, and `converge` on a gateway).
         #[arg(long, default_value = CONTROL_SOCKET)]
         control_socket: PathBuf,
     },
@@ -120,6 +121,14 @@ fn main() -> ExitCode {
                 control_socket,
                 dbus: !no_dbus,
                 metrics: loaded.config.metrics.listen,
+                gateway: loaded
+                    .config
+                    .exports
+                    .clone()
+                    .map(|settings| GatewayOptions {
+                        settings,
+                        opener: gateway::store_opener(),
+                    }),
             };
             match daemon::run(opts) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -135,19 +144,21 @@ fn main() -> ExitCode {
                 None => ExitCode::FAILURE,
             }
         }
-        Command::List { control_socket } => match list::fetch(&control_socket) {
-            Ok(lines) => {
-                lines.iter().for_each(|l| println!("{l}"));
-                ExitCode::SUCCESS
+        Command::List { control_socket } => {
+            match control::request(&control_socket, control::LIST) {
+                Ok(lines) => {
+                    lines.iter().for_each(|l| println!("{l}"));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!(
+                        "cannot reach the daemon at {}: {e}",
+                        control_socket.display()
+                    );
+                    ExitCode::FAILURE
+                }
             }
-            Err(e) => {
-                eprintln!(
-                    "cannot reach the daemon at {}: {e}",
-                    control_socket.display()
-                );
-                ExitCode::FAILURE
-            }
-        },
+        }
     }
 }
 

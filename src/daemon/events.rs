@@ -12,7 +12,6 @@ use crate::control::netlink::{DeviceEvent, EventKind, NetlinkError, Reconfig, Tc
 use crate::control::uio;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 /// A finished event waiting for its reply.
@@ -26,11 +25,15 @@ pub struct EventContext {
     pub defaults: OpenDefaults,
 }
 
-/// Receives and answers events until `stop` is set.
+/// Receives and answers events until `stop` says so (it is asked at least every 250 ms).
+/// `serving` runs once, just before the first event is received: from then on a
+/// configfs write that waits for this daemon's answer (enabling a storage object) gets
+/// it, so a thread that makes such writes may start.
 pub fn run(
     nl: &mut TcmuNetlink,
     ctx: Arc<EventContext>,
-    stop: &AtomicBool,
+    mut stop: impl FnMut() -> bool,
+    serving: impl FnOnce(),
 ) -> Result<(), NetlinkError> {
     let wake = Arc::new(
         rustix::event::eventfd(
@@ -43,7 +46,8 @@ pub fn run(
         })?,
     );
     let (tx, rx) = channel::<Done>();
-    while !stop.load(Ordering::Relaxed) {
+    serving();
+    while !stop() {
         wait(nl, &wake);
         send_replies(nl, &rx, &wake)?;
         while let Some(ev) = nl.try_recv()? {

@@ -1,53 +1,21 @@
-//! The control socket behind `gluster-tcmu list`: one line per served device.
+//! The table behind `gluster-tcmu list`: one line per served device (the control
+//! socket's `list` request, [`super::control`]).
 
 #![forbid(unsafe_code)]
 
 use super::registry::{Listing, Registry};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::io::Write;
 
 /// Header of the table `list` prints. MOVES counts a glfs LUN's moves to a new gfapi
 /// connection after its volume changed (0 for other handlers). STATE stays last: scripts
 /// match it at the end of the line.
 pub const HEADER: &str = "DEVICE\tHANDLER\tCOMMANDS\tREAD_BYTES\tWRITE_BYTES\tERRORS\tMOVES\tSTATE";
 
-/// Keeps the socket file until dropped.
-#[derive(Debug)]
-pub struct ListSocket {
-    path: PathBuf,
-}
-
-impl Drop for ListSocket {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Listens on `path` and answers each connection with the current table.
-pub fn serve(path: &Path, registry: Arc<Registry>) -> std::io::Result<ListSocket> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path)?;
-    std::thread::Builder::new()
-        .name("list-socket".into())
-        .spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let _ = answer(stream, &registry);
-            }
-        })?;
-    Ok(ListSocket {
-        path: path.to_path_buf(),
-    })
-}
-
-fn answer(mut stream: UnixStream, registry: &Registry) -> std::io::Result<()> {
-    writeln!(stream, "{HEADER}")?;
+/// Writes the table of the devices `registry` serves to `out`.
+pub fn write_table(out: &mut impl Write, registry: &Registry) -> std::io::Result<()> {
+    writeln!(out, "{HEADER}")?;
     for l in registry.list() {
-        writeln!(stream, "{}", line(&l))?;
+        writeln!(out, "{}", line(&l))?;
     }
     Ok(())
 }
@@ -71,12 +39,6 @@ fn line(l: &Listing) -> String {
         ),
         None => format!("{name}\t{}\t-\t-\t-\t-\t-\tunavailable", l.uio.name.subtype),
     }
-}
-
-/// Client side: asks the daemon listening on `path` for its table.
-pub fn fetch(path: &Path) -> std::io::Result<Vec<String>> {
-    let stream = UnixStream::connect(path)?;
-    BufReader::new(stream).lines().collect()
 }
 
 #[cfg(test)]

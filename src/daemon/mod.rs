@@ -1,8 +1,11 @@
 //! The daemon: recover devices left by a previous run, then serve kernel events until
-//! SIGTERM. The data path runs on the reactor threads; this module is control only.
+//! SIGTERM; on a gateway (settings `[exports]`), converge LIO to the block exports of its
+//! volumes ([`crate::gateway`]) once events are served. The data path runs on the reactor
+//! threads; this module is control only.
 
 #![forbid(unsafe_code)]
 
+pub mod control;
 pub mod events;
 pub mod list;
 pub mod metrics;
@@ -14,13 +17,22 @@ pub mod time_out;
 
 use crate::control::dbus;
 use crate::control::netlink::{NetlinkError, TcmuNetlink};
+use crate::gateway::{self, GatewayHandle, GatewayOptions, Requests};
 use events::EventContext;
 use open::{OpenDefaults, Roots};
 use recover::recover;
 use registry::Registry;
+use std::cell::OnceCell;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long, once asked to stop, the daemon keeps answering netlink events for a
+/// gateway pass that is still running (it may be enabling a storage object, which waits
+/// for the daemon's answer).
+const GATEWAY_STOP_WAIT: Duration = Duration::from_secs(10);
 
 /// How the daemon runs.
 #[derive(Debug, Clone)]
@@ -30,12 +42,14 @@ pub struct DaemonOptions {
     pub reactor: crate::reactor::ReactorOptions,
     pub roots: Roots,
     pub defaults: OpenDefaults,
-    /// Unix socket answering `gluster-tcmu list`.
+    /// Unix socket answering `gluster-tcmu list` and `converge` ([`control`]).
     pub control_socket: PathBuf,
     /// Register `org.kernel.TCMUService1` on the system bus for targetcli.
     pub dbus: bool,
     /// Serve Prometheus metrics here (off when `None`).
     pub metrics: Option<std::net::SocketAddr>,
+    /// Be a gateway of block exports (settings `[exports]`; none when `None`).
+    pub gateway: Option<GatewayOptions>,
 }
 
 /// Why the daemon stopped.
@@ -67,8 +81,9 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     });
     let mut nl = TcmuNetlink::open()?;
     recover(&ctx);
-    let _list =
-        list::serve(&opts.control_socket, registry.clone()).map_err(DaemonError::Control)?;
+    let (handle, requests) = gateway_channel(opts.gateway.is_some());
+    let _control = control::serve(&opts.control_socket, registry.clone(), handle)
+        .map_err(DaemonError::Control)?;
     if let Some(addr) = opts.metrics {
         let bound = metrics::serve(addr, registry.clone()).map_err(DaemonError::Control)?;
         tracing::info!("metrics on http://{bound}/metrics");
@@ -79,10 +94,61 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
         None
     };
     tracing::info!(reactors = registry.reactor_count(), "gluster-tcmu ready");
-    let result = events::run(&mut nl, ctx.clone(), &stop);
+    let gateway_thread = OnceCell::new();
+    let serving = || {
+        if let (Some(opts), Some(requests)) = (opts.gateway.clone(), requests) {
+            start_gateway(opts, requests, &stop, &gateway_thread);
+        }
+    };
+    let stop_events = stop_after_gateway(&stop, &gateway_thread);
+    let result = events::run(&mut nl, ctx.clone(), stop_events, serving);
     tracing::info!("stopping: releasing devices");
     registry.shutdown();
     result.map_err(Into::into)
+}
+
+/// The gateway's handle and requests, when there is a gateway.
+fn gateway_channel(gateway: bool) -> (Option<GatewayHandle>, Option<Requests>) {
+    if !gateway {
+        return (None, None);
+    }
+    let (handle, requests) = gateway::channel();
+    (Some(handle), Some(requests))
+}
+
+/// Starts the gateway thread (called once netlink events are served).
+fn start_gateway(
+    opts: GatewayOptions,
+    requests: Requests,
+    stop: &Arc<AtomicBool>,
+    thread: &OnceCell<JoinHandle<()>>,
+) {
+    match gateway::start(opts, requests, stop.clone()) {
+        Ok(handle) => {
+            let _ = thread.set(handle);
+        }
+        Err(e) => tracing::error!("cannot start the gateway thread: {e}"),
+    }
+}
+
+/// When the netlink loop ends: once `stop` is set and the gateway thread (if any) has
+/// finished its pass, or [`GATEWAY_STOP_WAIT`] after `stop`, whichever comes first.
+fn stop_after_gateway<'a>(
+    stop: &'a AtomicBool,
+    gateway: &'a OnceCell<JoinHandle<()>>,
+) -> impl FnMut() -> bool + 'a {
+    let mut asked: Option<Instant> = None;
+    move || {
+        if !stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        let since = *asked.get_or_insert_with(Instant::now);
+        let finished = gateway.get().is_none_or(JoinHandle::is_finished);
+        if !finished && since.elapsed() >= GATEWAY_STOP_WAIT {
+            tracing::warn!("the gateway's pass has not finished; stopping without it");
+        }
+        finished || since.elapsed() >= GATEWAY_STOP_WAIT
+    }
 }
 
 /// Registers `org.kernel.TCMUService1` on the system bus, so targetcli lists and
