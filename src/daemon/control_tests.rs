@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::export::{GatewayReport, StatusState};
-use crate::gateway::tests::{Env, PORTAL, put_record, record};
+use crate::gateway::tests::{Env, PORTAL, put_record, record, volume_in};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 fn registry() -> Arc<Registry> {
@@ -46,7 +46,7 @@ fn converge_runs_a_pass_and_answers_its_report() {
         gateway,
         ..
     } = Env::new();
-    let gv0 = crate::export::LocalStore::new(dir.path().join("volumes/gv0"));
+    let gv0 = volume_in(dir.path(), "gv0");
     let mut slot = Some(gateway);
     let open = move || Ok(slot.take().expect("opened once"));
     let (handle, requests) = crate::gateway::channel();

@@ -1,6 +1,7 @@
 //! The gateway's passes over local volumes ([`LocalVolumes`]) and a fake configfs tree.
 
 mod passes;
+mod runner;
 mod volumes;
 
 use super::*;
@@ -210,9 +211,7 @@ impl Env {
 
     /// Volume `name` (`gv0` or `gv1`).
     pub fn volume(&self, name: &str) -> LocalStore {
-        let store = LocalStore::new(self.dir.path().join("volumes").join(name));
-        std::fs::create_dir_all(store.local("/")).unwrap();
-        store
+        volume_in(self.dir.path(), name)
     }
 
     pub fn fake(&self) -> &FakeConfigfs {
@@ -254,6 +253,13 @@ fn open_gateway(settings: &ExportsConfig, opener: &Arc<Flaky>) -> Gateway<FakeCo
     let fake = FakeConfigfs::new(&settings.configfs).unwrap();
     let opener: Arc<dyn StoreOpener> = opener.clone();
     Gateway::open(settings, opener, fake).unwrap()
+}
+
+/// Volume `name` of the [`Env`] in `dir`.
+pub(crate) fn volume_in(dir: &std::path::Path, name: &str) -> LocalStore {
+    let store = LocalStore::new(dir.join("volumes").join(name));
+    std::fs::create_dir_all(store.local("/")).unwrap();
+    store
 }
 
 /// The target directory of export `name`.
