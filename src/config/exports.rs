@@ -88,9 +88,9 @@ impl TryFrom<String> for Portal {
     }
 }
 
-/// Parses `IP[:PORT]` (IPv6 as `[ADDR]:PORT`, or a bare address), port [`DEFAULT_PORT`]
-/// unless given. The address must be one initiators can be sent to: not the unspecified
-/// address, and the port not 0.
+/// Parses `IP[:PORT]` (IPv6 as `[ADDR]:PORT`, or a bare address), port 3260
+/// (`DEFAULT_PORT`) unless given. The address must be one initiators can be sent to:
+/// not the unspecified address, and the port not 0.
 pub fn parse_portal(text: &str) -> Result<SocketAddr, String> {
     let bare = text.strip_prefix('[').and_then(|t| t.strip_suffix(']'));
     let addr = match (
@@ -145,7 +145,7 @@ impl TryFrom<Vec<String>> for ExportVolumes {
     }
 }
 
-/// `poll_secs`: 1 to [`MAX_POLL_SECS`].
+/// `poll_secs`: 1 to 300 (`MAX_POLL_SECS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "u64")]
 pub struct PollSecs(u64);
