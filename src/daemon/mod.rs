@@ -161,3 +161,30 @@ fn dbus_service(ctx: &Arc<EventContext>) -> Result<dbus::DbusService, DaemonErro
     dbus::serve(dbus::BusChoice::System, dbus::HandlerInfo::builtin(), ops)
         .map_err(|e| DaemonError::Dbus(Box::new(e)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netlink_serving_outlasts_a_running_gateway_pass() {
+        let stop = AtomicBool::new(false);
+        let gateway = OnceCell::new();
+        let (finish, finished) = std::sync::mpsc::channel::<()>();
+        let _ = gateway.set(std::thread::spawn(move || {
+            let _ = finished.recv();
+        }));
+        let mut should_stop = stop_after_gateway(&stop, &gateway);
+        assert!(!should_stop(), "not asked to stop");
+        stop.store(true, Ordering::Relaxed);
+        assert!(!should_stop(), "the gateway's pass still runs");
+        finish.send(()).unwrap();
+        while gateway.get().is_some_and(|t| !t.is_finished()) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(should_stop());
+
+        let none = OnceCell::new();
+        assert!(stop_after_gateway(&stop, &none)(), "no gateway: at once");
+    }
+}

@@ -7,7 +7,7 @@ use super::plan::{Plan, Want, error_status, plan};
 use super::portal;
 use super::volume::{Volume, report_of};
 use crate::config::ExportsConfig;
-use crate::export::{ExportStatus, GatewayReport, StatusState, StoreOpener};
+use crate::export::{ExportStatus, GatewayReport, StatusState, StoreOpener, report};
 use crate::handler::admin_message;
 use crate::lio::{ApplyReport, ConfigFs, Drift, Lio, OwnedExport, StdFs};
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,8 +18,11 @@ use std::time::Duration;
 
 /// The ownership journal's file in the state directory.
 pub const JOURNAL_FILE: &str = "lio-owned.toml";
-/// A report is written again after this long even when nothing changed.
-pub const HEARTBEAT: Duration = Duration::from_secs(30);
+/// A report is written again after this long even when nothing changed: well within
+/// the age at which readers take it for stale (`report::STALE_MIN_SECS`, 30 s at the
+/// least), even when a pass comes a polling period late or takes a volume's connection
+/// deadline.
+pub const HEARTBEAT: Duration = Duration::from_secs(report::STALE_MIN_SECS / 3);
 
 /// The gateway: its portal, its volumes, and LIO.
 #[derive(Debug)]
