@@ -83,8 +83,13 @@ impl<F: ConfigFs> Gateway<F> {
         let unread: BTreeSet<usize> = (0..reads.len()).filter(|v| reads[*v].is_none()).collect();
         let present = self.remove_unwanted(&plan, &unread);
         let mut statuses: Vec<BTreeMap<String, ExportStatus>> = vec![BTreeMap::new(); reads.len()];
+        let problem = match (&portal_problem, plan.wants.is_empty()) {
+            (Some(p), _) => Some(p.clone()),
+            (None, false) => self.iscsi_problem(),
+            (None, true) => None,
+        };
         for want in &plan.wants {
-            let status = self.converge(want, &present, portal_problem.as_deref());
+            let status = self.converge(want, &present, problem.as_deref());
             statuses[want.volume].insert(want.lun.name.as_str().to_owned(), status);
         }
         for (v, name, status) in plan.errors {
@@ -112,6 +117,35 @@ impl<F: ConfigFs> Gateway<F> {
             }
         }
         problem
+    }
+
+    /// Why LIO's iSCSI fabric cannot be used, if it cannot; logged when that changes.
+    fn iscsi_problem(&mut self) -> Option<String> {
+        let problem = self.make_iscsi_fabric();
+        let text = problem.as_deref().unwrap_or("");
+        if self.logged.changed("iscsi", text) && !text.is_empty() {
+            tracing::error!("exports not applied: {text}");
+        }
+        problem
+    }
+
+    /// Makes LIO's iSCSI fabric directory if it is missing: it appears when the kernel
+    /// module is loaded, which a `mkdir` of it does (as targetcli does). It is shared by
+    /// every iSCSI target on the host and never removed.
+    fn make_iscsi_fabric(&self) -> Option<String> {
+        let iscsi = self.lio.root().join("iscsi");
+        let fs = self.lio.fs();
+        if fs.exists(&iscsi) {
+            return None;
+        }
+        let made = fs.mkdir(&iscsi);
+        made.err().map(|e| {
+            format!(
+                "LIO's iSCSI target is not available (mkdir {}: {e}; is the kernel module \
+                 iscsi_target_mod installed?)",
+                iscsi.display()
+            )
+        })
     }
 
     /// The records of volume `v`, or `None` (logged when that changes) if it cannot be
@@ -187,15 +221,16 @@ impl<F: ConfigFs> Gateway<F> {
         }
     }
 
-    /// Applies `want` unless the portal has a problem; the export's status.
+    /// Applies `want` unless the gateway has a `problem` (then the export's error); the
+    /// export's status.
     fn converge(
         &mut self,
         want: &Want,
         present: &BTreeSet<String>,
-        portal_problem: Option<&str>,
+        problem: Option<&str>,
     ) -> ExportStatus {
         let name = want.lun.name.as_str();
-        let mut status = match portal_problem {
+        let mut status = match problem {
             Some(p) => error_status(p.to_owned(), want.generation),
             None => match self.lio.apply(&want.lun) {
                 Ok(report) => {

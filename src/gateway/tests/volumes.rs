@@ -148,3 +148,19 @@ fn sessions_are_reported() {
         ["iqn.1994-05.com.redhat:c1"]
     );
 }
+
+#[test]
+fn without_lios_iscsi_fabric_every_export_says_so() {
+    let mut env = Env::new();
+    std::fs::remove_dir_all(env.settings.configfs.join("iscsi")).unwrap();
+    put_record(&env.volume("gv0"), &record("disk1", &[PORTAL]));
+    let merged = env.gateway.pass();
+    let (s, reason) = state(&merged, "disk1");
+    assert_eq!(s, StatusState::Error);
+    let reason = reason.unwrap();
+    assert!(
+        reason.starts_with("LIO's iSCSI target is not available (mkdir "),
+        "{reason}"
+    );
+    assert!(!env.has_backstore("disk1"), "nothing half made");
+}
