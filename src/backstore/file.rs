@@ -12,9 +12,10 @@
 #![forbid(unsafe_code)]
 
 use super::{
-    Backstore, BackstoreError, Capabilities, DataBuf, Extent, IoCompletion, IoOp, IoRequest,
-    Rejected, check_range, walk_extents,
+    Backstore, BackstoreError, Capabilities, Extent, IoCompletion, IoOp, IoRequest, Rejected,
+    check_range, walk_extents,
 };
+use crate::region::DataBuf;
 use crate::uring::{FileOp, FileRing, Finished, RingTenant};
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -443,9 +444,7 @@ mod inline_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backstore::DataBuf;
-    use crate::region::SharedRegion;
-    use crate::ring::DataSeg;
+    use crate::region::{DataBuf, DataSeg, SharedRegion};
     use std::sync::Arc;
 
     /// The backstore's io_uring work, which a file backstore always offers.

@@ -4,8 +4,8 @@
 //! schedule (io_uring files, libgfapi callbacks): the device [`Backstore::submit`]s
 //! requests, waits for the [`Backstore::notifier`] fd if there is one, and
 //! [`Backstore::drain`]s completions. Data never passes through a bounce buffer: a
-//! request names byte ranges of the shared region ([`DataBuf`]) that stay valid until
-//! its completion has been drained.
+//! request names byte ranges of the shared region ([`DataBuf`], from [`crate::region`])
+//! that stay valid until its completion has been drained.
 //!
 //! A backstore whose requests can run on its reactor's io_uring (a file) says so with
 //! the optional [`Backstore::ring_tenant`] capability; the io_uring itself, and all of
@@ -23,11 +23,9 @@ pub use file::{FileBackstore, FileOpenError, FileOptions, GATHER_MAX as FILE_GAT
 pub use glfs::{GlfsBackstore, GlfsOpenError, GlfsOptions};
 pub use ram::RamBackstore;
 
-use crate::region::{RegionError, SharedRegion};
-use crate::ring::{DataSeg, Segments};
+use crate::region::{DataBuf, RegionError};
 use crate::uring::RingTenant;
 use std::os::fd::BorrowedFd;
-use std::sync::Arc;
 
 /// Why a backstore request failed. The device maps each variant to a SCSI status
 /// in exactly one place.
@@ -49,59 +47,6 @@ pub enum BackstoreError {
     QueueFull,
     #[error(transparent)]
     Region(#[from] RegionError),
-}
-
-/// Byte ranges of the shared region a request reads into or writes from.
-#[derive(Debug, Clone)]
-pub struct DataBuf {
-    region: Arc<SharedRegion>,
-    segs: Segments,
-}
-
-impl DataBuf {
-    /// The first `len` bytes of `segs` (which the ring has validated against `region`).
-    pub fn new(region: Arc<SharedRegion>, segs: &[DataSeg], len: u64) -> Self {
-        let mut left = len;
-        let mut out = Segments::new();
-        for seg in segs {
-            if left == 0 {
-                break;
-            }
-            let take = seg.len.min(left);
-            out.push(DataSeg {
-                off: seg.off,
-                len: take,
-            });
-            left -= take;
-        }
-        Self { region, segs: out }
-    }
-
-    /// The region the segments point into.
-    pub fn region(&self) -> &SharedRegion {
-        &self.region
-    }
-
-    /// The segments, in order.
-    pub fn segments(&self) -> &[DataSeg] {
-        &self.segs
-    }
-
-    /// Total bytes covered.
-    pub fn len(&self) -> u64 {
-        self.segs.iter().map(|s| s.len).sum()
-    }
-
-    /// True when no bytes are covered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The region (still held alive) and the segments, for a request that keeps the
-    /// region until the kernel is done with it.
-    pub fn into_parts(self) -> (Arc<SharedRegion>, Segments) {
-        (self.region, self.segs)
-    }
 }
 
 /// What to do.

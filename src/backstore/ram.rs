@@ -4,9 +4,10 @@
 #![forbid(unsafe_code)]
 
 use super::{
-    Backstore, BackstoreError, Capabilities, DataBuf, Extent, IoCompletion, IoOp, IoRequest,
-    Rejected, check_range, walk_extents,
+    Backstore, BackstoreError, Capabilities, Extent, IoCompletion, IoOp, IoRequest, Rejected,
+    check_range, walk_extents,
 };
+use crate::region::DataBuf;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -212,8 +213,7 @@ impl Backstore for RamBackstore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::region::SharedRegion;
-    use crate::ring::DataSeg;
+    use crate::region::{DataSeg, SharedRegion};
     use std::sync::Arc;
 
     fn buf(region: &Arc<SharedRegion>, segs: &[(u64, u64)]) -> DataBuf {

@@ -8,9 +8,9 @@
 #![forbid(unsafe_code)]
 
 use super::{Device, DeviceError, Pending, SegmentReader, Waiting, data};
-use crate::backstore::{BackstoreError, DataBuf, IoOp};
-use crate::region::SharedRegion;
-use crate::ring::{Command, DataSeg};
+use crate::backstore::{BackstoreError, IoOp};
+use crate::region::{DataBuf, DataSeg, SharedRegion};
+use crate::ring::Command;
 use crate::scsi::{BlockIo, ByteCheck, DataOut, Sense, Status};
 use std::sync::Arc;
 

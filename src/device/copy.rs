@@ -7,9 +7,9 @@
 #![forbid(unsafe_code)]
 
 use super::{Device, DeviceError, Pending, Waiting};
-use crate::backstore::{BackstoreError, DataBuf, IoOp};
-use crate::region::SharedRegion;
-use crate::ring::{Command, DataSeg};
+use crate::backstore::{BackstoreError, IoOp};
+use crate::region::{DataBuf, DataSeg, SharedRegion};
+use crate::ring::Command;
 use crate::scsi::{CopyPlan, CopyResult, Status};
 use std::sync::Arc;
 

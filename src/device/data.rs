@@ -3,8 +3,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::region::{RegionError, SharedRegion};
-use crate::ring::DataSeg;
+use crate::region::{DataSeg, RegionError, SharedRegion};
 use crate::scsi::DataOut;
 
 /// Copies `data` into the segments in order; returns the bytes copied (at most the

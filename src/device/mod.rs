@@ -21,9 +21,9 @@ mod order;
 pub use data::{SegmentReader, scatter};
 pub use inflight::{InFlight, Pending, Waiting};
 
-use crate::backstore::{Backstore, BackstoreError, DataBuf, Health, IoCompletion, IoOp, IoRequest};
+use crate::backstore::{Backstore, BackstoreError, Health, IoCompletion, IoOp, IoRequest};
 use crate::doorbell::Doorbell;
-use crate::region::SharedRegion;
+use crate::region::{DataBuf, SharedRegion};
 use crate::ring::{Command, CommandRing, Entry, Problem, Response, RingError};
 use crate::scsi::{BlockIo, BlockOp, Dispatch, LunConfig, ScsiLun, Sense, Status};
 use crate::uring::RingTenant;

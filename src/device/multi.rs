@@ -5,9 +5,9 @@
 
 use super::order::Guard;
 use super::{Device, DeviceError, Pending, Waiting};
-use crate::backstore::{BackstoreError, DataBuf, IoOp, IoRequest};
-use crate::region::SharedRegion;
-use crate::ring::{Command, DataSeg};
+use crate::backstore::{BackstoreError, IoOp, IoRequest};
+use crate::region::{DataBuf, DataSeg, SharedRegion};
+use crate::ring::Command;
 use crate::scsi::{BlockIo, LbaRange, Sense, Status};
 use std::sync::Arc;
 

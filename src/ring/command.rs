@@ -5,22 +5,10 @@
 
 #![forbid(unsafe_code)]
 
-use smallvec::SmallVec;
+use crate::region::{DataSeg, Segments};
 
 /// Longest CDB kept inline; longer (variable-length) CDBs are marked truncated.
 pub const MAX_CDB: usize = 32;
-
-/// A byte range of the data area, as an offset from the start of the shared map.
-///
-/// It has been checked against the map's data area when the entry was parsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DataSeg {
-    pub off: u64,
-    pub len: u64,
-}
-
-/// The data buffer of a command: its validated segments in order.
-pub type Segments = SmallVec<[DataSeg; 4]>;
 
 /// A CDB copied out of the ring.
 #[derive(Clone, Copy, PartialEq, Eq)]

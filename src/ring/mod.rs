@@ -17,7 +17,7 @@ mod command;
 mod complete;
 mod parse;
 
-pub use command::{Cdb, Command, DataSeg, MAX_CDB, Malformed, Problem, Response, Segments};
+pub use command::{Cdb, Command, MAX_CDB, Malformed, Problem, Response};
 pub use parse::Entry;
 
 use crate::abi;
@@ -179,6 +179,7 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod tests_support {
     use super::*;
+    use crate::region::Segments;
 
     pub(crate) fn command(cmd_id: u16) -> Command {
         Command {

@@ -2,10 +2,10 @@
 
 #![forbid(unsafe_code)]
 
-use super::command::{Cdb, Command, DataSeg, MAX_CDB, Malformed, Problem, Segments};
+use super::command::{Cdb, Command, MAX_CDB, Malformed, Problem};
 use super::{CommandRing, RingError};
 use crate::abi::{self, entry_off};
-use crate::region::SharedRegion;
+use crate::region::{DataSeg, Segments, SharedRegion};
 use smallvec::SmallVec;
 use std::sync::atomic::Ordering;
 

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::abi::{entry_off, mailbox_off};
+use crate::region::{DataSeg, Segments};
 
 const CMDR_OFF: u32 = 128;
 const CMDR_SIZE: u32 = 1024;

@@ -13,8 +13,7 @@
 use super::iovec::Iovecs;
 use super::ring::cooperative_ring;
 use super::{RingTenant, Submission};
-use crate::region::SharedRegion;
-use crate::ring::Segments;
+use crate::region::{Segments, SharedRegion};
 use crate::slab::Slab;
 use io_uring::{IoUring, opcode, squeue, types};
 use std::io;

@@ -7,8 +7,7 @@
 
 #![allow(unsafe_code)]
 
-use crate::region::SharedRegion;
-use crate::ring::DataSeg;
+use crate::region::{DataSeg, SharedRegion};
 use std::io;
 use std::os::fd::RawFd;
 

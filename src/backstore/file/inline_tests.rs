@@ -3,9 +3,7 @@
 
 use super::tests::tenant;
 use super::*;
-use crate::backstore::DataBuf;
-use crate::region::SharedRegion;
-use crate::ring::DataSeg;
+use crate::region::{DataBuf, DataSeg, SharedRegion};
 use std::process::Command;
 use std::sync::Arc;
 

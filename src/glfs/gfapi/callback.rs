@@ -12,7 +12,7 @@
 
 use super::file::GlfsFile;
 use super::sys;
-use crate::backstore::DataBuf;
+use crate::region::DataBuf;
 use rustix::event::{EventfdFlags, eventfd};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};

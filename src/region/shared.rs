@@ -10,6 +10,8 @@
 //! [`SharedRegion::segment_ptr`]; handing those to the kernel or libgfapi is the `unsafe`
 //! of `crate::uring` and `crate::glfs`, justified by the command that owns the range.
 
+#![allow(unsafe_code)]
+
 use std::os::fd::AsFd;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
