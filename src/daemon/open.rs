@@ -155,7 +155,8 @@ pub fn open_device(
     }
     let handler = parse_dev_config(&format!("{}/{}", uio.name.subtype, uio.name.config))?;
     if matches!(handler, HandlerConfig::Glfs(_)) {
-        super::time_out::review(&cfs, &uio.name, defaults.glfs_cmd_time_out, opening);
+        let added = opening == Opening::Added;
+        super::time_out::review(&cfs, &uio.name, defaults.glfs_cmd_time_out, added);
     }
     let identity = read_identity(cfs.dir());
     let serial = identity

@@ -12,7 +12,6 @@
 
 #![forbid(unsafe_code)]
 
-use super::open::Opening;
 use crate::control::configfs::ConfigfsDevice;
 use crate::control::uio::UioName;
 
@@ -33,12 +32,14 @@ pub enum Plan {
 }
 
 /// `current` as configfs shows it; `want` from `[glfs] cmd_time_out_secs` (0: leave
-/// every LUN alone). An admin's own value is kept; only one at or below Gluster's
-/// default ping-timeout is worth a warning. 0 (never time out) is kept.
-pub fn plan(current: u32, want: u32, opening: Opening) -> Plan {
+/// every LUN alone); `added`: the LUN is being added, not recovered, so the kernel's
+/// default is nobody's choice yet and can still be changed. An admin's own value is
+/// kept; only one at or below Gluster's default ping-timeout is worth a warning. 0
+/// (never time out) is kept.
+pub fn plan(current: u32, want: u32, added: bool) -> Plan {
     if want == 0 || current == 0 || current >= want {
         Plan::Keep
-    } else if opening == Opening::Added && current == KERNEL_DEFAULT {
+    } else if added && current == KERNEL_DEFAULT {
         Plan::Raise(want)
     } else if current <= GLUSTER_PING_TIMEOUT {
         Plan::Warn(current)
@@ -49,12 +50,12 @@ pub fn plan(current: u32, want: u32, opening: Opening) -> Plan {
 
 /// Reads the LUN's `cmd_time_out` and raises it or warns, as [`plan`] says. Failures
 /// are logged: the LUN is served either way.
-pub fn review(cfs: &ConfigfsDevice, name: &UioName, want: u32, opening: Opening) {
+pub fn review(cfs: &ConfigfsDevice, name: &UioName, want: u32, added: bool) {
     let current = match cfs.cmd_time_out() {
         Ok(v) => v,
         Err(e) => return tracing::debug!(device = %name, "cmd_time_out not read: {e}"),
     };
-    match plan(current, want, opening) {
+    match plan(current, want, added) {
         Plan::Keep => {}
         Plan::Raise(secs) => match cfs.set_cmd_time_out(secs) {
             Ok(()) => tracing::info!(
@@ -83,25 +84,29 @@ fn backstore_path(name: &UioName) -> String {
 mod tests {
     use super::*;
 
+    /// `plan`'s last argument.
+    const ADDED: bool = true;
+    const RECOVERED: bool = false;
+
     #[test]
     fn a_new_lun_with_the_kernel_default_is_raised() {
-        assert_eq!(plan(30, 130, Opening::Added), Plan::Raise(130));
+        assert_eq!(plan(30, 130, ADDED), Plan::Raise(130));
     }
 
     #[test]
     fn an_admins_value_is_kept_and_only_a_short_one_warned_about() {
-        assert_eq!(plan(30, 130, Opening::Recovered), Plan::Warn(30));
-        assert_eq!(plan(20, 130, Opening::Added), Plan::Warn(20));
-        assert_eq!(plan(42, 130, Opening::Added), Plan::Warn(42));
-        assert_eq!(plan(60, 130, Opening::Added), Plan::Keep);
-        assert_eq!(plan(130, 130, Opening::Recovered), Plan::Keep);
-        assert_eq!(plan(600, 130, Opening::Added), Plan::Keep);
+        assert_eq!(plan(30, 130, RECOVERED), Plan::Warn(30));
+        assert_eq!(plan(20, 130, ADDED), Plan::Warn(20));
+        assert_eq!(plan(42, 130, ADDED), Plan::Warn(42));
+        assert_eq!(plan(60, 130, ADDED), Plan::Keep);
+        assert_eq!(plan(130, 130, RECOVERED), Plan::Keep);
+        assert_eq!(plan(600, 130, ADDED), Plan::Keep);
     }
 
     #[test]
     fn never_timing_out_or_a_setting_of_zero_is_left_alone() {
-        assert_eq!(plan(0, 130, Opening::Added), Plan::Keep);
-        assert_eq!(plan(30, 0, Opening::Added), Plan::Keep);
+        assert_eq!(plan(0, 130, ADDED), Plan::Keep);
+        assert_eq!(plan(30, 0, ADDED), Plan::Keep);
     }
 
     #[test]
