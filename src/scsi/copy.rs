@@ -12,7 +12,7 @@
 
 use super::DataOut;
 use super::config::LunConfig;
-use super::provisioning::read_param_list;
+use super::param::read_param_list;
 use super::sense::{Sense, SenseKey};
 use super::wire::{Bytes, PageBuf};
 use std::collections::VecDeque;

@@ -44,6 +44,7 @@ mod lun;
 mod mode;
 mod opcodes;
 pub mod outcome;
+mod param;
 mod provisioning;
 pub mod sense;
 pub mod ua;

@@ -13,6 +13,7 @@ use super::block::{in_range, writable};
 use super::cdb::Range;
 use super::config::LunConfig;
 use super::outcome::{BlockIo, BlockOp, Dispatch, LbaRange};
+use super::param::read_param_list;
 use super::sense::Sense;
 use super::wire::{Bytes, PageBuf};
 
@@ -104,20 +105,6 @@ fn descriptors(cfg: &LunConfig, list: &[u8]) -> Result<Vec<LbaRange>, Sense> {
         }
     }
     Ok(ranges)
-}
-
-/// Copies the first `param_len` bytes of data-out; fewer than that is a PARAMETER
-/// LIST LENGTH ERROR (the kernel sized the buffer from the same field).
-pub fn read_param_list(data_out: &dyn DataOut, param_len: u32) -> Result<Vec<u8>, Sense> {
-    let want = usize::try_from(param_len).unwrap_or(usize::MAX);
-    if data_out.len() < want {
-        return Err(Sense::parameter_list_length_error());
-    }
-    let mut buf = vec![0u8; want];
-    match data_out.read_at(0, &mut buf) {
-        n if n == want => Ok(buf),
-        _ => Err(Sense::parameter_list_length_error()),
-    }
 }
 
 /// GET LBA STATUS: checks the starting LBA and hands the query to the backstore, which
