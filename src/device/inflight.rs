@@ -2,7 +2,7 @@
 
 #![forbid(unsafe_code)]
 
-use super::compare::Compare;
+use super::job::{Compare, CopyJob};
 use super::order::Guard;
 use crate::ring::Command;
 use crate::slab::Slab;
@@ -26,7 +26,7 @@ pub enum Waiting {
     /// VERIFY or COMPARE AND WRITE reading the medium chunk by chunk to compare it.
     Compare(Compare),
     /// EXTENDED COPY reading and writing step by step.
-    Copy(Box<super::copy::CopyJob>),
+    Copy(Box<CopyJob>),
 }
 
 /// A command and what it waits for.

@@ -14,6 +14,7 @@ mod compare;
 mod copy;
 mod data;
 mod inflight;
+mod job;
 mod lba_status;
 mod multi;
 mod order;
@@ -403,10 +404,10 @@ impl Device {
                 return self.write_same(cmd, &io, (unmap, ndob), guard);
             }
             BlockOp::Verify(check) => {
-                return self.start_compare(cmd, &io, compare::Kind::Verify(check), guard);
+                return self.start_compare(cmd, &io, job::Kind::Verify(check), guard);
             }
             BlockOp::CompareAndWrite => {
-                let kind = compare::Kind::CompareAndWrite { fua: io.fua };
+                let kind = job::Kind::CompareAndWrite { fua: io.fua };
                 return self.start_compare(cmd, &io, kind, guard);
             }
             BlockOp::LbaStatus { alloc_len } => return self.lba_status(cmd, &io, alloc_len),
