@@ -5,7 +5,7 @@
 
 use super::error::GfapiError;
 use super::fd::Fd;
-use super::paths::Stat;
+use super::stat::Stat;
 use super::volume::Volume;
 use std::fmt;
 

@@ -202,6 +202,16 @@ impl Volume {
         self.fs.0.as_ptr()
     }
 
+    /// `errno` of a failed call on `path` as an error naming both.
+    pub(super) fn path_error(&self, what: &'static str, path: &str, errno: i32) -> GfapiError {
+        GfapiError::File {
+            what,
+            volume: self.name().to_owned(),
+            path: path.to_owned(),
+            source: io::Error::from_raw_os_error(errno),
+        }
+    }
+
     /// Volume name.
     pub fn name(&self) -> &str {
         &self.name
