@@ -234,8 +234,8 @@ fn wakes(mailbox: &gluster_tcmu::glfs::Mailbox) -> u64 {
 fn a_burst_of_volume_changes_wakes_a_lun_once_it_has_settled() {
     let (real, glusterd, volume) = gt1_through_a_stand_in();
     let mailbox = gluster_tcmu::glfs::Mailbox::new().unwrap();
-    volume.wake_on_change(&mailbox);
-    volume.wake_on_change(&mailbox);
+    volume.wake_on_change(mailbox.wakeup());
+    volume.wake_on_change(mailbox.wakeup());
 
     for n in 1..=3 {
         let mut changed = real.clone();

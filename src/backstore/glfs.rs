@@ -195,7 +195,7 @@ impl GlfsBackstore {
         mailbox: Arc<Mailbox>,
     ) -> Self {
         if let Link::Up(file) = &link {
-            file.volume().wake_on_change(&mailbox);
+            file.volume().wake_on_change(mailbox.wakeup());
         }
         Self {
             key,

@@ -77,7 +77,7 @@ impl GlfsBackstore {
             Link::Down(job) => {
                 if let Some(file) = job.take() {
                     tracing::info!(volume = %self.key.volume, path = %self.path, "reconnected; serving again");
-                    file.volume().wake_on_change(&self.mailbox);
+                    file.volume().wake_on_change(self.mailbox.wakeup());
                     self.link = Link::Up(file);
                 }
             }
@@ -163,7 +163,7 @@ impl GlfsBackstore {
             "serving on the new connection ({} requests held meanwhile)", self.held.len()
         );
         let new = new.clone();
-        new.volume().wake_on_change(&self.mailbox);
+        new.volume().wake_on_change(self.mailbox.wakeup());
         self.link = Link::Up(new.clone());
         self.moves += 1;
         for request in std::mem::take(&mut self.held) {

@@ -1,151 +1,28 @@
-//! The hand-off from gfapi's callback threads to the reactor.
+//! The hand-off of asynchronous requests to gfapi and back to the reactor.
 //!
-//! Each submitted request travels as a heap [`Ctx`] whose pointer is gfapi's `data`
-//! argument. gfapi calls [`on_done`] exactly once for every call that returned 0 (and
-//! never for one that returned -1), on one of its own threads or inline inside the
+//! [`GlfsFile::submit`] sends each request as a heap [`Ctx`] whose pointer is gfapi's
+//! `data` argument. gfapi calls [`on_done`] exactly once for every call that returned 0
+//! (and never for one that returned -1), on one of its own threads or inline inside the
 //! submitting call. `on_done` takes the box back, moves the result, the buffer and the
-//! file reference into a [`Done`] record, pushes it onto the [`Mailbox`]'s vector under
-//! a short mutex and, if the vector was empty, writes the mailbox's eventfd, which is the
-//! backstore's notifier.
+//! file reference into a [`Done`] record and posts it to the request's [`Mailbox`],
+//! which writes its eventfd (the backstore's notifier) if it was empty.
 //! It never blocks on anything else and catches any panic. The submitting side holds
 //! no lock across the gfapi call, so an inline callback cannot deadlock with it.
 
+use super::error::last_errno;
 use super::file::GlfsFile;
+use super::mailbox::{AsyncOp, Done, Mailbox, SubmitError};
 use super::sys;
-use crate::region::DataBuf;
-use rustix::event::{EventfdFlags, eventfd};
-use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-
-/// An asynchronous request on a [`GlfsFile`]. Buffers are owned by the request until
-/// its [`Done`] record is taken from the mailbox.
-#[derive(Debug)]
-pub enum AsyncOp {
-    /// `glfs_preadv_async` into `buf`'s region segments.
-    Read { offset: u64, buf: DataBuf },
-    /// `glfs_pwritev_async` from `buf`'s region segments. `durable` passes `O_DSYNC`
-    /// as the write's own flag: write-behind then winds it through at once, and every
-    /// brick's posix layer writes and fsyncs before it answers (`posix_writev`), so the
-    /// callback means the data is on stable storage on each replica, in one round trip.
-    Write {
-        offset: u64,
-        buf: DataBuf,
-        durable: bool,
-    },
-    /// `glfs_fdatasync_async`.
-    Fdatasync,
-    /// `glfs_discard_async`.
-    Discard { offset: u64, len: u64 },
-    /// `glfs_zerofill_async`.
-    Zerofill { offset: u64, len: u64 },
-}
-
-/// A request gfapi refused at submission (it will not call back): the errno, and the
-/// request handed back.
-#[derive(Debug)]
-pub struct SubmitError {
-    pub errno: i32,
-    pub op: AsyncOp,
-}
-
-/// A finished request.
-#[derive(Debug)]
-pub struct Done {
-    /// The caller's token from [`GlfsFile::submit`].
-    pub token: u64,
-    /// Bytes moved, or the errno.
-    pub result: Result<u64, i32>,
-    /// The request, with its buffer (released when this record is dropped).
-    pub op: AsyncOp,
-    /// The file the request ran on (kept open until the request finished).
-    pub file: Arc<GlfsFile>,
-}
-
-/// Completed requests waiting for the reactor, and the eventfd that says so.
-#[derive(Debug)]
-pub struct Mailbox {
-    done: Mutex<Vec<Done>>,
-    /// Set after a request is queued, cleared when the queue is taken: lets a polling
-    /// reactor look without the lock (a stale `true` costs one empty take).
-    posted: AtomicBool,
-    event: OwnedFd,
-}
-
-impl Mailbox {
-    /// An empty mailbox with a non-blocking eventfd.
-    pub fn new() -> io::Result<Arc<Self>> {
-        let event = eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC)?;
-        Ok(Arc::new(Self {
-            done: Mutex::new(Vec::new()),
-            posted: AtomicBool::new(false),
-            event,
-        }))
-    }
-
-    /// Readable while finished requests wait.
-    pub fn fd(&self) -> BorrowedFd<'_> {
-        self.event.as_fd()
-    }
-
-    /// Moves every finished request into `out`. The eventfd is reset before the vector
-    /// is taken, so a request posted in between is either taken now or, finding the
-    /// vector empty, makes the fd readable again (at worst one spurious wake-up, never a
-    /// lost one).
-    pub fn take(&self, out: &mut Vec<Done>) {
-        let _ = rustix::io::read(&self.event, &mut [0u8; 8]);
-        self.posted.store(false, Ordering::Relaxed);
-        let mut done = self.done.lock().unwrap_or_else(PoisonError::into_inner);
-        out.append(&mut done);
-    }
-
-    /// True when a request may be waiting (no lock, no syscall). A request queued while
-    /// [`Mailbox::take`] runs is either taken by it or leaves this true.
-    pub fn has_posted(&self) -> bool {
-        self.posted.load(Ordering::Acquire)
-    }
-
-    /// Finished requests waiting to be taken.
-    pub fn waiting(&self) -> usize {
-        self.done
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-
-    /// Makes the fd readable (work was queued outside gfapi).
-    pub fn wake(&self) {
-        // EAGAIN only when the counter is about to overflow: the fd is readable anyway.
-        let _ = rustix::io::write(&self.event, &1u64.to_ne_bytes());
-    }
-
-    /// Queues a finished request; only the first one since the reactor last took the
-    /// queue writes the eventfd. A later one finds the queue non-empty, which means the
-    /// fd is still readable or the reactor is inside [`Mailbox::take`] and has not locked
-    /// the queue yet (it resets the fd before it locks), so it will take this one too.
-    /// That saves gfapi's event thread a syscall per completion under load.
-    fn post(&self, done: Done) {
-        let first = {
-            let mut queue = self.done.lock().unwrap_or_else(PoisonError::into_inner);
-            queue.push(done);
-            queue.len() == 1
-        };
-        self.posted.store(true, Ordering::Release);
-        if first {
-            self.wake();
-        }
-    }
-}
+use std::sync::Arc;
 
 /// What gfapi's `data` pointer refers to while a request is in flight.
-pub(super) struct Ctx {
-    pub mailbox: Arc<Mailbox>,
-    pub token: u64,
+struct Ctx {
+    mailbox: Arc<Mailbox>,
+    token: u64,
     /// For reads and writes: pointers into `op`'s buffer, which this box keeps alive.
-    pub iovecs: Vec<libc::iovec>,
-    pub op: AsyncOp,
-    pub file: Arc<GlfsFile>,
+    iovecs: Vec<libc::iovec>,
+    op: AsyncOp,
+    file: Arc<GlfsFile>,
 }
 
 impl Ctx {
@@ -167,8 +44,114 @@ impl Ctx {
     }
 }
 
+impl GlfsFile {
+    /// Starts `op`; its [`Done`] record, carrying `token`, lands in `mailbox`
+    /// (possibly before this returns). On refusal the op is handed back and no record
+    /// will come.
+    pub fn submit(
+        self: &Arc<Self>,
+        op: AsyncOp,
+        token: u64,
+        mailbox: &Arc<Mailbox>,
+    ) -> Result<(), SubmitError> {
+        let iovecs = match iovecs_for(&op) {
+            Ok(v) => v,
+            Err(errno) => return Err(SubmitError { errno, op }),
+        };
+        let ctx = Box::new(Ctx {
+            mailbox: mailbox.clone(),
+            token,
+            iovecs,
+            op,
+            file: self.clone(),
+        });
+        let (iov, iov_count) = (ctx.iovecs.as_ptr(), ctx.iovecs.len() as libc::c_int);
+        let call = Call::of(&ctx.op);
+        let data = Box::into_raw(ctx);
+        let fd = self.raw();
+        let cb: sys::glfs_io_cbk = Some(on_done);
+        // SAFETY: fd is open and stays open (the Ctx holds an Arc of this file). `iov`
+        // points into the Ctx's iovec vector, whose heap storage does not move when
+        // the box does, and the iovecs point into the region segments of the DataBuf
+        // in the same Ctx, which keeps the region mapped. The Ctx lives until on_done
+        // reclaims it, so everything gfapi may touch outlives the request. `data` is
+        // not used here again after a successful call: the callback may already have
+        // freed it.
+        let rc = unsafe {
+            match call {
+                Call::Read(off) => {
+                    sys::glfs_preadv_async(fd, iov, iov_count, off, 0, cb, data.cast())
+                }
+                Call::Write(off, flags) => {
+                    sys::glfs_pwritev_async(fd, iov, iov_count, off, flags, cb, data.cast())
+                }
+                Call::Fdatasync => sys::glfs_fdatasync_async(fd, cb, data.cast()),
+                Call::Discard(off, len) => {
+                    sys::glfs_discard_async(fd, off, len as usize, cb, data.cast())
+                }
+                Call::Zerofill(off, len) => sys::glfs_zerofill_async(fd, off, len, cb, data.cast()),
+            }
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let errno = last_errno();
+        // SAFETY: the call failed before reaching STACK_WIND (glfs-fops.c), so gfapi
+        // will not call back: the box is still ours to reclaim, once.
+        let ctx = unsafe { Box::from_raw(data) };
+        Err(SubmitError { errno, op: ctx.op })
+    }
+}
+
+/// The gfapi call for an op, with its integer arguments converted.
+#[derive(Clone, Copy)]
+enum Call {
+    Read(i64),
+    /// Offset and the write's flags (`O_DSYNC` or 0).
+    Write(i64, libc::c_int),
+    Fdatasync,
+    Discard(i64, u64),
+    Zerofill(i64, i64),
+}
+
+impl Call {
+    fn of(op: &AsyncOp) -> Call {
+        // Offsets were checked against the LUN size, far below i64::MAX.
+        let off = |o: u64| o.min(i64::MAX as u64) as i64;
+        match *op {
+            AsyncOp::Read { offset, .. } => Call::Read(off(offset)),
+            AsyncOp::Write {
+                offset, durable, ..
+            } => Call::Write(off(offset), if durable { libc::O_DSYNC } else { 0 }),
+            AsyncOp::Fdatasync => Call::Fdatasync,
+            AsyncOp::Discard { offset, len } => Call::Discard(off(offset), len),
+            AsyncOp::Zerofill { offset, len } => Call::Zerofill(off(offset), off(len)),
+        }
+    }
+}
+
+/// Raw iovecs for a read or write's region segments (checked by the region).
+fn iovecs_for(op: &AsyncOp) -> Result<Vec<libc::iovec>, i32> {
+    let buf = match op {
+        AsyncOp::Read { buf, .. } | AsyncOp::Write { buf, .. } => buf,
+        _ => return Ok(Vec::new()),
+    };
+    let mut out = Vec::with_capacity(buf.segments().len());
+    for seg in buf.segments() {
+        let ptr = buf
+            .region()
+            .segment_ptr(seg.off, seg.len)
+            .map_err(|_| libc::EFAULT)?;
+        out.push(libc::iovec {
+            iov_base: ptr.as_ptr().cast(),
+            iov_len: seg.len as usize,
+        });
+    }
+    Ok(out)
+}
+
 /// gfapi's completion callback (GFAPI_6.0 `glfs_io_cbk`).
-pub(super) unsafe extern "C" fn on_done(
+unsafe extern "C" fn on_done(
     _fd: *mut sys::glfs_fd_t,
     ret: libc::ssize_t,
     _prestat: *mut sys::glfs_stat,
@@ -176,11 +159,7 @@ pub(super) unsafe extern "C" fn on_done(
     data: *mut libc::c_void,
 ) {
     // gfapi sets errno right before calling back; read it before anything can clobber it.
-    let errno = if ret < 0 {
-        super::error::last_errno()
-    } else {
-        0
-    };
+    let errno = if ret < 0 { last_errno() } else { 0 };
     let ctx = data.cast::<Ctx>();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: `data` is the Box<Ctx> leaked by GlfsFile::submit for a call that

@@ -12,7 +12,12 @@
 //!   closed on a background thread, never on a gfapi callback thread or the reactor.
 //! * [`Mailbox`]: where asynchronous requests land. [`GlfsFile::submit`] takes the
 //!   request's buffer by value and gives it back in the [`Done`] record, so the memory
-//!   gfapi reads into stays owned until its callback has fired.
+//!   gfapi reads into stays owned until its callback has fired. Its eventfd, a
+//!   [`Wakeup`], is also what a volume's feed rings after a volfile change.
+//!
+//! Inside, each module uses only those before it: `sys` and `error`; `wakeup`; `volume`;
+//! `fd`; `stat`, `dir` and `sync_file`; `paths`; `file`; `mailbox`; and `callback`
+//! (submission and gfapi's completion callback) on top.
 //!
 //! Who calls it: the connection pool (`super::pool`) builds and shares the `Volume`s;
 //! the glfs backstore opens `GlfsFile`s on them and submits through a `Mailbox`. This
@@ -24,16 +29,19 @@ mod dir;
 mod error;
 mod fd;
 mod file;
+mod mailbox;
 mod paths;
 mod stat;
 mod sync_file;
 mod sys;
 mod volume;
+mod wakeup;
 
-pub use callback::{AsyncOp, Done, Mailbox, SubmitError};
 pub use error::{GfapiError, is_disconnect};
 pub use file::GlfsFile;
+pub use mailbox::{AsyncOp, Done, Mailbox, SubmitError};
 pub use paths::SMALL_FILE_MAX;
 pub use stat::{Space, Stat};
 pub use sync_file::{Preallocation, SyncFile};
 pub use volume::{VolfileFeed, Volume, VolumeSpec};
+pub use wakeup::Wakeup;

@@ -1,9 +1,9 @@
 //! One gfapi connection to a volume (`glfs_t`), built from a volfile handed to it,
 //! which files are opened on. Finished on a background thread.
 
-use super::callback::Mailbox;
 use super::error::{GfapiError, cstring, last_errno};
 use super::sys;
+use super::wakeup::Wakeup;
 use std::fmt;
 use std::io;
 use std::path::Path;
@@ -11,13 +11,14 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 /// Where a connection's volfile came from (the volume's watch, which the pool wires in):
-/// it tells whether a newer volfile came since, and wakes a LUN's mailbox when one does.
+/// it tells whether a newer volfile came since, and wakes a LUN's mailbox (its
+/// [`Wakeup`]) when one does.
 /// gfapi never switches a connection's graph itself (see [`Volume::start`]).
 pub trait VolfileFeed: Send + Sync + fmt::Debug {
     /// The generation of the newest volfile.
     fn generation(&self) -> u64;
-    /// Wakes `mailbox` after every change from now on, for as long as it lives.
-    fn wake_on_change(&self, mailbox: &Arc<Mailbox>);
+    /// Wakes `wakeup` after every change from now on, for as long as it lives.
+    fn wake_on_change(&self, wakeup: &Arc<Wakeup>);
 }
 
 /// What a connection is built from.
@@ -148,10 +149,11 @@ impl Volume {
         self.generation
     }
 
-    /// Wakes `mailbox` whenever the volume's volfile changes, so that its LUN moves off
-    /// this connection even with no command to send (see [`Volume::is_stale`]).
-    pub fn wake_on_change(&self, mailbox: &Arc<Mailbox>) {
-        self.feed.wake_on_change(mailbox);
+    /// Wakes a LUN's mailbox (its [`Mailbox::wakeup`](super::Mailbox::wakeup)) whenever
+    /// the volume's volfile changes, so that the LUN moves off this connection even with
+    /// no command to send (see [`Volume::is_stale`]).
+    pub fn wake_on_change(&self, wakeup: &Arc<Wakeup>) {
+        self.feed.wake_on_change(wakeup);
     }
 
     /// Points gfapi's log at `log_file`, or at /dev/null if its directory cannot be

@@ -1,9 +1,9 @@
 //! The wiring between the other two rooms: a volume's watch (glusterd client) is the
-//! volfile feed of the gfapi connections built from it, and a LUN's mailbox (gfapi) is
-//! what the watch wakes after a change. Neither room knows the other; only the pool
+//! volfile feed of the gfapi connections built from it, and a LUN's mailbox (gfapi, its
+//! [`Wakeup`]) is what the watch wakes after a change. Neither room knows the other; only the pool
 //! knows both.
 
-use crate::glfs::gfapi::{Mailbox, VolfileFeed};
+use crate::glfs::gfapi::{VolfileFeed, Wakeup};
 use crate::glfs::glusterd::{Subscriber, Watch};
 use std::sync::{Arc, Weak};
 
@@ -12,13 +12,13 @@ impl VolfileFeed for Watch {
         Watch::generation(self)
     }
 
-    fn wake_on_change(&self, mailbox: &Arc<Mailbox>) {
-        let weak: Weak<dyn Subscriber> = Arc::downgrade(mailbox) as Weak<Mailbox>;
+    fn wake_on_change(&self, wakeup: &Arc<Wakeup>) {
+        let weak: Weak<dyn Subscriber> = Arc::downgrade(wakeup) as Weak<Wakeup>;
         Watch::wake_on_change(self, weak);
     }
 }
 
-impl Subscriber for Mailbox {
+impl Subscriber for Wakeup {
     fn volfile_changed(&self) {
         self.wake();
     }
