@@ -3,13 +3,14 @@
 
 Each file under src/ is a module (`a/b.rs` and `a/b/mod.rs` are `a::b`). Every path a file
 names (`use crate::x::y`, `super::z`, `crate::x::y::f(...)` in code) is resolved to the
-deepest module that exists, following `pub use child::{A, B}` re-exports in a parent so that
-`super::Sense` counts as a use of the sibling that defines `Sense`. Uses of an ancestor or a
+deepest module that exists, following `pub use child::{A, B}` re-exports (and private
+`use child::A` imports, which the children see too) in a parent so that `super::Sense`
+counts as a use of the sibling that defines `Sense`. Uses of an ancestor or a
 descendant are the module tree itself and do not count. Every other use `m -> p` is lifted to
 the two children of their lowest common ancestor (`scsi::copy -> scsi::outcome`, or
 `backstore::file -> uring` between rooms), and the lifted graph must have no cycle.
-`#[cfg(test)]` modules (`tests.rs`, `*_tests.rs`, `tests/`) are left out: tests may look
-anywhere. Usage: tests/check-module-cycles.py [SRC_DIR]
+`#[cfg(test)]` modules (`tests.rs`, `*_tests.rs`, `tests/`, inline `mod x { .. }`) are left
+out: tests may look anywhere. Usage: tests/check-module-cycles.py [SRC_DIR]
 """
 import re
 import sys
@@ -40,10 +41,11 @@ for f in src.rglob("*.rs"):
         files[mod] = f.read_text()
 modules = set(files)
 
-# Re-exports: (parent module, name) -> child module.
+# Re-exports: (parent module, name) -> child module. A private `use child::X` counts
+# too: the parent's children can name it as `super::X`.
 reexports = {}
 for mod, text in files.items():
-    for m in re.finditer(r"pub(?:\([a-z]+\))?\s+use\s+([a-z_][a-z0-9_]*)::([^;]+);", text):
+    for m in re.finditer(r"\buse\s+(?:self::)?([a-z_][a-z0-9_]*)::([^;]+);", text):
         child = mod + (m.group(1),)
         if child not in modules:
             continue
@@ -80,7 +82,7 @@ group_re = re.compile(r"\buse\s+((?:crate|super|self)(?:::[A-Za-z_][A-Za-z0-9_]*
 
 
 def uses(mod: tuple, text: str):
-    text = re.sub(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{.*", "", text, flags=re.S)
+    text = re.sub(r"#\[cfg\(test\)\]\s*(?:pub(?:\([a-z]+\))?\s+)?mod\s+\w+\s*\{.*", "", text, flags=re.S)
     text = re.sub(r"//[^\n]*", "", text)
     for m in path_re.finditer(text):
         yield m.group(1).split("::")

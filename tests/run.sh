@@ -24,6 +24,8 @@ if [ "$tier" != guest ]; then
   cargo fmt --check
   phase "clippy"
   cargo clippy --all-targets --all-features -- -D warnings
+  phase "module cycles"
+  tests/check-module-cycles.py
   phase "systemd unit and D-Bus policy"
   tests/check-systemd.sh
   phase "loopback GlusterFS for the glfs tests"
