@@ -71,3 +71,40 @@ impl DataBuf {
         (self.region, self.segs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_buffer_takes_the_first_bytes_of_its_segments() {
+        let region = Arc::new(SharedRegion::heap(4096));
+        let segs = [
+            DataSeg { off: 0, len: 512 },
+            DataSeg {
+                off: 1024,
+                len: 512,
+            },
+            DataSeg {
+                off: 2048,
+                len: 512,
+            },
+        ];
+        let buf = DataBuf::new(region.clone(), &segs, 700);
+        assert_eq!(buf.len(), 700);
+        assert_eq!(
+            buf.segments(),
+            [
+                DataSeg { off: 0, len: 512 },
+                DataSeg {
+                    off: 1024,
+                    len: 188
+                }
+            ]
+        );
+        assert!(DataBuf::new(region.clone(), &segs, 0).is_empty());
+        let (kept, parts) = buf.into_parts();
+        assert!(Arc::ptr_eq(&kept, &region));
+        assert_eq!(parts.len(), 2);
+    }
+}
