@@ -38,6 +38,16 @@ pub const IMAGE_MODE: u32 = 0o600;
 /// Mode of gateway reports: no secrets in them.
 pub const REPORT_MODE: u32 = 0o644;
 
+/// The mode a folder of [`FOLDERS`] is made with: records, images and files being written
+/// (which may be records) are root's alone; the root and the reports are for everyone to
+/// read.
+pub fn folder_mode(dir: &str) -> u32 {
+    match dir {
+        EXPORTS | IMAGES | TMP => 0o700,
+        _ => 0o755,
+    }
+}
+
 /// The record of `name`.
 pub fn record(name: &ExportName) -> String {
     format!("{EXPORTS}/{name}{RECORD_SUFFIX}")

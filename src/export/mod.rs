@@ -20,6 +20,8 @@
 pub mod layout;
 pub mod location;
 pub mod name;
+pub mod ops;
+mod random;
 pub mod record;
 pub mod report;
 pub mod store;

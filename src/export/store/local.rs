@@ -5,7 +5,7 @@ use crate::export::layout;
 use crate::export::location::VolumeAddr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,7 +78,10 @@ impl StoreOpener for LocalVolumes {
 impl MetaStore for LocalStore {
     fn ensure_folders(&self) -> Result<(), StoreError> {
         for dir in layout::FOLDERS {
-            match fs::create_dir(self.local(dir)) {
+            let made = fs::DirBuilder::new()
+                .mode(layout::folder_mode(dir))
+                .create(self.local(dir));
+            match made {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(StoreError::io("make folder", dir, e)),
