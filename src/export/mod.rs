@@ -30,4 +30,6 @@ pub use location::{ExportLocation, LocationError, VolumeAddr};
 pub use name::{ExportName, NameError};
 pub use record::{ChapPair, ChapRecord, Record, RecordError, State};
 pub use report::{ExportStatus, GatewayReport, StatusState};
+#[cfg(feature = "glfs")]
+pub use store::{GlfsStore, GlfsVolumes};
 pub use store::{LocalStore, LocalVolumes, MetaStore, StoreError, StoreOpener};

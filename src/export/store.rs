@@ -15,8 +15,14 @@ use super::layout;
 use std::fmt;
 use std::io;
 
+#[cfg(any(test, feature = "test-utils"))]
+pub mod contract;
+#[cfg(feature = "glfs")]
+mod glfs;
 mod local;
 
+#[cfg(feature = "glfs")]
+pub use glfs::{GlfsStore, GlfsVolumes};
 pub use local::{LocalStore, LocalVolumes};
 
 use super::location::VolumeAddr;

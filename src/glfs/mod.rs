@@ -20,4 +20,6 @@ pub use gfapi::{
     AsyncOp, Done, GfapiError, GlfsFile, Mailbox, Stat, SubmitError, Volume, is_disconnect,
 };
 pub use glusterd::{GLUSTERD_PORT, Server};
-pub use pool::{CHECK_KEEP, ConnectOptions, GlfsError, Registry, VolumeKey, check_volume};
+pub use pool::{
+    CHECK_KEEP, ConnectOptions, GlfsError, Registry, VolumeKey, check_volume, connect_checked,
+};

@@ -9,6 +9,8 @@ pub struct Stat {
     pub size: u64,
     /// `st_mode`: the file type bits and the permission bits.
     pub mode: u32,
+    /// Last modification, in seconds since the Unix epoch.
+    pub modified: i64,
 }
 
 impl Stat {
@@ -17,6 +19,7 @@ impl Stat {
         Stat {
             size: u64::try_from(st.st_size).unwrap_or(0),
             mode: st.st_mode,
+            modified: st.st_mtime,
         }
     }
 
@@ -55,12 +58,14 @@ mod tests {
         let file = Stat {
             size: 3,
             mode: libc::S_IFREG | 0o4640,
+            modified: 0,
         };
         assert!(file.is_file() && !file.is_dir());
         assert_eq!(file.permissions(), 0o4640);
         let dir = Stat {
             size: 0,
             mode: libc::S_IFDIR | 0o755,
+            modified: 0,
         };
         assert!(dir.is_dir() && !dir.is_file());
     }

@@ -33,16 +33,7 @@ fn check_image(
     cfg: &GlfsConfig,
     connect: &ConnectOptions,
 ) -> Result<(String, Arc<Volume>), String> {
-    let start = Instant::now();
-    let key = VolumeKey::from(cfg);
-    let reachable = probe_servers(&key.servers, connect.deadline)?;
-    let opts = ConnectOptions {
-        deadline: connect.deadline.saturating_sub(start.elapsed()),
-        ..connect.clone()
-    };
-    let volume = Registry::global()
-        .get(&key, &opts)
-        .map_err(|e| connect_message(&e, &key, &reachable))?;
+    let volume = connect_checked(&VolumeKey::from(cfg), connect)?;
     let found = match volume.stat(&cfg.path).map_err(|e| e.errno()) {
         Ok(st) if st.is_file() => Ok(format!(
             "{}: existing image, {} bytes",
@@ -61,6 +52,22 @@ fn check_image(
         )),
     }?;
     Ok((found, volume))
+}
+
+/// A connection to `key` from the registry, within `connect.deadline` all told, or an
+/// admin's answer: which servers are down, whether the volume exists, whether it answered
+/// in time. A TCP probe of each server first makes a server where nothing listens fail
+/// at once, naming it.
+pub fn connect_checked(key: &VolumeKey, connect: &ConnectOptions) -> Result<Arc<Volume>, String> {
+    let start = Instant::now();
+    let reachable = probe_servers(&key.servers, connect.deadline)?;
+    let opts = ConnectOptions {
+        deadline: connect.deadline.saturating_sub(start.elapsed()),
+        ..connect.clone()
+    };
+    Registry::global()
+        .get(key, &opts)
+        .map_err(|e| connect_message(&e, key, &reachable))
 }
 
 fn describe(cfg: &GlfsConfig) -> String {

@@ -25,7 +25,7 @@ mod keep;
 mod registry;
 
 pub use attempt::grow_within;
-pub use check::{CHECK_KEEP, check_volume};
+pub use check::{CHECK_KEEP, check_volume, connect_checked};
 pub use registry::{Registry, VolumeKey};
 
 use super::gfapi::GfapiError;
