@@ -19,6 +19,7 @@
 
 pub mod layout;
 pub mod location;
+pub mod manifest;
 pub mod name;
 pub mod ops;
 mod random;
