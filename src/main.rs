@@ -69,6 +69,9 @@ enum Command {
         #[arg(long = "config")]
         settings: Option<PathBuf>,
     },
+    /// Block exports: an image on a Gluster volume served as an iSCSI LUN by the gateways
+    /// named (create, delete, list, info, resize, manifest).
+    Export(gluster_tcmu::export::cli::ExportArgs),
     /// List the LUNs the running daemon serves, with their counters.
     List {
         /// Socket of the running daemon.
@@ -144,6 +147,10 @@ fn main() -> ExitCode {
                 None => ExitCode::FAILURE,
             }
         }
+        Command::Export(args) => match load_settings(args.config(), &Layer::default()) {
+            Some(loaded) => gluster_tcmu::export::cli::run(args, &loaded.config),
+            None => ExitCode::FAILURE,
+        },
         Command::List { control_socket } => {
             match control::request(&control_socket, control::LIST) {
                 Ok(lines) => {

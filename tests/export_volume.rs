@@ -1,17 +1,22 @@
 //! Block exports on the real loopback volumes (gt1, gt3 of tests/gluster/setup.sh): the
 //! gfapi store keeps the same contract as the local one, and the `gluster-tcmu export`
-//! commands work end to end, race safely between processes and fail in bounded time on
-//! volumes they cannot reach. Each test uses export names of its own and removes what it
-//! made. Fails (never skips) without the volumes.
+//! commands work end to end, race safely between processes, finish after a kill, and
+//! fail in bounded time on volumes they cannot reach. Each test uses export names of its
+//! own, names gateways no real gateway has, and removes what it made. Fails (never
+//! skips) without the volumes.
 #![cfg(feature = "glfs")]
 
 mod common;
 
-use common::gluster::{HOST, require_started, test_options};
+use common::gluster::{HOST, mute_server, require_started, test_options};
 use gluster_tcmu::export::store::contract;
-use gluster_tcmu::export::{GlfsVolumes, MetaStore, StoreOpener, VolumeAddr};
+use gluster_tcmu::export::{
+    ExportName, GlfsVolumes, MetaStore, Record, StoreOpener, VolumeAddr, layout,
+};
+use serde_json::Value;
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// `volume` through the loopback glusterd.
 fn addr(volume: &str) -> String {
@@ -34,11 +39,468 @@ fn unique(what: &str) -> String {
     format!("t-{what}-{}-{n}", std::process::id())
 }
 
+/// A gateway portal no real gateway has, so no gateway run by another test serves our
+/// exports (and a delete never waits for one).
+fn gateway() -> String {
+    format!("127.0.0.1:{}", 20000 + std::process::id() % 20000)
+}
+
+/// A settings file: the connect deadline, and gfapi's log in a directory of its own.
+struct Settings {
+    dir: tempfile::TempDir,
+}
+
+impl Settings {
+    fn with_deadline(secs: u64) -> Settings {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = format!(
+            "[glfs]\nconnect_timeout_secs = {secs}\nlog_dir = \"{}\"\n",
+            dir.path().display()
+        );
+        std::fs::write(dir.path().join("settings.toml"), toml).unwrap();
+        Settings { dir }
+    }
+
+    /// `gluster-tcmu export ARGS --config FILE`.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gluster-tcmu"));
+        cmd.arg("export").args(args);
+        cmd.arg("--config")
+            .arg(self.dir.path().join("settings.toml"));
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("gluster-tcmu runs")
+    }
+
+    /// Runs a command that must succeed; its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    /// Runs a command that must fail with status 1; its stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&out.stdout)
+        );
+        text(&out.stderr)
+    }
+
+    /// A control socket where no daemon listens.
+    fn no_daemon(&self) -> String {
+        self.dir.path().join("none.sock").display().to_string()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// An export of the test's own, deleted (forced) when dropped, whatever happened.
+struct Export {
+    location: String,
+    name: String,
+    volume: String,
+}
+
+impl Export {
+    fn on(volume: &str, what: &str) -> Export {
+        let name = unique(what);
+        Export {
+            location: format!("{}/{name}", addr(volume)),
+            name,
+            volume: volume.to_owned(),
+        }
+    }
+
+    fn record(&self) -> Option<Record> {
+        let name = ExportName::parse(&self.name).unwrap();
+        let bytes = store(&self.volume).read(&layout::record(&name)).unwrap()?;
+        Some(Record::from_json(&bytes).unwrap())
+    }
+
+    fn image_size(&self) -> Option<u64> {
+        let name = ExportName::parse(&self.name).unwrap();
+        store(&self.volume).size_of(&layout::image(&name)).unwrap()
+    }
+}
+
+impl Drop for Export {
+    fn drop(&mut self) {
+        let settings = Settings::with_deadline(10);
+        let none = settings.no_daemon();
+        let args = ["delete", &self.location, "--force", "--wait", "0"];
+        let out = settings.run(&[&args[..], &["--control-socket", &none]].concat());
+        let err = text(&out.stderr);
+        if !out.status.success() && !err.contains("no export") {
+            eprintln!("test export {} left: {err}", self.location);
+        }
+    }
+}
+
 #[test]
 fn the_gfapi_store_keeps_the_store_contract_on_gt1_and_gt3() {
     for volume in ["gt1", "gt3"] {
-        let started = Instant::now();
         contract::all(store(volume), &unique("contract"));
-        eprintln!("{volume}: contract checks in {:?}", started.elapsed());
     }
+}
+
+/// create, list, info, resize, manifest and delete through the binary, on gt3.
+#[test]
+fn the_commands_work_end_to_end() {
+    let s = Settings::with_deadline(10);
+    let e = Export::on("gt3", "e2e");
+    let (gw, none) = (gateway(), s.no_daemon());
+    let started = Instant::now();
+    let created = s.ok(&[
+        "create",
+        &e.location,
+        "--size",
+        "64M",
+        "--gateway",
+        &gw,
+        "--gateway",
+        "127.0.0.2:3260",
+        "--mutual-chap",
+        "--json",
+        "--control-socket",
+        &none,
+    ]);
+    eprintln!("create of a 64 MiB export on gt3: {:?}", started.elapsed());
+    let c: Value = serde_json::from_str(&created).unwrap();
+    assert_eq!(c["name"], e.name.as_str());
+    assert_eq!(c["state"], "ready");
+    assert_eq!(c["size"], 64 << 20);
+    assert_eq!(c["iqn"], format!("iqn.2016-12.org.gluster-tcmu:{}", e.name));
+    assert_eq!(c["portals"], serde_json::json!([gw, "127.0.0.2:3260"]));
+    assert_eq!(c["lun"], 0);
+    assert_eq!(c["chap"]["mode"], "mutual");
+    let secret = c["chap"]["secret"].as_str().unwrap().to_owned();
+    let target_secret = c["chap"]["target_secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 16);
+    assert_eq!(e.image_size(), Some(64 << 20));
+
+    // The same create again: the same export, byte for byte.
+    let again = s.ok(&[
+        "create",
+        &e.location,
+        "--size",
+        "64M",
+        "--gateway",
+        &gw,
+        "--gateway",
+        "127.0.0.2:3260",
+        "--mutual-chap",
+        "--json",
+        "--control-socket",
+        &none,
+    ]);
+    assert_eq!(again, created);
+
+    for listing in [
+        s.ok(&["list", &addr("gt3")]),
+        s.ok(&["list", &addr("gt3"), "--json"]),
+        s.ok(&["info", &e.location]),
+        s.ok(&["info", &e.location, "--json"]),
+    ] {
+        assert!(listing.contains(&e.name), "{listing}");
+        assert!(
+            !listing.contains(&secret) && !listing.contains(&target_secret),
+            "{listing}"
+        );
+    }
+    let listed: Value = serde_json::from_str(&s.ok(&["list", &addr("gt3"), "--json"])).unwrap();
+    let mine = listed["exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == e.name.as_str());
+    assert_eq!(mine.unwrap()["gateways"], 2);
+
+    let resized = s.ok(&[
+        "resize",
+        &e.location,
+        "--size",
+        "128MiB",
+        "--json",
+        "--control-socket",
+        &none,
+    ]);
+    let r: Value = serde_json::from_str(&resized).unwrap();
+    assert_eq!(
+        (r["previous_size"].as_u64(), r["size"].as_u64()),
+        (Some(64 << 20), Some(128 << 20))
+    );
+    assert_eq!(e.image_size(), Some(128 << 20));
+    let shrink = s.fails(&[
+        "resize",
+        &e.location,
+        "--size",
+        "64M",
+        "--control-socket",
+        &none,
+    ]);
+    assert!(shrink.contains("exports only grow"), "{shrink}");
+
+    let manifest = s.ok(&["manifest", &e.location, "--namespace", "storage"]);
+    for line in [
+        "type: kubernetes.io/iscsi-chap",
+        &format!("  node.session.auth.password: {}", yaml(&secret)),
+        &format!("  node.session.auth.password_in: {}", yaml(&target_secret)),
+        "    storage: 128Mi",
+        &format!("    targetPortal: \"{gw}\""),
+        "      - \"127.0.0.2:3260\"",
+        "    chapAuthSession: true",
+        &format!("      name: {}-chap\n      namespace: storage", e.name),
+    ] {
+        assert!(manifest.contains(line), "{line:?} in\n{manifest}");
+    }
+
+    let deleted = s.ok(&["delete", &e.location, "--json", "--control-socket", &none]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&deleted).unwrap()["deleted"],
+        true
+    );
+    assert_eq!(e.record(), None);
+    assert_eq!(e.image_size(), None);
+    let gone = s.fails(&["info", &e.location]);
+    assert!(gone.contains(&format!("no export {}", e.name)), "{gone}");
+}
+
+/// A secret as the manifest writes it (letters and digits: plain unless it starts with
+/// a digit).
+fn yaml(secret: &str) -> String {
+    gluster_tcmu::export::manifest::scalar(secret)
+}
+
+/// `export create LOCATION --size SIZE --gateway GW ARGS...`, started, not waited for.
+fn spawn_create(s: &Settings, location: &str, size: &str, args: &[&str]) -> std::process::Child {
+    let none = s.no_daemon();
+    s.command(&["create", location, "--size", size, "--gateway", &gateway()])
+        .args(args)
+        .args(["--control-socket", &none])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Two processes create one name at once: exactly one export, and both print it.
+#[test]
+fn two_processes_creating_one_name_make_one_export() {
+    let s = Settings::with_deadline(10);
+    for round in 0..3 {
+        let e = Export::on("gt3", &format!("race{round}"));
+        let args = ["--chap", "--json"];
+        let a = spawn_create(&s, &e.location, "32M", &args);
+        let b = spawn_create(&s, &e.location, "32M", &args);
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let errs = format!("{}{}", text(&a.stderr), text(&b.stderr));
+        assert!(a.status.success() && b.status.success(), "{errs}");
+        assert_eq!(text(&a.stdout), text(&b.stdout), "one serial, one secret");
+        let serial = e.record().unwrap().serial;
+        assert!(text(&a.stdout).contains(&serial));
+    }
+    // Two sizes: one wins, the other is told what differs.
+    let e = Export::on("gt3", "race-sizes");
+    let a = spawn_create(&s, &e.location, "16M", &[]);
+    let b = spawn_create(&s, &e.location, "32M", &[]);
+    let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    let won: Vec<&Output> = outs.iter().filter(|o| o.status.success()).collect();
+    assert_eq!(won.len(), 1, "{outs:?}");
+    let lost = outs.iter().find(|o| !o.status.success()).unwrap();
+    let why = text(&lost.stderr);
+    assert!(why.contains("exists on gt3@127.0.0.2 with size"), "{why}");
+    assert_eq!(e.image_size(), Some(e.record().unwrap().size));
+}
+
+/// Killed right after each step (the test hook sends the command SIGKILL there), then run
+/// again: the export ends as asked, with nothing orphaned.
+#[cfg(feature = "test-utils")]
+#[test]
+fn a_killed_command_run_again_finishes_its_work() {
+    use std::os::unix::process::ExitStatusExt;
+    let s = Settings::with_deadline(10);
+    let none = s.no_daemon();
+    let gw = gateway();
+    let kill_after = |step: &str, args: &[&str]| {
+        let out = s
+            .command(&[args, &["--control-socket", &none]].concat())
+            .env("GLUSTER_TCMU_TEST_STOP_AFTER", step)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.signal(),
+            Some(9),
+            "{step}: {}",
+            text(&out.stderr)
+        );
+    };
+    for step in ["CreateRecordPublished", "CreateImageMade", "CreateReady"] {
+        let e = Export::on("gt3", "kill-create");
+        let create = [
+            "create",
+            &e.location,
+            "--size",
+            "8M",
+            "--gateway",
+            &gw,
+            "--prealloc",
+        ];
+        kill_after(step, &create);
+        assert!(e.record().is_some(), "{step}: the record comes first");
+        s.ok(&[&create[..], &["--control-socket", &none]].concat());
+        assert_eq!(e.record().unwrap().state.to_string(), "ready", "{step}");
+        assert_eq!(e.image_size(), Some(8 << 20), "{step}");
+    }
+    for step in ["ResizeImageGrown", "ResizeRecordUpdated"] {
+        let e = Export::on("gt3", "kill-resize");
+        s.ok(&[
+            "create",
+            &e.location,
+            "--size",
+            "8M",
+            "--gateway",
+            &gw,
+            "--control-socket",
+            &none,
+        ]);
+        let resize = ["resize", &e.location, "--size", "16M"];
+        kill_after(step, &resize);
+        s.ok(&[&resize[..], &["--control-socket", &none]].concat());
+        assert_eq!(e.record().unwrap().size, 16 << 20, "{step}");
+        assert_eq!(e.image_size(), Some(16 << 20), "{step}");
+    }
+    for step in ["DeleteMarked", "DeleteImageRemoved"] {
+        let e = Export::on("gt3", "kill-delete");
+        s.ok(&[
+            "create",
+            &e.location,
+            "--size",
+            "8M",
+            "--gateway",
+            &gw,
+            "--control-socket",
+            &none,
+        ]);
+        let delete = ["delete", &e.location];
+        kill_after(step, &delete);
+        assert!(e.record().is_some(), "{step}: the record goes last");
+        s.ok(&[&delete[..], &["--control-socket", &none]].concat());
+        assert_eq!((e.record(), e.image_size()), (None, None), "{step}");
+    }
+}
+
+/// A volume that does not exist, a server where nothing listens and a server that never
+/// answers: each fails within the connect deadline, naming the volume and the server.
+#[test]
+fn an_unreachable_or_unknown_volume_fails_in_bounded_time() {
+    let s = Settings::with_deadline(3);
+    let gw = gateway();
+    let create = |location: &str| {
+        let none = s.no_daemon();
+        let mut cmd = s.command(&["create", location, "--size", "1M", "--gateway", &gw]);
+        cmd.args(["--control-socket", &none]);
+        cmd
+    };
+    let timed = |mut cmd: Command| {
+        let started = Instant::now();
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+        (text(&out.stderr), started.elapsed())
+    };
+    let (err, took) = timed(create(&format!("gtnope@{HOST}/{}", unique("nope"))));
+    assert!(
+        err.contains("volume `gtnope` does not exist on 127.0.0.2:24007"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(3), "{took:?}");
+
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let mut cmd = create(&format!("gt3@127.0.0.1/{}", unique("refused")));
+    cmd.env("GLUSTER_TCMU_TEST_GLUSTERD_PORT", port.to_string());
+    let (err, took) = timed(cmd);
+    assert!(
+        err.contains("volume gt3@127.0.0.1: cannot reach the volume"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("no glusterd reachable: 127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(3), "{took:?}");
+
+    let (port, _accepted) = mute_server();
+    let mut cmd = create(&format!("gt3@127.0.0.1/{}", unique("mute")));
+    cmd.env("GLUSTER_TCMU_TEST_GLUSTERD_PORT", port.to_string());
+    let (err, took) = timed(cmd);
+    assert!(
+        err.contains(&format!("no answer from 127.0.0.1:{port} for volume `gt3`")),
+        "{err}"
+    );
+    assert!(
+        took < Duration::from_secs(3) + Duration::from_secs(2),
+        "{took:?}"
+    );
+    eprintln!("a server that never answers, 3 s deadline: failed after {took:?}");
+}
+
+/// A corrupt record is reported by name; the other exports are still listed, and
+/// `delete --force` removes it.
+#[test]
+fn a_corrupt_record_is_listed_by_name_beside_the_others() {
+    let s = Settings::with_deadline(10);
+    let none = s.no_daemon();
+    let good = Export::on("gt1", "good");
+    s.ok(&[
+        "create",
+        &good.location,
+        "--size",
+        "1M",
+        "--gateway",
+        &gateway(),
+        "--control-socket",
+        &none,
+    ]);
+    let bad = Export::on("gt1", "bad");
+    let path = layout::record(&ExportName::parse(&bad.name).unwrap());
+    store("gt1")
+        .publish(&path, b"{\"version\": 1, \"colour\": 2}", 0o600)
+        .unwrap();
+    let out = s.run(&["list", &addr("gt1")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (table, problems) = (text(&out.stdout), text(&out.stderr));
+    assert!(
+        table.contains(&good.name) && table.contains(&bad.name),
+        "{table}"
+    );
+    assert!(
+        problems.contains(&format!("{}/{}: ", addr("gt1"), bad.name)),
+        "{problems}"
+    );
+    let info = s.fails(&["info", &bad.location]);
+    assert!(
+        info.contains(&format!(
+            "the record of export {} on gt1@127.0.0.2 is corrupt",
+            bad.name
+        )),
+        "{info}"
+    );
+    s.ok(&[
+        "delete",
+        &bad.location,
+        "--force",
+        "--control-socket",
+        &none,
+    ]);
+    assert_eq!(store("gt1").read(&path).unwrap(), None);
 }

@@ -87,6 +87,18 @@ pub enum Grown {
     ZeroFilled,
 }
 
+impl Grown {
+    /// What was done, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Grown::Unchanged => "had its size already",
+            Grown::Sparse => "extended (sparse)",
+            Grown::Allocated => "allocated",
+            Grown::ZeroFilled => "allocated by writing zeroes (the volume refused fallocate)",
+        }
+    }
+}
+
 /// Files of one volume's export folder. Paths are volume paths ([`layout`]).
 pub trait MetaStore: Send + Sync + fmt::Debug {
     /// Makes every folder of [`layout::FOLDERS`]; existing ones are fine.

@@ -340,9 +340,12 @@ impl Ops<'_> {
     /// The export's record: the one there (when it asked the same), or `fresh`, published.
     fn claim(&self, found: &Found, req: &CreateRequest, fresh: Record) -> Result<Record, OpsError> {
         if let Some(existing) = self.read_record(&*found.store, &found.location)? {
-            self.observer
-                .progress("the export exists with the same settings");
-            return req.adopt(existing);
+            let adopted = req.adopt(existing)?;
+            self.observer.progress(&match adopted.state {
+                State::Creating => format!("finishing the unfinished create of {}", adopted.name),
+                _ => format!("export {} exists with the same settings", adopted.name),
+            });
+            return Ok(adopted);
         }
         self.check_room(found, req)?;
         let volume = &found.location.volume;
@@ -443,7 +446,7 @@ impl Ops<'_> {
             )
             .map_err(OpsError::store(&found.location.volume))?;
         self.observer
-            .progress(&format!("image {}: {grown:?}", record.image));
+            .progress(&format!("image {}: {}", record.image, grown.describe()));
         self.done(Step::CreateImageMade)
     }
 

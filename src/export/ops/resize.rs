@@ -101,7 +101,8 @@ impl Ops<'_> {
         let grown = store
             .grow(&image, size, record.prealloc, layout::IMAGE_MODE)
             .map_err(&err)?;
-        self.observer.progress(&format!("image {image}: {grown:?}"));
+        self.observer
+            .progress(&format!("image {image}: {}", grown.describe()));
         self.done(Step::ResizeImageGrown)
     }
 

@@ -207,12 +207,25 @@ fn extend(file: &SyncFile<'_>, len: u64, size: u64, prealloc: bool) -> Result<Gr
 #[derive(Debug, Clone)]
 pub struct GlfsVolumes {
     connect: ConnectOptions,
+    glusterd_port: u16,
 }
 
 impl GlfsVolumes {
     /// Volumes connected with `connect` (its deadline bounds every open).
     pub fn new(connect: ConnectOptions) -> Self {
-        GlfsVolumes { connect }
+        GlfsVolumes {
+            connect,
+            glusterd_port: GLUSTERD_PORT,
+        }
+    }
+
+    /// The same, asking the volfile servers' glusterd on `port` instead of 24007 (tests:
+    /// a port where nothing listens, or a server that never answers).
+    pub fn with_glusterd_port(self, port: u16) -> Self {
+        GlfsVolumes {
+            glusterd_port: port,
+            ..self
+        }
     }
 }
 
@@ -225,7 +238,7 @@ impl StoreOpener for GlfsVolumes {
                 .iter()
                 .map(|host| Server {
                     host: host.clone(),
-                    port: GLUSTERD_PORT,
+                    port: self.glusterd_port,
                 })
                 .collect(),
         };

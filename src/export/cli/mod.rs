@@ -1,0 +1,318 @@
+//! `gluster-tcmu export ...`: the command line over [`crate::export::ops`]. Tables for
+//! people by default, JSON with `--json`; progress and notes go to stderr, so stdout holds
+//! only the answer. Exit codes: 0 done, 1 failed (one line on stderr saying what is wrong
+//! and what to do), 2 usage (clap).
+
+pub mod args;
+pub mod human;
+pub mod json;
+pub mod poke;
+
+pub use args::{CONTROL_SOCKET, ExportArgs, ExportCommand};
+
+use super::location::{ExportLocation, VolumeAddr};
+use super::manifest::{self, ManifestOptions};
+use super::ops::{
+    ChapMode, CreateRequest, ExportRef, Observer, Ops, OpsError, Waits, parse_gateway,
+};
+use super::store::StoreOpener;
+use crate::config::{Config, Size};
+use args::{Changing, CreateArgs, DeleteArgs, InfoArgs, ListArgs, ManifestArgs, ResizeArgs};
+use std::error::Error;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Runs an export command with the settings `config`.
+pub fn run(args: ExportArgs, config: &Config) -> ExitCode {
+    init_logging();
+    match dispatch(args.command, config) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("gluster-tcmu: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Warnings of the layers below (gfapi) on stderr; never a record's content.
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .without_time()
+        .try_init();
+}
+
+/// The command's output, or the one line saying why it failed.
+fn dispatch(command: ExportCommand, config: &Config) -> Result<String, String> {
+    let opener = opener(config)?;
+    let volumes = configured_volumes(config);
+    let context = Context {
+        opener: &*opener,
+        volumes: &volumes,
+    };
+    match command {
+        ExportCommand::Create(a) => context.create(a),
+        ExportCommand::Delete(a) => context.delete(a),
+        ExportCommand::List(a) => context.list(a),
+        ExportCommand::Info(a) => context.info(a),
+        ExportCommand::Resize(a) => context.resize(a),
+        ExportCommand::Manifest(a) => context.manifest(a),
+    }
+}
+
+/// The volumes a bare export name is looked up in: the settings' `[exports] volumes`.
+/// Until the daemon's `[exports]` settings exist, there are none, and commands ask for
+/// `VOLUME@SERVER/NAME`.
+fn configured_volumes(_config: &Config) -> Vec<VolumeAddr> {
+    Vec::new()
+}
+
+#[cfg(feature = "glfs")]
+fn opener(config: &Config) -> Result<Box<dyn StoreOpener>, String> {
+    let connect = crate::glfs::ConnectOptions {
+        deadline: config.glfs.connect_timeout,
+        log_file: config.glfs.log_dir.join("gfapi.log"),
+        ..crate::glfs::ConnectOptions::default()
+    };
+    let volumes = super::store::GlfsVolumes::new(connect);
+    Ok(Box::new(test_glusterd_port(volumes)))
+}
+
+/// Test hook (feature `test-utils`): `GLUSTER_TCMU_TEST_GLUSTERD_PORT=<port>` asks the
+/// volfile servers on that port, so tests can name a server where nothing listens (the
+/// loopback glusterd listens on every 127.0.0.0/8 address).
+#[cfg(all(feature = "glfs", feature = "test-utils"))]
+fn test_glusterd_port(volumes: super::store::GlfsVolumes) -> super::store::GlfsVolumes {
+    let port = std::env::var("GLUSTER_TCMU_TEST_GLUSTERD_PORT").ok();
+    match port.and_then(|p| p.parse().ok()) {
+        Some(port) => volumes.with_glusterd_port(port),
+        None => volumes,
+    }
+}
+
+#[cfg(all(feature = "glfs", not(feature = "test-utils")))]
+fn test_glusterd_port(volumes: super::store::GlfsVolumes) -> super::store::GlfsVolumes {
+    volumes
+}
+
+#[cfg(not(feature = "glfs"))]
+fn opener(_config: &Config) -> Result<Box<dyn StoreOpener>, String> {
+    Err("this gluster-tcmu is built without Gluster support (feature glfs)".into())
+}
+
+/// An error and its causes on one line, each cause once.
+pub fn one_line(e: &dyn Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text.replace('\n', " ")
+}
+
+/// Progress on stderr; a change is announced to the local daemon.
+struct Console {
+    control_socket: PathBuf,
+}
+
+impl Observer for Console {
+    fn progress(&self, line: &str) {
+        eprintln!("{line}");
+    }
+
+    fn changed(&self, location: &ExportLocation) {
+        let answer = poke::converge(&self.control_socket, poke::CONVERGE_TIMEOUT);
+        eprintln!("{}", poke::note(&self.control_socket, &answer, location));
+    }
+}
+
+struct Context<'a> {
+    opener: &'a dyn StoreOpener,
+    volumes: &'a [VolumeAddr],
+}
+
+impl Context<'_> {
+    fn ops<'o>(&'o self, observer: &'o dyn Observer, wait_secs: u64) -> Ops<'o> {
+        let waits = Waits {
+            timeout: Duration::from_secs(wait_secs),
+            ..Waits::default()
+        };
+        let ops = Ops::new(self.opener, self.volumes, observer).with_waits(waits);
+        test_hook(ops)
+    }
+
+    fn create(&self, a: CreateArgs) -> Result<String, String> {
+        let location = ExportLocation::parse(&a.location).map_err(|e| one_line(&e))?;
+        let gateways = a
+            .gateways
+            .iter()
+            .map(|g| parse_gateway(g))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| one_line(&e))?;
+        let request = CreateRequest {
+            size: parse_size(&a.size)?,
+            prealloc: a.prealloc,
+            initiators: a.initiators,
+            chap: match (a.chap, a.mutual_chap) {
+                (_, true) => ChapMode::Mutual,
+                (true, false) => ChapMode::OneWay,
+                (false, false) => ChapMode::None,
+            },
+            hw_max_sectors: a.hw_max_sectors,
+            ..CreateRequest::new(location, 0, gateways)
+        };
+        let console = console(&a.changing);
+        let out = self
+            .ops(&console, a.changing.wait)
+            .create(&request)
+            .map_err(failed)?;
+        Ok(pick(
+            a.common.json,
+            || json::create(&out),
+            || human::create(&out),
+        ))
+    }
+
+    fn delete(&self, a: DeleteArgs) -> Result<String, String> {
+        let export = parse_ref(&a.export)?;
+        let console = console(&a.changing);
+        let out = self
+            .ops(&console, a.changing.wait)
+            .delete(&export, a.force)
+            .map_err(failed)?;
+        Ok(pick(
+            a.common.json,
+            || json::delete(&out),
+            || human::delete(&out),
+        ))
+    }
+
+    fn list(&self, a: ListArgs) -> Result<String, String> {
+        let volumes = a
+            .volumes
+            .iter()
+            .map(|v| VolumeAddr::parse(v))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| one_line(&e))?;
+        let console = console_without_daemon();
+        let listings = self.ops(&console, 0).list(&volumes).map_err(failed)?;
+        let all_listed = listings.iter().all(|l| l.exports.is_ok());
+        let text = if a.common.json {
+            json::list(&listings)
+        } else {
+            let (table, problems) = human::list(&listings);
+            problems.iter().for_each(|p| eprintln!("gluster-tcmu: {p}"));
+            table
+        };
+        if !all_listed {
+            // The table goes out, and the exit status says it is not complete.
+            print!("{text}");
+            return Err("some volumes could not be listed (see above)".into());
+        }
+        Ok(text)
+    }
+
+    fn info(&self, a: InfoArgs) -> Result<String, String> {
+        let export = parse_ref(&a.export)?;
+        let console = console_without_daemon();
+        let info = self.ops(&console, 0).info(&export).map_err(failed)?;
+        Ok(pick(
+            a.common.json,
+            || json::info(&info),
+            || human::info(&info),
+        ))
+    }
+
+    fn resize(&self, a: ResizeArgs) -> Result<String, String> {
+        let export = parse_ref(&a.export)?;
+        let size = parse_size(&a.size)?;
+        let console = console(&a.changing);
+        let out = self
+            .ops(&console, a.changing.wait)
+            .resize(&export, size)
+            .map_err(failed)?;
+        Ok(pick(
+            a.common.json,
+            || json::resize(&out),
+            || human::resize(&out),
+        ))
+    }
+
+    fn manifest(&self, a: ManifestArgs) -> Result<String, String> {
+        let export = parse_ref(&a.export)?;
+        let console = console_without_daemon();
+        let (_, record) = self.ops(&console, 0).record(&export).map_err(failed)?;
+        let opts = ManifestOptions {
+            fs_type: a.fs_type,
+            namespace: a.namespace,
+            secret_name: a.secret_name,
+            pv_name: a.pv_name,
+        };
+        manifest::render(&record, &opts).map_err(|e| one_line(&e))
+    }
+}
+
+fn console(changing: &Changing) -> Console {
+    Console {
+        control_socket: changing.control_socket.clone(),
+    }
+}
+
+/// For commands that change nothing (the daemon is never asked).
+fn console_without_daemon() -> Console {
+    Console {
+        control_socket: PathBuf::new(),
+    }
+}
+
+fn pick(json: bool, as_json: impl FnOnce() -> String, as_table: impl FnOnce() -> String) -> String {
+    if json { as_json() } else { as_table() }
+}
+
+fn parse_ref(given: &str) -> Result<ExportRef, String> {
+    ExportRef::parse(given).map_err(|e| one_line(&e))
+}
+
+fn parse_size(given: &str) -> Result<u64, String> {
+    given
+        .parse::<Size>()
+        .map(Size::bytes)
+        .map_err(|e| format!("--size {given}: {e}"))
+}
+
+/// The message of a failed command. Under the test hook, a command stopped after a step
+/// ends the process with SIGKILL, exactly as a `kill -9` there would.
+fn failed(e: OpsError) -> String {
+    #[cfg(feature = "test-utils")]
+    if matches!(e, OpsError::Stopped(_)) {
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    }
+    one_line(&e)
+}
+
+/// Test hook (feature `test-utils`): `GLUSTER_TCMU_TEST_STOP_AFTER=<Step>` kills the
+/// command right after that step.
+#[cfg(feature = "test-utils")]
+fn test_hook(ops: Ops<'_>) -> Ops<'_> {
+    let step = std::env::var("GLUSTER_TCMU_TEST_STOP_AFTER").ok();
+    ops.stop_after(step.and_then(|s| super::ops::Step::named(&s)))
+}
+
+#[cfg(not(feature = "test-utils"))]
+fn test_hook(ops: Ops<'_>) -> Ops<'_> {
+    ops
+}
+
+#[cfg(test)]
+mod tests;
