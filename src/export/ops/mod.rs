@@ -19,6 +19,7 @@ mod create;
 mod delete;
 mod error;
 mod gateways;
+mod request;
 mod resize;
 mod view;
 mod wait;
@@ -26,10 +27,11 @@ mod wait;
 #[cfg(test)]
 mod tests;
 
-pub use create::{ChapMode, CreateOutcome, CreateRequest, parse_gateway};
+pub use create::CreateOutcome;
 pub use delete::DeleteOutcome;
 pub use error::{Difference, OpsError};
 pub use gateways::{GatewayState, GatewayView};
+pub use request::{ChapMode, CreateRequest, DEFAULT_PORT, parse_gateway};
 pub use resize::ResizeOutcome;
 pub use view::{ExportInfo, ListEntry, ListedState, VolumeListing};
 

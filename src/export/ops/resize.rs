@@ -3,8 +3,8 @@
 //! between leaves an image larger than its record, which the same resize, run again,
 //! finishes.
 
-use super::create::check_size;
 use super::gateways::GatewayView;
+use super::request::check_size;
 use super::{Advanced, ExportRef, Found, Ops, OpsError, RETRIES, Step};
 use crate::export::layout;
 use crate::export::location::ExportLocation;
