@@ -429,10 +429,7 @@ fn an_unreachable_or_unknown_volume_fails_in_bounded_time() {
     let mut cmd = create(&format!("gt3@127.0.0.1/{}", unique("refused")));
     cmd.env("GLUSTER_TCMU_TEST_GLUSTERD_PORT", port.to_string());
     let (err, took) = timed(cmd);
-    assert!(
-        err.contains("volume gt3@127.0.0.1: cannot reach the volume"),
-        "{err}"
-    );
+    assert!(err.contains("cannot reach volume gt3@127.0.0.1: "), "{err}");
     assert!(
         err.contains(&format!("no glusterd reachable: 127.0.0.1:{port}")),
         "{err}"

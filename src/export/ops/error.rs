@@ -53,6 +53,11 @@ pub enum OpsError {
     NotFound { name: String, looked_in: String },
     #[error("export {name} is on several volumes ({volumes}): name it as VOLUME@SERVER/{name}")]
     Ambiguous { name: String, volumes: String },
+    #[error(
+        "cannot reach volume {volume}: {reason}; check the volume's name and servers, and \
+         that it is started (`gluster volume status`)"
+    )]
+    Unreachable { volume: String, reason: String },
     #[error("volume {volume}: {source}")]
     Store {
         volume: String,
@@ -130,10 +135,10 @@ pub enum OpsError {
     )]
     Sessions { name: String, sessions: Vec<String> },
     #[error(
-        "gateways {} still serve export {name} after {waited:?}; it stays marked for \
+        "gateways {} still serve export {name} after {}s; it stays marked for \
          deletion and they drop it when they next look: run the delete again later, or \
          with --force to remove it now",
-        .gateways.join(", ")
+        .gateways.join(", "), .waited.as_secs()
     )]
     StillServed {
         name: String,
@@ -156,9 +161,15 @@ fn join(differences: &[Difference]) -> String {
 impl OpsError {
     /// A store error on `volume`.
     pub fn store(volume: &VolumeAddr) -> impl Fn(StoreError) -> OpsError + '_ {
-        move |source| OpsError::Store {
-            volume: volume.to_string(),
-            source,
+        move |source| match source {
+            StoreError::Unreachable(reason) => OpsError::Unreachable {
+                volume: volume.to_string(),
+                reason: reason.to_string(),
+            },
+            source => OpsError::Store {
+                volume: volume.to_string(),
+                source,
+            },
         }
     }
 
