@@ -69,6 +69,14 @@ pub fn name_of_record_file(file: &str) -> Option<&str> {
     file.strip_suffix(RECORD_SUFFIX).filter(|n| !n.is_empty())
 }
 
+/// True when `file` in [`TMP`] is a temporary copy of the record of `name` (see
+/// [`super::store::tmp_name`]): `<name>.json.<writer>.tmp`.
+pub fn is_tmp_of_record(file: &str, name: &ExportName) -> bool {
+    file.strip_prefix(name.as_str())
+        .and_then(|rest| rest.strip_prefix(RECORD_SUFFIX))
+        .is_some_and(|rest| rest.starts_with('.') && rest.ends_with(".tmp"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +97,9 @@ mod tests {
         assert_eq!(name_of_record_file("disk1.json"), Some("disk1"));
         assert_eq!(name_of_record_file(".json"), None);
         assert_eq!(name_of_record_file("disk1.json~"), None);
+        assert!(is_tmp_of_record("disk1.json.42.0.1a2b.tmp", &n));
+        assert!(!is_tmp_of_record("disk10.json.42.0.1a2b.tmp", &n));
+        assert!(!is_tmp_of_record("disk1.json", &n));
+        assert!(!is_tmp_of_record("127.0.0.1:3260.json.1.0.0.tmp", &n));
     }
 }

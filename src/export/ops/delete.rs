@@ -95,13 +95,21 @@ impl Ops<'_> {
         })
     }
 
-    /// Removes the image, then the record.
+    /// Removes the image, the temporary copies of the record that killed commands left,
+    /// then the record.
     fn remove_files(&self, found: &Found) -> Result<(), OpsError> {
         let store = &*found.store;
         let err = OpsError::store(&found.location.volume);
         let name = &found.location.name;
         store.remove(&layout::image(name)).map_err(&err)?;
         self.done(Step::DeleteImageRemoved)?;
+        for tmp in store.list(layout::TMP).map_err(&err)? {
+            if layout::is_tmp_of_record(&tmp, name) {
+                store
+                    .remove(&format!("{}/{tmp}", layout::TMP))
+                    .map_err(&err)?;
+            }
+        }
         store.remove(&layout::record(name)).map_err(err)?;
         self.done(Step::DeleteRecordRemoved)
     }

@@ -330,15 +330,10 @@ fn create_waits_for_a_reporting_gateway_to_serve_the_new_generation() {
     fx.report(GW1, 0, &[]);
     let seen = Recorder::default();
     let out = std::thread::scope(|s| {
-        let create = s.spawn(|| fx.ops(&seen).create(&request("disk1")));
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        let create = s.spawn(|| fx.patient_ops(&seen).create(&request("disk1")));
+        seen.await_line("waiting for 127.0.0.1:3260 to serve disk1");
         fx.report(GW1, 0, &[("disk1", serving(2, &[]))]);
         create.join().unwrap().unwrap()
     });
     assert_eq!(out.gateways[0].state, GatewayState::Ready);
-    assert!(
-        seen.lines()
-            .iter()
-            .any(|l| l.contains("waiting for 127.0.0.1:3260 to serve disk1"))
-    );
 }

@@ -74,24 +74,18 @@ fn delete_waits_for_fresh_gateways_to_drop_the_export() {
     fx.report(GW1, 0, &[("disk1", serving(2, &[]))]);
     let seen = Recorder::default();
     std::thread::scope(|s| {
-        let delete = s.spawn(|| fx.ops(&seen).delete(&at("disk1"), false));
-        // The gateway sees the record marked deleting and drops the export.
-        while record_on(&fx, "disk1").is_some_and(|r| r.state != State::Deleting) {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        let delete = s.spawn(|| fx.patient_ops(&seen).delete(&at("disk1"), false));
+        seen.await_line("waiting for 127.0.0.1:3260 to drop disk1");
+        assert_eq!(record_on(&fx, "disk1").unwrap().state, State::Deleting);
         assert!(
             image_on(&fx, "disk1").is_some(),
             "the image outlives the LUN"
         );
+        // The gateway sees the record marked deleting and drops the export.
         fx.report(GW1, 0, &[]);
         delete.join().unwrap().unwrap();
     });
     assert_eq!(record_on(&fx, "disk1"), None);
-    assert!(
-        seen.lines()
-            .iter()
-            .any(|l| l.contains("waiting for 127.0.0.1:3260 to drop disk1"))
-    );
 }
 
 #[test]
@@ -133,4 +127,18 @@ fn a_corrupt_record_is_deleted_only_with_force() {
             .unwrap()
             .is_none()
     );
+}
+
+#[test]
+fn delete_removes_the_temporary_copies_killed_commands_left() {
+    let fx = Fixture::new();
+    fx.ops(&Quiet).create(&request("disk1")).unwrap();
+    let store = fx.store();
+    let left = "/gluster-tcmu/tmp/disk1.json.77.0.0a0b.tmp";
+    let other = "/gluster-tcmu/tmp/disk10.json.77.0.0a0b.tmp";
+    std::fs::write(store.local(left), b"{").unwrap();
+    std::fs::write(store.local(other), b"{").unwrap();
+    fx.ops(&Quiet).delete(&at("disk1"), false).unwrap();
+    assert_eq!(store.read(left).unwrap(), None);
+    assert!(store.read(other).unwrap().is_some());
 }

@@ -42,6 +42,15 @@ impl Fixture {
         Ops::new(&self.opener, &[], observer).with_waits(fast_waits())
     }
 
+    /// Commands that wait long for the gateways: for tests where a gateway answers.
+    fn patient_ops<'a>(&'a self, observer: &'a dyn Observer) -> Ops<'a> {
+        let waits = Waits {
+            timeout: std::time::Duration::from_secs(30),
+            ..fast_waits()
+        };
+        Ops::new(&self.opener, &[], observer).with_waits(waits)
+    }
+
     fn ops_with<'a>(&'a self, volumes: &'a [VolumeAddr], observer: &'a dyn Observer) -> Ops<'a> {
         Ops::new(&self.opener, volumes, observer).with_waits(fast_waits())
     }
@@ -162,6 +171,13 @@ impl Observer for Recorder {
 impl Recorder {
     fn lines(&self) -> Vec<String> {
         self.lines.lock().unwrap().clone()
+    }
+
+    /// Blocks until a progress line contains `text`.
+    fn await_line(&self, text: &str) {
+        while !self.lines().iter().any(|l| l.contains(text)) {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
     }
     fn changes(&self) -> Vec<String> {
         self.changes.lock().unwrap().clone()

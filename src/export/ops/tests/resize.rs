@@ -68,9 +68,10 @@ fn resize_waits_for_reporting_gateways_to_take_the_new_size() {
     let fx = Fixture::new();
     fx.ops(&Quiet).create(&request("disk1")).unwrap();
     fx.report(GW1, 0, &[("disk1", serving(2, &[]))]);
+    let seen = Recorder::default();
     let out = std::thread::scope(|s| {
-        let resize = s.spawn(|| fx.ops(&Quiet).resize(&at("disk1"), 8 * MIB));
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        let resize = s.spawn(|| fx.patient_ops(&seen).resize(&at("disk1"), 8 * MIB));
+        seen.await_line("waiting for 127.0.0.1:3260 to serve disk1");
         let mut status = serving(3, &[]);
         status.size = 8 * MIB;
         fx.report(GW1, 0, &[("disk1", status)]);
