@@ -49,19 +49,67 @@ fn init_logging() {
 
 /// The command's output, or the one line saying why it failed.
 fn dispatch(command: ExportCommand, config: &Config) -> Result<String, String> {
-    let opener = opener(config)?;
+    let opener = KeepOpen::new(opener(config)?);
     let volumes = configured_volumes(config);
     let context = Context {
-        opener: &*opener,
+        opener: &opener,
         volumes: &volumes,
     };
-    match command {
-        ExportCommand::Create(a) => context.create(a),
-        ExportCommand::Delete(a) => context.delete(a),
-        ExportCommand::List(a) => context.list(a),
-        ExportCommand::Info(a) => context.info(a),
-        ExportCommand::Resize(a) => context.resize(a),
-        ExportCommand::Manifest(a) => context.manifest(a),
+    let result = context.run(command);
+    // The process exits next, which ends its connections. Finishing them first
+    // (`glfs_fini`) would race the shard translator's background removal of an image just
+    // deleted: gluster 10.3 crashes in it (seen in tests/glfs_backstore.rs, which removes
+    // images and then drops their connection), and a delete that succeeded would exit
+    // with SIGSEGV. What is left of that removal is resumed by the volume's next client.
+    std::mem::forget(opener);
+    result
+}
+
+/// An opener that holds every store it opened until it is dropped.
+struct KeepOpen {
+    inner: Box<dyn StoreOpener>,
+    opened: std::sync::Mutex<Vec<std::sync::Arc<dyn super::store::MetaStore>>>,
+}
+
+impl std::fmt::Debug for KeepOpen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeepOpen")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+impl KeepOpen {
+    fn new(inner: Box<dyn StoreOpener>) -> Self {
+        KeepOpen {
+            inner,
+            opened: std::sync::Mutex::default(),
+        }
+    }
+}
+
+impl StoreOpener for KeepOpen {
+    fn open(
+        &self,
+        volume: &VolumeAddr,
+    ) -> Result<std::sync::Arc<dyn super::store::MetaStore>, super::StoreError> {
+        let store = self.inner.open(volume)?;
+        let mut opened = self.opened.lock().unwrap_or_else(|e| e.into_inner());
+        opened.push(store.clone());
+        Ok(store)
+    }
+}
+
+impl Context<'_> {
+    fn run(&self, command: ExportCommand) -> Result<String, String> {
+        match command {
+            ExportCommand::Create(a) => self.create(a),
+            ExportCommand::Delete(a) => self.delete(a),
+            ExportCommand::List(a) => self.list(a),
+            ExportCommand::Info(a) => self.info(a),
+            ExportCommand::Resize(a) => self.resize(a),
+            ExportCommand::Manifest(a) => self.manifest(a),
+        }
     }
 }
 
