@@ -194,6 +194,7 @@ fn the_commands_work_end_to_end() {
     let target_secret = c["chap"]["target_secret"].as_str().unwrap().to_owned();
     assert_eq!(secret.len(), 16);
     assert_eq!(e.image_size(), Some(64 << 20));
+    assert_modes(&e);
 
     // The same create again: the same export, byte for byte.
     let again = s.ok(&[
@@ -280,6 +281,23 @@ fn the_commands_work_end_to_end() {
     assert_eq!(e.image_size(), None);
     let gone = s.fails(&["info", &e.location]);
     assert!(gone.contains(&format!("no export {}", e.name)), "{gone}");
+}
+
+/// The record and the image are root's alone (the record holds CHAP secrets), and so
+/// are their folders.
+fn assert_modes(e: &Export) {
+    use gluster_tcmu::glfs::Registry;
+    let key = common::gluster::volume_key(&e.volume, HOST);
+    let volume = Registry::global()
+        .get(&key, &test_options().connect)
+        .unwrap();
+    let name = ExportName::parse(&e.name).unwrap();
+    let mode = |path: &str| volume.stat(path).unwrap().permissions();
+    assert_eq!(mode(&layout::record(&name)), 0o600);
+    assert_eq!(mode(&layout::image(&name)), 0o600);
+    assert_eq!(mode(layout::EXPORTS), 0o700);
+    assert_eq!(mode(layout::IMAGES), 0o700);
+    assert_eq!(mode(layout::GATEWAYS), 0o755);
 }
 
 /// A secret as the manifest writes it (letters and digits: plain unless it starts with
