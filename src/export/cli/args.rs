@@ -67,7 +67,7 @@ pub struct CreateArgs {
     /// Allocate every block now (else the image is sparse).
     #[arg(long)]
     pub prealloc: bool,
-    /// A gateway's portal, IP[:PORT] (port 3260 if not given); the first is the one
+    /// A gateway's portal, IP or IP:PORT (port 3260 if not given); the first is the one
     /// clients try first. Repeat for each gateway.
     #[arg(long = "gateway", value_name = "ADDR")]
     pub gateways: Vec<String>,

@@ -6,6 +6,7 @@
 pub mod args;
 pub mod human;
 pub mod json;
+mod open;
 pub mod poke;
 
 pub use args::{CONTROL_SOCKET, ExportArgs, ExportCommand};
@@ -49,8 +50,8 @@ fn init_logging() {
 
 /// The command's output, or the one line saying why it failed.
 fn dispatch(command: ExportCommand, config: &Config) -> Result<String, String> {
-    let opener = KeepOpen::new(opener(config)?);
-    let volumes = configured_volumes(config);
+    let opener = open::KeepOpen::new(open::opener(config)?);
+    let volumes = open::configured_volumes(config);
     let context = Context {
         opener: &opener,
         volumes: &volumes,
@@ -65,41 +66,6 @@ fn dispatch(command: ExportCommand, config: &Config) -> Result<String, String> {
     result
 }
 
-/// An opener that holds every store it opened until it is dropped.
-struct KeepOpen {
-    inner: Box<dyn StoreOpener>,
-    opened: std::sync::Mutex<Vec<std::sync::Arc<dyn super::store::MetaStore>>>,
-}
-
-impl std::fmt::Debug for KeepOpen {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeepOpen")
-            .field("inner", &self.inner)
-            .finish()
-    }
-}
-
-impl KeepOpen {
-    fn new(inner: Box<dyn StoreOpener>) -> Self {
-        KeepOpen {
-            inner,
-            opened: std::sync::Mutex::default(),
-        }
-    }
-}
-
-impl StoreOpener for KeepOpen {
-    fn open(
-        &self,
-        volume: &VolumeAddr,
-    ) -> Result<std::sync::Arc<dyn super::store::MetaStore>, super::StoreError> {
-        let store = self.inner.open(volume)?;
-        let mut opened = self.opened.lock().unwrap_or_else(|e| e.into_inner());
-        opened.push(store.clone());
-        Ok(store)
-    }
-}
-
 impl Context<'_> {
     fn run(&self, command: ExportCommand) -> Result<String, String> {
         match command {
@@ -111,46 +77,6 @@ impl Context<'_> {
             ExportCommand::Manifest(a) => self.manifest(a),
         }
     }
-}
-
-/// The volumes a bare export name is looked up in: the settings' `[exports] volumes`.
-/// Until the daemon's `[exports]` settings exist, there are none, and commands ask for
-/// `VOLUME@SERVER/NAME`.
-fn configured_volumes(_config: &Config) -> Vec<VolumeAddr> {
-    Vec::new()
-}
-
-#[cfg(feature = "glfs")]
-fn opener(config: &Config) -> Result<Box<dyn StoreOpener>, String> {
-    let connect = crate::glfs::ConnectOptions {
-        deadline: config.glfs.connect_timeout,
-        log_file: config.glfs.log_dir.join("gfapi.log"),
-        ..crate::glfs::ConnectOptions::default()
-    };
-    let volumes = super::store::GlfsVolumes::new(connect);
-    Ok(Box::new(test_glusterd_port(volumes)))
-}
-
-/// Test hook (feature `test-utils`): `GLUSTER_TCMU_TEST_GLUSTERD_PORT=<port>` asks the
-/// volfile servers on that port, so tests can name a server where nothing listens (the
-/// loopback glusterd listens on every 127.0.0.0/8 address).
-#[cfg(all(feature = "glfs", feature = "test-utils"))]
-fn test_glusterd_port(volumes: super::store::GlfsVolumes) -> super::store::GlfsVolumes {
-    let port = std::env::var("GLUSTER_TCMU_TEST_GLUSTERD_PORT").ok();
-    match port.and_then(|p| p.parse().ok()) {
-        Some(port) => volumes.with_glusterd_port(port),
-        None => volumes,
-    }
-}
-
-#[cfg(all(feature = "glfs", not(feature = "test-utils")))]
-fn test_glusterd_port(volumes: super::store::GlfsVolumes) -> super::store::GlfsVolumes {
-    volumes
-}
-
-#[cfg(not(feature = "glfs"))]
-fn opener(_config: &Config) -> Result<Box<dyn StoreOpener>, String> {
-    Err("this gluster-tcmu is built without Gluster support (feature glfs)".into())
 }
 
 /// An error and its causes on one line, each cause once.
