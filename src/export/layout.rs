@@ -58,6 +58,11 @@ pub fn image(name: &ExportName) -> String {
     format!("{IMAGES}/{name}{IMAGE_SUFFIX}")
 }
 
+/// The lock of `name`, held by a command while it changes the export's files.
+pub fn lock(name: &ExportName) -> String {
+    format!("{TMP}/{name}.lock")
+}
+
 /// The report of the gateway whose portal is `portal`.
 pub fn report(portal: &SocketAddr) -> String {
     format!("{GATEWAYS}/{portal}.json")
@@ -69,12 +74,18 @@ pub fn name_of_record_file(file: &str) -> Option<&str> {
     file.strip_suffix(RECORD_SUFFIX).filter(|n| !n.is_empty())
 }
 
-/// True when `file` in [`TMP`] is a temporary copy of the record of `name` (see
-/// [`super::store::tmp_name`]): `<name>.json.<writer>.tmp`.
-pub fn is_tmp_of_record(file: &str, name: &ExportName) -> bool {
-    file.strip_prefix(name.as_str())
-        .and_then(|rest| rest.strip_prefix(RECORD_SUFFIX))
-        .is_some_and(|rest| rest.starts_with('.') && rest.ends_with(".tmp"))
+/// True when `file` in [`TMP`] is what a killed command on export `name` may have left:
+/// a temporary copy of its record or of its lock (see [`super::store::tmp_name`]), such as
+/// `<name>.json.<writer>.tmp`, or the lock itself.
+pub fn is_leftover_of(file: &str, name: &ExportName) -> bool {
+    let Some(rest) = file.strip_prefix(name.as_str()) else {
+        return false;
+    };
+    let copy = |suffix: &str| {
+        rest.strip_prefix(suffix)
+            .is_some_and(|r| r.starts_with('.') && r.ends_with(".tmp"))
+    };
+    rest == ".lock" || copy(RECORD_SUFFIX) || copy(".lock")
 }
 
 #[cfg(test)]
@@ -97,9 +108,11 @@ mod tests {
         assert_eq!(name_of_record_file("disk1.json"), Some("disk1"));
         assert_eq!(name_of_record_file(".json"), None);
         assert_eq!(name_of_record_file("disk1.json~"), None);
-        assert!(is_tmp_of_record("disk1.json.42.0.1a2b.tmp", &n));
-        assert!(!is_tmp_of_record("disk10.json.42.0.1a2b.tmp", &n));
-        assert!(!is_tmp_of_record("disk1.json", &n));
-        assert!(!is_tmp_of_record("127.0.0.1:3260.json.1.0.0.tmp", &n));
+        assert!(is_leftover_of("disk1.json.42.0.1a2b.tmp", &n));
+        assert!(is_leftover_of("disk1.lock.42.0.1a2b.tmp", &n));
+        assert!(is_leftover_of("disk1.lock", &n));
+        assert!(!is_leftover_of("disk10.json.42.0.1a2b.tmp", &n));
+        assert!(!is_leftover_of("disk1.json", &n));
+        assert!(!is_leftover_of("127.0.0.1:3260.json.1.0.0.tmp", &n));
     }
 }

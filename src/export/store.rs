@@ -131,7 +131,7 @@ pub trait MetaStore: Send + Sync + fmt::Debug {
     /// Bytes free on the volume for new data.
     fn free_bytes(&self) -> Result<u64, StoreError>;
 
-    /// Removes temporary files older than `age` that crashed writers left in
+    /// Removes temporary files and locks older than `age` that crashed writers left in
     /// [`layout::TMP`]; returns how many.
     fn sweep_tmp(&self, age: std::time::Duration) -> Result<usize, StoreError>;
 }
@@ -141,6 +141,12 @@ pub trait MetaStore: Send + Sync + fmt::Debug {
 pub trait StoreOpener: Send + Sync + fmt::Debug {
     /// The store of `volume`.
     fn open(&self, volume: &VolumeAddr) -> Result<Arc<dyn MetaStore>, StoreError>;
+}
+
+/// A file in [`layout::TMP`] that a crashed writer may have left: a temporary file or a
+/// lock (see [`sweep_tmp`](MetaStore::sweep_tmp)).
+pub fn is_leftover(name: &str) -> bool {
+    name.ends_with(".tmp") || name.ends_with(".lock")
 }
 
 /// A temporary file name in [`layout::TMP`] for a file that will become `path`: unique per

@@ -179,6 +179,18 @@ fn an_error_chain_is_one_line_with_each_cause_once() {
     );
 }
 
+#[test]
+fn an_eio_points_at_split_brain() {
+    let volume = VolumeAddr::parse("gv0@s1").unwrap();
+    let eio = std::io::Error::from_raw_os_error(libc::EIO);
+    let e = OpsError::store(&volume)(crate::export::StoreError::io("read", "/x", eio));
+    assert_eq!(
+        one_line(&e),
+        "volume gv0@s1: cannot read /x: input/output error; on a replicated volume this is \
+         most often a split-brain (`gluster volume heal gv0 info split-brain`)"
+    );
+}
+
 #[derive(Debug, Parser)]
 struct Wrapper {
     #[command(subcommand)]

@@ -95,16 +95,18 @@ impl Ops<'_> {
         })
     }
 
-    /// Removes the image, the temporary copies of the record that killed commands left,
-    /// then the record.
+    /// Removes the image, what killed commands left in the temporary folder, then the
+    /// record, under the export's lock.
     fn remove_files(&self, found: &Found) -> Result<(), OpsError> {
+        let _held = self.lock(found)?;
         let store = &*found.store;
         let err = OpsError::store(&found.location.volume);
         let name = &found.location.name;
         store.remove(&layout::image(name)).map_err(&err)?;
         self.done(Step::DeleteImageRemoved)?;
         for tmp in store.list(layout::TMP).map_err(&err)? {
-            if layout::is_tmp_of_record(&tmp, name) {
+            let ours = tmp != format!("{name}.lock"); // held: released last
+            if ours && layout::is_leftover_of(&tmp, name) {
                 store
                     .remove(&format!("{}/{tmp}", layout::TMP))
                     .map_err(&err)?;

@@ -58,6 +58,16 @@ pub enum OpsError {
          that it is started (`gluster volume status`)"
     )]
     Unreachable { volume: String, reason: String },
+    #[error(
+        "volume {volume}: {failed}: input/output error; on a replicated volume this is most \
+         often a split-brain (`gluster volume heal {name} info split-brain`)"
+    )]
+    SplitBrain {
+        volume: String,
+        name: String,
+        /// What failed, as the store says it (`cannot read PATH`).
+        failed: String,
+    },
     #[error("volume {volume}: {source}")]
     Store {
         volume: String,
@@ -145,6 +155,15 @@ pub enum OpsError {
         gateways: Vec<String>,
         waited: Duration,
     },
+    #[error(
+        "export {name} is being changed by {holder} ({path} on the volume): try again when \
+         it is done"
+    )]
+    Locked {
+        name: String,
+        holder: String,
+        path: String,
+    },
     #[error("export {name} kept changing while this command ran: run it again")]
     Raced { name: String },
     #[error("cannot read random bytes from /dev/urandom")]
@@ -165,6 +184,11 @@ impl OpsError {
             StoreError::Unreachable(reason) => OpsError::Unreachable {
                 volume: volume.to_string(),
                 reason: reason.to_string(),
+            },
+            source if source.errno() == Some(libc::EIO) => OpsError::SplitBrain {
+                volume: volume.to_string(),
+                name: volume.volume.clone(),
+                failed: source.to_string(),
             },
             source => OpsError::Store {
                 volume: volume.to_string(),

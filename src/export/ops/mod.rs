@@ -19,6 +19,7 @@ mod create;
 mod delete;
 mod error;
 mod gateways;
+mod lock;
 mod request;
 mod resize;
 mod view;
@@ -110,6 +111,8 @@ pub struct Waits {
     pub poll: Duration,
     /// How often a progress line is printed while waiting.
     pub progress_every: Duration,
+    /// The longest wait for another command on the same export to finish.
+    pub lock: Duration,
 }
 
 impl Default for Waits {
@@ -118,6 +121,7 @@ impl Default for Waits {
             timeout: Duration::from_secs(60),
             poll: Duration::from_millis(500),
             progress_every: Duration::from_secs(5),
+            lock: Duration::from_secs(30),
         }
     }
 }
@@ -305,15 +309,15 @@ impl<'a> Ops<'a> {
     }
 
     /// Replaces the record `from` with `to`, unless another command changed it since it
-    /// was read: then the record as that command left it comes back instead. (A change
-    /// between this check and the replace can still be lost; commands on one export are
-    /// not meant to run at once, and a lost change is redone by its command.)
+    /// was read: then the record as that command left it comes back instead. Under the
+    /// export's lock, so this is a compare-and-swap.
     pub(crate) fn advance(
         &self,
         found: &Found,
         from: &Record,
         to: Record,
     ) -> Result<Advanced, OpsError> {
+        let _held = self.lock(found)?;
         let current = self.existing_record(found)?;
         if current != *from {
             return Ok(Advanced::Moved(current));

@@ -6,7 +6,7 @@
 //! to all but one of any number of linkers of a name, on one client or many); the
 //! replace is `rename`. A temporary file is written whole and `fsync`ed before either.
 
-use super::{Grown, MetaStore, StoreError, StoreOpener, tmp_name};
+use super::{Grown, MetaStore, StoreError, StoreOpener, is_leftover, tmp_name};
 use crate::export::layout;
 use crate::export::location::VolumeAddr;
 use crate::glfs::gfapi::{GfapiError, Preallocation, SMALL_FILE_MAX, SyncFile};
@@ -178,7 +178,7 @@ impl MetaStore for GlfsStore {
                 let modified = u64::try_from(st.modified).unwrap_or(0);
                 now.saturating_sub(modified) > age.as_secs()
             });
-            if old && name.ends_with(".tmp") && self.volume.unlink(&path).is_ok() {
+            if old && is_leftover(&name) && self.volume.unlink(&path).is_ok() {
                 removed += 1;
             }
         }

@@ -1,6 +1,6 @@
 //! [`MetaStore`] on a local directory standing for the volume's root.
 
-use super::{Grown, MAX_META_FILE, MetaStore, StoreError, StoreOpener, tmp_name};
+use super::{Grown, MAX_META_FILE, MetaStore, StoreError, StoreOpener, is_leftover, tmp_name};
 use crate::export::layout;
 use crate::export::location::VolumeAddr;
 use std::fs::{self, File, OpenOptions};
@@ -212,7 +212,7 @@ impl MetaStore for LocalStore {
                 .ok()
                 .and_then(|t| t.elapsed().ok())
                 .is_some_and(|elapsed| elapsed > age);
-            if old && name.ends_with(".tmp") && fs::remove_file(&path).is_ok() {
+            if old && is_leftover(&name) && fs::remove_file(&path).is_ok() {
                 removed += 1;
             }
         }

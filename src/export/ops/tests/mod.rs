@@ -3,6 +3,7 @@
 mod crash;
 mod create;
 mod delete;
+mod lock;
 mod resize;
 mod view;
 
@@ -117,6 +118,7 @@ fn fast_waits() -> Waits {
         timeout: std::time::Duration::from_millis(300),
         poll: std::time::Duration::from_millis(10),
         progress_every: std::time::Duration::from_millis(100),
+        lock: std::time::Duration::from_secs(5),
     }
 }
 
