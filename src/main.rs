@@ -130,7 +130,7 @@ fn main() -> ExitCode {
                     .clone()
                     .map(|settings| GatewayOptions {
                         settings,
-                        opener: gateway::store_opener(),
+                        opener: gateway_store_opener(&loaded.config),
                     }),
             };
             match daemon::run(opts) {
@@ -205,4 +205,20 @@ fn check_config(dev_config: &str, defaults: &OpenDefaults) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Where the gateway reaches its volumes' export records.
+#[cfg(feature = "glfs")]
+fn gateway_store_opener(
+    config: &gluster_tcmu::config::Config,
+) -> std::sync::Arc<dyn gluster_tcmu::export::StoreOpener> {
+    gateway::store_opener(OpenDefaults::from(config).glfs_connect())
+}
+
+/// Where the gateway reaches its volumes' export records.
+#[cfg(not(feature = "glfs"))]
+fn gateway_store_opener(
+    _config: &gluster_tcmu::config::Config,
+) -> std::sync::Arc<dyn gluster_tcmu::export::StoreOpener> {
+    gateway::store_opener()
 }

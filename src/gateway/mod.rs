@@ -35,7 +35,9 @@ pub use pass::{Gateway, HEARTBEAT, JOURNAL_FILE};
 pub use runner::{Answer, GatewayHandle, Requests, channel, spawn};
 
 use crate::config::ExportsConfig;
-use crate::export::{MetaStore, StoreError, StoreOpener, VolumeAddr};
+use crate::export::StoreOpener;
+#[cfg(not(feature = "glfs"))]
+use crate::export::{MetaStore, StoreError, VolumeAddr};
 use crate::lio::{LioError, StdFs};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -76,20 +78,29 @@ pub fn start(
     spawn(open, requests, poll, stop)
 }
 
-/// The store opener of the daemon's gateway. Volumes are reached through gfapi; until
-/// that store is part of the build, every volume reports that it is not.
-pub fn store_opener() -> Arc<dyn StoreOpener> {
-    Arc::new(NoGfapiStore)
+/// The store opener of the daemon's gateway: volumes are reached through gfapi, with the
+/// connect deadline and gfapi log of `connect`, sharing the daemon's connections to them.
+#[cfg(feature = "glfs")]
+pub fn store_opener(connect: crate::glfs::ConnectOptions) -> Arc<dyn StoreOpener> {
+    Arc::new(crate::export::store::GlfsVolumes::new(connect))
 }
 
-/// Stands for the gfapi store opener until it is built in.
-#[derive(Debug)]
-struct NoGfapiStore;
+/// Without the glfs handler built in, no volume can be reached.
+#[cfg(not(feature = "glfs"))]
+pub fn store_opener() -> Arc<dyn StoreOpener> {
+    Arc::new(NoGfapi)
+}
 
-impl StoreOpener for NoGfapiStore {
+/// Stands for the gfapi store opener in a build without the glfs handler.
+#[cfg(not(feature = "glfs"))]
+#[derive(Debug)]
+struct NoGfapi;
+
+#[cfg(not(feature = "glfs"))]
+impl StoreOpener for NoGfapi {
     fn open(&self, _volume: &VolumeAddr) -> Result<Arc<dyn MetaStore>, StoreError> {
         Err(StoreError::Unreachable(
-            "gfapi export store not built yet".into(),
+            "this gluster-tcmu is built without the glfs handler, which exports need".into(),
         ))
     }
 }

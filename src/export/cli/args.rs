@@ -68,7 +68,7 @@ pub struct CreateArgs {
     #[arg(long)]
     pub prealloc: bool,
     /// A gateway's portal, IP or IP:PORT (port 3260 if not given); the first is the one
-    /// clients try first. Repeat for each gateway.
+    /// clients try first. Repeat for each gateway. Default: this host's `[exports] portal`.
     #[arg(long = "gateway", value_name = "ADDR")]
     pub gateways: Vec<String>,
     /// An initiator allowed to log in (IQN); repeat for each. Default: any initiator.

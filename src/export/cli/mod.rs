@@ -55,6 +55,7 @@ fn dispatch(command: ExportCommand, config: &Config) -> Result<String, String> {
     let context = Context {
         opener: &opener,
         volumes: &volumes,
+        local_portal: config.exports.as_ref().map(|e| e.portal),
     };
     let result = context.run(command);
     // The process exits next, which ends its connections. Finishing them first
@@ -113,6 +114,9 @@ impl Observer for Console {
 struct Context<'a> {
     opener: &'a dyn StoreOpener,
     volumes: &'a [VolumeAddr],
+    /// This host's portal when it is a gateway (`[exports] portal`): the gateway of a
+    /// create that names none.
+    local_portal: Option<std::net::SocketAddr>,
 }
 
 impl Context<'_> {
@@ -127,12 +131,15 @@ impl Context<'_> {
 
     fn create(&self, a: CreateArgs) -> Result<String, String> {
         let location = ExportLocation::parse(&a.location).map_err(|e| one_line(&e))?;
-        let gateways = a
+        let mut gateways = a
             .gateways
             .iter()
             .map(|g| parse_gateway(g))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| one_line(&e))?;
+        if gateways.is_empty() {
+            gateways.extend(self.local_portal);
+        }
         let request = CreateRequest {
             size: parse_size(&a.size)?,
             prealloc: a.prealloc,

@@ -38,11 +38,13 @@ impl StoreOpener for KeepOpen {
     }
 }
 
-/// The volumes a bare export name is looked up in: the settings' `[exports] volumes`.
-/// Until the daemon's `[exports]` settings exist, there are none, and commands ask for
-/// `VOLUME@SERVER/NAME`.
-pub(super) fn configured_volumes(_config: &Config) -> Vec<VolumeAddr> {
-    Vec::new()
+/// The volumes a bare export name is looked up in: the settings' `[exports] volumes`
+/// (none without an `[exports]` section: commands then ask for `VOLUME@SERVER/NAME`).
+pub(super) fn configured_volumes(config: &Config) -> Vec<VolumeAddr> {
+    config
+        .exports
+        .as_ref()
+        .map_or_else(Vec::new, |e| e.volumes.clone())
 }
 
 #[cfg(feature = "glfs")]

@@ -5,7 +5,10 @@ mod runner;
 mod volumes;
 
 use super::*;
-use crate::export::{ExportName, GatewayReport, LocalStore, Record, State, StatusState, layout};
+use crate::export::{
+    ExportName, GatewayReport, LocalStore, MetaStore, Record, State, StatusState, StoreError,
+    VolumeAddr, layout,
+};
 use crate::lio::fake::FakeConfigfs;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
