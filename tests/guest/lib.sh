@@ -375,4 +375,7 @@ gt_cleanup_all() {
     gt_daemon_stop
     pkill -9 -x gluster-tcmu 2>/dev/null
     rm -f "$GT_IMG_DIR"/*.img
+    # A gateway's settings and LIO ownership journal (tests/guest/exports.sh).
+    rm -f /etc/gluster-tcmu/gluster-tcmu.toml
+    rm -rf /var/lib/gluster-tcmu
 }

@@ -145,7 +145,7 @@ if ((placeholder)); then
 else
     cp "$binary" "$share/bin/gluster-tcmu"
 fi
-cp -r "$here/lib.sh" "$here/guest-init.sh" "$here/scenarios" "$share/guest/"
+cp -r "$here/lib.sh" "$here/exports.sh" "$here/guest-init.sh" "$here/scenarios" "$share/guest/"
 spec=()
 for n in "${names[@]}"; do
     f=${file_of[$n]}
