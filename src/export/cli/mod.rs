@@ -109,6 +109,11 @@ impl Observer for Console {
         let answer = poke::converge(&self.control_socket, poke::CONVERGE_TIMEOUT);
         eprintln!("{}", poke::note(&self.control_socket, &answer, location));
     }
+
+    fn refresh(&self, _location: &ExportLocation) {
+        // The answer is the fresh report, which the command reads from the volume next.
+        let _ = poke::converge(&self.control_socket, poke::CONVERGE_TIMEOUT);
+    }
 }
 
 struct Context<'a> {

@@ -27,6 +27,11 @@ impl Ops<'_> {
             Err(OpsError::Corrupt { .. }) if force => return self.remove_corrupt(&found),
             other => other?,
         };
+        if record.state != State::Deleting {
+            // A gateway of this host reports sessions at its next pass; a logout made
+            // since must not refuse the delete.
+            self.observer.refresh(&found.location);
+        }
         let record = self.mark_deleting(&found, record, force)?;
         self.observer.changed(&found.location);
         let still = self.await_dropped(&found, &record.name)?;

@@ -91,6 +91,10 @@ pub trait Observer {
     /// The export at `location` changed on its volume: the place to ask a local daemon
     /// to look now rather than at its next poll.
     fn changed(&self, location: &ExportLocation);
+    /// A decision is about to be taken on the gateways' reports of the export at
+    /// `location` (a delete checks that nobody is logged in): the place to ask a local
+    /// daemon to look now, so that its report is current.
+    fn refresh(&self, _location: &ExportLocation) {}
 }
 
 /// An observer that ignores everything.

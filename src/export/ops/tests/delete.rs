@@ -34,6 +34,43 @@ fn delete_is_refused_while_a_fresh_report_shows_a_session() {
     assert_eq!(fx.snapshot(), before);
 }
 
+/// A gateway on this host that saw the initiator log out after its last report: asked to
+/// look again, it writes a report without the session; told of the change, it drops the
+/// export.
+struct RefreshingGateway<'a> {
+    fx: &'a Fixture,
+    refreshed: Mutex<usize>,
+}
+
+impl Observer for RefreshingGateway<'_> {
+    fn progress(&self, _line: &str) {}
+    fn changed(&self, _location: &ExportLocation) {
+        self.fx.report(GW1, 0, &[]);
+    }
+    fn refresh(&self, _location: &ExportLocation) {
+        *self.refreshed.lock().unwrap() += 1;
+        self.fx.report(GW1, 0, &[("disk1", serving(2, &[]))]);
+    }
+}
+
+#[test]
+fn delete_asks_the_local_gateway_to_look_again_before_refusing() {
+    let fx = Fixture::new();
+    fx.ops(&Quiet).create(&request("disk1")).unwrap();
+    fx.report(
+        GW1,
+        0,
+        &[("disk1", serving(2, &["iqn.1994-05.com.redhat:node1"]))],
+    );
+    let gateway = RefreshingGateway {
+        fx: &fx,
+        refreshed: Mutex::new(0),
+    };
+    fx.ops(&gateway).delete(&at("disk1"), false).unwrap();
+    assert_eq!(*gateway.refreshed.lock().unwrap(), 1);
+    assert_eq!(record_on(&fx, "disk1"), None);
+}
+
 #[test]
 fn delete_with_force_goes_ahead_despite_sessions_and_gateways_that_do_not_let_go() {
     let fx = Fixture::new();
