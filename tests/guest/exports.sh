@@ -35,13 +35,12 @@ gt_json() {
 gt_export_state() {
     local out
     out=$("$GT_BIN" export info "$1/$2" --json 2>/dev/null) || return 1
-    python3 - "$3" <<<"$out" <<'EOF'
+    python3 -c '
 import json, sys
-info = json.load(sys.stdin)
-want = sys.argv[1]
+info = json.loads(sys.argv[2])
 states = [g.get("state") for g in info.get("gateways", [])]
-sys.exit(0 if states and all(s == want for s in states) else 1)
-EOF
+sys.exit(0 if states and all(s == sys.argv[1] for s in states) else 1)
+' "$3" "$out"
 }
 
 # gt_export_exists VOL NAME: the export's record is on the volume (in any state).

@@ -108,11 +108,25 @@ took=$(($(date +%s) - start))
 ((took < 60)) || gt_fail "the failed create took ${took}s"
 gt_info "refused in ${took}s: $(head -1 "$GT_RESULTS/create-unreachable.txt")"
 
-gt_step "a create killed halfway (kill -9 while it preallocates), then repeated"
+gt_step "a create killed halfway (kill -9 once its record is on the bricks, before it is ready), then repeated"
+# Every Gluster call is made 40 ms slower (netem on lo), so that the create's steps are far
+# enough apart to kill it between the record and the image's readiness.
+modprobe sch_netem 2>/dev/null
+tc qdisc add dev lo root netem delay 40ms || gt_fail "tc netem on lo"
+brick_record=$GT_BRICK_ROOT/$GT_VOLUME/b1/gluster-tcmu/exports/half.json
 "$GT_BIN" export create "$vol/half" --size 256M --prealloc --gateway "$portal" >/dev/null 2>&1 &
 killer=$!
-gt_wait 60 "the killed create's record" gt_export_exists "$vol" half
-kill -9 $killer; wait $killer 2>/dev/null
+for ((i = 0; i < 1200; i++)); do [[ -s $brick_record ]] && break; sleep 0.05; done
+kill -9 $killer 2>/dev/null
+killed=$?
+wait $killer 2>/dev/null
+tc qdisc del dev lo root
+((killed == 0)) || gt_fail "the create finished before it could be killed"
+state=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"])' "$brick_record") ||
+    gt_fail "no record of the killed create on the brick"
+[[ $state == creating ]] || gt_fail "the killed create's record is $state, not creating"
+gt_info "killed with its record $state"
+"$GT_BIN" export list "$vol" | tee "$GT_RESULTS/list-half.txt"
 "$GT_BIN" export create "$vol/half" --size 256M --prealloc --gateway "$portal" >/dev/null ||
     gt_fail "the repeated create failed"
 gt_check "the repeated create is ready" gt_export_state "$vol" half ready
