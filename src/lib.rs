@@ -9,16 +9,17 @@
 
 pub mod abi;
 pub mod backstore;
+pub mod cfgstring;
 pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod device;
 pub mod doorbell;
+pub mod error_text;
 pub mod export;
 pub mod gateway;
 #[cfg(feature = "glfs")]
 pub mod glfs;
-pub mod handler;
 pub mod lio;
 pub mod logging;
 pub mod reactor;

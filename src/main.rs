@@ -136,7 +136,7 @@ fn main() -> ExitCode {
             match daemon::run(opts) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    tracing::error!("{}", gluster_tcmu::handler::admin_message(&e));
+                    tracing::error!("{}", gluster_tcmu::error_text::admin_message(&e));
                     ExitCode::FAILURE
                 }
             }
@@ -183,7 +183,10 @@ fn load_settings(path: Option<PathBuf>, overrides: &Layer) -> Option<gluster_tcm
     match gluster_tcmu::config::load(&sources, overrides) {
         Ok(l) => Some(l),
         Err(e) => {
-            eprintln!("gluster-tcmu: {}", gluster_tcmu::handler::admin_message(&e));
+            eprintln!(
+                "gluster-tcmu: {}",
+                gluster_tcmu::error_text::admin_message(&e)
+            );
             None
         }
     }
@@ -191,7 +194,7 @@ fn load_settings(path: Option<PathBuf>, overrides: &Layer) -> Option<gluster_tcm
 
 fn check_config(dev_config: &str, defaults: &OpenDefaults) -> ExitCode {
     // The same checks as D-Bus CheckConfig: parsing and local checks, then the backing.
-    let outcome = gluster_tcmu::handler::split_subtype(dev_config)
+    let outcome = gluster_tcmu::cfgstring::split_subtype(dev_config)
         .and_then(|(subtype, _)| gluster_tcmu::control::dbus::validate(subtype, dev_config))
         .map_err(|e| e.to_string())
         .and_then(|cfg| gluster_tcmu::daemon::service::check_backing(&cfg, defaults, false));

@@ -2,11 +2,11 @@
 //!
 //! Skipped (with a note) when `dbus-daemon` is not installed (`apt-get install dbus`).
 
+use gluster_tcmu::cfgstring::{Subtype, SubtypeConfig};
 use gluster_tcmu::control::dbus::{
     BUS_NAME, BusChoice, DbusError, DbusService, HANDLER_INTERFACE, HANDLER_MANAGER_PATH,
     HandlerInfo, ROOT_PATH, ServiceOps, serve,
 };
-use gluster_tcmu::handler::{HandlerConfig, Subtype};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -88,15 +88,15 @@ fn bus_config(dir: &std::path::Path) -> String {
 /// Records what reached it; refuses volume "down" and LUN "missing".
 #[derive(Default)]
 struct FakeOps {
-    checked: Mutex<Vec<HandlerConfig>>,
+    checked: Mutex<Vec<SubtypeConfig>>,
     changed: Mutex<Vec<(String, u64, String)>>,
 }
 
 impl ServiceOps for FakeOps {
-    fn check_config(&self, config: &HandlerConfig) -> Result<(), String> {
+    fn check_config(&self, config: &SubtypeConfig) -> Result<(), String> {
         self.checked.lock().unwrap().push(config.clone());
         match config {
-            HandlerConfig::Glfs(g) if g.volume == "down" => {
+            SubtypeConfig::Glfs(g) if g.volume == "down" => {
                 Err("cannot reach volume down within 10 s".to_owned())
             }
             _ => Ok(()),
@@ -108,7 +108,7 @@ impl ServiceOps for FakeOps {
         name: &str,
         size: u64,
         dev_config: &str,
-        _config: &HandlerConfig,
+        _config: &SubtypeConfig,
     ) -> Result<(), (i32, String)> {
         let call = (name.to_owned(), size, dev_config.to_owned());
         self.changed.lock().unwrap().push(call);
@@ -251,7 +251,7 @@ fn check_config_calls(conn: &Connection, ops: &FakeOps) {
                 .into()
         )
     );
-    // Only strings the handler module accepted reach the injected checker.
+    // Only strings the cfgstring module accepted reach the injected checker.
     let checked = ops.checked.lock().unwrap();
     let kinds: Vec<_> = checked.iter().map(|c| c.subtype()).collect();
     assert_eq!(

@@ -11,10 +11,10 @@ use common::gluster::{
 use common::model::*;
 use common::*;
 use gluster_tcmu::backstore::{Backstore, GlfsBackstore, IoCompletion, IoOp, IoRequest};
+use gluster_tcmu::cfgstring::{SubtypeFormat, glfs::GlfsFormat};
 use gluster_tcmu::glfs::{
     AsyncOp, ConnectOptions, GlfsFile, Mailbox, Registry, VolumeKey, check_volume,
 };
-use gluster_tcmu::handler::{Handler, glfs::Glfs};
 use gluster_tcmu::reactor::Reactor;
 use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
 use std::sync::Arc;
@@ -358,7 +358,7 @@ fn a_checked_volume_stays_connected_for_the_lun_that_follows() {
     let host = "localhost";
     let key = volume_key("gt1", host);
     let path = image("kept");
-    let cfg = Glfs::parse(&format!("gt1@{host}/{path}")).expect("parses");
+    let cfg = GlfsFormat::parse(&format!("gt1@{host}/{path}")).expect("parses");
     let found = check_volume(&cfg, &test_options().connect, Duration::from_secs(2));
     assert!(found.expect("the check passes").contains("will be created"));
     assert_eq!(Registry::global().users(&key), 1, "kept after the check");
@@ -396,7 +396,13 @@ fn bad_config_strings_get_precise_errors() {
         deadline,
         ..test_options().connect
     };
-    let check = |s: &str| check_volume(&Glfs::parse(s).expect("parses"), &connect, Duration::ZERO);
+    let check = |s: &str| {
+        check_volume(
+            &GlfsFormat::parse(s).expect("parses"),
+            &connect,
+            Duration::ZERO,
+        )
+    };
     let ok = check("gt1@127.0.0.2/check-new.img").expect("creatable");
     assert!(ok.contains("will be created"), "{ok}");
     let err = check("nosuchvol@127.0.0.2/x.img").unwrap_err();
@@ -415,9 +421,9 @@ fn bad_config_strings_get_precise_errors() {
         "{err}"
     );
     // Strings the parser refuses never reach the network.
-    assert!(Glfs::parse("gt1@127.0.0.2").is_err());
-    assert!(Glfs::parse("gt 1@127.0.0.2/x").is_err());
-    assert!(Glfs::parse("gt1@127.0.0.2+127.0.0.2/x").is_err());
+    assert!(GlfsFormat::parse("gt1@127.0.0.2").is_err());
+    assert!(GlfsFormat::parse("gt 1@127.0.0.2/x").is_err());
+    assert!(GlfsFormat::parse("gt1@127.0.0.2+127.0.0.2/x").is_err());
     // Opening a LUN on a missing volume fails with ENOENT, not a hang.
     let e = GlfsBackstore::open_at(volume_key("nosuchvol", HOST), "x.img", 512, &test_options())
         .unwrap_err();
@@ -434,7 +440,7 @@ fn gfapi_logs_where_the_connect_options_say() {
         ..test_options().connect
     };
     // Its own server spelling: a new connection, not one another test made.
-    let cfg = Glfs::parse(&format!("gt1@127.0.0.3/{}", image("logdir"))).expect("parses");
+    let cfg = GlfsFormat::parse(&format!("gt1@127.0.0.3/{}", image("logdir"))).expect("parses");
     check_volume(&cfg, &connect, Duration::ZERO).expect("the check passes");
     let text = std::fs::read_to_string(&log).expect("gfapi's log is in the directory given");
     assert!(!text.is_empty(), "gfapi wrote nothing to {}", log.display());

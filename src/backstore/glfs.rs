@@ -29,11 +29,11 @@
 use super::{
     Backstore, BackstoreError, Capabilities, IoCompletion, IoOp, IoRequest, Rejected, check_range,
 };
+use crate::cfgstring::glfs::GlfsConfig;
 use crate::glfs::{
     AsyncOp, ConnectOptions, Done, GlfsError, GlfsFile, Mailbox, Registry, Volume, VolumeKey,
     is_disconnect,
 };
-use crate::handler::glfs::GlfsConfig;
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 use std::time::Duration;
@@ -246,7 +246,7 @@ impl GlfsBackstore {
         tracing::warn!(
             volume = %key.volume, path,
             "cannot open ({}); answering BUSY while reconnecting in the background",
-            crate::handler::admin_message(&e)
+            crate::error_text::admin_message(&e)
         );
         let mut lun = Self::with_link(key, path, size, opts, Link::Down(job), mailbox);
         lun.outages = 1;

@@ -7,7 +7,7 @@ fn toml(text: &str) -> Layer {
 fn toml_err(text: &str) -> String {
     match parse_toml(Path::new("test.toml"), text) {
         Ok(layer) => panic!("accepted: {layer:?}"),
-        Err(e) => crate::handler::admin_message(&e),
+        Err(e) => crate::error_text::admin_message(&e),
     }
 }
 
@@ -250,7 +250,7 @@ fn load_reads_files_and_tolerates_missing_ones() {
 
     std::fs::write(&sources.ours, "[reactor]\nthread = 2\n").unwrap();
     let err = load(&sources, &Layer::default()).unwrap_err();
-    assert!(crate::handler::admin_message(&err).contains("unknown field `thread`"));
+    assert!(crate::error_text::admin_message(&err).contains("unknown field `thread`"));
 
     let required = Sources {
         ours: dir.join("absent.toml"),

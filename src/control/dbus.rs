@@ -27,7 +27,8 @@
 
 #![forbid(unsafe_code)]
 
-use crate::handler::{self, ConfigError, HandlerConfig, Subtype, admin_message};
+use crate::cfgstring::{self, CfgStringError, Subtype, SubtypeConfig};
+use crate::error_text::admin_message;
 use std::collections::HashMap;
 use std::sync::Arc;
 use zbus::fdo::{RequestNameFlags, RequestNameReply};
@@ -70,7 +71,7 @@ impl From<Subtype> for HandlerInfo {
 }
 
 impl HandlerInfo {
-    /// Every subtype the handler module knows.
+    /// Every subtype the cfgstring module knows.
     pub fn builtin() -> Vec<HandlerInfo> {
         Subtype::ALL.into_iter().map(HandlerInfo::from).collect()
     }
@@ -80,11 +81,11 @@ impl HandlerInfo {
 ///
 /// Both methods may block (they run on a blocking pool, never on the data path).
 pub trait ServiceOps: Send + Sync + 'static {
-    /// Checks that the outside world can serve `config`, after the handler module has
-    /// accepted the string (for `file` including [`handler::file::check_on_disk`]). For
+    /// Checks that the outside world can serve `config`, after the cfgstring module has
+    /// accepted the string (for `file` including [`cfgstring::file::check_on_disk`]). For
     /// `glfs` this is where the volume is reached within a deadline. `Err` carries the
     /// sentence shown to the admin.
-    fn check_config(&self, config: &HandlerConfig) -> Result<(), String>;
+    fn check_config(&self, config: &SubtypeConfig) -> Result<(), String>;
 
     /// Resizes or swaps the backing store of the live LUN whose storage object is `name`.
     /// `dev_config` is the new `"<subtype>/<cfgstring>"` as targetcli sent it, `config` its
@@ -94,7 +95,7 @@ pub trait ServiceOps: Send + Sync + 'static {
         name: &str,
         size: u64,
         dev_config: &str,
-        config: &HandlerConfig,
+        config: &SubtypeConfig,
     ) -> Result<(), (i32, String)>;
 }
 
@@ -198,17 +199,17 @@ fn handler_path(subtype: &str) -> Result<OwnedObjectPath, DbusError> {
 }
 
 /// Parses `"<subtype>/<cfg>"` sent to the object of `subtype` and runs the local checks.
-pub fn validate(subtype: &str, dev_config: &str) -> Result<HandlerConfig, ConfigError> {
-    let (named, cfg) = handler::split_subtype(dev_config)?;
+pub fn validate(subtype: &str, dev_config: &str) -> Result<SubtypeConfig, CfgStringError> {
+    let (named, cfg) = cfgstring::split_subtype(dev_config)?;
     if named != subtype {
-        return Err(ConfigError::WrongSubtype {
+        return Err(CfgStringError::WrongSubtype {
             expected: subtype.to_owned(),
             found: named.to_owned(),
         });
     }
     let config = Subtype::from_name(named)?.parse(cfg)?;
-    if let HandlerConfig::File(file) = &config {
-        handler::file::check_on_disk(file)?;
+    if let SubtypeConfig::File(file) = &config {
+        cfgstring::file::check_on_disk(file)?;
     }
     Ok(config)
 }

@@ -159,7 +159,7 @@ pub fn add(ctx: &EventContext, minor: u32) -> i32 {
             }
         },
         Err(e) => {
-            tracing::error!(device = %dev.name, "cannot open: {}", crate::handler::admin_message(&e));
+            tracing::error!(device = %dev.name, "cannot open: {}", crate::error_text::admin_message(&e));
             e.errno()
         }
     }

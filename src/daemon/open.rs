@@ -4,12 +4,12 @@
 #![forbid(unsafe_code)]
 
 use crate::backstore::{Backstore, FileBackstore, FileOptions, RamBackstore};
+use crate::cfgstring::{CfgStringError, SubtypeConfig, parse_dev_config};
 use crate::config::Config;
 use crate::control::configfs::{ConfigfsDevice, ConfigfsError};
 use crate::control::uio::UioDevice;
 use crate::device::{Device, DeviceError};
 use crate::doorbell::Doorbell;
-use crate::handler::{ConfigError, HandlerConfig, parse_dev_config};
 use crate::region::{MapError, SharedRegion};
 use crate::scsi::{Identity, LunConfig};
 use std::path::{Path, PathBuf};
@@ -85,7 +85,7 @@ pub enum OpenError {
     #[error("configfs")]
     Configfs(#[from] ConfigfsError),
     #[error("config string rejected: {0}")]
-    Config(#[from] ConfigError),
+    CfgString(#[from] CfgStringError),
     #[error("handler `{0}` is not built into this daemon")]
     HandlerUnavailable(String),
     #[error("cannot open the backing file")]
@@ -115,7 +115,7 @@ impl OpenError {
     /// The negative errno the kernel gets in the ADDED_DEVICE_DONE reply.
     pub fn errno(&self) -> i32 {
         let e = match self {
-            OpenError::Config(_) | OpenError::Size { .. } => libc::EINVAL,
+            OpenError::CfgString(_) | OpenError::Size { .. } => libc::EINVAL,
             OpenError::RamTooLarge { .. } => libc::EFBIG,
             OpenError::HandlerUnavailable(_) => libc::EOPNOTSUPP,
             OpenError::File(crate::backstore::FileOpenError::Open { source, .. })
@@ -153,8 +153,8 @@ pub fn open_device(
     if block == 0 || size % u64::from(block) != 0 || size == 0 {
         return Err(OpenError::Size { size, block });
     }
-    let handler = parse_dev_config(&format!("{}/{}", uio.name.subtype, uio.name.config))?;
-    if matches!(handler, HandlerConfig::Glfs(_)) {
+    let subtype_config = parse_dev_config(&format!("{}/{}", uio.name.subtype, uio.name.config))?;
+    if matches!(subtype_config, SubtypeConfig::Glfs(_)) {
         let added = opening == Opening::Added;
         super::time_out::review(&cfs, &uio.name, defaults.glfs_cmd_time_out, added);
     }
@@ -168,7 +168,7 @@ pub fn open_device(
     if let Some(id) = identity {
         (lun.vendor, lun.product, lun.revision) = (id.vendor, id.product, id.revision);
     }
-    let backstore = open_backstore(&handler, size, defaults, &mut lun, opening)?;
+    let backstore = open_backstore(&subtype_config, size, defaults, &mut lun, opening)?;
     let caps = backstore.capabilities();
     // UNMAP and GET LBA STATUS are offered only where blocks can really be deallocated.
     lun.thin = caps.discard;
@@ -189,14 +189,14 @@ pub fn open_device(
 }
 
 fn open_backstore(
-    handler: &HandlerConfig,
+    subtype_config: &SubtypeConfig,
     size: u64,
     defaults: &OpenDefaults,
     lun: &mut LunConfig,
     opening: Opening,
 ) -> Result<Box<dyn Backstore>, OpenError> {
-    match handler {
-        HandlerConfig::Ram(cfg) => {
+    match subtype_config {
+        SubtypeConfig::Ram(cfg) => {
             if size > defaults.ram_max_size {
                 return Err(OpenError::RamTooLarge {
                     size,
@@ -206,7 +206,7 @@ fn open_backstore(
             lun.write_cache = cfg.write_cache.unwrap_or(lun.write_cache);
             Ok(Box::new(RamBackstore::new(size)))
         }
-        HandlerConfig::File(cfg) => {
+        SubtypeConfig::File(cfg) => {
             lun.write_cache = cfg.write_cache.unwrap_or(lun.write_cache);
             lun.read_only = cfg.read_only;
             let mut opts = FileOptions {
@@ -227,7 +227,7 @@ fn open_backstore(
             }
         }
         #[cfg(feature = "glfs")]
-        HandlerConfig::Glfs(cfg) => {
+        SubtypeConfig::Glfs(cfg) => {
             let opts = crate::backstore::GlfsOptions {
                 connect: defaults.glfs_connect(),
                 ..crate::backstore::GlfsOptions::default()
@@ -243,7 +243,7 @@ fn open_backstore(
             Ok(Box::new(lun?))
         }
         #[cfg(not(feature = "glfs"))]
-        HandlerConfig::Glfs(_) => Err(OpenError::HandlerUnavailable("glfs".into())),
+        SubtypeConfig::Glfs(_) => Err(OpenError::HandlerUnavailable("glfs".into())),
     }
 }
 

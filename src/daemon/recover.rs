@@ -58,7 +58,7 @@ fn recover_one(ctx: &EventContext, dev: uio::UioDevice) {
             Err(e) => tracing::error!(device = %dev.name, "cannot serve: {e}"),
         },
         Err(e) => {
-            tracing::error!(device = %dev.name, "cannot recover: {}", crate::handler::admin_message(&e))
+            tracing::error!(device = %dev.name, "cannot recover: {}", crate::error_text::admin_message(&e))
         }
     }
     if blocked {

@@ -5,8 +5,8 @@
 
 use super::open::OpenDefaults;
 use super::registry::Registry;
+use crate::cfgstring::SubtypeConfig;
 use crate::control::dbus::ServiceOps;
-use crate::handler::HandlerConfig;
 use std::sync::Arc;
 
 /// The daemon's side of `org.kernel.TCMUService1`.
@@ -19,7 +19,7 @@ pub struct DaemonOps {
 }
 
 impl ServiceOps for DaemonOps {
-    fn check_config(&self, config: &HandlerConfig) -> Result<(), String> {
+    fn check_config(&self, config: &SubtypeConfig) -> Result<(), String> {
         check_backing(config, &self.defaults, true).map(drop)
     }
 
@@ -30,7 +30,7 @@ impl ServiceOps for DaemonOps {
         name: &str,
         size: u64,
         dev_config: &str,
-        _config: &HandlerConfig,
+        _config: &SubtypeConfig,
     ) -> Result<(), (i32, String)> {
         let minor = self
             .registry
@@ -62,14 +62,14 @@ impl ServiceOps for DaemonOps {
 /// found. With `keep_connection` (the daemon, not a one-shot command), a connection
 /// that passed stays up for [`crate::glfs::CHECK_KEEP`] so the LUN created next shares it.
 pub fn check_backing(
-    config: &HandlerConfig,
+    config: &SubtypeConfig,
     defaults: &OpenDefaults,
     keep_connection: bool,
 ) -> Result<String, String> {
     match config {
-        HandlerConfig::File(_) | HandlerConfig::Ram(_) => Ok(format!("{config:?}")),
+        SubtypeConfig::File(_) | SubtypeConfig::Ram(_) => Ok(format!("{config:?}")),
         #[cfg(feature = "glfs")]
-        HandlerConfig::Glfs(cfg) => {
+        SubtypeConfig::Glfs(cfg) => {
             let keep = if keep_connection {
                 crate::glfs::CHECK_KEEP
             } else {
@@ -78,7 +78,7 @@ pub fn check_backing(
             crate::glfs::check_volume(cfg, &defaults.glfs_connect(), keep)
         }
         #[cfg(not(feature = "glfs"))]
-        HandlerConfig::Glfs(_) => {
+        SubtypeConfig::Glfs(_) => {
             let _ = (defaults, keep_connection);
             Err("the glfs handler is not built into this gluster-tcmu".into())
         }

@@ -1,10 +1,10 @@
 //! Where an export is: `VOLUME@SERVER[+SERVER...]/NAME` on the command line, the same
 //! volume-and-servers syntax as a `user:glfs` config string (so the rules for volume and
-//! server names are those of [`crate::handler::glfs`]), followed by the export's name.
+//! server names are those of [`crate::cfgstring::glfs`]), followed by the export's name.
 
 use super::name::{ExportName, NameError};
-use crate::handler::glfs::{Glfs, GlfsConfig};
-use crate::handler::{ConfigError, Handler};
+use crate::cfgstring::glfs::{GlfsConfig, GlfsFormat};
+use crate::cfgstring::{CfgStringError, SubtypeFormat};
 use std::fmt;
 
 /// A Gluster volume and the volfile servers to reach it through, in order.
@@ -28,7 +28,7 @@ pub enum LocationError {
     Volume {
         given: String,
         #[source]
-        source: ConfigError,
+        source: CfgStringError,
     },
     #[error("{given:?} is not VOLUME@SERVER[+SERVER...]/NAME: the export's name is missing")]
     NoName { given: String },
@@ -42,7 +42,7 @@ impl VolumeAddr {
         if given.contains('/') {
             return Err(LocationError::Volume {
                 given: given.to_owned(),
-                source: ConfigError::DirectoryPath(given.to_owned()),
+                source: CfgStringError::DirectoryPath(given.to_owned()),
             });
         }
         // The volume part of a config string, with a stand-in path, is parsed by the
@@ -96,7 +96,7 @@ impl fmt::Display for ExportLocation {
 }
 
 fn parse_config(given: &str, config: &str) -> Result<GlfsConfig, LocationError> {
-    Glfs::parse(config).map_err(|source| LocationError::Volume {
+    GlfsFormat::parse(config).map_err(|source| LocationError::Volume {
         given: given.to_owned(),
         source,
     })

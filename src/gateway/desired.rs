@@ -166,7 +166,7 @@ mod tests {
         r.serial = "has:colon".into();
         let err = export_lun(&r, portal()).unwrap_err();
         assert!(
-            crate::handler::admin_message(&err).starts_with("record field `serial`: "),
+            crate::error_text::admin_message(&err).starts_with("record field `serial`: "),
             "{err:?}"
         );
         let mut r = record("disk1", &["10.0.0.1:3260"]);
@@ -178,7 +178,7 @@ mod tests {
             target: None,
         });
         let err = export_lun(&r, portal()).unwrap_err();
-        let msg = crate::handler::admin_message(&err);
+        let msg = crate::error_text::admin_message(&err);
         assert!(msg.starts_with("record field `chap`: "), "{msg}");
         assert!(!msg.contains("tiny1"), "no secret in messages: {msg}");
     }

@@ -4,8 +4,8 @@
 
 use super::desired::export_lun;
 use super::records::Records;
+use crate::error_text::admin_message;
 use crate::export::{ExportStatus, State, StatusState};
-use crate::handler::admin_message;
 use crate::lio::ExportLun;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;

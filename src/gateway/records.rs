@@ -1,8 +1,8 @@
 //! Reading the export records of one volume: each record file on its own, so that one
 //! bad file costs only its own export.
 
+use crate::error_text::admin_message;
 use crate::export::{ExportName, MetaStore, Record, StoreError, VolumeAddr, layout};
-use crate::handler::admin_message;
 use std::collections::BTreeMap;
 
 /// A volume's records by export name: the record, or why it cannot be used.

@@ -2,8 +2,8 @@
 //! ([`GatewayHandle::converge`], the control socket's `converge`).
 
 use super::{Gateway, GatewayError};
+use crate::error_text::admin_message;
 use crate::export::GatewayReport;
-use crate::handler::admin_message;
 use crate::lio::ConfigFs;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

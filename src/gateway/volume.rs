@@ -2,10 +2,10 @@
 //! the statuses last reported for its exports, and what was last written to it.
 
 use super::records::{self, Records};
+use crate::error_text::admin_message;
 use crate::export::{
     ExportStatus, GatewayReport, MetaStore, StoreOpener, VolumeAddr, layout, report,
 };
-use crate::handler::admin_message;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -80,10 +80,10 @@ fn run(
                 // connection meanwhile, with nothing else to show); the rest repeat it.
                 failures += 1;
                 if failures == 1 {
-                    let why = crate::handler::admin_message(&e);
+                    let why = crate::error_text::admin_message(&e);
                     tracing::warn!(volume = %key.volume, %path, "cannot open the image on a new connection yet ({why}); retrying with back-off");
                 } else {
-                    let why = crate::handler::admin_message(&e);
+                    let why = crate::error_text::admin_message(&e);
                     tracing::debug!(volume = %key.volume, %path, failures, "reconnect failed: {why}");
                 }
                 delay = (delay * 2).clamp(FIRST_RETRY, Duration::from_secs(30));

@@ -246,7 +246,7 @@ fn fetch_latest(watch: &Watch, client: &mut Option<Client>) -> Option<Vec<u8>> {
         }
         Err(e) => {
             *client = None;
-            let why = crate::handler::admin_message(&e);
+            let why = crate::error_text::admin_message(&e);
             tracing::debug!(volume = %watch.volume, "volfile fetch: {why}");
             None
         }

@@ -2,9 +2,9 @@
 
 use super::registry::{Registry, VolumeKey};
 use super::{ConnectOptions, GlfsError};
+use crate::cfgstring::glfs::GlfsConfig;
 use crate::glfs::gfapi::{GfapiError, Volume};
 use crate::glfs::glusterd::{GetspecError, Server, VolfileError, server_list};
-use crate::handler::glfs::GlfsConfig;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -9,9 +9,9 @@
 
 use super::attempt::Attempt;
 use super::{ConnectOptions, GlfsError};
+use crate::cfgstring::glfs::GlfsConfig;
 use crate::glfs::gfapi::{Volume, VolumeSpec};
 use crate::glfs::glusterd::{GLUSTERD_PORT, Server, Watch, server_list};
-use crate::handler::glfs::GlfsConfig;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};

@@ -3,8 +3,8 @@
 //! Grammar: `/absolute/path[;direct=0|1][;wce=0|1][;ro=0|1]` — the path first, options
 //! after it in any order, each at most once. The path therefore cannot contain `;`.
 
-use super::shared::{key_value, parse_bool, set_once, split_pieces};
-use super::{ConfigError, Handler, RunnerOptions};
+use super::syntax::{key_value, parse_bool, set_once, split_pieces};
+use super::{CfgStringError, SubtypeFormat, TcmurOptions};
 use rustix::fs::Access;
 use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
@@ -22,17 +22,17 @@ pub struct FileConfig {
     /// `ro=1`: refuse writes with DATA PROTECT.
     pub read_only: bool,
     /// tcmu-runner options found in the string.
-    pub runner: RunnerOptions,
+    pub tcmur: TcmurOptions,
 }
 
-/// The `file` handler.
+/// The `file` subtype's config string format: its name, help text and parser.
 #[derive(Debug)]
-pub struct File;
+pub struct FileFormat;
 
 /// Option keys, listed in errors.
 const KNOWN: &str = "direct, wce, ro";
 
-impl Handler for File {
+impl SubtypeFormat for FileFormat {
     type Config = FileConfig;
     const SUBTYPE: &'static str = "file";
 
@@ -40,15 +40,18 @@ impl Handler for File {
         DESC
     }
 
-    fn parse(cfg: &str) -> Result<FileConfig, ConfigError> {
+    fn parse(cfg: &str) -> Result<FileConfig, CfgStringError> {
         let pieces = split_pieces(cfg)?;
-        let (path, options) = pieces.items.split_first().ok_or(ConfigError::MissingPath)?;
+        let (path, options) = pieces
+            .items
+            .split_first()
+            .ok_or(CfgStringError::MissingPath)?;
         let mut config = FileConfig {
             path: check_path(path)?,
             direct: None,
             write_cache: None,
             read_only: false,
-            runner: pieces.runner,
+            tcmur: pieces.tcmur,
         };
         let mut ro = None;
         for piece in options {
@@ -66,44 +69,44 @@ impl Handler for File {
     }
 }
 
-fn unknown(key: &str) -> ConfigError {
-    ConfigError::UnknownOption {
-        subtype: File::SUBTYPE,
+fn unknown(key: &str) -> CfgStringError {
+    CfgStringError::UnknownOption {
+        subtype: FileFormat::SUBTYPE,
         key: key.to_owned(),
         known: KNOWN,
     }
 }
 
 /// Absolute, no `..`, and not a form that can only name a directory.
-fn check_path(path: &str) -> Result<PathBuf, ConfigError> {
+fn check_path(path: &str) -> Result<PathBuf, CfgStringError> {
     if !path.starts_with('/') {
-        return Err(ConfigError::NotAbsolute(path.to_owned()));
+        return Err(CfgStringError::NotAbsolute(path.to_owned()));
     }
     let parsed = Path::new(path);
     if parsed.components().any(|c| c == Component::ParentDir) {
-        return Err(ConfigError::DotDot(path.to_owned()));
+        return Err(CfgStringError::DotDot(path.to_owned()));
     }
     if path.ends_with('/') || path.ends_with("/.") {
-        return Err(ConfigError::DirectoryPath(path.to_owned()));
+        return Err(CfgStringError::DirectoryPath(path.to_owned()));
     }
     Ok(parsed.to_path_buf())
 }
 
 /// The filesystem half of `CheckConfig`: the backing file is a writable regular file, or
 /// it does not exist yet and its directory exists and is writable (the daemon creates it
-/// at the LUN size). Kept apart from [`File::parse`] because it does I/O.
-pub fn check_on_disk(config: &FileConfig) -> Result<(), ConfigError> {
+/// at the LUN size). Kept apart from [`FileFormat::parse`] because it does I/O.
+pub fn check_on_disk(config: &FileConfig) -> Result<(), CfgStringError> {
     let path = &config.path;
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => Err(ConfigError::IsDirectory(path.clone())),
-        Ok(meta) if !meta.is_file() => Err(ConfigError::NotRegularFile(path.clone())),
+        Ok(meta) if meta.is_dir() => Err(CfgStringError::IsDirectory(path.clone())),
+        Ok(meta) if !meta.is_file() => Err(CfgStringError::NotRegularFile(path.clone())),
         Ok(_) if config.read_only => Ok(()),
-        Ok(_) => writable(path).map_err(|_| ConfigError::NotWritable(path.clone())),
+        Ok(_) => writable(path).map_err(|_| CfgStringError::NotWritable(path.clone())),
         Err(e) if missing(&e) && config.read_only => {
-            Err(ConfigError::ReadOnlyMissing(path.clone()))
+            Err(CfgStringError::ReadOnlyMissing(path.clone()))
         }
         Err(e) if missing(&e) => check_creatable(path),
-        Err(source) => Err(ConfigError::Inspect {
+        Err(source) => Err(CfgStringError::Inspect {
             path: path.clone(),
             source,
         }),
@@ -111,19 +114,19 @@ pub fn check_on_disk(config: &FileConfig) -> Result<(), ConfigError> {
 }
 
 /// A missing file can be created: its parent is an existing, writable directory.
-fn check_creatable(path: &Path) -> Result<(), ConfigError> {
+fn check_creatable(path: &Path) -> Result<(), CfgStringError> {
     let dir = path.parent().unwrap_or(Path::new("/"));
     let (p, d) = (path.to_path_buf(), dir.to_path_buf());
     match std::fs::metadata(dir) {
-        Ok(meta) if !meta.is_dir() => Err(ConfigError::ParentNotDir { path: p, dir: d }),
+        Ok(meta) if !meta.is_dir() => Err(CfgStringError::ParentNotDir { path: p, dir: d }),
         Ok(_) if rustix::fs::access(dir, Access::WRITE_OK | Access::EXEC_OK).is_err() => {
-            Err(ConfigError::ParentNotWritable { path: p, dir: d })
+            Err(CfgStringError::ParentNotWritable { path: p, dir: d })
         }
         Ok(_) => Ok(()),
         Err(e) if e.kind() == ErrorKind::NotFound => {
-            Err(ConfigError::NoParentDir { path: p, dir: d })
+            Err(CfgStringError::NoParentDir { path: p, dir: d })
         }
-        Err(source) => Err(ConfigError::Inspect { path: d, source }),
+        Err(source) => Err(CfgStringError::Inspect { path: d, source }),
     }
 }
 

@@ -1,13 +1,14 @@
 //! Every accepted and refused form of every subtype, with the exact admin message.
 
-use super::file::{File, check_on_disk};
-use super::glfs::{Glfs, parse_host};
-use super::ram::Ram;
+use super::file::{FileFormat, check_on_disk};
+use super::glfs::{GlfsFormat, parse_host};
+use super::ram::RamFormat;
 use super::*;
+use crate::error_text::admin_message;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-fn err<T: std::fmt::Debug>(r: Result<T, ConfigError>) -> String {
+fn err<T: std::fmt::Debug>(r: Result<T, CfgStringError>) -> String {
     match r {
         Ok(v) => panic!("expected an error, got {v:?}"),
         Err(e) => admin_message(&e),
@@ -20,7 +21,7 @@ fn file_cfg(path: &str) -> FileConfig {
         direct: None,
         write_cache: None,
         read_only: false,
-        runner: RunnerOptions::default(),
+        tcmur: TcmurOptions::default(),
     }
 }
 
@@ -117,32 +118,34 @@ fn runner_time_out_before_or_after() {
         "/x.img;tcmur_cmd_time_out=30",
         "tcmur_cmd_time_out=30;/x.img;",
     ] {
-        let c = File::parse(cfg).unwrap();
-        assert_eq!(c.runner.cmd_time_out, Some(30), "{cfg}");
+        let c = FileFormat::parse(cfg).unwrap();
+        assert_eq!(c.tcmur.cmd_time_out, Some(30), "{cfg}");
         assert_eq!(c.path, PathBuf::from("/x.img"));
     }
     assert_eq!(
-        err(File::parse("/x;tcmur_cmd_time_out=abc")),
+        err(FileFormat::parse("/x;tcmur_cmd_time_out=abc")),
         "option tcmur_cmd_time_out=\"abc\": expected a whole number from 0 to 4294967295"
     );
     assert_eq!(
-        err(File::parse("/x;tcmur_cmd_time_out=4294967296")),
+        err(FileFormat::parse("/x;tcmur_cmd_time_out=4294967296")),
         "option tcmur_cmd_time_out=\"4294967296\": expected a whole number from 0 to 4294967295"
     );
     assert_eq!(
-        err(File::parse("/x;tcmur_cmd_time_out=-1")),
+        err(FileFormat::parse("/x;tcmur_cmd_time_out=-1")),
         "option tcmur_cmd_time_out=\"-1\": expected a whole number from 0 to 4294967295"
     );
     assert_eq!(
-        err(File::parse("/x;tcmur_cmd_time_out=")),
+        err(FileFormat::parse("/x;tcmur_cmd_time_out=")),
         "option tcmur_cmd_time_out=\"\": expected a whole number from 0 to 4294967295"
     );
     assert_eq!(
-        err(File::parse("/x;tcmur_cmd_time_out=1;tcmur_cmd_time_out=2")),
+        err(FileFormat::parse(
+            "/x;tcmur_cmd_time_out=1;tcmur_cmd_time_out=2"
+        )),
         "option \"tcmur_cmd_time_out\" is given twice"
     );
     let via_enum = parse_dev_config("ram/tcmur_cmd_time_out=0").unwrap();
-    assert_eq!(via_enum.runner_options().cmd_time_out, Some(0));
+    assert_eq!(via_enum.tcmur_options().cmd_time_out, Some(0));
 }
 
 // ---- file ---------------------------------------------------------------------------
@@ -150,25 +153,25 @@ fn runner_time_out_before_or_after() {
 #[test]
 fn file_accepts() {
     assert_eq!(
-        File::parse("/var/lib/x.img").unwrap(),
+        FileFormat::parse("/var/lib/x.img").unwrap(),
         file_cfg("/var/lib/x.img")
     );
-    let c = File::parse("/v/x.img;direct=0;wce=1;ro=1").unwrap();
+    let c = FileFormat::parse("/v/x.img;direct=0;wce=1;ro=1").unwrap();
     assert_eq!(
         (c.direct, c.write_cache, c.read_only),
         (Some(false), Some(true), true)
     );
-    let c = File::parse("/v/x.img;ro=0;direct=1;").unwrap();
+    let c = FileFormat::parse("/v/x.img;ro=0;direct=1;").unwrap();
     assert_eq!(
         (c.direct, c.write_cache, c.read_only),
         (Some(true), None, false)
     );
     // "." components and doubled slashes are harmless and kept as written.
-    assert!(File::parse("/v/./x.img").is_ok());
-    assert!(File::parse("//v//x.img").is_ok());
-    assert!(File::parse("/v/x=1.img").is_ok());
+    assert!(FileFormat::parse("/v/./x.img").is_ok());
+    assert!(FileFormat::parse("//v//x.img").is_ok());
+    assert!(FileFormat::parse("/v/x=1.img").is_ok());
     let full = parse_dev_config("file//var/lib/x.img").unwrap();
-    assert_eq!(full, HandlerConfig::File(file_cfg("/var/lib/x.img")));
+    assert_eq!(full, SubtypeConfig::File(file_cfg("/var/lib/x.img")));
     assert_eq!(full.subtype(), Subtype::File);
 }
 
@@ -327,18 +330,15 @@ fn cleanup(dir: &std::path::Path) {
 
 #[test]
 fn ram_accepts() {
-    assert_eq!(Ram::parse("").unwrap(), RamConfig::default());
-    assert_eq!(Ram::parse(";").unwrap(), RamConfig::default());
-    assert_eq!(Ram::parse("wce=1").unwrap().write_cache, Some(true));
-    assert_eq!(Ram::parse("wce=0;").unwrap().write_cache, Some(false));
-    let c = Ram::parse("tcmur_cmd_time_out=5;wce=1").unwrap();
-    assert_eq!(
-        (c.write_cache, c.runner.cmd_time_out),
-        (Some(true), Some(5))
-    );
+    assert_eq!(RamFormat::parse("").unwrap(), RamConfig::default());
+    assert_eq!(RamFormat::parse(";").unwrap(), RamConfig::default());
+    assert_eq!(RamFormat::parse("wce=1").unwrap().write_cache, Some(true));
+    assert_eq!(RamFormat::parse("wce=0;").unwrap().write_cache, Some(false));
+    let c = RamFormat::parse("tcmur_cmd_time_out=5;wce=1").unwrap();
+    assert_eq!((c.write_cache, c.tcmur.cmd_time_out), (Some(true), Some(5)));
     assert_eq!(
         parse_dev_config("ram/").unwrap(),
-        HandlerConfig::Ram(RamConfig::default())
+        SubtypeConfig::Ram(RamConfig::default())
     );
 }
 
@@ -367,18 +367,18 @@ fn dns(name: &str) -> Host {
 
 #[test]
 fn glfs_tcmu_runner_form() {
-    let c = Glfs::parse("gv0@gluster1/block-store/lun0").unwrap();
+    let c = GlfsFormat::parse("gv0@gluster1/block-store/lun0").unwrap();
     assert_eq!(
         c,
         GlfsConfig {
             volume: "gv0".into(),
             servers: vec![dns("gluster1")],
             path: "block-store/lun0".into(),
-            runner: RunnerOptions::default(),
+            tcmur: TcmurOptions::default(),
         }
     );
     let c = parse_dev_config("glfs/my_vol-2@10.0.0.1/img").unwrap();
-    let HandlerConfig::Glfs(c) = c else {
+    let SubtypeConfig::Glfs(c) = c else {
         panic!("not glfs")
     };
     assert_eq!(c.servers, [Host::Ipv4(Ipv4Addr::new(10, 0, 0, 1))]);
@@ -387,7 +387,8 @@ fn glfs_tcmu_runner_form() {
 
 #[test]
 fn glfs_several_servers_and_runner_option() {
-    let c = Glfs::parse("gv0@a.example.com+10.0.0.2+b./d/f.img;tcmur_cmd_time_out=7").unwrap();
+    let c =
+        GlfsFormat::parse("gv0@a.example.com+10.0.0.2+b./d/f.img;tcmur_cmd_time_out=7").unwrap();
     assert_eq!(
         c.servers,
         [
@@ -397,12 +398,12 @@ fn glfs_several_servers_and_runner_option() {
         ]
     );
     assert_eq!(c.path, "d/f.img");
-    assert_eq!(c.runner.cmd_time_out, Some(7));
+    assert_eq!(c.tcmur.cmd_time_out, Some(7));
     // gluster-block's form: the option after the path.
-    let c = Glfs::parse("bv@10.1.1.1/block-store/1c2;tcmur_cmd_time_out=42").unwrap();
-    assert_eq!(c.runner.cmd_time_out, Some(42));
-    let c = Glfs::parse(";tcmur_cmd_time_out=42;bv@h/p").unwrap();
-    assert_eq!(c.runner.cmd_time_out, Some(42));
+    let c = GlfsFormat::parse("bv@10.1.1.1/block-store/1c2;tcmur_cmd_time_out=42").unwrap();
+    assert_eq!(c.tcmur.cmd_time_out, Some(42));
+    let c = GlfsFormat::parse(";tcmur_cmd_time_out=42;bv@h/p").unwrap();
+    assert_eq!(c.tcmur.cmd_time_out, Some(42));
     assert_eq!(
         c.servers.iter().map(Host::to_string).collect::<Vec<_>>(),
         ["h"]
@@ -549,7 +550,7 @@ fn host_rules() {
 
 #[test]
 fn admin_message_joins_sources() {
-    let e = ConfigError::Inspect {
+    let e = CfgStringError::Inspect {
         path: PathBuf::from("/x"),
         source: std::io::Error::from_raw_os_error(libc::EACCES),
     };

@@ -4,8 +4,8 @@
 //! daemon's `[ram] max_size` caps it when the device is added, not here, because the
 //! config string does not carry the size.
 
-use super::shared::{key_value, parse_bool, set_once, split_pieces};
-use super::{ConfigError, Handler, RunnerOptions};
+use super::syntax::{key_value, parse_bool, set_once, split_pieces};
+use super::{CfgStringError, SubtypeFormat, TcmurOptions};
 
 /// A parsed `user:ram` config string.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,14 +14,14 @@ pub struct RamConfig {
     /// `emulate_write_cache` attribute.
     pub write_cache: Option<bool>,
     /// tcmu-runner options found in the string.
-    pub runner: RunnerOptions,
+    pub tcmur: TcmurOptions,
 }
 
-/// The `ram` handler.
+/// The `ram` subtype's config string format: its name, help text and parser.
 #[derive(Debug)]
-pub struct Ram;
+pub struct RamFormat;
 
-impl Handler for Ram {
+impl SubtypeFormat for RamFormat {
     type Config = RamConfig;
     const SUBTYPE: &'static str = "ram";
 
@@ -29,18 +29,18 @@ impl Handler for Ram {
         DESC
     }
 
-    fn parse(cfg: &str) -> Result<RamConfig, ConfigError> {
+    fn parse(cfg: &str) -> Result<RamConfig, CfgStringError> {
         let pieces = split_pieces(cfg)?;
         let mut config = RamConfig {
             write_cache: None,
-            runner: pieces.runner,
+            tcmur: pieces.tcmur,
         };
         for piece in pieces.items {
             let (key, value) = key_value(piece)?;
             match key {
                 "wce" => set_once(&mut config.write_cache, key, parse_bool(key, value)?)?,
                 _ => {
-                    return Err(ConfigError::UnknownOption {
+                    return Err(CfgStringError::UnknownOption {
                         subtype: Self::SUBTYPE,
                         key: key.to_owned(),
                         known: "wce",

@@ -10,8 +10,8 @@
 //! to targetcli's command line. For the same reason no port can be given (always 24007)
 //! and IPv6 literals cannot be written at all — a DNS name resolving to one works.
 
-use super::shared::{key_value, split_pieces};
-use super::{ConfigError, Handler, RunnerOptions};
+use super::syntax::{key_value, split_pieces};
+use super::{CfgStringError, SubtypeFormat, TcmurOptions};
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::{Component, Path};
@@ -26,7 +26,7 @@ pub struct GlfsConfig {
     /// Path of the image inside the volume, relative to its root (no leading `/`).
     pub path: String,
     /// tcmu-runner options found in the string.
-    pub runner: RunnerOptions,
+    pub tcmur: TcmurOptions,
 }
 
 /// A volfile server.
@@ -47,11 +47,11 @@ impl fmt::Display for Host {
     }
 }
 
-/// The `glfs` handler.
+/// The `glfs` subtype's config string format: its name, help text and parser.
 #[derive(Debug)]
-pub struct Glfs;
+pub struct GlfsFormat;
 
-impl Handler for Glfs {
+impl SubtypeFormat for GlfsFormat {
     type Config = GlfsConfig;
     const SUBTYPE: &'static str = "glfs";
 
@@ -59,12 +59,15 @@ impl Handler for Glfs {
         DESC
     }
 
-    fn parse(cfg: &str) -> Result<GlfsConfig, ConfigError> {
+    fn parse(cfg: &str) -> Result<GlfsConfig, CfgStringError> {
         let pieces = split_pieces(cfg)?;
-        let (main, rest) = pieces.items.split_first().ok_or(ConfigError::MissingAt)?;
+        let (main, rest) = pieces
+            .items
+            .split_first()
+            .ok_or(CfgStringError::MissingAt)?;
         if let Some(extra) = rest.first() {
             let (key, _) = key_value(extra)?;
-            return Err(ConfigError::UnknownOption {
+            return Err(CfgStringError::UnknownOption {
                 subtype: Self::SUBTYPE,
                 key: key.to_owned(),
                 known: "tcmur_cmd_time_out",
@@ -75,60 +78,62 @@ impl Handler for Glfs {
             volume: check_volume(volume)?,
             servers: parse_servers(servers)?,
             path: check_volume_path(path)?,
-            runner: pieces.runner,
+            tcmur: pieces.tcmur,
         })
     }
 }
 
 /// `volume@servers/path` into its three parts, as tcmu-runner splits it.
-fn split_main(main: &str) -> Result<(&str, &str, &str), ConfigError> {
-    let (volume, rest) = main.split_once('@').ok_or(ConfigError::MissingAt)?;
-    let (servers, path) = rest.split_once('/').ok_or(ConfigError::MissingVolumePath)?;
+fn split_main(main: &str) -> Result<(&str, &str, &str), CfgStringError> {
+    let (volume, rest) = main.split_once('@').ok_or(CfgStringError::MissingAt)?;
+    let (servers, path) = rest
+        .split_once('/')
+        .ok_or(CfgStringError::MissingVolumePath)?;
     Ok((volume, servers, path))
 }
 
 /// Gluster's own rule for volume names: letters, digits, `-` and `_`.
-fn check_volume(volume: &str) -> Result<String, ConfigError> {
+fn check_volume(volume: &str) -> Result<String, CfgStringError> {
     if volume.is_empty() {
-        return Err(ConfigError::EmptyVolume);
+        return Err(CfgStringError::EmptyVolume);
     }
     let ok = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
     if !volume.bytes().all(ok) {
-        return Err(ConfigError::BadVolume(volume.to_owned()));
+        return Err(CfgStringError::BadVolume(volume.to_owned()));
     }
     Ok(volume.to_owned())
 }
 
 /// Non-empty, relative to the volume root, no `..`, not a directory form.
-fn check_volume_path(path: &str) -> Result<String, ConfigError> {
+fn check_volume_path(path: &str) -> Result<String, CfgStringError> {
     if path.is_empty() {
-        return Err(ConfigError::MissingVolumePath);
+        return Err(CfgStringError::MissingVolumePath);
     }
     if path.starts_with('/') {
-        return Err(ConfigError::VolumePathAbsolute(path.to_owned()));
+        return Err(CfgStringError::VolumePathAbsolute(path.to_owned()));
     }
     if Path::new(path)
         .components()
         .any(|c| c == Component::ParentDir)
     {
-        return Err(ConfigError::DotDot(path.to_owned()));
+        return Err(CfgStringError::DotDot(path.to_owned()));
     }
     if path.ends_with('/') || path == "." || path.ends_with("/.") {
-        return Err(ConfigError::DirectoryPath(path.to_owned()));
+        return Err(CfgStringError::DirectoryPath(path.to_owned()));
     }
     Ok(path.to_owned())
 }
 
 /// `h1+h2+...` into hosts, refusing empty entries and duplicates.
-fn parse_servers(list: &str) -> Result<Vec<Host>, ConfigError> {
+fn parse_servers(list: &str) -> Result<Vec<Host>, CfgStringError> {
     let mut hosts: Vec<Host> = Vec::new();
     for name in list.split('+') {
         if name.is_empty() {
-            return Err(ConfigError::EmptyServer(list.to_owned()));
+            return Err(CfgStringError::EmptyServer(list.to_owned()));
         }
         let host = parse_host(name)?;
         if hosts.contains(&host) {
-            return Err(ConfigError::DuplicateServer(name.to_owned()));
+            return Err(CfgStringError::DuplicateServer(name.to_owned()));
         }
         hosts.push(host);
     }
@@ -138,8 +143,8 @@ fn parse_servers(list: &str) -> Result<Vec<Host>, ConfigError> {
 /// A DNS name (RFC 1123 labels) or a dotted-quad IPv4 address. A name made only of
 /// digits and dots is taken as an address, so `10.0.0.256` is refused rather than
 /// looked up.
-pub fn parse_host(name: &str) -> Result<Host, ConfigError> {
-    let bad = |why| ConfigError::BadHost {
+pub fn parse_host(name: &str) -> Result<Host, CfgStringError> {
+    let bad = |why| CfgStringError::BadHost {
         host: name.to_owned(),
         why,
     };

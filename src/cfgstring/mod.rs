@@ -16,7 +16,7 @@
 //!
 //! Options are separated by `;`. tcmu-runner's own option `tcmur_cmd_time_out=N` (seconds,
 //! written by gluster-block, before or after the handler's part) is accepted by every
-//! subtype and returned in [`RunnerOptions`]. Empty pieces (`;;`, a trailing `;`) are
+//! subtype and returned in [`TcmurOptions`]. Empty pieces (`;;`, a trailing `;`) are
 //! ignored so that strings edited by hand or by scripts do not fail on a stray separator.
 //!
 //! The filesystem check of `file` ([`file::check_on_disk`]) is the only part that does I/O;
@@ -24,25 +24,26 @@
 
 #![forbid(unsafe_code)]
 
+mod error;
 pub mod file;
 pub mod glfs;
 pub mod ram;
-mod shared;
+mod syntax;
 
 #[cfg(test)]
 mod tests;
 
+pub use error::CfgStringError;
 pub use file::FileConfig;
 pub use glfs::{GlfsConfig, Host};
 pub use ram::RamConfig;
-pub use shared::ConfigError;
 
 /// Longest `"<subtype>/<config>"` the kernel keeps without truncating it.
 pub const MAX_DEV_CONFIG_LEN: usize = 255;
 
 /// tcmu-runner options that any subtype's config string may carry.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RunnerOptions {
+pub struct TcmurOptions {
     /// `tcmur_cmd_time_out=N`: seconds after which a command still running in the handler
     /// is reported as timed out (tcmu-runner only logs it; so will we).
     pub cmd_time_out: Option<u32>,
@@ -61,7 +62,7 @@ pub enum Subtype {
 
 /// A parsed config string of any subtype.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HandlerConfig {
+pub enum SubtypeConfig {
     /// `user:file`.
     File(FileConfig),
     /// `user:ram`.
@@ -71,7 +72,7 @@ pub enum HandlerConfig {
 }
 
 /// What each subtype module provides: its name, the help targetcli shows, and its parser.
-pub trait Handler {
+pub trait SubtypeFormat {
     /// The typed config its strings parse into.
     type Config;
     /// The subtype as it appears in configfs and targetcli (`user:<SUBTYPE>`).
@@ -79,7 +80,7 @@ pub trait Handler {
     /// Help text shown under "CFGSTRING FORMAT" by `targetcli ... help create`.
     fn config_desc() -> &'static str;
     /// Parses the part after `"<subtype>/"`. Pure: touches no file or network.
-    fn parse(cfg: &str) -> Result<Self::Config, ConfigError>;
+    fn parse(cfg: &str) -> Result<Self::Config, CfgStringError>;
 }
 
 impl Subtype {
@@ -87,58 +88,58 @@ impl Subtype {
     pub const ALL: [Subtype; 3] = [Subtype::File, Subtype::Glfs, Subtype::Ram];
 
     /// Looks a subtype up by its configfs name.
-    pub fn from_name(name: &str) -> Result<Self, ConfigError> {
+    pub fn from_name(name: &str) -> Result<Self, CfgStringError> {
         Self::ALL
             .into_iter()
             .find(|s| s.name() == name)
-            .ok_or_else(|| ConfigError::UnknownSubtype(name.to_owned()))
+            .ok_or_else(|| CfgStringError::UnknownSubtype(name.to_owned()))
     }
 
     /// The configfs / targetcli name.
     pub fn name(self) -> &'static str {
         match self {
-            Subtype::File => file::File::SUBTYPE,
-            Subtype::Ram => ram::Ram::SUBTYPE,
-            Subtype::Glfs => glfs::Glfs::SUBTYPE,
+            Subtype::File => file::FileFormat::SUBTYPE,
+            Subtype::Ram => ram::RamFormat::SUBTYPE,
+            Subtype::Glfs => glfs::GlfsFormat::SUBTYPE,
         }
     }
 
     /// The admin help text (D-Bus property `ConfigDesc`).
     pub fn config_desc(self) -> &'static str {
         match self {
-            Subtype::File => file::File::config_desc(),
-            Subtype::Ram => ram::Ram::config_desc(),
-            Subtype::Glfs => glfs::Glfs::config_desc(),
+            Subtype::File => file::FileFormat::config_desc(),
+            Subtype::Ram => ram::RamFormat::config_desc(),
+            Subtype::Glfs => glfs::GlfsFormat::config_desc(),
         }
     }
 
     /// Parses `cfg` (the part after `"<subtype>/"`), applying the shared rules first.
-    pub fn parse(self, cfg: &str) -> Result<HandlerConfig, ConfigError> {
+    pub fn parse(self, cfg: &str) -> Result<SubtypeConfig, CfgStringError> {
         check_shared_rules(self.name(), cfg)?;
         Ok(match self {
-            Subtype::File => HandlerConfig::File(file::File::parse(cfg)?),
-            Subtype::Ram => HandlerConfig::Ram(ram::Ram::parse(cfg)?),
-            Subtype::Glfs => HandlerConfig::Glfs(glfs::Glfs::parse(cfg)?),
+            Subtype::File => SubtypeConfig::File(file::FileFormat::parse(cfg)?),
+            Subtype::Ram => SubtypeConfig::Ram(ram::RamFormat::parse(cfg)?),
+            Subtype::Glfs => SubtypeConfig::Glfs(glfs::GlfsFormat::parse(cfg)?),
         })
     }
 }
 
-impl HandlerConfig {
+impl SubtypeConfig {
     /// The subtype this config belongs to.
     pub fn subtype(&self) -> Subtype {
         match self {
-            HandlerConfig::File(_) => Subtype::File,
-            HandlerConfig::Ram(_) => Subtype::Ram,
-            HandlerConfig::Glfs(_) => Subtype::Glfs,
+            SubtypeConfig::File(_) => Subtype::File,
+            SubtypeConfig::Ram(_) => Subtype::Ram,
+            SubtypeConfig::Glfs(_) => Subtype::Glfs,
         }
     }
 
     /// The tcmu-runner options carried by the string.
-    pub fn runner_options(&self) -> RunnerOptions {
+    pub fn tcmur_options(&self) -> TcmurOptions {
         match self {
-            HandlerConfig::File(c) => c.runner,
-            HandlerConfig::Ram(c) => c.runner,
-            HandlerConfig::Glfs(c) => c.runner,
+            SubtypeConfig::File(c) => c.tcmur,
+            SubtypeConfig::Ram(c) => c.tcmur,
+            SubtypeConfig::Glfs(c) => c.tcmur,
         }
     }
 }
@@ -146,28 +147,28 @@ impl HandlerConfig {
 /// Splits `"<subtype>/<config>"` at the first `/`: `"file//var/lib/x.img"` gives
 /// `("file", "/var/lib/x.img")`. The subtype must be non-empty; the config may be empty
 /// (`"ram/"`).
-pub fn split_subtype(dev_config: &str) -> Result<(&str, &str), ConfigError> {
+pub fn split_subtype(dev_config: &str) -> Result<(&str, &str), CfgStringError> {
     match dev_config.split_once('/') {
-        Some(("", _)) => Err(ConfigError::EmptySubtype),
+        Some(("", _)) => Err(CfgStringError::EmptySubtype),
         Some(pair) => Ok(pair),
-        None => Err(ConfigError::NoSubtype(dev_config.to_owned())),
+        None => Err(CfgStringError::NoSubtype(dev_config.to_owned())),
     }
 }
 
 /// Parses a full `"<subtype>/<config>"` string (uio name tail, targetcli's argument).
-pub fn parse_dev_config(dev_config: &str) -> Result<HandlerConfig, ConfigError> {
+pub fn parse_dev_config(dev_config: &str) -> Result<SubtypeConfig, CfgStringError> {
     let (subtype, cfg) = split_subtype(dev_config)?;
     Subtype::from_name(subtype)?.parse(cfg)
 }
 
 /// The kernel and rtslib limits every config string obeys (see the module docs).
-pub fn check_shared_rules(subtype: &str, cfg: &str) -> Result<(), ConfigError> {
+pub fn check_shared_rules(subtype: &str, cfg: &str) -> Result<(), CfgStringError> {
     let len = subtype.len() + 1 + cfg.len();
     if len > MAX_DEV_CONFIG_LEN {
-        return Err(ConfigError::TooLong { len });
+        return Err(CfgStringError::TooLong { len });
     }
     match cfg.chars().find(|c| forbidden_reason(*c).is_some()) {
-        Some(ch) => Err(ConfigError::Forbidden {
+        Some(ch) => Err(CfgStringError::Forbidden {
             ch,
             why: forbidden_reason(ch).unwrap_or_default(),
         }),
@@ -184,17 +185,4 @@ fn forbidden_reason(c: char) -> Option<&'static str> {
         c if c.is_control() => Some("control characters cannot be typed in targetcli"),
         _ => None,
     }
-}
-
-/// Joins an error and its sources into one line, for messages shown to the admin over
-/// D-Bus, where only a string travels.
-pub fn admin_message(err: &dyn std::error::Error) -> String {
-    let mut msg = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        msg.push_str(": ");
-        msg.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    msg
 }

@@ -1,13 +1,13 @@
-//! The error type and the `;`-separated option syntax every subtype shares.
+//! Why a config string was refused: one enum for every subtype, worded for the admin.
 
-use super::{MAX_DEV_CONFIG_LEN, RunnerOptions};
+use super::MAX_DEV_CONFIG_LEN;
 use std::path::PathBuf;
 
 /// Why a config string was refused. `Display` is the exact sentence targetcli shows after
 /// "cfgstring invalid: ", so each says what is wrong and, where useful, what to write.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum CfgStringError {
     /// `"<subtype>/<config>"` longer than the kernel keeps.
     #[error(
         "config string is {len} bytes with its \"<subtype>/\" prefix; the kernel keeps at most {MAX_DEV_CONFIG_LEN}"
@@ -163,79 +163,4 @@ pub enum ConfigError {
         "path inside the volume {0:?} must be relative to the volume root; write volume@server/dir/file without a second '/'"
     )]
     VolumePathAbsolute(String),
-}
-
-/// The option pieces of a config string with tcmu-runner's options taken out.
-#[derive(Debug, Default)]
-pub(crate) struct Pieces<'a> {
-    /// Non-empty pieces in order, excluding runner options.
-    pub items: Vec<&'a str>,
-    /// `tcmur_cmd_time_out` and friends.
-    pub runner: RunnerOptions,
-}
-
-/// Key of tcmu-runner's command time-out option.
-const CMD_TIME_OUT: &str = "tcmur_cmd_time_out";
-
-/// Splits `cfg` on `;`, drops empty pieces and takes out tcmu-runner's options.
-pub(crate) fn split_pieces(cfg: &str) -> Result<Pieces<'_>, ConfigError> {
-    let mut pieces = Pieces::default();
-    for piece in cfg.split(';').filter(|p| !p.is_empty()) {
-        match piece.split_once('=') {
-            Some((CMD_TIME_OUT, value)) => {
-                if pieces.runner.cmd_time_out.is_some() {
-                    return Err(ConfigError::DuplicateOption(CMD_TIME_OUT.to_owned()));
-                }
-                let secs = parse_number(CMD_TIME_OUT, value, u64::from(u32::MAX))?;
-                pieces.runner.cmd_time_out = u32::try_from(secs).ok();
-            }
-            _ => pieces.items.push(piece),
-        }
-    }
-    Ok(pieces)
-}
-
-/// Splits `key=value`.
-pub(crate) fn key_value(piece: &str) -> Result<(&str, &str), ConfigError> {
-    piece
-        .split_once('=')
-        .ok_or_else(|| ConfigError::NotKeyValue(piece.to_owned()))
-}
-
-/// `0` or `1`; nothing else, so that `wce=false` typos are caught rather than guessed.
-pub(crate) fn parse_bool(key: &str, value: &str) -> Result<bool, ConfigError> {
-    match value {
-        "0" => Ok(false),
-        "1" => Ok(true),
-        _ => Err(ConfigError::BadBool {
-            key: key.to_owned(),
-            value: value.to_owned(),
-        }),
-    }
-}
-
-/// A decimal number in `0..=max`.
-pub(crate) fn parse_number(key: &str, value: &str, max: u64) -> Result<u64, ConfigError> {
-    let bad = || ConfigError::BadNumber {
-        key: key.to_owned(),
-        value: value.to_owned(),
-        max,
-    };
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    value
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n <= max)
-        .ok_or_else(bad)
-}
-
-/// Stores `value` in `slot`, refusing a second assignment of the same option.
-pub(crate) fn set_once<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), ConfigError> {
-    if slot.is_some() {
-        return Err(ConfigError::DuplicateOption(key.to_owned()));
-    }
-    *slot = Some(value);
-    Ok(())
 }
