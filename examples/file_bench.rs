@@ -47,7 +47,7 @@ struct Args {
     busy_poll_us: u64,
     /// Gathering window of the reactor in microseconds (0: none; the daemon's default
     /// is 100).
-    #[arg(long, default_value_t = gluster_tcmu::config::GatherUs::DEFAULT.duration().as_micros() as u64)]
+    #[arg(long, default_value_t = gluster_tcmu::settings::GatherUs::DEFAULT.duration().as_micros() as u64)]
     gather_us: u64,
     /// How long the fake kernel spins for completions before sleeping, in microseconds
     /// (0: it sleeps, as the real kernel's side does).

@@ -10,7 +10,6 @@
 pub mod abi;
 pub mod backstore;
 pub mod cfgstring;
-pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod device;
@@ -26,6 +25,7 @@ pub mod reactor;
 pub mod region;
 pub mod ring;
 pub mod scsi;
+pub mod settings;
 pub mod slab;
 #[cfg(feature = "test-utils")]
 pub mod testing;

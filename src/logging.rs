@@ -3,7 +3,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::config::{LogConfig, LogLevel, LogTarget};
+use crate::settings::{LogLevel, LogSettings, LogTarget};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -74,7 +74,7 @@ fn filter(level: LogLevel, spec: Option<&str>) -> tracing_subscriber::EnvFilter 
 }
 
 /// Installs the global subscriber. `spec` (an `EnvFilter` string) overrides the level.
-pub fn init(cfg: &LogConfig, spec: Option<&str>) -> io::Result<()> {
+pub fn init(cfg: &LogSettings, spec: Option<&str>) -> io::Result<()> {
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt().with_env_filter(filter(cfg.level, spec));
     let journald = matches!(cfg.target, LogTarget::Journald)

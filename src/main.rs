@@ -1,10 +1,10 @@
 //! `gluster-tcmu`: the daemon and its admin commands.
 
 use clap::{Parser, Subcommand};
-use gluster_tcmu::config::{Layer, Sources};
 use gluster_tcmu::daemon::{self, DaemonOptions, control, open::OpenDefaults, open::Roots};
 use gluster_tcmu::gateway::{self, GatewayOptions};
 use gluster_tcmu::reactor::ReactorOptions;
+use gluster_tcmu::settings::{Layer, Sources};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,14 +36,14 @@ enum Command {
         /// Microseconds a reactor keeps looking for new commands after a busy turn
         /// before it sleeps (0-10000; default 0: never spin). Lowers queue-depth-1
         /// latency at the price of a busy core while I/O flows.
-        #[arg(long, value_parser = parse_micros::<gluster_tcmu::config::BusyPollUs>)]
-        busy_poll_us: Option<gluster_tcmu::config::BusyPollUs>,
+        #[arg(long, value_parser = parse_micros::<gluster_tcmu::settings::BusyPollUs>)]
+        busy_poll_us: Option<gluster_tcmu::settings::BusyPollUs>,
         /// Microseconds a reactor waits for the rest of a batch of small reads and
         /// writes to files in memory (tmpfs), which io_uring's worker threads complete
         /// one by one, so that the batch is answered with one doorbell (0-1000; default
         /// 100; 0: never wait).
-        #[arg(long, value_parser = parse_micros::<gluster_tcmu::config::GatherUs>)]
-        gather_us: Option<gluster_tcmu::config::GatherUs>,
+        #[arg(long, value_parser = parse_micros::<gluster_tcmu::settings::GatherUs>)]
+        gather_us: Option<gluster_tcmu::settings::GatherUs>,
         /// Log level (error, warn, info, debug, trace) or a filter such as
         /// `gluster_tcmu=debug`.
         #[arg(long)]
@@ -107,30 +107,31 @@ fn main() -> ExitCode {
             let Some(loaded) = load_settings(config, &overrides) else {
                 return ExitCode::FAILURE;
             };
-            if let Err(e) = gluster_tcmu::logging::init(&loaded.config.log, log_level.as_deref()) {
+            if let Err(e) = gluster_tcmu::logging::init(&loaded.settings.log, log_level.as_deref())
+            {
                 eprintln!("gluster-tcmu: cannot set up logging: {e}");
                 return ExitCode::FAILURE;
             }
             loaded.warnings.iter().for_each(|w| tracing::warn!("{w}"));
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
             let opts = DaemonOptions {
-                reactor_threads: loaded.config.reactor.effective_threads(cpus),
+                reactor_threads: loaded.settings.reactor.effective_threads(cpus),
                 reactor: ReactorOptions {
-                    busy_poll: loaded.config.reactor.busy_poll,
-                    gather: loaded.config.reactor.gather,
+                    busy_poll: loaded.settings.reactor.busy_poll,
+                    gather: loaded.settings.reactor.gather,
                 },
                 roots: Roots::default(),
-                defaults: OpenDefaults::from(&loaded.config),
+                defaults: OpenDefaults::from(&loaded.settings),
                 control_socket,
                 dbus: !no_dbus,
-                metrics: loaded.config.metrics.listen,
+                metrics: loaded.settings.metrics.listen,
                 gateway: loaded
-                    .config
+                    .settings
                     .exports
                     .clone()
                     .map(|settings| GatewayOptions {
                         settings,
-                        opener: gateway_store_opener(&loaded.config),
+                        opener: gateway_store_opener(&loaded.settings),
                     }),
             };
             match daemon::run(opts) {
@@ -143,12 +144,12 @@ fn main() -> ExitCode {
         }
         Command::CheckConfig { config, settings } => {
             match load_settings(settings, &Layer::default()) {
-                Some(loaded) => check_config(&config, &OpenDefaults::from(&loaded.config)),
+                Some(loaded) => check_config(&config, &OpenDefaults::from(&loaded.settings)),
                 None => ExitCode::FAILURE,
             }
         }
         Command::Export(args) => match load_settings(args.config(), &Layer::default()) {
-            Some(loaded) => gluster_tcmu::export::cli::run(args, &loaded.config),
+            Some(loaded) => gluster_tcmu::export::cli::run(args, &loaded.settings),
             None => ExitCode::FAILURE,
         },
         Command::List { control_socket } => {
@@ -171,7 +172,10 @@ fn main() -> ExitCode {
 
 /// The settings from `path` (required when given; else the default files if present) and
 /// the command line's `overrides`; `None` after printing why they cannot be used.
-fn load_settings(path: Option<PathBuf>, overrides: &Layer) -> Option<gluster_tcmu::config::Loaded> {
+fn load_settings(
+    path: Option<PathBuf>,
+    overrides: &Layer,
+) -> Option<gluster_tcmu::settings::Loaded> {
     let sources = match path {
         Some(path) => Sources {
             ours: path,
@@ -180,7 +184,7 @@ fn load_settings(path: Option<PathBuf>, overrides: &Layer) -> Option<gluster_tcm
         },
         None => Sources::default(),
     };
-    match gluster_tcmu::config::load(&sources, overrides) {
+    match gluster_tcmu::settings::load(&sources, overrides) {
         Ok(l) => Some(l),
         Err(e) => {
             eprintln!(
@@ -213,15 +217,15 @@ fn check_config(dev_config: &str, defaults: &OpenDefaults) -> ExitCode {
 /// Where the gateway reaches its volumes' export records.
 #[cfg(feature = "glfs")]
 fn gateway_store_opener(
-    config: &gluster_tcmu::config::Config,
+    settings: &gluster_tcmu::settings::Settings,
 ) -> std::sync::Arc<dyn gluster_tcmu::export::StoreOpener> {
-    gateway::store_opener(OpenDefaults::from(config).glfs_connect())
+    gateway::store_opener(OpenDefaults::from(settings).glfs_connect())
 }
 
 /// Where the gateway reaches its volumes' export records.
 #[cfg(not(feature = "glfs"))]
 fn gateway_store_opener(
-    _config: &gluster_tcmu::config::Config,
+    _settings: &gluster_tcmu::settings::Settings,
 ) -> std::sync::Arc<dyn gluster_tcmu::export::StoreOpener> {
     gateway::store_opener()
 }

@@ -5,13 +5,13 @@
 
 use crate::backstore::{Backstore, FileBackstore, FileOptions, RamBackstore};
 use crate::cfgstring::{CfgStringError, SubtypeConfig, parse_dev_config};
-use crate::config::Config;
 use crate::control::configfs::{ConfigfsDevice, ConfigfsError};
 use crate::control::uio::UioDevice;
 use crate::device::{Device, DeviceError};
 use crate::doorbell::Doorbell;
 use crate::region::{MapError, SharedRegion};
 use crate::scsi::{Identity, LunConfig};
+use crate::settings::Settings;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -51,18 +51,18 @@ pub struct OpenDefaults {
 
 impl Default for OpenDefaults {
     fn default() -> Self {
-        Self::from(&Config::default())
+        Self::from(&Settings::default())
     }
 }
 
-impl From<&Config> for OpenDefaults {
-    fn from(config: &Config) -> Self {
+impl From<&Settings> for OpenDefaults {
+    fn from(settings: &Settings) -> Self {
         Self {
-            file_direct: config.file.direct_io,
-            ram_max_size: config.ram.max_size.bytes(),
-            glfs_connect_timeout: config.glfs.connect_timeout,
-            glfs_log_dir: config.glfs.log_dir.clone(),
-            glfs_cmd_time_out: config.glfs.cmd_time_out_secs,
+            file_direct: settings.file.direct_io,
+            ram_max_size: settings.ram.max_size.bytes(),
+            glfs_connect_timeout: settings.glfs.connect_timeout,
+            glfs_log_dir: settings.glfs.log_dir.clone(),
+            glfs_cmd_time_out: settings.glfs.cmd_time_out_secs,
         }
     }
 }
@@ -328,12 +328,12 @@ mod tests {
 
     #[test]
     fn the_daemon_settings_reach_the_open() {
-        let mut config = Config::default();
-        config.file.direct_io = false;
-        config.ram.max_size = crate::config::Size::gib(1);
-        config.glfs.connect_timeout = Duration::from_secs(3);
-        config.glfs.log_dir = "/srv/log/glfs".into();
-        let defaults = OpenDefaults::from(&config);
+        let mut settings = Settings::default();
+        settings.file.direct_io = false;
+        settings.ram.max_size = crate::settings::Size::gib(1);
+        settings.glfs.connect_timeout = Duration::from_secs(3);
+        settings.glfs.log_dir = "/srv/log/glfs".into();
+        let defaults = OpenDefaults::from(&settings);
         assert!(!defaults.file_direct);
         assert_eq!(defaults.ram_max_size, 1 << 30);
         #[cfg(feature = "glfs")]

@@ -34,11 +34,11 @@ pub use desired::{LunError, export_lun};
 pub use pass::{Gateway, HEARTBEAT, JOURNAL_FILE};
 pub use runner::{Answer, GatewayHandle, Requests, channel, spawn};
 
-use crate::config::ExportsConfig;
 use crate::export::StoreOpener;
 #[cfg(not(feature = "glfs"))]
 use crate::export::{MetaStore, StoreError, VolumeAddr};
 use crate::lio::{LioError, StdFs};
+use crate::settings::ExportsSettings;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -61,7 +61,7 @@ pub enum GatewayError {
 #[derive(Debug, Clone)]
 pub struct GatewayOptions {
     /// `[exports]`.
-    pub settings: ExportsConfig,
+    pub settings: ExportsSettings,
     /// Opens the volumes' stores.
     pub opener: Arc<dyn StoreOpener>,
 }

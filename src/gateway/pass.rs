@@ -6,10 +6,10 @@ use super::log_once::LogOnce;
 use super::plan::{Plan, Want, error_status, plan};
 use super::portal;
 use super::volume::{Volume, report_of};
-use crate::config::ExportsConfig;
 use crate::error_text::admin_message;
 use crate::export::{ExportStatus, GatewayReport, StatusState, StoreOpener, report};
 use crate::lio::{ApplyReport, ConfigFs, Drift, Lio, OwnedExport, StdFs};
+use crate::settings::ExportsSettings;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -41,7 +41,7 @@ impl<F: ConfigFs> Gateway<F> {
     /// opening its volumes through `opener`. Makes the state directory (mode 0700) and
     /// loads the ownership journal from it.
     pub fn open(
-        settings: &ExportsConfig,
+        settings: &ExportsSettings,
         opener: Arc<dyn StoreOpener>,
         fs: F,
     ) -> Result<Self, GatewayError> {

@@ -17,17 +17,17 @@ use super::ops::{
     ChapMode, CreateRequest, ExportRef, Observer, Ops, OpsError, Waits, parse_gateway,
 };
 use super::store::StoreOpener;
-use crate::config::{Config, Size};
+use crate::settings::{Settings, Size};
 use args::{Changing, CreateArgs, DeleteArgs, InfoArgs, ListArgs, ManifestArgs, ResizeArgs};
 use std::error::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Runs an export command with the settings `config`.
-pub fn run(args: ExportArgs, config: &Config) -> ExitCode {
+/// Runs an export command with the daemon's `settings`.
+pub fn run(args: ExportArgs, settings: &Settings) -> ExitCode {
     init_logging();
-    match dispatch(args.command, config) {
+    match dispatch(args.command, settings) {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS
@@ -49,13 +49,13 @@ fn init_logging() {
 }
 
 /// The command's output, or the one line saying why it failed.
-fn dispatch(command: ExportCommand, config: &Config) -> Result<String, String> {
-    let opener = open::KeepOpen::new(open::opener(config)?);
-    let volumes = open::configured_volumes(config);
+fn dispatch(command: ExportCommand, settings: &Settings) -> Result<String, String> {
+    let opener = open::KeepOpen::new(open::opener(settings)?);
+    let volumes = open::configured_volumes(settings);
     let context = Context {
         opener: &opener,
         volumes: &volumes,
-        local_portal: config.exports.as_ref().map(|e| e.portal),
+        local_portal: settings.exports.as_ref().map(|e| e.portal),
     };
     let result = context.run(command);
     // The process exits next, which ends its connections. Finishing them first

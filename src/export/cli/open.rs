@@ -1,9 +1,9 @@
 //! Where the commands get their stores: the volumes through gfapi, each connection kept
 //! until the process exits.
 
-use crate::config::Config;
 use crate::export::location::VolumeAddr;
 use crate::export::store::{MetaStore, StoreError, StoreOpener};
+use crate::settings::Settings;
 use std::sync::{Arc, Mutex};
 
 /// An opener that holds every store it opened until it is dropped.
@@ -40,18 +40,18 @@ impl StoreOpener for KeepOpen {
 
 /// The volumes a bare export name is looked up in: the settings' `[exports] volumes`
 /// (none without an `[exports]` section: commands then ask for `VOLUME@SERVER/NAME`).
-pub(super) fn configured_volumes(config: &Config) -> Vec<VolumeAddr> {
-    config
+pub(super) fn configured_volumes(settings: &Settings) -> Vec<VolumeAddr> {
+    settings
         .exports
         .as_ref()
         .map_or_else(Vec::new, |e| e.volumes.clone())
 }
 
 #[cfg(feature = "glfs")]
-pub(super) fn opener(config: &Config) -> Result<Box<dyn StoreOpener>, String> {
+pub(super) fn opener(settings: &Settings) -> Result<Box<dyn StoreOpener>, String> {
     let connect = crate::glfs::ConnectOptions {
-        deadline: config.glfs.connect_timeout,
-        log_file: config.glfs.log_dir.join("gfapi.log"),
+        deadline: settings.glfs.connect_timeout,
+        log_file: settings.glfs.log_dir.join("gfapi.log"),
         ..crate::glfs::ConnectOptions::default()
     };
     let volumes = crate::export::store::GlfsVolumes::new(connect);
@@ -80,6 +80,6 @@ fn test_glusterd_port(
 }
 
 #[cfg(not(feature = "glfs"))]
-pub(super) fn opener(_config: &Config) -> Result<Box<dyn StoreOpener>, String> {
+pub(super) fn opener(_settings: &Settings) -> Result<Box<dyn StoreOpener>, String> {
     Err("this gluster-tcmu is built without Gluster support (feature glfs)".into())
 }

@@ -165,7 +165,7 @@ impl MetaStore for FlakyStore {
 /// directory; the gateway on [`PORTAL`].
 pub(crate) struct Env {
     pub dir: tempfile::TempDir,
-    pub settings: ExportsConfig,
+    pub settings: ExportsSettings,
     pub opener: Arc<Flaky>,
     pub gateway: Gateway<FakeConfigfs>,
 }
@@ -178,7 +178,7 @@ impl Env {
     /// The gateway on `portal`.
     pub fn on(portal: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let settings = ExportsConfig {
+        let settings = ExportsSettings {
             portal: portal.parse().unwrap(),
             volumes: vec![
                 VolumeAddr::parse("gv0@gl1+gl2").unwrap(),
@@ -251,7 +251,7 @@ impl Env {
     }
 }
 
-fn open_gateway(settings: &ExportsConfig, opener: &Arc<Flaky>) -> Gateway<FakeConfigfs> {
+fn open_gateway(settings: &ExportsSettings, opener: &Arc<Flaky>) -> Gateway<FakeConfigfs> {
     std::fs::create_dir_all(&settings.configfs).unwrap();
     let fake = FakeConfigfs::new(&settings.configfs).unwrap();
     let opener: Arc<dyn StoreOpener> = opener.clone();

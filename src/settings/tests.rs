@@ -13,7 +13,7 @@ fn toml_err(text: &str) -> String {
 
 #[test]
 fn defaults() {
-    let c = Config::default();
+    let c = Settings::default();
     assert_eq!(c.log.level, LogLevel::Info);
     assert_eq!(c.log.target, LogTarget::Auto);
     assert_eq!(c.log.dir, PathBuf::from("/var/log/gluster-tcmu"));
@@ -25,20 +25,20 @@ fn defaults() {
     assert_eq!(c.glfs.log_dir, PathBuf::from("/var/log/gluster-tcmu"));
     assert_eq!(c.glfs.cmd_time_out_secs, 130);
     assert_eq!(
-        Config::merge(&Layer::default(), &toml(""), &Layer::default()),
+        Settings::merge(&Layer::default(), &toml(""), &Layer::default()),
         c
     );
 }
 
 #[test]
 fn reactor_threads_follow_cpus_capped() {
-    let auto = ReactorConfig::default();
+    let auto = ReactorSettings::default();
     assert_eq!(auto.effective_threads(0), 1);
     assert_eq!(auto.effective_threads(2), 2);
     assert_eq!(auto.effective_threads(64), MAX_DEFAULT_REACTOR_THREADS);
-    let fixed = ReactorConfig {
+    let fixed = ReactorSettings {
         threads: NonZeroUsize::new(12),
-        ..ReactorConfig::default()
+        ..ReactorSettings::default()
     };
     assert_eq!(fixed.effective_threads(2), 12);
 }
@@ -67,7 +67,7 @@ fn full_file() {
         cmd_time_out_secs = 0
         "#,
     );
-    let c = Config::merge(&Layer::default(), &layer, &Layer::default());
+    let c = Settings::merge(&Layer::default(), &layer, &Layer::default());
     assert_eq!(c.log.level, LogLevel::Debug);
     assert_eq!(c.log.target, LogTarget::Journald);
     assert_eq!(c.log.dir, PathBuf::from("/srv/log"));
@@ -215,16 +215,16 @@ fn precedence() {
     let mut cli = Layer::default();
     cli.log.level = Some(LogLevel::Error);
     // defaults < tcmu.conf
-    let c = Config::merge(&tcmu, &Layer::default(), &Layer::default());
+    let c = Settings::merge(&tcmu, &Layer::default(), &Layer::default());
     assert_eq!(c.log.level, LogLevel::Trace);
     assert_eq!(c.log.dir, PathBuf::from("/tcmu"));
     // tcmu.conf < our file, key by key
-    let c = Config::merge(&tcmu, &ours, &Layer::default());
+    let c = Settings::merge(&tcmu, &ours, &Layer::default());
     assert_eq!(c.log.level, LogLevel::Warn);
     assert_eq!(c.log.dir, PathBuf::from("/tcmu"));
     assert_eq!(c.glfs.log_dir, PathBuf::from("/ours"));
     // our file < command line
-    let c = Config::merge(&tcmu, &ours, &cli);
+    let c = Settings::merge(&tcmu, &ours, &cli);
     assert_eq!(c.log.level, LogLevel::Error);
     assert_eq!(c.glfs.log_dir, PathBuf::from("/ours"));
 }
@@ -239,13 +239,13 @@ fn load_reads_files_and_tolerates_missing_ones() {
         tcmu_conf: dir.join("tcmu.conf"),
     };
     let loaded = load(&sources, &Layer::default()).unwrap();
-    assert_eq!(loaded.config, Config::default());
+    assert_eq!(loaded.settings, Settings::default());
 
     std::fs::write(&sources.tcmu_conf, "log_level = 0\nfoo = 1\n").unwrap();
     std::fs::write(&sources.ours, "[reactor]\nthreads = 2\n").unwrap();
     let loaded = load(&sources, &Layer::default()).unwrap();
-    assert_eq!(loaded.config.log.level, LogLevel::Error);
-    assert_eq!(loaded.config.reactor.effective_threads(64), 2);
+    assert_eq!(loaded.settings.log.level, LogLevel::Error);
+    assert_eq!(loaded.settings.reactor.effective_threads(64), 2);
     assert_eq!(loaded.warnings.len(), 1);
 
     std::fs::write(&sources.ours, "[reactor]\nthread = 2\n").unwrap();
@@ -258,14 +258,14 @@ fn load_reads_files_and_tolerates_missing_ones() {
         ..sources
     };
     let err = load(&required, &Layer::default()).unwrap_err();
-    assert!(matches!(err, ConfigFileError::Read { .. }), "{err:?}");
+    assert!(matches!(err, SettingsError::Read { .. }), "{err:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn no_exports_section_no_gateway() {
-    assert_eq!(Config::default().exports, None);
-    let c = Config::merge(
+    assert_eq!(Settings::default().exports, None);
+    let c = Settings::merge(
         &Layer::default(),
         &toml("[log]\nlevel = \"info\""),
         &Layer::default(),
@@ -276,7 +276,7 @@ fn no_exports_section_no_gateway() {
 #[test]
 fn exports_defaults() {
     let layer = toml("[exports]\nportal = \"10.0.0.1\"\nvolumes = [\"gv0@gl1+gl2\"]");
-    let c = Config::merge(&Layer::default(), &layer, &Layer::default());
+    let c = Settings::merge(&Layer::default(), &layer, &Layer::default());
     let e = c.exports.unwrap();
     assert_eq!(e.portal, "10.0.0.1:3260".parse().unwrap());
     assert_eq!(e.volumes.len(), 1);
@@ -299,7 +299,7 @@ fn exports_full_section() {
         configfs = "/tmp/target"
         "#,
     );
-    let e = Config::merge(&Layer::default(), &layer, &Layer::default())
+    let e = Settings::merge(&Layer::default(), &layer, &Layer::default())
         .exports
         .unwrap();
     assert_eq!(e.portal, "[fd00::1]:3261".parse().unwrap());

@@ -1,7 +1,7 @@
 //! The daemon's settings: built-in defaults, then tcmu-runner's `/etc/tcmu/tcmu.conf` (so
 //! a host switching from tcmu-runner keeps its log level and directory), then our own TOML
 //! file, then the command line. Each source is a [`Layer`] holding only what it sets;
-//! [`Config::merge`] applies them in that order.
+//! [`Settings::merge`] applies them in that order.
 //!
 //! Our file is strict — an unknown key is an error naming the key, because a misspelt
 //! setting silently ignored is worse than a daemon that refuses to start. tcmu.conf is
@@ -22,7 +22,7 @@ mod size;
 #[cfg(test)]
 mod tests;
 
-pub use exports::{ExportVolumes, ExportsConfig, ExportsLayer, PollSecs, Portal, parse_portal};
+pub use exports::{ExportVolumes, ExportsLayer, ExportsSettings, PollSecs, Portal, parse_portal};
 pub use size::Size;
 
 /// Where our configuration file lives unless the command line says otherwise.
@@ -35,13 +35,13 @@ pub const MAX_DEFAULT_REACTOR_THREADS: usize = 8;
 
 /// The effective settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
+pub struct Settings {
     /// `[log]`.
-    pub log: LogConfig,
+    pub log: LogSettings,
     /// `[metrics]`.
-    pub metrics: MetricsConfig,
+    pub metrics: MetricsSettings,
     /// `[reactor]`.
-    pub reactor: ReactorConfig,
+    pub reactor: ReactorSettings,
     /// `[file]`: defaults for `user:file` LUNs.
     pub file: FileDefaults,
     /// `[ram]`: limits for `user:ram` LUNs.
@@ -49,12 +49,12 @@ pub struct Config {
     /// `[glfs]`: defaults for `user:glfs` LUNs.
     pub glfs: GlfsDefaults,
     /// `[exports]`: this host as a gateway of block exports; `None` (no section): no gateway.
-    pub exports: Option<ExportsConfig>,
+    pub exports: Option<ExportsSettings>,
 }
 
 /// Logging.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogConfig {
+pub struct LogSettings {
     /// Most verbose level written. Default `info` (tcmu-runner's 3).
     pub level: LogLevel,
     /// Where log lines go. Default [`LogTarget::Auto`].
@@ -95,14 +95,14 @@ pub enum LogTarget {
 
 /// Prometheus-style metrics endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct MetricsConfig {
+pub struct MetricsSettings {
     /// Address to serve metrics on; `None` (the default) serves none.
     pub listen: Option<SocketAddr>,
 }
 
 /// The io_uring reactor.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReactorConfig {
+pub struct ReactorSettings {
     /// Threads; `None` means one per CPU up to [`MAX_DEFAULT_REACTOR_THREADS`].
     pub threads: Option<NonZeroUsize>,
     /// How long a reactor keeps looking for work after a busy turn before it sleeps
@@ -114,7 +114,7 @@ pub struct ReactorConfig {
     pub gather: Duration,
 }
 
-impl Default for ReactorConfig {
+impl Default for ReactorSettings {
     fn default() -> Self {
         Self {
             threads: None,
@@ -292,7 +292,7 @@ pub struct GlfsLayer {
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigFileError {
+pub enum SettingsError {
     /// Our TOML file is malformed or has an unknown key or bad value; the source names it.
     #[error("invalid configuration file {path}")]
     Parse {
@@ -313,17 +313,17 @@ pub enum ConfigFileError {
     },
 }
 
-impl Default for Config {
+impl Default for Settings {
     fn default() -> Self {
         let log_dir = PathBuf::from("/var/log/gluster-tcmu");
-        Config {
-            log: LogConfig {
+        Settings {
+            log: LogSettings {
                 level: LogLevel::Info,
                 target: LogTarget::Auto,
                 dir: log_dir.clone(),
             },
-            metrics: MetricsConfig::default(),
-            reactor: ReactorConfig::default(),
+            metrics: MetricsSettings::default(),
+            reactor: ReactorSettings::default(),
             file: FileDefaults { direct_io: true },
             ram: RamDefaults {
                 max_size: Size::gib(16),
@@ -338,14 +338,14 @@ impl Default for Config {
     }
 }
 
-impl Config {
+impl Settings {
     /// Defaults, then `tcmu_conf`, then `ours`, then `overrides` (the command line).
-    pub fn merge(tcmu_conf: &Layer, ours: &Layer, overrides: &Layer) -> Config {
-        let mut config = Config::default();
+    pub fn merge(tcmu_conf: &Layer, ours: &Layer, overrides: &Layer) -> Settings {
+        let mut settings = Settings::default();
         for layer in [tcmu_conf, ours, overrides] {
-            config.apply(layer);
+            settings.apply(layer);
         }
-        config
+        settings
     }
 
     /// Overwrites every value `layer` sets.
@@ -373,12 +373,12 @@ impl Config {
             layer.glfs.cmd_time_out_secs,
         );
         if let Some(exports) = &layer.exports {
-            self.exports = Some(exports.to_config());
+            self.exports = Some(exports.to_settings());
         }
     }
 }
 
-impl ReactorConfig {
+impl ReactorSettings {
     /// Threads to start on a machine with `cpus` CPUs.
     pub fn effective_threads(&self, cpus: usize) -> usize {
         match self.threads {
@@ -399,8 +399,8 @@ fn secs(n: NonZeroU64) -> Duration {
 }
 
 /// Parses our TOML file's text.
-pub fn parse_toml(path: &Path, text: &str) -> Result<Layer, ConfigFileError> {
-    toml::from_str(text).map_err(|e| ConfigFileError::Parse {
+pub fn parse_toml(path: &Path, text: &str) -> Result<Layer, SettingsError> {
+    toml::from_str(text).map_err(|e| SettingsError::Parse {
         path: path.to_path_buf(),
         source: Box::new(e),
     })
@@ -493,18 +493,18 @@ impl Default for Sources {
     }
 }
 
-/// The merged configuration and the warnings to log once logging is up.
+/// The merged settings and the warnings to log once logging is up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loaded {
     /// Effective settings.
-    pub config: Config,
+    pub settings: Settings,
     /// Skipped tcmu.conf lines.
     pub warnings: Vec<String>,
 }
 
 /// Reads both files (missing ones count as empty, unless `ours_required`) and merges
 /// them with `overrides`.
-pub fn load(sources: &Sources, overrides: &Layer) -> Result<Loaded, ConfigFileError> {
+pub fn load(sources: &Sources, overrides: &Layer) -> Result<Loaded, SettingsError> {
     let tcmu = read_optional(&sources.tcmu_conf)?
         .map(|text| parse_tcmu_conf(&text))
         .unwrap_or_default();
@@ -514,24 +514,24 @@ pub fn load(sources: &Sources, overrides: &Layer) -> Result<Loaded, ConfigFileEr
         None => Layer::default(),
     };
     Ok(Loaded {
-        config: Config::merge(&tcmu.layer, &ours, overrides),
+        settings: Settings::merge(&tcmu.layer, &ours, overrides),
         warnings: tcmu.warnings,
     })
 }
 
-fn read_optional(path: &Path) -> Result<Option<String>, ConfigFileError> {
+fn read_optional(path: &Path) -> Result<Option<String>, SettingsError> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ConfigFileError::Read {
+        Err(source) => Err(SettingsError::Read {
             path: path.to_path_buf(),
             source,
         }),
     }
 }
 
-fn missing(path: &Path) -> ConfigFileError {
-    ConfigFileError::Read {
+fn missing(path: &Path) -> SettingsError {
+    SettingsError::Read {
         path: path.to_path_buf(),
         source: std::io::Error::from(std::io::ErrorKind::NotFound),
     }

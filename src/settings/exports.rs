@@ -31,7 +31,7 @@ pub const DEFAULT_CONFIGFS: &str = "/sys/kernel/config/target";
 
 /// The effective `[exports]` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExportsConfig {
+pub struct ExportsSettings {
     /// This gateway's portal: the address records name it by, and the one it listens on.
     pub portal: SocketAddr,
     /// The volumes whose exports it serves, in the order given.
@@ -58,8 +58,8 @@ pub struct ExportsLayer {
 
 impl ExportsLayer {
     /// The settings, with defaults for what the section leaves out.
-    pub fn to_config(&self) -> ExportsConfig {
-        ExportsConfig {
+    pub fn to_settings(&self) -> ExportsSettings {
+        ExportsSettings {
             portal: self.portal.0,
             volumes: self.volumes.0.clone(),
             poll: Duration::from_secs(self.poll_secs.map_or(DEFAULT_POLL_SECS, |p| p.0)),
