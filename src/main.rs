@@ -19,11 +19,11 @@ const CONTROL_SOCKET: &str = "/run/gluster-tcmu/control.sock";
 #[command(name = "gluster-tcmu", version, about, long_about)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    action: Action,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+enum Action {
     /// Run the daemon (as systemd does): take over existing LUNs, then serve new ones.
     Run {
         /// Settings file (TOML); default /etc/gluster-tcmu/gluster-tcmu.toml if present.
@@ -88,8 +88,8 @@ fn parse_micros<T: TryFrom<u64, Error = String>>(s: &str) -> Result<T, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Run {
+    match cli.action {
+        Action::Run {
             config,
             reactor_threads,
             busy_poll_us,
@@ -142,31 +142,29 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::CheckConfig { config, settings } => {
+        Action::CheckConfig { config, settings } => {
             match load_settings(settings, &Layer::default()) {
                 Some(loaded) => check_config(&config, &OpenDefaults::from(&loaded.settings)),
                 None => ExitCode::FAILURE,
             }
         }
-        Command::Export(args) => match load_settings(args.config(), &Layer::default()) {
+        Action::Export(args) => match load_settings(args.config(), &Layer::default()) {
             Some(loaded) => gluster_tcmu::export::cli::run(args, &loaded.settings),
             None => ExitCode::FAILURE,
         },
-        Command::List { control_socket } => {
-            match control::request(&control_socket, control::LIST) {
-                Ok(lines) => {
-                    lines.iter().for_each(|l| println!("{l}"));
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!(
-                        "cannot reach the daemon at {}: {e}",
-                        control_socket.display()
-                    );
-                    ExitCode::FAILURE
-                }
+        Action::List { control_socket } => match control::request(&control_socket, control::LIST) {
+            Ok(lines) => {
+                lines.iter().for_each(|l| println!("{l}"));
+                ExitCode::SUCCESS
             }
-        }
+            Err(e) => {
+                eprintln!(
+                    "cannot reach the daemon at {}: {e}",
+                    control_socket.display()
+                );
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

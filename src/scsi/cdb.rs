@@ -1,9 +1,9 @@
-//! Total decoding of command descriptor blocks into [`Command`].
+//! Total decoding of command descriptor blocks into [`DecodedCdb`].
 //!
 //! Decoding checks syntax only: that the CDB is long enough for its opcode and that no
 //! field holds a value we never accept (a protection field, an unknown service action).
 //! Checks that need the unit's state (capacity, limits, write protection) happen when
-//! the command runs. An opcode we do not emulate decodes to [`Command::Unsupported`],
+//! the command runs. An opcode we do not emulate decodes to [`DecodedCdb::Unsupported`],
 //! never to an error of the decoder, so the caller answers it like any other command.
 
 #![forbid(unsafe_code)]
@@ -73,9 +73,9 @@ pub mod sa {
     pub const OPERATING_PARAMETERS: u8 = 0x03;
 }
 
-/// A decoded command.
+/// A command descriptor block, decoded: what the command asks for, its fields checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub enum DecodedCdb {
     TestUnitReady,
     RequestSense {
         desc: bool,
@@ -213,61 +213,61 @@ fn layout(opcode: u8) -> Layout {
     }
 }
 
-impl Command {
+impl DecodedCdb {
     /// Decodes `cdb`. Errors are ILLEGAL REQUEST sense naming the offending field; a
     /// known opcode in a CDB shorter than its group's length is refused at byte 0 before
     /// any of its fields are looked at (they read as zero).
-    pub fn parse(cdb: &[u8]) -> Result<Command, Sense> {
+    pub fn parse(cdb: &[u8]) -> Result<DecodedCdb, Sense> {
         let opcode = *cdb.first().ok_or(Sense::invalid_opcode())?;
         let short = cdb_len(opcode).is_none_or(|need| cdb.len() < need);
         match Self::parse_known(opcode, Bytes(cdb)) {
-            Ok(Command::Unsupported(op)) => Ok(Command::Unsupported(op)),
+            Ok(DecodedCdb::Unsupported(op)) => Ok(DecodedCdb::Unsupported(op)),
             _ if short => Err(Sense::invalid_field_in_cdb(0, None)),
             decoded => decoded,
         }
     }
 
-    fn parse_known(opcode: u8, b: Bytes<'_>) -> Result<Command, Sense> {
+    fn parse_known(opcode: u8, b: Bytes<'_>) -> Result<DecodedCdb, Sense> {
         use op::*;
         Ok(match opcode {
-            TEST_UNIT_READY => Command::TestUnitReady,
-            REQUEST_SENSE => Command::RequestSense {
+            TEST_UNIT_READY => DecodedCdb::TestUnitReady,
+            REQUEST_SENSE => DecodedCdb::RequestSense {
                 desc: b.bit(1, 0),
                 alloc_len: u32::from(b.u8(4)),
             },
             INQUIRY => inquiry(b)?,
-            MODE_SENSE_6 => Command::ModeSense(mode::parse_sense(b, false)),
-            MODE_SENSE_10 => Command::ModeSense(mode::parse_sense(b, true)),
-            MODE_SELECT_6 => Command::ModeSelect(mode::parse_select(b, false)?),
-            MODE_SELECT_10 => Command::ModeSelect(mode::parse_select(b, true)?),
+            MODE_SENSE_6 => DecodedCdb::ModeSense(mode::parse_sense(b, false)),
+            MODE_SENSE_10 => DecodedCdb::ModeSense(mode::parse_sense(b, true)),
+            MODE_SELECT_6 => DecodedCdb::ModeSelect(mode::parse_select(b, false)?),
+            MODE_SELECT_10 => DecodedCdb::ModeSelect(mode::parse_select(b, true)?),
             START_STOP_UNIT => start_stop_unit(b)?,
             READ_CAPACITY_10 => read_capacity_10(b)?,
             SERVICE_ACTION_IN_16 => service_action_in(b)?,
             MAINTENANCE_IN => maintenance_in(b)?,
-            READ_6 => Command::Read(range_6(b)),
-            WRITE_6 => Command::Write(range_6(b)),
-            READ_10 | READ_12 | READ_16 => Command::Read(transfer(opcode, b)?),
-            WRITE_10 | WRITE_12 | WRITE_16 => Command::Write(transfer(opcode, b)?),
+            READ_6 => DecodedCdb::Read(range_6(b)),
+            WRITE_6 => DecodedCdb::Write(range_6(b)),
+            READ_10 | READ_12 | READ_16 => DecodedCdb::Read(transfer(opcode, b)?),
+            WRITE_10 | WRITE_12 | WRITE_16 => DecodedCdb::Write(transfer(opcode, b)?),
             WRITE_AND_VERIFY_10 | WRITE_AND_VERIFY_12 | WRITE_AND_VERIFY_16 => {
-                Command::WriteAndVerify(transfer(opcode, b)?)
+                DecodedCdb::WriteAndVerify(transfer(opcode, b)?)
             }
             VERIFY_10 | VERIFY_12 | VERIFY_16 => verify(opcode, b)?,
-            PRE_FETCH_10 | PRE_FETCH_16 => Command::PreFetch(range(opcode, b)),
+            PRE_FETCH_10 | PRE_FETCH_16 => DecodedCdb::PreFetch(range(opcode, b)),
             WRITE_SAME_10 | WRITE_SAME_16 => write_same(opcode, b)?,
             COMPARE_AND_WRITE => compare_and_write(b)?,
             UNMAP => unmap(b)?,
             SYNCHRONIZE_CACHE_10 | SYNCHRONIZE_CACHE_16 => {
-                Command::SynchronizeCache(range(opcode, b))
+                DecodedCdb::SynchronizeCache(range(opcode, b))
             }
             FORMAT_UNIT => format_unit(b)?,
             EXTENDED_COPY => extended_copy(b)?,
             RECEIVE_COPY_RESULTS => receive_copy_results(b)?,
-            other => Command::Unsupported(other),
+            other => DecodedCdb::Unsupported(other),
         })
     }
 }
 
-fn inquiry(b: Bytes<'_>) -> Result<Command, Sense> {
+fn inquiry(b: Bytes<'_>) -> Result<DecodedCdb, Sense> {
     if b.bit(1, 1) {
         // CMDDT is obsolete; SPC-4 says to refuse it.
         return Err(Sense::invalid_field_in_cdb(1, Some(1)));
@@ -276,27 +276,27 @@ fn inquiry(b: Bytes<'_>) -> Result<Command, Sense> {
     if !evpd && page != 0 {
         return Err(Sense::invalid_field_in_cdb(2, None));
     }
-    Ok(Command::Inquiry {
+    Ok(DecodedCdb::Inquiry {
         evpd,
         page,
         alloc_len: u32::from(b.be16(3)),
     })
 }
 
-fn read_capacity_10(b: Bytes<'_>) -> Result<Command, Sense> {
+fn read_capacity_10(b: Bytes<'_>) -> Result<DecodedCdb, Sense> {
     // With PMI clear the (obsolete) LOGICAL BLOCK ADDRESS field must be zero (SBC-3 5.16).
     if !b.bit(8, 0) && b.be32(2) != 0 {
         return Err(Sense::invalid_field_in_cdb(2, None));
     }
-    Ok(Command::ReadCapacity10)
+    Ok(DecodedCdb::ReadCapacity10)
 }
 
-fn service_action_in(b: Bytes<'_>) -> Result<Command, Sense> {
+fn service_action_in(b: Bytes<'_>) -> Result<DecodedCdb, Sense> {
     match b.u8(1) & 0x1F {
-        sa::READ_CAPACITY_16 => Ok(Command::ReadCapacity16 {
+        sa::READ_CAPACITY_16 => Ok(DecodedCdb::ReadCapacity16 {
             alloc_len: b.be32(10),
         }),
-        sa::GET_LBA_STATUS => Ok(Command::GetLbaStatus {
+        sa::GET_LBA_STATUS => Ok(DecodedCdb::GetLbaStatus {
             lba: b.be(2, 8),
             alloc_len: b.be32(10),
         }),
@@ -304,11 +304,11 @@ fn service_action_in(b: Bytes<'_>) -> Result<Command, Sense> {
     }
 }
 
-fn maintenance_in(b: Bytes<'_>) -> Result<Command, Sense> {
+fn maintenance_in(b: Bytes<'_>) -> Result<DecodedCdb, Sense> {
     let alloc_len = b.be32(6);
     match b.u8(1) & 0x1F {
         sa::REPORT_SUPPORTED_OPCODES => report_opcodes(b, alloc_len),
-        sa::REPORT_SUPPORTED_TMFS => Ok(Command::ReportTmfs {
+        sa::REPORT_SUPPORTED_TMFS => Ok(DecodedCdb::ReportTmfs {
             extended: b.bit(2, 7),
             alloc_len,
         }),
@@ -317,12 +317,12 @@ fn maintenance_in(b: Bytes<'_>) -> Result<Command, Sense> {
 }
 
 /// REPORT SUPPORTED OPERATION CODES; reporting options above 3 are reserved.
-fn report_opcodes(b: Bytes<'_>, alloc_len: u32) -> Result<Command, Sense> {
+fn report_opcodes(b: Bytes<'_>, alloc_len: u32) -> Result<DecodedCdb, Sense> {
     let options = b.u8(2) & 0x07;
     if options > 3 {
         return Err(Sense::invalid_field_in_cdb(2, Some(2)));
     }
-    Ok(Command::ReportOpcodes(ReportOpcodes {
+    Ok(DecodedCdb::ReportOpcodes(ReportOpcodes {
         timeouts: b.bit(2, 7),
         options,
         opcode: b.u8(3),
@@ -334,16 +334,16 @@ fn report_opcodes(b: Bytes<'_>, alloc_len: u32) -> Result<Command, Sense> {
 /// START STOP UNIT on a disk without removable medium or power states: any power
 /// condition is accepted as a no-op, but ejecting (LOEJ with START clear, power condition
 /// 0) is refused, as our medium cannot be removed.
-fn start_stop_unit(b: Bytes<'_>) -> Result<Command, Sense> {
+fn start_stop_unit(b: Bytes<'_>) -> Result<DecodedCdb, Sense> {
     let power_condition = b.u8(4) >> 4;
     if power_condition == 0 && b.bit(4, 1) && !b.bit(4, 0) {
         return Err(Sense::invalid_field_in_cdb(4, Some(1)));
     }
-    Ok(Command::StartStopUnit)
+    Ok(DecodedCdb::StartStopUnit)
 }
 
 /// VERIFY(10/12/16): no protection information, and BYTCHK 10b is reserved.
-fn verify(opcode: u8, b: Bytes<'_>) -> Result<Command, Sense> {
+fn verify(opcode: u8, b: Bytes<'_>) -> Result<DecodedCdb, Sense> {
     no_protect(b)?;
     let check = match (b.u8(1) >> 1) & 3 {
         0 => ByteCheck::None,
@@ -351,7 +351,7 @@ fn verify(opcode: u8, b: Bytes<'_>) -> Result<Command, Sense> {
         3 => ByteCheck::SingleBlock,
         _ => return Err(Sense::invalid_field_in_cdb(1, Some(2))),
     };
-    Ok(Command::Verify {
+    Ok(DecodedCdb::Verify {
         range: range(opcode, b),
         check,
     })
@@ -401,7 +401,7 @@ fn no_protect(b: Bytes<'_>) -> Result<(), Sense> {
 /// WRITE SAME(10/16): no protection information, no anchoring, and none of the
 /// obsolete PBDATA/LBDATA variants; NDOB (WRITE SAME(16) only) writes zeroes without a
 /// data-out buffer.
-fn write_same(opcode: u8, b: Bytes<'_>) -> Result<Command, Sense> {
+fn write_same(opcode: u8, b: Bytes<'_>) -> Result<DecodedCdb, Sense> {
     no_protect(b)?;
     let sixteen = opcode == op::WRITE_SAME_16;
     let refused = if sixteen { 0x10 } else { 0x16 };
@@ -409,7 +409,7 @@ fn write_same(opcode: u8, b: Bytes<'_>) -> Result<Command, Sense> {
         return Err(Sense::invalid_field_in_cdb(1, Some(bit)));
     }
     let r = range(opcode, b);
-    Ok(Command::WriteSame {
+    Ok(DecodedCdb::WriteSame {
         range: Range { fua: false, ..r },
         unmap: b.bit(1, 3),
         ndob: sixteen && b.bit(1, 0),
@@ -417,10 +417,10 @@ fn write_same(opcode: u8, b: Bytes<'_>) -> Result<Command, Sense> {
 }
 
 /// COMPARE AND WRITE: LBA in bytes 2-9, NUMBER OF LOGICAL BLOCKS in byte 13.
-fn compare_and_write(b: Bytes<'_>) -> Result<Command, Sense> {
+fn compare_and_write(b: Bytes<'_>) -> Result<DecodedCdb, Sense> {
     no_protect(b)?;
     let blocks = u32::from(b.u8(13));
-    Ok(Command::CompareAndWrite(Range {
+    Ok(DecodedCdb::CompareAndWrite(Range {
         lba: b.be(2, 8),
         blocks,
         fua: b.bit(1, 3),
@@ -429,44 +429,44 @@ fn compare_and_write(b: Bytes<'_>) -> Result<Command, Sense> {
 }
 
 /// UNMAP: ANCHOR is not supported; the parameter list length is in bytes 7-8.
-fn unmap(b: Bytes<'_>) -> Result<Command, Sense> {
+fn unmap(b: Bytes<'_>) -> Result<DecodedCdb, Sense> {
     if b.bit(1, 0) {
         return Err(Sense::invalid_field_in_cdb(1, Some(0)));
     }
-    Ok(Command::Unmap {
+    Ok(DecodedCdb::Unmap {
         param_len: u32::from(b.be16(7)),
     })
 }
 
 /// FORMAT UNIT: no protection information (FMTPINFO 0); the defect list format and
 /// CMPLST are accepted (there are no defects to list).
-fn format_unit(b: Bytes<'_>) -> Result<Command, Sense> {
+fn format_unit(b: Bytes<'_>) -> Result<DecodedCdb, Sense> {
     if b.u8(1) >> 6 != 0 {
         return Err(Sense::invalid_field_in_cdb(1, Some(7)));
     }
-    Ok(Command::FormatUnit {
+    Ok(DecodedCdb::FormatUnit {
         param_data: b.bit(1, 4),
         long_list: b.bit(1, 5),
     })
 }
 
 /// EXTENDED COPY: only the LID1 service action; PARAMETER LIST LENGTH in bytes 10-13.
-fn extended_copy(b: Bytes<'_>) -> Result<Command, Sense> {
+fn extended_copy(b: Bytes<'_>) -> Result<DecodedCdb, Sense> {
     if b.u8(1) & 0x1F != sa::EXTENDED_COPY_LID1 {
         return Err(Sense::invalid_field_in_cdb(1, Some(4)));
     }
-    Ok(Command::ExtendedCopy {
+    Ok(DecodedCdb::ExtendedCopy {
         param_len: b.be32(10),
     })
 }
 
 /// RECEIVE COPY RESULTS: COPY STATUS and OPERATING PARAMETERS.
-fn receive_copy_results(b: Bytes<'_>) -> Result<Command, Sense> {
+fn receive_copy_results(b: Bytes<'_>) -> Result<DecodedCdb, Sense> {
     let service_action = b.u8(1) & 0x1F;
     if !matches!(service_action, sa::COPY_STATUS | sa::OPERATING_PARAMETERS) {
         return Err(Sense::invalid_field_in_cdb(1, Some(4)));
     }
-    Ok(Command::ReceiveCopyResults {
+    Ok(DecodedCdb::ReceiveCopyResults {
         service_action,
         list_id: b.u8(2),
         alloc_len: b.be32(10),

@@ -8,7 +8,7 @@
 #![forbid(unsafe_code)]
 
 use super::DataOut;
-use super::cdb::{Command, sa};
+use super::cdb::{DecodedCdb, sa};
 use super::config::{ConfigError, LunConfig};
 use super::copy::{self, CopyResult, CopyResults};
 use super::mode::{self, ModeSelectCdb, ModeState};
@@ -131,55 +131,57 @@ impl ScsiLun {
                 return Dispatch::check(ua.sense());
             }
         }
-        Command::parse(cdb)
+        DecodedCdb::parse(cdb)
             .and_then(|cmd| self.execute(cmd, data_out))
             .into()
     }
 
-    /// Runs a decoded command. The match is exhaustive on purpose: a new [`Command`]
+    /// Runs a decoded command. The match is exhaustive on purpose: a new [`DecodedCdb`]
     /// variant does not compile until it is routed here.
-    fn execute(&mut self, cmd: Command, data_out: &dyn DataOut) -> Result<Dispatch, Sense> {
+    fn execute(&mut self, cmd: DecodedCdb, data_out: &dyn DataOut) -> Result<Dispatch, Sense> {
         let (cfg, wce) = (&self.config, self.mode.wce);
         match cmd {
-            Command::TestUnitReady | Command::StartStopUnit => Ok(Dispatch::good()),
-            Command::RequestSense { desc, alloc_len } => data(self.request_sense(desc), alloc_len),
-            Command::Inquiry {
+            DecodedCdb::TestUnitReady | DecodedCdb::StartStopUnit => Ok(Dispatch::good()),
+            DecodedCdb::RequestSense { desc, alloc_len } => {
+                data(self.request_sense(desc), alloc_len)
+            }
+            DecodedCdb::Inquiry {
                 evpd: false,
                 alloc_len,
                 ..
             } => data(inquiry::standard(cfg), alloc_len),
-            Command::Inquiry {
+            DecodedCdb::Inquiry {
                 page, alloc_len, ..
             } => data(inquiry::vpd(cfg, page)?, alloc_len),
-            Command::ModeSense(c) => data(mode::sense(c, cfg, self.mode)?, c.alloc_len),
-            Command::ModeSelect(c) => self.mode_select(c, data_out),
-            Command::ReadCapacity10 => data(block::capacity_10(cfg), 8),
-            Command::ReadCapacity16 { alloc_len } => data(block::capacity_16(cfg), alloc_len),
-            Command::ReportOpcodes(r) => data(opcodes::report(r, cfg.thin)?, r.alloc_len),
-            Command::ReportTmfs {
+            DecodedCdb::ModeSense(c) => data(mode::sense(c, cfg, self.mode)?, c.alloc_len),
+            DecodedCdb::ModeSelect(c) => self.mode_select(c, data_out),
+            DecodedCdb::ReadCapacity10 => data(block::capacity_10(cfg), 8),
+            DecodedCdb::ReadCapacity16 { alloc_len } => data(block::capacity_16(cfg), alloc_len),
+            DecodedCdb::ReportOpcodes(r) => data(opcodes::report(r, cfg.thin)?, r.alloc_len),
+            DecodedCdb::ReportTmfs {
                 extended,
                 alloc_len,
             } => data(opcodes::task_management(extended), alloc_len),
-            Command::Read(r) => block::read(cfg, r),
-            Command::Write(r) => block::write(cfg, wce, r),
-            Command::WriteAndVerify(r) => block::write(cfg, false, r),
-            Command::Verify { range, check } => block::verify(cfg, range, check),
-            Command::PreFetch(r) => block::pre_fetch(cfg, r),
-            Command::SynchronizeCache(r) => block::synchronize_cache(cfg, r),
-            Command::CompareAndWrite(r) => block::compare_and_write(cfg, wce, r),
-            Command::WriteSame { range, unmap, ndob } => {
+            DecodedCdb::Read(r) => block::read(cfg, r),
+            DecodedCdb::Write(r) => block::write(cfg, wce, r),
+            DecodedCdb::WriteAndVerify(r) => block::write(cfg, false, r),
+            DecodedCdb::Verify { range, check } => block::verify(cfg, range, check),
+            DecodedCdb::PreFetch(r) => block::pre_fetch(cfg, r),
+            DecodedCdb::SynchronizeCache(r) => block::synchronize_cache(cfg, r),
+            DecodedCdb::CompareAndWrite(r) => block::compare_and_write(cfg, wce, r),
+            DecodedCdb::WriteSame { range, unmap, ndob } => {
                 provisioning::write_same(cfg, wce, range, unmap, ndob)
             }
-            Command::Unmap { param_len } => provisioning::unmap(cfg, param_len, data_out),
-            Command::GetLbaStatus { lba, alloc_len } => {
+            DecodedCdb::Unmap { param_len } => provisioning::unmap(cfg, param_len, data_out),
+            DecodedCdb::GetLbaStatus { lba, alloc_len } => {
                 provisioning::get_lba_status(cfg, lba, alloc_len)
             }
-            Command::FormatUnit {
+            DecodedCdb::FormatUnit {
                 param_data,
                 long_list,
             } => format_unit(cfg, param_data, long_list, data_out),
-            Command::ExtendedCopy { param_len } => extended_copy(cfg, param_len, data_out),
-            Command::ReceiveCopyResults {
+            DecodedCdb::ExtendedCopy { param_len } => extended_copy(cfg, param_len, data_out),
+            DecodedCdb::ReceiveCopyResults {
                 service_action,
                 list_id,
                 alloc_len,
@@ -187,7 +189,7 @@ impl ScsiLun {
                 sa::OPERATING_PARAMETERS => data(copy::operating_parameters(), alloc_len),
                 _ => data(self.copies.copy_status(list_id)?, alloc_len),
             },
-            Command::Unsupported(_) => Err(Sense::invalid_opcode()),
+            DecodedCdb::Unsupported(_) => Err(Sense::invalid_opcode()),
         }
     }
 

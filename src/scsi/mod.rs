@@ -6,7 +6,7 @@
 //! [`BlockIo`] ([`Dispatch::Io`]) that the device layer runs. Because the module owns no
 //! file descriptors, threads or shared memory, tests, fuzzers and miri drive it directly.
 //!
-//! Layout: [`cdb`] decodes bytes into [`Command`], [`sense`] encodes errors, [`outcome`]
+//! Layout: [`cdb`] decodes bytes into [`DecodedCdb`], [`sense`] encodes errors, [`outcome`]
 //! is what comes back, [`ua`] keeps unit attentions, and one private module per command
 //! family builds the responses (`inquiry`, `block`, `mode`, `provisioning`, `opcodes`).
 //!
@@ -53,7 +53,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use cdb::Command;
+pub use cdb::DecodedCdb;
 pub use config::{ConfigError, Identity, LunConfig};
 pub use copy::{CopyPlan, CopyResult, CopySegment};
 pub use lun::ScsiLun;

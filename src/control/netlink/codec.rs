@@ -30,7 +30,7 @@ const NLA_TYPE_MASK: u16 = 0x3fff;
 /// `enum tcmu_genl_cmd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
-pub enum Command {
+pub enum GenlCommand {
     Unspec = 0,
     AddedDevice = 1,
     RemovedDevice = 2,
@@ -41,10 +41,10 @@ pub enum Command {
     SetFeatures = 7,
 }
 
-impl Command {
+impl GenlCommand {
     /// Maps the wire value; `None` for values past `TCMU_CMD_MAX`.
     pub fn from_u8(v: u8) -> Option<Self> {
-        use Command::*;
+        use GenlCommand::*;
         [
             Unspec,
             AddedDevice,
@@ -131,29 +131,29 @@ pub enum EventType {
 
 impl EventType {
     /// The command the kernel sends for this event.
-    pub fn command(self) -> Command {
+    pub fn command(self) -> GenlCommand {
         match self {
-            EventType::Added => Command::AddedDevice,
-            EventType::Removed => Command::RemovedDevice,
-            EventType::Reconfig => Command::ReconfigDevice,
+            EventType::Added => GenlCommand::AddedDevice,
+            EventType::Removed => GenlCommand::RemovedDevice,
+            EventType::Reconfig => GenlCommand::ReconfigDevice,
         }
     }
 
     /// The `*_DONE` command that answers this event.
-    pub fn done(self) -> Command {
+    pub fn done(self) -> GenlCommand {
         match self {
-            EventType::Added => Command::AddedDeviceDone,
-            EventType::Removed => Command::RemovedDeviceDone,
-            EventType::Reconfig => Command::ReconfigDeviceDone,
+            EventType::Added => GenlCommand::AddedDeviceDone,
+            EventType::Removed => GenlCommand::RemovedDeviceDone,
+            EventType::Reconfig => GenlCommand::ReconfigDeviceDone,
         }
     }
 
     /// The event for a command the kernel sends, `None` for everything else.
-    pub fn from_command(cmd: Command) -> Option<Self> {
+    pub fn from_command(cmd: GenlCommand) -> Option<Self> {
         match cmd {
-            Command::AddedDevice => Some(EventType::Added),
-            Command::RemovedDevice => Some(EventType::Removed),
-            Command::ReconfigDevice => Some(EventType::Reconfig),
+            GenlCommand::AddedDevice => Some(EventType::Added),
+            GenlCommand::RemovedDevice => Some(EventType::Removed),
+            GenlCommand::ReconfigDevice => Some(EventType::Reconfig),
             _ => None,
         }
     }
@@ -218,7 +218,7 @@ pub enum DecodeError {
     #[error("unknown TCM-USER command {0}")]
     UnknownCommand(u8),
     #[error("command {0:?} is not what was expected here")]
-    UnexpectedCommand(Command),
+    UnexpectedCommand(GenlCommand),
     #[error("attribute header at offset {offset} truncated: {remaining} bytes left")]
     AttrHeaderTruncated { offset: usize, remaining: usize },
     #[error("attribute at offset {offset} has length {len}, shorter than its header")]

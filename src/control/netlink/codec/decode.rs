@@ -2,8 +2,8 @@
 
 use super::attrs::{RawAttrs, array};
 use super::{
-    ATTR_MAX, Attr, Command, DecodeError, DeviceEvent, EventKind, EventType, GENL_HDRLEN, Reconfig,
-    Reply,
+    ATTR_MAX, Attr, DecodeError, DeviceEvent, EventKind, EventType, GENL_HDRLEN, GenlCommand,
+    Reconfig, Reply,
 };
 
 /// Decodes the generic netlink payload of a `TCM-USER` event (`ADDED_DEVICE`,
@@ -52,15 +52,15 @@ pub fn reply_target(payload: &[u8]) -> Option<(EventType, u32)> {
 
 /// Splits off the `genlmsghdr`; its version byte is not checked, as the kernel does not
 /// check it either.
-fn split_header(payload: &[u8]) -> Result<(Command, &[u8]), DecodeError> {
+fn split_header(payload: &[u8]) -> Result<(GenlCommand, &[u8]), DecodeError> {
     let truncated = DecodeError::HeaderTruncated { len: payload.len() };
     let [cmd, _version, _, _] = array::<GENL_HDRLEN>(payload, 0).ok_or(truncated)?;
-    let cmd = Command::from_u8(cmd).ok_or(DecodeError::UnknownCommand(cmd))?;
+    let cmd = GenlCommand::from_u8(cmd).ok_or(DecodeError::UnknownCommand(cmd))?;
     Ok((cmd, payload.get(GENL_HDRLEN..).unwrap_or_default()))
 }
 
 /// The event a `*_DONE` command answers.
-fn done_event(cmd: Command) -> Option<EventType> {
+fn done_event(cmd: GenlCommand) -> Option<EventType> {
     [EventType::Added, EventType::Removed, EventType::Reconfig]
         .into_iter()
         .find(|e| e.done() == cmd)

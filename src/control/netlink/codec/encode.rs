@@ -5,7 +5,7 @@
 
 use super::attrs::align4;
 use super::{
-    Attr, Command, DeviceEvent, EncodeError, EventKind, EventType, FAMILY_VERSION, GENL_HDRLEN,
+    Attr, DeviceEvent, EncodeError, EventKind, EventType, FAMILY_VERSION, GENL_HDRLEN, GenlCommand,
     NLA_HDRLEN,
 };
 
@@ -21,7 +21,7 @@ pub fn encode_reply(event: EventType, status: i32, device_id: u32) -> Vec<u8> {
 /// `SET_FEATURES` with `SUPP_KERN_CMD_REPLY`: once the kernel has seen `true`, it
 /// waits for a `*_DONE` reply to every event it sends, without time-out.
 pub fn encode_set_features(reply_supported: bool) -> Vec<u8> {
-    let mut msg = header(Command::SetFeatures);
+    let mut msg = header(GenlCommand::SetFeatures);
     put(
         &mut msg,
         Attr::SuppKernCmdReply,
@@ -52,7 +52,7 @@ pub fn encode_event(ev: &DeviceEvent) -> Result<Vec<u8>, EncodeError> {
 }
 
 /// A `genlmsghdr` for `cmd` (reserved bytes zero).
-fn header(cmd: Command) -> Vec<u8> {
+fn header(cmd: GenlCommand) -> Vec<u8> {
     let mut msg = Vec::with_capacity(64);
     msg.extend_from_slice(&[cmd as u8, FAMILY_VERSION, 0, 0]);
     debug_assert_eq!(msg.len(), GENL_HDRLEN);

@@ -175,7 +175,7 @@ fn reply_decoder_needs_status_and_id() {
     );
     assert_eq!(
         decode_reply(&ADDED),
-        Err(DecodeError::UnexpectedCommand(Command::AddedDevice))
+        Err(DecodeError::UnexpectedCommand(GenlCommand::AddedDevice))
     );
 }
 
@@ -212,9 +212,9 @@ fn unknown_and_unexpected_commands() {
         Err(DecodeError::UnknownCommand(255))
     );
     for (cmd, c) in [
-        (0, Command::Unspec),
-        (4, Command::AddedDeviceDone),
-        (7, Command::SetFeatures),
+        (0, GenlCommand::Unspec),
+        (4, GenlCommand::AddedDeviceDone),
+        (7, GenlCommand::SetFeatures),
     ] {
         assert_eq!(
             decode_event(&msg(cmd, &[])),
@@ -399,8 +399,8 @@ fn encoder_refuses_nul_in_strings() {
 
 #[test]
 fn command_and_attr_tables() {
-    assert_eq!(Command::from_u8(7), Some(Command::SetFeatures));
-    assert_eq!(Command::from_u8(8), None);
+    assert_eq!(GenlCommand::from_u8(7), Some(GenlCommand::SetFeatures));
+    assert_eq!(GenlCommand::from_u8(8), None);
     assert_eq!(Attr::from_u16(0), None);
     assert_eq!(Attr::from_u16(9), Some(Attr::SuppKernCmdReply));
     assert_eq!(Attr::from_u16(10), None);
