@@ -44,7 +44,7 @@ mod slab;
 
 use link::{HANDOVER_FLUSH, Link};
 use reconnect::Reconnect;
-use slab::{Kind, Pending, Slab};
+use slab::{GfapiRequest, RequestKind, RequestSlab};
 
 /// How an open gets its volume connection (a [`Registry`] method).
 type Connect = fn(&Registry, &VolumeKey, &ConnectOptions) -> Result<Arc<Volume>, GlfsError>;
@@ -110,7 +110,7 @@ pub struct GlfsBackstore {
     opts: GlfsOptions,
     link: Link,
     mailbox: Arc<Mailbox>,
-    slab: Slab,
+    slab: RequestSlab,
     early: Vec<IoCompletion>,
     done: Vec<Done>,
     /// Requests that arrived during a handover, sent to the new file after it.
@@ -204,7 +204,7 @@ impl GlfsBackstore {
             opts: opts.clone(),
             link,
             mailbox,
-            slab: Slab::default(),
+            slab: RequestSlab::default(),
             early: Vec::new(),
             done: Vec::new(),
             held: Vec::new(),
@@ -262,7 +262,7 @@ impl GlfsBackstore {
 
     fn start(&mut self, file: &Arc<GlfsFile>, token: u64, op: AsyncOp) {
         if let Err(e) = file.submit(op, token, &self.mailbox) {
-            let kind = self.slab.get(token).map_or(Kind::Read, |p| p.kind);
+            let kind = self.slab.get(token).map_or(RequestKind::Read, |p| p.kind);
             self.finish(token, Err(classify(kind, e.errno)));
             if is_disconnect(e.errno) {
                 self.lost(file, e.errno);
@@ -303,25 +303,27 @@ impl GlfsBackstore {
 }
 
 /// Errno to backstore error; disconnects and transient errnos are retryable.
-fn classify(kind: Kind, errno: i32) -> BackstoreError {
+fn classify(kind: RequestKind, errno: i32) -> BackstoreError {
     if is_disconnect(errno) || matches!(errno, libc::EAGAIN | libc::EINTR | libc::EBUSY) {
         return BackstoreError::Retryable(errno);
     }
     match (kind, errno) {
-        (Kind::Discard | Kind::Zero, libc::EOPNOTSUPP | libc::ENOSYS) => {
+        (RequestKind::Discard | RequestKind::Zero, libc::EOPNOTSUPP | libc::ENOSYS) => {
             BackstoreError::Unsupported("glfs discard/zerofill")
         }
-        (Kind::Read, _) => BackstoreError::Read(errno),
-        (Kind::Write | Kind::Sync | Kind::Zero, _) => BackstoreError::Write(errno),
-        (Kind::Discard, _) => BackstoreError::Other(errno),
+        (RequestKind::Read, _) => BackstoreError::Read(errno),
+        (RequestKind::Write | RequestKind::Sync | RequestKind::Zero, _) => {
+            BackstoreError::Write(errno)
+        }
+        (RequestKind::Discard, _) => BackstoreError::Other(errno),
     }
 }
 
 /// Bytes gfapi reported to the request's result. A short write is an error.
-fn outcome(p: Pending, n: u64) -> Result<u64, BackstoreError> {
+fn outcome(p: GfapiRequest, n: u64) -> Result<u64, BackstoreError> {
     match p.kind {
-        Kind::Write if n < p.expected => Err(BackstoreError::Write(libc::EIO)),
-        Kind::Read => Ok(n),
+        RequestKind::Write if n < p.expected => Err(BackstoreError::Write(libc::EIO)),
+        RequestKind::Read => Ok(n),
         _ => Ok(p.expected),
     }
 }
@@ -395,7 +397,7 @@ impl Backstore for GlfsBackstore {
         crate::glfs::pool::grow_within(&file, new_size, self.opts.resize_deadline).map_err(
             |e| {
                 let errno = e.raw_os_error().unwrap_or(libc::EIO);
-                classify(Kind::Write, errno)
+                classify(RequestKind::Write, errno)
             },
         )?;
         self.size = new_size;
@@ -404,9 +406,9 @@ impl Backstore for GlfsBackstore {
 }
 
 /// The gfapi op and the bookkeeping for a request.
-fn translate(request: IoRequest) -> (AsyncOp, Pending) {
+fn translate(request: IoRequest) -> (AsyncOp, GfapiRequest) {
     let tag = request.tag;
-    let p = |kind, expected| Pending {
+    let p = |kind, expected| GfapiRequest {
         tag,
         kind,
         expected,
@@ -414,7 +416,7 @@ fn translate(request: IoRequest) -> (AsyncOp, Pending) {
     match request.op {
         IoOp::Read { offset, buf } => {
             let n = buf.len();
-            (AsyncOp::Read { offset, buf }, p(Kind::Read, n))
+            (AsyncOp::Read { offset, buf }, p(RequestKind::Read, n))
         }
         IoOp::Write { offset, buf, fua } => {
             let n = buf.len();
@@ -424,13 +426,16 @@ fn translate(request: IoRequest) -> (AsyncOp, Pending) {
                     buf,
                     durable: fua,
                 },
-                p(Kind::Write, n),
+                p(RequestKind::Write, n),
             )
         }
-        IoOp::Flush => (AsyncOp::Fdatasync, p(Kind::Sync, 0)),
-        IoOp::Discard { offset, len } => (AsyncOp::Discard { offset, len }, p(Kind::Discard, len)),
+        IoOp::Flush => (AsyncOp::Fdatasync, p(RequestKind::Sync, 0)),
+        IoOp::Discard { offset, len } => (
+            AsyncOp::Discard { offset, len },
+            p(RequestKind::Discard, len),
+        ),
         IoOp::WriteZeroes { offset, len } => {
-            (AsyncOp::Zerofill { offset, len }, p(Kind::Zero, len))
+            (AsyncOp::Zerofill { offset, len }, p(RequestKind::Zero, len))
         }
     }
 }

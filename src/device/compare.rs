@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 use super::job::{Compare, Kind};
-use super::{Device, DeviceError, Pending, SegmentReader, Waiting, data};
+use super::{Device, DeviceError, PendingCommand, SegmentReader, Waiting, data};
 use crate::backstore::{BackstoreError, IoOp};
 use crate::region::DataBuf;
 use crate::ring::Command;
@@ -32,7 +32,7 @@ impl Device {
             let status = Status::CheckCondition(Sense::parameter_list_length_error());
             return self.answer(cmd, &status, &[]);
         }
-        let tag = self.inflight.insert(Pending::new(
+        let tag = self.inflight.insert(PendingCommand::new(
             cmd,
             Waiting::Compare(compare),
             guard,
@@ -43,7 +43,7 @@ impl Device {
 
     /// Submits the read of the next step of the comparison stored under `tag`.
     fn read_step(&mut self, tag: u64) -> Result<(), DeviceError> {
-        let Some(Pending {
+        let Some(PendingCommand {
             waiting: Waiting::Compare(c),
             ..
         }) = self.inflight.get_mut(tag)
@@ -59,7 +59,7 @@ impl Device {
     /// Handles the completed read of one step: compare, then go on, write or answer.
     pub(super) fn compare_step(
         &mut self,
-        mut pending: Pending,
+        mut pending: PendingCommand,
         result: Result<u64, BackstoreError>,
     ) -> Result<(), DeviceError> {
         let Waiting::Compare(c) = &mut pending.waiting else {
@@ -97,7 +97,11 @@ impl Device {
 
     /// COMPARE AND WRITE matched: write the second half of the data-out, still under the
     /// command's exclusive guard.
-    fn write_after_compare(&mut self, mut pending: Pending, fua: bool) -> Result<(), DeviceError> {
+    fn write_after_compare(
+        &mut self,
+        mut pending: PendingCommand,
+        fua: bool,
+    ) -> Result<(), DeviceError> {
         let Waiting::Compare(c) = &pending.waiting else {
             return Ok(());
         };

@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 use super::job::CopyJob;
-use super::{Device, DeviceError, Pending, Waiting};
+use super::{Device, DeviceError, PendingCommand, Waiting};
 use crate::backstore::{BackstoreError, IoOp};
 use crate::ring::Command;
 use crate::scsi::{CopyPlan, Status};
@@ -22,7 +22,7 @@ impl Device {
     ) -> Result<(), DeviceError> {
         let block = u64::from(self.lun.config().block_size);
         let job = CopyJob::new(plan, block, !self.lun.write_cache_enabled());
-        let tag = self.inflight.insert(Pending::new(
+        let tag = self.inflight.insert(PendingCommand::new(
             cmd,
             Waiting::Copy(Box::new(job)),
             guard,
@@ -34,7 +34,7 @@ impl Device {
     /// Submits the next read (or, after a read, the write) of the copy under `tag`, or
     /// answers it when everything is copied.
     fn copy_submit(&mut self, tag: u64) -> Result<(), DeviceError> {
-        let Some(Pending {
+        let Some(PendingCommand {
             waiting: Waiting::Copy(job),
             ..
         }) = self.inflight.get_mut(tag)
@@ -62,7 +62,7 @@ impl Device {
     /// Handles a finished read or write of a copy step.
     pub(super) fn copy_step(
         &mut self,
-        mut pending: Pending,
+        mut pending: PendingCommand,
         result: Result<u64, BackstoreError>,
     ) -> Result<(), DeviceError> {
         let Waiting::Copy(job) = &mut pending.waiting else {

@@ -31,7 +31,7 @@ pub enum Waiting {
 
 /// A command and what it waits for.
 #[derive(Debug)]
-pub struct Pending {
+pub struct PendingCommand {
     pub cmd: Command,
     pub waiting: Waiting,
     /// When the command was read from the ring (for the latency histogram).
@@ -40,7 +40,7 @@ pub struct Pending {
     pub guard: Option<Guard>,
 }
 
-impl Pending {
+impl PendingCommand {
     /// A command read from the ring at `started` that waits for `waiting`.
     pub fn new(
         cmd: Command,
@@ -62,24 +62,24 @@ impl Pending {
 /// conflicting COMPARE AND WRITE without a scan when there is none.
 #[derive(Debug, Default)]
 pub struct InFlight {
-    pending: Slab<Pending>,
+    pending: Slab<PendingCommand>,
     /// How many pending commands hold an exclusive guard (fast path: usually 0).
     exclusive: usize,
 }
 
-fn is_exclusive(p: &Pending) -> bool {
+fn is_exclusive(p: &PendingCommand) -> bool {
     p.guard.is_some_and(|g| g.exclusive)
 }
 
 impl InFlight {
     /// Stores `pending` and returns its tag.
-    pub fn insert(&mut self, pending: Pending) -> u64 {
+    pub fn insert(&mut self, pending: PendingCommand) -> u64 {
         self.exclusive += usize::from(is_exclusive(&pending));
         self.pending.insert(pending)
     }
 
     /// Takes the command stored under `tag`; `None` for an unknown or reused tag.
-    pub fn take(&mut self, tag: u64) -> Option<Pending> {
+    pub fn take(&mut self, tag: u64) -> Option<PendingCommand> {
         let pending = self.pending.remove(tag)?;
         self.exclusive -= usize::from(is_exclusive(&pending));
         Some(pending)
@@ -87,7 +87,7 @@ impl InFlight {
 
     /// The command stored under `tag`, left in place (its guard must not change there:
     /// the exclusive count follows insert and take).
-    pub fn get_mut(&mut self, tag: u64) -> Option<&mut Pending> {
+    pub fn get_mut(&mut self, tag: u64) -> Option<&mut PendingCommand> {
         self.pending.get_mut(tag)
     }
 
@@ -126,12 +126,12 @@ mod tests {
     fn tags_are_reused_and_stale_tags_miss() {
         let mut t = InFlight::default();
         let cmd = crate::ring::tests_support::command(1);
-        let a = t.insert(Pending::new(cmd, Waiting::NoData, None, now()));
+        let a = t.insert(PendingCommand::new(cmd, Waiting::NoData, None, now()));
         assert_eq!(t.len(), 1);
         assert!(t.take(a).is_some());
         assert!(t.take(a).is_none(), "a tag completes once");
         assert!(t.take(999).is_none());
-        let b = t.insert(Pending::new(
+        let b = t.insert(PendingCommand::new(
             crate::ring::tests_support::command(2),
             Waiting::NoData,
             None,
@@ -154,7 +154,7 @@ mod tests {
             end: 5,
             exclusive: true,
         };
-        let w = t.insert(Pending::new(
+        let w = t.insert(PendingCommand::new(
             crate::ring::tests_support::command(1),
             Waiting::NoData,
             Some(write),
@@ -163,7 +163,7 @@ mod tests {
         assert!(!t.conflicts(&write), "writes do not wait for writes");
         assert!(t.conflicts(&caw), "a CAW waits for an overlapping write");
         t.take(w);
-        let c = t.insert(Pending::new(
+        let c = t.insert(PendingCommand::new(
             crate::ring::tests_support::command(2),
             Waiting::NoData,
             Some(caw),

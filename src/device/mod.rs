@@ -20,7 +20,7 @@ mod multi;
 mod order;
 
 pub use data::{SegmentReader, scatter};
-pub use inflight::{InFlight, Pending, Waiting};
+pub use inflight::{InFlight, PendingCommand, Waiting};
 
 use crate::backstore::{Backstore, BackstoreError, Health, IoCompletion, IoOp, IoRequest};
 use crate::doorbell::Doorbell;
@@ -420,7 +420,7 @@ impl Device {
         }
         let tag = self
             .inflight
-            .insert(Pending::new(cmd, waiting, guard, self.clock));
+            .insert(PendingCommand::new(cmd, waiting, guard, self.clock));
         self.submit_tagged(tag, op)
     }
 
@@ -438,7 +438,7 @@ impl Device {
 
     /// Answers a pending command whose backstore request failed; a failed EXTENDED COPY
     /// first keeps its result for RECEIVE COPY RESULTS when it asked to.
-    fn fail(&mut self, pending: Pending, error: &BackstoreError) -> Result<(), DeviceError> {
+    fn fail(&mut self, pending: PendingCommand, error: &BackstoreError) -> Result<(), DeviceError> {
         if let Waiting::Copy(job) = &pending.waiting {
             if let Some(result) = job.held_result(false) {
                 self.lun.record_copy(result);
@@ -449,7 +449,7 @@ impl Device {
 
     fn finish_io(
         &mut self,
-        pending: Pending,
+        pending: PendingCommand,
         result: Result<u64, BackstoreError>,
     ) -> Result<(), DeviceError> {
         match result {

@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 
 use super::order::Guard;
-use super::{Device, DeviceError, Pending, Waiting};
+use super::{Device, DeviceError, PendingCommand, Waiting};
 use crate::backstore::{BackstoreError, IoOp, IoRequest};
 use crate::region::{DataBuf, DataSeg, SharedRegion};
 use crate::ring::Command;
@@ -20,7 +20,7 @@ impl Device {
         &mut self,
         tag: u64,
         result: &Result<u64, BackstoreError>,
-    ) -> Option<Pending> {
+    ) -> Option<PendingCommand> {
         let pending = self.inflight.get_mut(tag)?;
         if let Waiting::Parts {
             remaining, error, ..
@@ -38,7 +38,7 @@ impl Device {
     }
 
     /// Answers a command whose parts all finished, or first makes them durable.
-    pub(super) fn finish_parts(&mut self, mut pending: Pending) -> Result<(), DeviceError> {
+    pub(super) fn finish_parts(&mut self, mut pending: PendingCommand) -> Result<(), DeviceError> {
         match pending.waiting {
             Waiting::Parts { error: Some(e), .. } => {
                 let status = e.status();
@@ -132,7 +132,7 @@ impl Device {
         };
         let tag = self
             .inflight
-            .insert(Pending::new(cmd, waiting, guard, self.clock));
+            .insert(PendingCommand::new(cmd, waiting, guard, self.clock));
         for op in ops {
             if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
                 if let Some(done) = self.take_finished(tag, &Err(rejected.error)) {

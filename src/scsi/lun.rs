@@ -16,7 +16,7 @@ use super::outcome::{BlockIo, BlockOp, Dispatch};
 use super::param::read_param_list;
 use super::provisioning;
 use super::sense::Sense;
-use super::ua::{self, Pending, UnitAttention};
+use super::ua::{self, PendingAttentions, UnitAttention};
 use super::{block, inquiry, opcodes};
 
 /// A logical unit as the initiators see it.
@@ -24,7 +24,7 @@ use super::{block, inquiry, opcodes};
 pub struct ScsiLun {
     config: LunConfig,
     mode: ModeState,
-    attentions: Pending,
+    attentions: PendingAttentions,
     copies: CopyResults,
 }
 
@@ -38,7 +38,7 @@ impl ScsiLun {
     /// with a POWER ON/RESET unit attention pending, as a freshly started disk does.
     pub fn new(config: LunConfig) -> Result<Self, ConfigError> {
         config.validate()?;
-        let mut attentions = Pending::default();
+        let mut attentions = PendingAttentions::default();
         attentions.raise(UnitAttention::PowerOnReset);
         Ok(ScsiLun {
             mode: ModeState::defaults(&config),

@@ -35,11 +35,11 @@ impl UnitAttention {
     }
 }
 
-/// Pending conditions, oldest first, each at most once.
+/// The unit attentions waiting to be reported, oldest first, each at most once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Pending(Vec<UnitAttention>);
+pub(crate) struct PendingAttentions(Vec<UnitAttention>);
 
-impl Pending {
+impl PendingAttentions {
     /// Queues `ua` unless it is already pending. A power-on/reset supersedes everything
     /// else, because it tells the initiator to rediscover all of it anyway.
     pub fn raise(&mut self, ua: UnitAttention) {

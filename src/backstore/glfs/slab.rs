@@ -3,7 +3,7 @@
 
 /// What a request is waiting for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum RequestKind {
     Read,
     Write,
     /// SYNCHRONIZE CACHE.
@@ -14,13 +14,13 @@ pub enum Kind {
 
 /// One request in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pending {
+pub struct GfapiRequest {
     /// The device's tag.
     pub tag: u64,
-    pub kind: Kind,
+    pub kind: RequestKind,
     /// Bytes the request covers.
     pub expected: u64,
 }
 
 /// The requests in flight, under the token gfapi's callback carries back.
-pub type Slab = crate::slab::Slab<Pending>;
+pub type RequestSlab = crate::slab::Slab<GfapiRequest>;
