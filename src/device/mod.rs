@@ -92,7 +92,7 @@ pub enum DeviceError {
     #[error("doorbell failed")]
     Doorbell(#[source] std::io::Error),
     #[error("invalid LUN configuration")]
-    Config(#[from] crate::scsi::ConfigError),
+    LunConfig(#[from] crate::scsi::LunConfigError),
 }
 
 /// A LUN being served.
@@ -300,7 +300,7 @@ impl Device {
     pub fn set_identity(
         &mut self,
         id: &crate::scsi::Identity,
-    ) -> Result<(), crate::scsi::ConfigError> {
+    ) -> Result<(), crate::scsi::LunConfigError> {
         self.lun
             .set_identity(&id.vendor, &id.product, &id.revision, &id.serial)
     }

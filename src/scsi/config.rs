@@ -73,7 +73,7 @@ impl Default for LunConfig {
 
 /// A [`LunConfig`] value that does not fit its wire field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
+pub enum LunConfigError {
     #[error("block size {0} is not a power of two between 512 and 65536")]
     BlockSize(u32),
     #[error("a logical unit needs at least one block")]
@@ -122,34 +122,34 @@ impl LunConfig {
     }
 
     /// Checks every field against the limits of the fields it is reported in.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), LunConfigError> {
         if !(512..=65536).contains(&self.block_size) || !self.block_size.is_power_of_two() {
-            return Err(ConfigError::BlockSize(self.block_size));
+            return Err(LunConfigError::BlockSize(self.block_size));
         }
         if self.num_blocks == 0 {
-            return Err(ConfigError::NoBlocks);
+            return Err(LunConfigError::NoBlocks);
         }
         if self.max_transfer_blocks == 0 {
-            return Err(ConfigError::NoTransfer);
+            return Err(LunConfigError::NoTransfer);
         }
         check_text("vendor", &self.vendor, 8)?;
         check_text("product", &self.product, 16)?;
         check_text("revision", &self.revision, 4)?;
         check_text("serial", &self.serial, 252)?;
         if self.naa[0] >> 4 == 0 {
-            return Err(ConfigError::Naa(self.naa));
+            return Err(LunConfigError::Naa(self.naa));
         }
         Ok(())
     }
 }
 
 /// INQUIRY strings must be printable ASCII (SPC-4 4.4.1) and fit their field.
-fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), ConfigError> {
+fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), LunConfigError> {
     let printable = value.bytes().all(|b| (0x20..0x7F).contains(&b));
     if printable && (1..=max).contains(&value.len()) {
         Ok(())
     } else {
-        Err(ConfigError::Text {
+        Err(LunConfigError::Text {
             field,
             value: value.into(),
             max,

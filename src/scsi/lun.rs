@@ -9,7 +9,7 @@
 
 use super::DataOut;
 use super::cdb::{DecodedCdb, sa};
-use super::config::{ConfigError, LunConfig};
+use super::config::{LunConfig, LunConfigError};
 use super::copy::{self, CopyResult, CopyResults};
 use super::mode::{self, ModeSelectCdb, ModeState};
 use super::outcome::{BlockIo, BlockOp, Dispatch};
@@ -36,7 +36,7 @@ fn data(bytes: Vec<u8>, alloc_len: u32) -> Result<Dispatch, Sense> {
 impl ScsiLun {
     /// A unit described by `config`, which must pass [`LunConfig::validate`]. It starts
     /// with a POWER ON/RESET unit attention pending, as a freshly started disk does.
-    pub fn new(config: LunConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: LunConfig) -> Result<Self, LunConfigError> {
         config.validate()?;
         let mut attentions = PendingAttentions::default();
         attentions.raise(UnitAttention::PowerOnReset);
@@ -80,7 +80,7 @@ impl ScsiLun {
         product: &str,
         revision: &str,
         serial: &str,
-    ) -> Result<(), ConfigError> {
+    ) -> Result<(), LunConfigError> {
         let mut next = self.config.clone();
         next.vendor = vendor.to_string();
         next.product = product.to_string();
@@ -105,9 +105,9 @@ impl ScsiLun {
     /// Changes the capacity (after the backstore grew or shrank) and tells initiators
     /// with CAPACITY DATA HAS CHANGED. A unit cannot shrink to nothing: READ CAPACITY
     /// has no way to say so.
-    pub fn set_capacity(&mut self, num_blocks: u64) -> Result<(), ConfigError> {
+    pub fn set_capacity(&mut self, num_blocks: u64) -> Result<(), LunConfigError> {
         if num_blocks == 0 {
-            return Err(ConfigError::NoBlocks);
+            return Err(LunConfigError::NoBlocks);
         }
         if num_blocks != self.config.num_blocks {
             self.config.num_blocks = num_blocks;

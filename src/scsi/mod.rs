@@ -30,7 +30,7 @@
 //!     Dispatch::Io(io) => assert_eq!((io.op, io.lba, io.blocks), (BlockOp::Read, 8, 1)),
 //!     Dispatch::Reply(reply) => panic!("unexpected {reply:?}"),
 //! }
-//! # Ok::<(), gluster_tcmu::scsi::ConfigError>(())
+//! # Ok::<(), gluster_tcmu::scsi::LunConfigError>(())
 //! ```
 
 #![forbid(unsafe_code)]
@@ -54,7 +54,7 @@ mod wire;
 mod tests;
 
 pub use cdb::DecodedCdb;
-pub use config::{ConfigError, Identity, LunConfig};
+pub use config::{Identity, LunConfig, LunConfigError};
 pub use copy::{CopyPlan, CopyResult, CopySegment};
 pub use lun::ScsiLun;
 pub use mode::{ModeSelectCdb, ModeSenseCdb, PageControl};

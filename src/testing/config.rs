@@ -51,19 +51,19 @@ impl FakeKernelConfig {
     }
 
     /// Checks the sizes and computes where everything lives in the map.
-    pub fn geometry(&self) -> Result<Geometry, ConfigError> {
+    pub fn geometry(&self) -> Result<Geometry, FakeKernelConfigError> {
         self.check()?;
         let data_bytes = self
             .data_blocks
             .checked_mul(self.data_block_size)
-            .ok_or(ConfigError::TooBig)?;
+            .ok_or(FakeKernelConfigError::TooBig)?;
         let map_len = self
             .cmd_ring_bytes
             .checked_add(data_bytes)
-            .ok_or(ConfigError::TooBig)?;
+            .ok_or(FakeKernelConfigError::TooBig)?;
         let cmdr_size = self.cmd_ring_bytes - abi::MAILBOX_SIZE;
-        u32::try_from(cmdr_size).map_err(|_| ConfigError::TooBig)?;
-        u32::try_from(self.data_blocks).map_err(|_| ConfigError::TooBig)?;
+        u32::try_from(cmdr_size).map_err(|_| FakeKernelConfigError::TooBig)?;
+        u32::try_from(self.data_blocks).map_err(|_| FakeKernelConfigError::TooBig)?;
         Ok(Geometry {
             map_len,
             cmdr_off: abi::MAILBOX_SIZE,
@@ -74,19 +74,19 @@ impl FakeKernelConfig {
         })
     }
 
-    fn check(&self) -> Result<(), ConfigError> {
+    fn check(&self) -> Result<(), FakeKernelConfigError> {
         if self.cmd_ring_bytes == 0 || self.cmd_ring_bytes % PAGE_SIZE != 0 {
-            return Err(ConfigError::RingSize(self.cmd_ring_bytes));
+            return Err(FakeKernelConfigError::RingSize(self.cmd_ring_bytes));
         }
         if self.data_block_size == 0 || self.data_block_size % PAGE_SIZE != 0 {
-            return Err(ConfigError::BlockSize(self.data_block_size));
+            return Err(FakeKernelConfigError::BlockSize(self.data_block_size));
         }
         if self.data_blocks == 0 {
-            return Err(ConfigError::NoDataBlocks);
+            return Err(FakeKernelConfigError::NoDataBlocks);
         }
         // cmd_ids are u16 and never 0, so at most 0xffff commands can be in flight.
         if self.max_inflight == 0 || self.max_inflight > usize::from(u16::MAX) {
-            return Err(ConfigError::MaxInflight(self.max_inflight));
+            return Err(FakeKernelConfigError::MaxInflight(self.max_inflight));
         }
         Ok(())
     }
@@ -94,7 +94,7 @@ impl FakeKernelConfig {
 
 /// A configuration the kernel would refuse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
+pub enum FakeKernelConfigError {
     #[error("cmd_ring_bytes {0} is not a non-zero multiple of the page size")]
     RingSize(usize),
     #[error("data_block_size {0} is not a non-zero multiple of the page size")]
@@ -161,14 +161,23 @@ mod tests {
         };
         assert_eq!(
             bad(|c| c.cmd_ring_bytes = 1000),
-            ConfigError::RingSize(1000)
+            FakeKernelConfigError::RingSize(1000)
         );
         assert_eq!(
             bad(|c| c.data_block_size = 512),
-            ConfigError::BlockSize(512)
+            FakeKernelConfigError::BlockSize(512)
         );
-        assert_eq!(bad(|c| c.data_blocks = 0), ConfigError::NoDataBlocks);
-        assert_eq!(bad(|c| c.max_inflight = 0), ConfigError::MaxInflight(0));
-        assert_eq!(bad(|c| c.data_blocks = usize::MAX), ConfigError::TooBig);
+        assert_eq!(
+            bad(|c| c.data_blocks = 0),
+            FakeKernelConfigError::NoDataBlocks
+        );
+        assert_eq!(
+            bad(|c| c.max_inflight = 0),
+            FakeKernelConfigError::MaxInflight(0)
+        );
+        assert_eq!(
+            bad(|c| c.data_blocks = usize::MAX),
+            FakeKernelConfigError::TooBig
+        );
     }
 }

@@ -20,7 +20,7 @@ use crate::region::{MapError, RegionError, SharedRegion};
 
 use super::cmd_ids::{CmdTable, Xfer};
 use super::cmd_ring::{self, CmdEntry, CmdRing, Slot, SlotKind};
-use super::config::{ConfigError, FakeKernelConfig, Geometry};
+use super::config::{FakeKernelConfig, FakeKernelConfigError, Geometry};
 use super::corruption::Corruption;
 use super::data_area::DataArea;
 use super::doorbell::Doorbell;
@@ -127,7 +127,7 @@ pub enum SubmitError {
 #[derive(Debug, thiserror::Error)]
 pub enum FakeKernelError {
     #[error("invalid configuration")]
-    Config(#[from] ConfigError),
+    Config(#[from] FakeKernelConfigError),
     #[error("creating or sizing the memfd failed")]
     Memfd(#[source] io::Error),
     #[error("mapping the memfd failed")]

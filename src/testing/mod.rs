@@ -36,7 +36,7 @@ mod scsi_input;
 #[cfg(test)]
 mod tests;
 
-pub use config::{ConfigError, FakeKernelConfig, Geometry, PAGE_SIZE};
+pub use config::{FakeKernelConfig, FakeKernelConfigError, Geometry, PAGE_SIZE};
 pub use corruption::Corruption;
 pub use fake_kernel::{DataDir, FakeKernel, FakeKernelError, HandlerEnd, SubmitError, SubmitOpts};
 pub use reap::{

@@ -80,7 +80,7 @@ fn set_capacity_is_visible() {
     let mut l = lun();
     l.set_capacity(42).unwrap();
     assert_eq!(l.config().num_blocks, 42);
-    assert_eq!(l.set_capacity(0), Err(ConfigError::NoBlocks));
+    assert_eq!(l.set_capacity(0), Err(LunConfigError::NoBlocks));
     assert_eq!(l.config().num_blocks, 42);
 }
 
