@@ -325,11 +325,11 @@ fn the_commands_work_end_to_end() {
 /// The record and the image are root's alone (the record holds CHAP secrets), and so
 /// are their folders.
 fn assert_modes(e: &Export) {
-    use gluster_tcmu::glfs::Registry;
-    // The cached store holds the connection, so the registry hands out that one.
+    use gluster_tcmu::glfs::ConnectionPool;
+    // The cached store holds the connection, so the pool hands out that one.
     let _held = store(&e.volume);
     let key = common::gluster::volume_key(&e.volume, HOST);
-    let volume = Registry::global()
+    let volume = ConnectionPool::global()
         .get(&key, &test_options().connect)
         .unwrap();
     let name = ExportName::parse(&e.name).unwrap();

@@ -13,7 +13,7 @@ use common::*;
 use gluster_tcmu::backstore::{Backstore, GlfsBackstore, IoCompletion, IoOp, IoRequest};
 use gluster_tcmu::cfgstring::{SubtypeFormat, glfs::GlfsFormat};
 use gluster_tcmu::glfs::{
-    AsyncOp, ConnectOptions, GlfsFile, Mailbox, Registry, VolumeKey, check_volume,
+    AsyncOp, ConnectOptions, ConnectionPool, GlfsFile, Mailbox, VolumeKey, check_volume,
 };
 use gluster_tcmu::reactor::Reactor;
 use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
@@ -315,7 +315,7 @@ fn images_are_created_grown_and_resized() {
 #[test]
 fn an_image_is_removed_from_the_volume() {
     require_started("gt1");
-    let volume = Registry::global()
+    let volume = ConnectionPool::global()
         .get(&volume_key("gt1", HOST), &test_options().connect)
         .expect("connect gt1");
     let path = format!("t-remove-{}.img", std::process::id());
@@ -339,7 +339,7 @@ fn two_luns_on_one_volume_share_one_connection() {
         Arc::ptr_eq(fa.volume(), fb.volume()),
         "one glfs_t for both LUNs"
     );
-    assert_eq!(Registry::global().users(&volume_key("gt1", host)), 2);
+    assert_eq!(ConnectionPool::global().users(&volume_key("gt1", host)), 2);
     // Files close on a background thread, which holds the connection until then.
     drop((a, fa));
     assert!(users_become(&volume_key("gt1", host), 1), "one LUN left");
@@ -361,10 +361,14 @@ fn a_checked_volume_stays_connected_for_the_lun_that_follows() {
     let cfg = GlfsFormat::parse(&format!("gt1@{host}/{path}")).expect("parses");
     let found = check_volume(&cfg, &test_options().connect, Duration::from_secs(2));
     assert!(found.expect("the check passes").contains("will be created"));
-    assert_eq!(Registry::global().users(&key), 1, "kept after the check");
+    assert_eq!(
+        ConnectionPool::global().users(&key),
+        1,
+        "kept after the check"
+    );
     let lun = open("gt1", host, &path, 1024);
     assert_eq!(
-        Registry::global().users(&key),
+        ConnectionPool::global().users(&key),
         2,
         "the LUN shares the checked connection"
     );
@@ -379,7 +383,7 @@ fn a_checked_volume_stays_connected_for_the_lun_that_follows() {
 fn users_become(key: &VolumeKey, n: usize) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if Registry::global().users(key) == n {
+        if ConnectionPool::global().users(key) == n {
             return true;
         }
         std::thread::sleep(Duration::from_millis(50));

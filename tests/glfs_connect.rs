@@ -11,7 +11,7 @@ use common::gluster::{
     volume_key_at,
 };
 use gluster_tcmu::backstore::GlfsBackstore;
-use gluster_tcmu::glfs::{GfapiError, GlfsError, Registry, Volume};
+use gluster_tcmu::glfs::{ConnectionPool, GfapiError, GlfsError, Volume};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -38,7 +38,7 @@ fn a_server_slower_than_the_deadline_is_connected_by_a_later_call() {
     let mut opts = test_options().connect;
     opts.deadline = Duration::from_secs(2);
 
-    let first = Registry::global().get(&key, &opts);
+    let first = ConnectionPool::global().get(&key, &opts);
     assert!(
         matches!(first, Err(GlfsError::InitTimeout { .. })),
         "the first call outlasted by a 3 s server: {first:?}"
@@ -46,7 +46,7 @@ fn a_server_slower_than_the_deadline_is_connected_by_a_later_call() {
     let mut calls = 1;
     let volume = loop {
         calls += 1;
-        match Registry::global().get(&key, &opts) {
+        match ConnectionPool::global().get(&key, &opts) {
             Ok(v) => break v,
             Err(e) if calls < 5 => eprintln!("call {calls}: {e}"),
             Err(e) => panic!("still not connected after {calls} calls: {e}"),
@@ -60,9 +60,9 @@ fn a_server_slower_than_the_deadline_is_connected_by_a_later_call() {
         "every call shared the first attempt's connection to the server"
     );
     assert_eq!(
-        Registry::global().users(&key),
+        ConnectionPool::global().users(&key),
         1,
-        "the registry holds the connection"
+        "the pool holds the connection"
     );
 }
 
@@ -102,7 +102,7 @@ fn luns_taken_over_together_on_a_silent_server_wait_one_deadline_between_them() 
     );
     // A failure more than a deadline old is tried again (here: waited on again).
     std::thread::sleep(opts.connect.deadline);
-    let again = Registry::global().get_unless_failed(&key, &opts.connect);
+    let again = ConnectionPool::global().get_unless_failed(&key, &opts.connect);
     assert!(
         matches!(again, Err(GlfsError::InitTimeout { .. })),
         "{again:?}"
@@ -128,7 +128,7 @@ fn a_volume_whose_bricks_are_all_down_fails_at_once_saying_what_to_check() {
     let key = volume_key_at("nobrick", "127.0.0.1", glusterd.port);
     let opts = test_options().connect;
     let started = std::time::Instant::now();
-    let e = Registry::global().get(&key, &opts).unwrap_err();
+    let e = ConnectionPool::global().get(&key, &opts).unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "took {:?}",
@@ -161,7 +161,7 @@ fn within_5s(mut cond: impl FnMut() -> bool) -> bool {
 }
 
 /// gt1's real volfile, a stand-in glusterd that hands it out and counts the asks, and gt1
-/// connected through that stand-in (a registry key of its own: the stand-in's port).
+/// connected through that stand-in (a pool key of its own: the stand-in's port).
 fn gt1_through_a_stand_in() -> (Vec<u8>, StandInGlusterd, Arc<Volume>) {
     init_logs();
     require_started("gt1");
@@ -176,7 +176,7 @@ fn gt1_through_a_stand_in() -> (Vec<u8>, StandInGlusterd, Arc<Volume>) {
     .expect("gt1's volfile");
     let glusterd = StandInGlusterd::serve(real.clone());
     let key = volume_key_at("gt1", "127.0.0.1", glusterd.port);
-    let volume = Registry::global()
+    let volume = ConnectionPool::global()
         .get(&key, &test_options().connect)
         .expect("gt1 through the stand-in");
     (real, glusterd, volume)

@@ -16,7 +16,7 @@ use common::gluster::{
 use common::model::*;
 use common::*;
 use gluster_tcmu::backstore::{GlfsBackstore, GlfsOptions};
-use gluster_tcmu::glfs::{Registry, VolumeKey};
+use gluster_tcmu::glfs::{ConnectionPool, VolumeKey};
 use gluster_tcmu::reactor::Reactor;
 use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
 use std::net::TcpListener;
@@ -232,11 +232,13 @@ fn volfile_changes_move_the_lun_to_a_new_connection_without_an_error() {
     let key = volume_key("gt3", "127.0.0.1");
     let mut t = gt3_lun_with("t-graph", 0x9a, key.clone(), GlfsOptions::default());
     let _restore = VolumeOption("performance.quick-read", "off");
-    let first = Registry::global().generation(&key).expect("connected");
+    let first = ConnectionPool::global()
+        .generation(&key)
+        .expect("connected");
     for (n, value) in (1..).zip(["on", "off", "on", "off"]) {
         gluster(&["volume", "set", "gt3", "performance.quick-read", value]);
         let start = Instant::now();
-        while Registry::global().generation(&key) < Some(first + n) {
+        while ConnectionPool::global().generation(&key) < Some(first + n) {
             assert!(
                 start.elapsed() < Duration::from_secs(30),
                 "no connection from the volfile with quick-read {value} after 30 s"
@@ -246,7 +248,7 @@ fn volfile_changes_move_the_lun_to_a_new_connection_without_an_error() {
         eprintln!("moved to generation {n} after {:?}", start.elapsed());
         run_model(&mut t.k, &mut t.model, 300, 16, &mut t.rng);
         assert_eq!(
-            Registry::global().users(&key),
+            ConnectionPool::global().users(&key),
             1,
             "the LUN's file is the new connection's only user once the move is done"
         );
@@ -268,7 +270,9 @@ fn an_idle_lun_moves_off_a_changed_volume_without_a_command() {
     let key = volume_key("gt3", "127.0.0.3");
     let mut t = gt3_lun_with("t-idle", 0x1d, key.clone(), GlfsOptions::default());
     run_model(&mut t.k, &mut t.model, 100, 16, &mut t.rng);
-    let first = Registry::global().generation(&key).expect("connected");
+    let first = ConnectionPool::global()
+        .generation(&key)
+        .expect("connected");
     let _restore = VolumeOption("performance.quick-read", "off");
     gluster(&["volume", "set", "gt3", "performance.quick-read", "on"]);
     let start = Instant::now();
@@ -283,14 +287,14 @@ fn an_idle_lun_moves_off_a_changed_volume_without_a_command() {
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "the idle LUN did not move within 30 s (generation {:?}, was {first})",
-            Registry::global().generation(&key)
+            ConnectionPool::global().generation(&key)
         );
         std::thread::sleep(Duration::from_millis(50));
     }
     eprintln!("the idle LUN moved after {:?}", start.elapsed());
-    assert!(Registry::global().generation(&key) > Some(first));
+    assert!(ConnectionPool::global().generation(&key) > Some(first));
     assert_eq!(
-        Registry::global().users(&key),
+        ConnectionPool::global().users(&key),
         1,
         "the LUN's file is on the new connection, the old one let go"
     );
@@ -312,14 +316,20 @@ fn luns_of_one_volume_move_together_to_one_new_connection() {
     let rb = Reactor::spawn("t-move-b").unwrap();
     let idb = rb.add(device).unwrap();
     let (mut mb, mut rngb) = (Model::new(GT3_BLOCKS), Rng(0x32));
-    assert_eq!(Registry::global().users(&key), 2, "one connection for both");
-    let first = Registry::global().generation(&key).expect("connected");
+    assert_eq!(
+        ConnectionPool::global().users(&key),
+        2,
+        "one connection for both"
+    );
+    let first = ConnectionPool::global()
+        .generation(&key)
+        .expect("connected");
 
     let _restore = VolumeOption("performance.quick-read", "off");
     gluster(&["volume", "set", "gt3", "performance.quick-read", "on"]);
     let start = Instant::now();
-    let registry = Registry::global();
-    while registry.generation(&key) <= Some(first) || registry.users(&key) < 2 {
+    let pool = ConnectionPool::global();
+    while pool.generation(&key) <= Some(first) || pool.users(&key) < 2 {
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "both LUNs not on a new connection after 30 s"
@@ -330,11 +340,7 @@ fn luns_of_one_volume_move_together_to_one_new_connection() {
     eprintln!("both LUNs moved after {:?}", start.elapsed());
     run_model(&mut a.k, &mut a.model, 300, 16, &mut a.rng);
     run_model(&mut kb, &mut mb, 300, 16, &mut rngb);
-    assert_eq!(
-        registry.users(&key),
-        2,
-        "both files on the one new connection"
-    );
+    assert_eq!(pool.users(&key), 2, "both files on the one new connection");
     assert_eq!(a.reactor.remove(a.id).unwrap().backstore_in_flight(), 0);
     assert_eq!(rb.remove(idb).unwrap().backstore_in_flight(), 0);
 }
@@ -427,7 +433,9 @@ fn a_brick_replaced_under_a_running_lun_ends_up_with_its_data() {
     let _back = BrickB3Back(b3.clone());
     let _ = std::fs::remove_dir_all(&b3r);
     for (from, to) in [(&b3, &b3r), (&b3r, &b3)] {
-        let generation = Registry::global().generation(&key).expect("connected");
+        let generation = ConnectionPool::global()
+            .generation(&key)
+            .expect("connected");
         if to == &b3 {
             // The old directory still carries the volume's marks; start it afresh.
             std::fs::remove_dir_all(&b3).unwrap();
@@ -435,8 +443,8 @@ fn a_brick_replaced_under_a_running_lun_ends_up_with_its_data() {
         std::fs::create_dir_all(to).unwrap();
         replace_brick(from, to);
         let start = Instant::now();
-        while Registry::global().generation(&key) <= Some(generation)
-            || Registry::global().users(&key) < 1
+        while ConnectionPool::global().generation(&key) <= Some(generation)
+            || ConnectionPool::global().users(&key) < 1
         {
             assert!(
                 start.elapsed() < Duration::from_secs(30),

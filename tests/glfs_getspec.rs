@@ -8,7 +8,7 @@ mod common;
 use common::gluster::{HOST, gluster, mute_server, require_started};
 use gluster_tcmu::glfs::Server;
 use gluster_tcmu::glfs::glusterd::{Client, GetspecError, VolfileError, fetch};
-use gluster_tcmu::glfs::{GlfsError, Registry, VolumeKey};
+use gluster_tcmu::glfs::{ConnectionPool, GlfsError, VolumeKey};
 use std::time::{Duration, Instant};
 
 /// Held by the tests that toggle a gt1 option, which would see each other's changes.
@@ -142,7 +142,7 @@ fn a_server_that_is_down_is_passed_over_and_glusterds_answer_wins() {
         volume: "gt1".into(),
         servers: vec![closed_port(), glusterd()],
     };
-    let volume = Registry::global()
+    let volume = ConnectionPool::global()
         .get(&key, &opts)
         .expect("gt1 through its second server");
     assert_eq!(volume.name(), "gt1");
@@ -150,7 +150,7 @@ fn a_server_that_is_down_is_passed_over_and_glusterds_answer_wins() {
         volume: "gt-no-such-volume".into(),
         servers: vec![glusterd(), closed_port()],
     };
-    let e = Registry::global().get(&key, &opts).unwrap_err();
+    let e = ConnectionPool::global().get(&key, &opts).unwrap_err();
     assert!(
         matches!(
             e,

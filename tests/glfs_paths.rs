@@ -9,13 +9,13 @@ mod common;
 
 use common::gluster::{HOST, require_started, test_options, volume_key};
 use gluster_tcmu::glfs::gfapi::{Preallocation, SMALL_FILE_MAX, SyncFile};
-use gluster_tcmu::glfs::{GfapiError, Registry, Volume};
+use gluster_tcmu::glfs::{ConnectionPool, GfapiError, Volume};
 use std::sync::{Arc, Barrier};
 
 /// `volume` through the volfile server `host`: a connection of its own per host.
 fn connect(volume: &str, host: &str) -> Arc<Volume> {
     require_started(volume);
-    Registry::global()
+    ConnectionPool::global()
         .get(&volume_key(volume, host), &test_options().connect)
         .unwrap_or_else(|e| panic!("connect to {volume} through {host}: {e}"))
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use gluster_tcmu::control::uio::{UioDevice, UioName};
-use gluster_tcmu::daemon::{metrics, registry::Registry};
+use gluster_tcmu::daemon::{metrics, registry::DeviceRegistry};
 use gluster_tcmu::testing::DataDir;
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use std::time::Duration;
 #[test]
 fn metrics_report_commands_bytes_and_latency_per_lun() {
     let (mut k, device) = ram_device(1024);
-    let registry = Arc::new(Registry::new(1, Default::default()).unwrap());
+    let registry = Arc::new(DeviceRegistry::new(1, Default::default()).unwrap());
     let uio = UioDevice {
         index: 3,
         name: UioName::parse("tcm-user/2/lun7/ram/").unwrap(),

@@ -12,7 +12,7 @@
 //!
 //! Faults: an errno meaning the connection is gone (`crate::glfs::is_disconnect`)
 //! answers the command BUSY so the initiator retries, and marks the LUN reconnecting:
-//! a background thread connects anew (through the registry, so LUNs on the same
+//! a background thread connects anew (through the pool, so LUNs on the same
 //! volume share the new connection) and reopens the image, with back-off. Until then
 //! every new command is answered BUSY at once; the reactor never waits. Each state
 //! change is logged once. A LUN the daemon takes over after a restart starts in that
@@ -31,7 +31,7 @@ use super::{
 };
 use crate::cfgstring::glfs::GlfsConfig;
 use crate::glfs::{
-    AsyncOp, ConnectOptions, Done, GlfsError, GlfsFile, Mailbox, Registry, Volume, VolumeKey,
+    AsyncOp, ConnectOptions, ConnectionPool, Done, GlfsError, GlfsFile, Mailbox, Volume, VolumeKey,
     is_disconnect,
 };
 use std::os::fd::BorrowedFd;
@@ -46,8 +46,8 @@ use link::{HANDOVER_FLUSH, Link};
 use reconnect::Reconnect;
 use slab::{GfapiRequest, RequestKind, RequestSlab};
 
-/// How an open gets its volume connection (a [`Registry`] method).
-type Connect = fn(&Registry, &VolumeKey, &ConnectOptions) -> Result<Arc<Volume>, GlfsError>;
+/// How an open gets its volume connection (a [`ConnectionPool`] method).
+type Connect = fn(&ConnectionPool, &VolumeKey, &ConnectOptions) -> Result<Arc<Volume>, GlfsError>;
 
 /// How a glfs LUN is opened and kept up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,7 +162,7 @@ impl GlfsBackstore {
         size: u64,
         opts: &GlfsOptions,
     ) -> Result<Self, GlfsOpenError> {
-        Self::open_through(key, path, size, opts, Registry::get)
+        Self::open_through(key, path, size, opts, ConnectionPool::get)
     }
 
     /// Opens with the volume connection `connect` gives.
@@ -174,7 +174,7 @@ impl GlfsBackstore {
         connect: Connect,
     ) -> Result<Self, GlfsOpenError> {
         let mailbox = Mailbox::new().map_err(GlfsOpenError::Mailbox)?;
-        let volume = connect(Registry::global(), &key, &opts.connect)?;
+        let volume = connect(ConnectionPool::global(), &key, &opts.connect)?;
         let file = open_image(&key, path, size, volume)?;
         Ok(Self::with_link(
             key,
@@ -221,15 +221,20 @@ impl GlfsBackstore {
     /// configuration held, and a Gluster outage at that moment must leave the initiators
     /// retrying until the servers answer, not a device nobody serves. When a connect to
     /// the volume failed less than a deadline ago (another LUN's, during the same
-    /// takeover), it does not wait again ([`Registry::get_unless_failed`]).
+    /// takeover), it does not wait again ([`ConnectionPool::get_unless_failed`]).
     pub fn open_or_reconnect_at(
         key: VolumeKey,
         path: &str,
         size: u64,
         opts: &GlfsOptions,
     ) -> Result<Self, GlfsOpenError> {
-        let e = match Self::open_through(key.clone(), path, size, opts, Registry::get_unless_failed)
-        {
+        let e = match Self::open_through(
+            key.clone(),
+            path,
+            size,
+            opts,
+            ConnectionPool::get_unless_failed,
+        ) {
             Ok(lun) => return Ok(lun),
             Err(e @ GlfsOpenError::Mailbox(_)) => return Err(e),
             Err(e) => e,

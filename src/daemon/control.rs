@@ -13,7 +13,7 @@
 #![forbid(unsafe_code)]
 
 use super::list;
-use super::registry::Registry;
+use super::registry::DeviceRegistry;
 use crate::gateway::GatewayHandle;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::Shutdown;
@@ -50,7 +50,7 @@ impl Drop for ControlSocket {
 /// What the requests are answered from.
 #[derive(Debug, Clone)]
 struct Served {
-    registry: Arc<Registry>,
+    registry: Arc<DeviceRegistry>,
     gateway: Option<GatewayHandle>,
 }
 
@@ -58,7 +58,7 @@ struct Served {
 /// waiting for its pass holds up no `list`.
 pub fn serve(
     path: &Path,
-    registry: Arc<Registry>,
+    registry: Arc<DeviceRegistry>,
     gateway: Option<GatewayHandle>,
 ) -> io::Result<ControlSocket> {
     if let Some(dir) = path.parent() {

@@ -5,8 +5,8 @@ use crate::export::{GatewayReport, StatusState};
 use crate::gateway::tests::{Env, PORTAL, put_record, record, volume_in};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-fn registry() -> Arc<Registry> {
-    Arc::new(Registry::new(1, Default::default()).unwrap())
+fn registry() -> Arc<DeviceRegistry> {
+    Arc::new(DeviceRegistry::new(1, Default::default()).unwrap())
 }
 
 fn socket(dir: &tempfile::TempDir, gateway: Option<GatewayHandle>) -> (ControlSocket, PathBuf) {

@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 use super::open::{OpenDefaults, Opening, Roots, open_device};
-use super::registry::Registry;
+use super::registry::DeviceRegistry;
 use crate::control::netlink::{DeviceEvent, EventKind, NetlinkError, Reconfig, TcmuNetlink};
 use crate::control::uio;
 use std::os::fd::{AsFd, OwnedFd};
@@ -20,7 +20,7 @@ type Done = (DeviceEvent, i32);
 /// State shared by the loop and the threads it starts.
 #[derive(Debug)]
 pub struct EventContext {
-    pub registry: Arc<Registry>,
+    pub registry: Arc<DeviceRegistry>,
     pub roots: Roots,
     pub defaults: OpenDefaults,
 }
@@ -166,7 +166,7 @@ pub fn add(ctx: &EventContext, minor: u32) -> i32 {
 }
 
 /// Applies a RECONFIG event; returns the reply status.
-fn reconfigure(registry: &Registry, minor: u32, r: &Reconfig) -> i32 {
+fn reconfigure(registry: &DeviceRegistry, minor: u32, r: &Reconfig) -> i32 {
     if r.dev_cfg.is_some() {
         tracing::warn!(
             minor,

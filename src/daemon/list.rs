@@ -3,7 +3,7 @@
 
 #![forbid(unsafe_code)]
 
-use super::registry::{Listing, Registry};
+use super::registry::{DeviceRegistry, Listing};
 use std::io::Write;
 
 /// Header of the table `list` prints. MOVES counts a glfs LUN's moves to a new gfapi
@@ -12,7 +12,7 @@ use std::io::Write;
 pub const HEADER: &str = "DEVICE\tHANDLER\tCOMMANDS\tREAD_BYTES\tWRITE_BYTES\tERRORS\tMOVES\tSTATE";
 
 /// Writes the table of the devices `registry` serves to `out`.
-pub fn write_table(out: &mut impl Write, registry: &Registry) -> std::io::Result<()> {
+pub fn write_table(out: &mut impl Write, registry: &DeviceRegistry) -> std::io::Result<()> {
     writeln!(out, "{HEADER}")?;
     for l in registry.list() {
         writeln!(out, "{}", line(&l))?;

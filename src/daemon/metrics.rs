@@ -3,7 +3,7 @@
 
 #![forbid(unsafe_code)]
 
-use super::registry::{Listing, Registry};
+use super::registry::{DeviceRegistry, Listing};
 use crate::device::LATENCY_BOUNDS_US;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Starts the responder thread on `addr`; returns the bound address.
-pub fn serve(addr: SocketAddr, registry: Arc<Registry>) -> std::io::Result<SocketAddr> {
+pub fn serve(addr: SocketAddr, registry: Arc<DeviceRegistry>) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)?;
     let bound = listener.local_addr()?;
     std::thread::Builder::new()
@@ -25,7 +25,7 @@ pub fn serve(addr: SocketAddr, registry: Arc<Registry>) -> std::io::Result<Socke
     Ok(bound)
 }
 
-fn respond(mut stream: TcpStream, registry: &Registry) -> std::io::Result<()> {
+fn respond(mut stream: TcpStream, registry: &DeviceRegistry) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
     let mut request = [0u8; 1024];
     let _ = stream.read(&mut request)?;

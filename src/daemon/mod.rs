@@ -21,7 +21,7 @@ use crate::gateway::{self, GatewayHandle, GatewayOptions, Requests};
 use events::EventContext;
 use open::{OpenDefaults, Roots};
 use recover::recover;
-use registry::Registry;
+use registry::DeviceRegistry;
 use std::cell::OnceCell;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -73,7 +73,7 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, stop.clone()).map_err(DaemonError::Signals)?;
     }
-    let registry = Arc::new(Registry::new(opts.reactor_threads, opts.reactor)?);
+    let registry = Arc::new(DeviceRegistry::new(opts.reactor_threads, opts.reactor)?);
     let ctx = Arc::new(EventContext {
         registry: registry.clone(),
         roots: opts.roots.clone(),

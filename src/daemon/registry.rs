@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 /// A device as the control plane knows it.
 #[derive(Debug, Clone)]
-pub struct Served {
+pub struct ServedDevice {
     pub uio: UioDevice,
     pub reactor: usize,
     pub id: DeviceId,
@@ -26,12 +26,12 @@ pub struct Listing {
 
 /// The reactors and the devices they serve, keyed by UIO minor.
 #[derive(Debug)]
-pub struct Registry {
+pub struct DeviceRegistry {
     reactors: Vec<Reactor>,
-    devices: Mutex<BTreeMap<u32, Served>>,
+    devices: Mutex<BTreeMap<u32, ServedDevice>>,
 }
 
-impl Registry {
+impl DeviceRegistry {
     /// Starts `threads` reactor threads.
     pub fn new(threads: usize, options: ReactorOptions) -> Result<Self, ReactorError> {
         let reactors = (0..threads.max(1))
@@ -43,7 +43,7 @@ impl Registry {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u32, Served>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u32, ServedDevice>> {
         self.devices
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -58,7 +58,7 @@ impl Registry {
         }
         let reactor = (0..load.len()).min_by_key(|&i| load[i]).unwrap_or(0);
         let id = self.reactors[reactor].add(device)?;
-        devices.insert(uio.index, Served { uio, reactor, id });
+        devices.insert(uio.index, ServedDevice { uio, reactor, id });
         Ok(())
     }
 
@@ -110,7 +110,7 @@ impl Registry {
 
     /// Every served device with its counters.
     pub fn list(&self) -> Vec<Listing> {
-        let devices: Vec<Served> = self.lock().values().cloned().collect();
+        let devices: Vec<ServedDevice> = self.lock().values().cloned().collect();
         devices
             .into_iter()
             .map(|s| {

@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 
 use super::open::OpenDefaults;
-use super::registry::Registry;
+use super::registry::DeviceRegistry;
 use crate::cfgstring::SubtypeConfig;
 use crate::control::dbus::ServiceOps;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 /// The daemon's side of `org.kernel.TCMUService1`.
 #[derive(Debug)]
 pub struct DaemonOps {
-    pub registry: Arc<Registry>,
+    pub registry: Arc<DeviceRegistry>,
     /// The daemon's settings: CheckConfig reaches a Gluster volume as a LUN would
     /// (`[glfs] connect_timeout_secs`, gfapi's log in `[glfs] log_dir`).
     pub defaults: OpenDefaults,

@@ -6,7 +6,7 @@
 //!   below.
 //! * [`glusterd`]: glusterd's own RPC, without gfapi: the volfile fetch (GETSPEC) and the
 //!   watch that follows a volume's volfile through glusterd's change notices.
-//! * [`pool`]: the connection registry that the backstore and the control plane get
+//! * [`pool`]: the connection pool that the backstore and the control plane get
 //!   connections from, connects under a deadline, the keep-alive of checked connections,
 //!   and CheckConfig. It uses both rooms above and wires them together.
 //!
@@ -21,5 +21,5 @@ pub use gfapi::{
 };
 pub use glusterd::{GLUSTERD_PORT, Server};
 pub use pool::{
-    CHECK_KEEP, ConnectOptions, GlfsError, Registry, VolumeKey, check_volume, connect_checked,
+    CHECK_KEEP, ConnectOptions, ConnectionPool, GlfsError, VolumeKey, check_volume, connect_checked,
 };

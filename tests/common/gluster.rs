@@ -112,8 +112,8 @@ impl std::fmt::Display for Image {
 #[cfg(feature = "glfs")]
 impl Drop for Image {
     fn drop(&mut self) {
-        use gluster_tcmu::glfs::{GlfsError, GlfsFile, Registry};
-        let removed = Registry::global()
+        use gluster_tcmu::glfs::{ConnectionPool, GlfsError, GlfsFile};
+        let removed = ConnectionPool::global()
             .get(&self.key, &test_options().connect)
             .and_then(|volume| GlfsFile::remove(&volume, &self.path).map_err(GlfsError::from));
         match removed {

@@ -1,6 +1,6 @@
 //! The background job that brings a glfs LUN back after its connection failed.
 
-use crate::glfs::{ConnectOptions, GlfsFile, Mailbox, Registry, Volume, VolumeKey};
+use crate::glfs::{ConnectOptions, ConnectionPool, GlfsFile, Mailbox, Volume, VolumeKey};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -58,7 +58,7 @@ fn run(
         if job.strong_count() == 0 {
             return; // the LUN went away
         }
-        let attempt = Registry::global()
+        let attempt = ConnectionPool::global()
             .replace(&key, &stale, &opts)
             .map_err(super::GlfsOpenError::from)
             .and_then(|vol| {

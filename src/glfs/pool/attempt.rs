@@ -3,7 +3,7 @@
 //! `glfs_init` cannot be cancelled, and a caller may not wait for it forever, so a
 //! connect runs on a helper thread and each caller waits with its own deadline (a
 //! resize's `glfs_ftruncate` runs the same way, with one caller: [`grow_within`]). An
-//! attempt the caller gave up on keeps running; the registry keeps it, so the next caller
+//! attempt the caller gave up on keeps running; the pool keeps it, so the next caller
 //! for the same volume waits on that same attempt instead of starting another one:
 //!
 //! * a server slower than the deadline (a loaded glusterd) is still connected in the

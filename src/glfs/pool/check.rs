@@ -1,6 +1,6 @@
 //! CheckConfig for `user:glfs`: can this config string become a LUN?
 
-use super::registry::{Registry, VolumeKey};
+use super::registry::{ConnectionPool, VolumeKey};
 use super::{ConnectOptions, GlfsError};
 use crate::cfgstring::glfs::GlfsConfig;
 use crate::glfs::gfapi::{GfapiError, Volume};
@@ -54,7 +54,7 @@ fn check_image(
     Ok((found, volume))
 }
 
-/// A connection to `key` from the registry, within `connect.deadline` all told, or an
+/// A connection to `key` from the pool, within `connect.deadline` all told, or an
 /// admin's answer: which servers are down, whether the volume exists, whether it answered
 /// in time. A TCP probe of each server first makes a server where nothing listens fail
 /// at once, naming it.
@@ -65,7 +65,7 @@ pub fn connect_checked(key: &VolumeKey, connect: &ConnectOptions) -> Result<Arc<
         deadline: connect.deadline.saturating_sub(start.elapsed()),
         ..connect.clone()
     };
-    Registry::global()
+    ConnectionPool::global()
         .get(key, &opts)
         .map_err(|e| connect_message(&e, key, &reachable))
 }

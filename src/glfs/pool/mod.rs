@@ -1,7 +1,7 @@
 //! The connection pool: how the daemon gets a gfapi connection to a volume, and how
 //! long it waits for one.
 //!
-//! * [`Registry`]: one connection per volume and servers ([`VolumeKey`]), shared by
+//! * [`ConnectionPool`]: one connection per volume and servers ([`VolumeKey`]), shared by
 //!   every LUN on it, built from the volfile of that volume's watch (the glusterd
 //!   client's `Watch`, one per key) and replaced when the volfile changes.
 //! * Attempts under a deadline: a connect (the volfile, then `glfs_init`) runs on a
@@ -26,7 +26,7 @@ mod registry;
 
 pub use attempt::grow_within;
 pub use check::{CHECK_KEEP, check_volume, connect_checked};
-pub use registry::{Registry, VolumeKey};
+pub use registry::{ConnectionPool, VolumeKey};
 
 use super::gfapi::GfapiError;
 use super::glusterd::VolfileError;

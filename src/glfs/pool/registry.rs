@@ -1,6 +1,6 @@
 //! One connection per (volume, servers), shared by every LUN that uses it.
 //!
-//! The registry holds `Weak` references: a connection lives as long as some open file
+//! The pool holds `Weak` references: a connection lives as long as some open file
 //! (or in-flight request) holds it, and is finished when the last one lets go. Each key
 //! has its own lock, so a slow connect to one volume does not hold up LUNs on others,
 //! while two LUNs opening on the same volume at once still share one connection. A
@@ -49,7 +49,7 @@ const STUCK_AFTER: Duration = Duration::from_secs(300);
 /// one (a reconnecting LUN retries within 30 s plus a deadline).
 const UNCLAIMED_FOR: Duration = Duration::from_secs(90);
 
-/// How long a slot remembers that a connect failed, for [`Registry::get_unless_failed`].
+/// How long a slot remembers that a connect failed, for [`ConnectionPool::get_unless_failed`].
 const FAILURE_MEMORY: Duration = Duration::from_secs(300);
 
 /// One key's connection, the watch it was built from, the attempt to make one, and
@@ -152,15 +152,15 @@ type Slot = Arc<Mutex<SlotState>>;
 
 /// The process-wide table of live connections.
 #[derive(Debug, Default)]
-pub struct Registry {
+pub struct ConnectionPool {
     slots: Mutex<HashMap<VolumeKey, Slot>>,
 }
 
-impl Registry {
-    /// The registry every backstore uses.
-    pub fn global() -> &'static Registry {
-        static GLOBAL: OnceLock<Registry> = OnceLock::new();
-        GLOBAL.get_or_init(Registry::default)
+impl ConnectionPool {
+    /// The pool every backstore uses.
+    pub fn global() -> &'static ConnectionPool {
+        static GLOBAL: OnceLock<ConnectionPool> = OnceLock::new();
+        GLOBAL.get_or_init(ConnectionPool::default)
     }
 
     fn slot(&self, key: &VolumeKey) -> Slot {
@@ -183,7 +183,7 @@ impl Registry {
         state.connect(key, opts)
     }
 
-    /// Like [`Registry::get`], except that when a connect to `key` failed or timed out
+    /// Like [`ConnectionPool::get`], except that when a connect to `key` failed or timed out
     /// less than one deadline ago, it fails at once instead of waiting again.
     ///
     /// For LUNs taken over after a restart: they fall back to reconnecting in the
