@@ -2,7 +2,7 @@
 //! volume-and-servers syntax as a `user:glfs` config string (so the rules for volume and
 //! server names are those of [`crate::cfgstring::glfs`]), followed by the export's name.
 
-use super::name::{ExportName, NameError};
+use super::name::{ExportName, ExportNameError};
 use crate::cfgstring::glfs::{GlfsConfig, GlfsFormat};
 use crate::cfgstring::{CfgStringError, SubtypeFormat};
 use std::fmt;
@@ -33,7 +33,7 @@ pub enum LocationError {
     #[error("{given:?} is not VOLUME@SERVER[+SERVER...]/NAME: the export's name is missing")]
     NoName { given: String },
     #[error(transparent)]
-    Name(#[from] NameError),
+    Name(#[from] ExportNameError),
 }
 
 impl VolumeAddr {
@@ -135,11 +135,14 @@ mod tests {
         ));
         assert!(matches!(
             ExportLocation::parse("gv0@s1/Disk1"),
-            Err(LocationError::Name(NameError::Uppercase(_)))
+            Err(LocationError::Name(ExportNameError::Uppercase(_)))
         ));
         assert!(matches!(
             ExportLocation::parse("gv0@s1/a/b"),
-            Err(LocationError::Name(NameError::BadChar { bad: '/', .. }))
+            Err(LocationError::Name(ExportNameError::BadChar {
+                bad: '/',
+                ..
+            }))
         ));
     }
 

@@ -33,7 +33,7 @@ pub mod report;
 pub mod store;
 
 pub use location::{ExportLocation, LocationError, VolumeAddr};
-pub use name::{ExportName, NameError};
+pub use name::{ExportName, ExportNameError};
 pub use record::{ChapPair, ChapRecord, Record, RecordError, State};
 pub use report::{ExportStatus, GatewayReport, StatusState};
 #[cfg(feature = "glfs")]

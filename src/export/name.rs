@@ -13,7 +13,7 @@ pub const NAME_MAX: usize = 63;
 
 /// Why a name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NameError {
+pub enum ExportNameError {
     #[error("an export name may not be empty")]
     Empty,
     #[error("export name {0:?} is longer than {NAME_MAX} characters")]
@@ -32,27 +32,27 @@ pub struct ExportName(String);
 
 impl ExportName {
     /// Checks `name` against the rules above.
-    pub fn parse(name: &str) -> Result<Self, NameError> {
+    pub fn parse(name: &str) -> Result<Self, ExportNameError> {
         if name.is_empty() {
-            return Err(NameError::Empty);
+            return Err(ExportNameError::Empty);
         }
         if name.len() > NAME_MAX {
-            return Err(NameError::TooLong(name.to_owned()));
+            return Err(ExportNameError::TooLong(name.to_owned()));
         }
         if name.chars().any(|c| c.is_ascii_uppercase()) {
-            return Err(NameError::Uppercase(name.to_owned()));
+            return Err(ExportNameError::Uppercase(name.to_owned()));
         }
         let allowed =
             |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
         if let Some(bad) = name.chars().find(|c| !allowed(*c)) {
-            return Err(NameError::BadChar {
+            return Err(ExportNameError::BadChar {
                 name: name.to_owned(),
                 bad,
             });
         }
         let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
         if !edge(name.chars().next()) || !edge(name.chars().last()) {
-            return Err(NameError::BadEdge(name.to_owned()));
+            return Err(ExportNameError::BadEdge(name.to_owned()));
         }
         Ok(Self(name.to_owned()))
     }
@@ -85,15 +85,15 @@ mod tests {
 
     #[test]
     fn bad_names_say_why() {
-        assert_eq!(ExportName::parse(""), Err(NameError::Empty));
+        assert_eq!(ExportName::parse(""), Err(ExportNameError::Empty));
         let long = "x".repeat(NAME_MAX + 1);
         assert_eq!(
             ExportName::parse(&long),
-            Err(NameError::TooLong(long.clone()))
+            Err(ExportNameError::TooLong(long.clone()))
         );
         assert!(matches!(
             ExportName::parse("Disk"),
-            Err(NameError::Uppercase(_))
+            Err(ExportNameError::Uppercase(_))
         ));
         for (n, bad) in [
             ("a/b", '/'),
@@ -104,7 +104,7 @@ mod tests {
         ] {
             assert_eq!(
                 ExportName::parse(n),
-                Err(NameError::BadChar {
+                Err(ExportNameError::BadChar {
                     name: n.into(),
                     bad
                 }),
@@ -114,7 +114,7 @@ mod tests {
         for n in ["-a", "a-", ".a", "a."] {
             assert_eq!(
                 ExportName::parse(n),
-                Err(NameError::BadEdge(n.into())),
+                Err(ExportNameError::BadEdge(n.into())),
                 "{n}"
             );
         }

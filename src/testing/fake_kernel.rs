@@ -23,7 +23,7 @@ use super::cmd_ring::{self, CmdEntry, CmdRing, Slot, SlotKind};
 use super::config::{FakeKernelConfig, FakeKernelConfigError, Geometry};
 use super::corruption::Corruption;
 use super::data_area::DataArea;
-use super::doorbell::Doorbell;
+use super::eventfd::EventFd;
 
 /// Which way a submitted command moves data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,8 +159,8 @@ pub struct FakeKernel {
     // Fields drop in order: the mapping is released before the memfd is closed.
     pub(super) region: SharedRegion,
     memfd: OwnedFd,
-    irq: Doorbell,
-    kick: Doorbell,
+    irq: EventFd,
+    kick: EventFd,
     pub(super) geom: Geometry,
     pub(super) caps: u16,
     pub(super) ring: CmdRing,
@@ -184,8 +184,8 @@ impl FakeKernel {
         Ok(Self {
             region,
             memfd,
-            irq: Doorbell::new().map_err(FakeKernelError::Eventfd)?,
-            kick: Doorbell::new().map_err(FakeKernelError::Eventfd)?,
+            irq: EventFd::new().map_err(FakeKernelError::Eventfd)?,
+            kick: EventFd::new().map_err(FakeKernelError::Eventfd)?,
             geom,
             caps: config.caps,
             ring: CmdRing::new(geom.cmdr_size as u32),

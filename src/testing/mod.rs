@@ -29,7 +29,7 @@ mod cmd_ring;
 mod config;
 mod corruption;
 mod data_area;
-mod doorbell;
+mod eventfd;
 mod fake_kernel;
 mod reap;
 mod scsi_input;

@@ -13,11 +13,11 @@ use rustix::io::Errno;
 
 /// A counting eventfd, non-blocking so a drain never hangs.
 #[derive(Debug)]
-pub(crate) struct Doorbell {
+pub(crate) struct EventFd {
     fd: OwnedFd,
 }
 
-impl Doorbell {
+impl EventFd {
     pub(crate) fn new() -> io::Result<Self> {
         let fd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
         Ok(Self { fd })
@@ -66,7 +66,7 @@ mod tests {
 
     #[test]
     fn counts_rings_and_times_out_when_silent() {
-        let bell = Doorbell::new().unwrap();
+        let bell = EventFd::new().unwrap();
         assert_eq!(bell.wait(Duration::from_millis(1)).unwrap(), 0);
         bell.ring();
         let other = bell.dup().unwrap();
