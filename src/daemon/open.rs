@@ -193,7 +193,8 @@ fn open_backstore(
     size: u64,
     defaults: &OpenDefaults,
     lun: &mut LunConfig,
-    opening: Opening,
+    // Only a glfs LUN opens differently when recovered.
+    #[cfg_attr(not(feature = "glfs"), allow(unused_variables))] opening: Opening,
 ) -> Result<Box<dyn Backstore>, OpenError> {
     match subtype_config {
         SubtypeConfig::Ram(cfg) => {
