@@ -172,13 +172,15 @@ pub const fn split_len_op(len_op: u32) -> (u32, u32) {
     (len_op & OP_MASK, len_op & !OP_MASK)
 }
 
-/// Joins an opcode and an entry length into `len_op`.
+/// Joins an opcode and an entry length into `len_op` (the kernel's side: the fake kernel).
+#[cfg(any(test, feature = "test-utils"))]
 pub const fn join_len_op(op: u32, len: u32) -> u32 {
     (len & !OP_MASK) | (op & OP_MASK)
 }
 
 /// The kernel's size for a command entry with `iov_cnt` iovecs before the CDB:
 /// `max(offsetof(req.iov[iov_cnt]), sizeof(struct tcmu_cmd_entry))`.
+#[cfg(any(test, feature = "test-utils"))]
 pub const fn cmd_entry_base_size(iov_cnt: usize) -> usize {
     let with_iovs = entry_off::IOV + iov_cnt * entry_off::IOV_SIZE;
     if with_iovs > CMD_ENTRY_SIZE {
@@ -189,6 +191,7 @@ pub const fn cmd_entry_base_size(iov_cnt: usize) -> usize {
 }
 
 /// Rounds `n` up to the entry alignment.
+#[cfg(any(test, feature = "test-utils"))]
 pub const fn align_entry(n: usize) -> usize {
     (n + OP_ALIGN as usize - 1) & !(OP_ALIGN as usize - 1)
 }

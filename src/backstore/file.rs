@@ -186,6 +186,7 @@ impl FileBackstore {
     }
 
     /// True when large writes are done at submission (the file is in memory).
+    #[cfg(test)]
     pub fn copies_inline(&self) -> bool {
         self.in_memory
     }

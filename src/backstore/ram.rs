@@ -61,6 +61,7 @@ impl RamBackstore {
     }
 
     /// Bytes of chunk memory allocated so far.
+    #[cfg(test)]
     pub fn allocated(&self) -> u64 {
         self.chunks.len() as u64 * CHUNK
     }

@@ -90,6 +90,7 @@ pub struct Reactor {
 
 impl Reactor {
     /// Starts a reactor thread named `name` that sleeps whenever it is idle.
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn spawn(name: &str) -> Result<Self, ReactorError> {
         Self::spawn_with(name, ReactorOptions::default())
     }

@@ -117,6 +117,7 @@ impl ScsiLun {
     }
 
     /// Queues a unit attention for the next non-exempt command.
+    #[cfg(test)]
     pub fn raise_unit_attention(&mut self, ua: UnitAttention) {
         self.attentions.raise(ua);
     }

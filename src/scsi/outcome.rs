@@ -82,6 +82,7 @@ impl Status {
     }
 
     /// The sense data to send with this status, if any.
+    #[cfg(test)]
     pub fn sense(&self) -> Option<&Sense> {
         match self {
             Status::CheckCondition(s) => Some(s),

@@ -44,6 +44,7 @@ impl SenseKey {
     }
 
     /// Decodes the low nibble of `b`; `None` for the reserved code 0Ch.
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn from_code(b: u8) -> Option<Self> {
         use SenseKey::*;
         const KEYS: [Option<SenseKey>; 16] = [
@@ -95,6 +96,7 @@ impl FieldPointer {
     }
 
     /// Reads the sense-key specific bytes back; `None` when SKSV is clear.
+    #[cfg(any(test, feature = "test-utils"))]
     fn decode(sks: [u8; 3]) -> Option<Self> {
         let [flags, hi, lo] = sks;
         (flags & 0x80 != 0).then(|| FieldPointer {
@@ -315,7 +317,11 @@ impl Sense {
         out[7] = (len - 8) as u8;
         len
     }
+}
 
+/// Reading sense data back, which only tests need: the daemon only writes it.
+#[cfg(any(test, feature = "test-utils"))]
+impl Sense {
     /// Parses fixed or descriptor sense data; `None` if it is not well formed (unknown
     /// response code, reserved sense key, truncated, or descriptors overrunning).
     pub fn decode(buf: &[u8]) -> Option<Sense> {

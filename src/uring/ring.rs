@@ -76,6 +76,7 @@ impl Uring {
     }
 
     /// True when the ring runs task work cooperatively (see [`Uring::new`]).
+    #[cfg(test)]
     pub fn is_cooperative(&self) -> bool {
         self.cooperative
     }

@@ -47,6 +47,7 @@ pub(super) const HANDOVER_FLUSH: u64 = u64::MAX;
 
 impl GlfsBackstore {
     /// The open file while connected (for tests and tools: read back through gfapi).
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn file(&self) -> Option<&Arc<GlfsFile>> {
         match &self.link {
             Link::Up(f) | Link::Moving { file: f, .. } | Link::Handover { new: f, .. } => Some(f),

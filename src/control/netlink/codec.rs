@@ -131,6 +131,7 @@ pub enum EventType {
 
 impl EventType {
     /// The command the kernel sends for this event.
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn command(self) -> GenlCommand {
         match self {
             EventType::Added => GenlCommand::AddedDevice,
@@ -203,6 +204,7 @@ pub struct DeviceEvent {
 }
 
 /// A decoded `*_DONE` reply (what the kernel's `tcmu_genl_cmd_done` reads).
+#[cfg(any(test, feature = "test-utils"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reply {
     pub event: EventType,
@@ -255,7 +257,8 @@ pub enum DecodeError {
     EmptyReconfig,
 }
 
-/// Why a message could not be encoded.
+/// Why an event could not be encoded.
+#[cfg(any(test, feature = "test-utils"))]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
     #[error("{attr} value of {len} bytes does not fit a netlink attribute")]
@@ -271,5 +274,7 @@ mod encode;
 mod tests;
 
 pub use attrs::{RawAttr, RawAttrs};
-pub use decode::{decode_event, decode_reply, reply_target};
-pub use encode::{encode_event, encode_reply, encode_set_features};
+pub use decode::{decode_event, reply_target};
+pub use encode::{encode_reply, encode_set_features};
+#[cfg(any(test, feature = "test-utils"))]
+pub use {decode::decode_reply, encode::encode_event};

@@ -1,9 +1,11 @@
 //! Decoding of kernel events (and, for tests and fake kernels, of our replies).
 
+#[cfg(any(test, feature = "test-utils"))]
+use super::Reply;
 use super::attrs::{RawAttrs, array};
 use super::{
     ATTR_MAX, Attr, DecodeError, DeviceEvent, EventKind, EventType, GENL_HDRLEN, GenlCommand,
-    Reconfig, Reply,
+    Reconfig,
 };
 
 /// Decodes the generic netlink payload of a `TCM-USER` event (`ADDED_DEVICE`,
@@ -26,6 +28,7 @@ pub fn decode_event(payload: &[u8]) -> Result<DeviceEvent, DecodeError> {
 }
 
 /// Decodes a `*_DONE` reply as the kernel's `tcmu_genl_cmd_done` would read it.
+#[cfg(any(test, feature = "test-utils"))]
 pub fn decode_reply(payload: &[u8]) -> Result<Reply, DecodeError> {
     let (cmd, attrs) = split_header(payload)?;
     let event = done_event(cmd).ok_or(DecodeError::UnexpectedCommand(cmd))?;
@@ -60,6 +63,7 @@ fn split_header(payload: &[u8]) -> Result<(GenlCommand, &[u8]), DecodeError> {
 }
 
 /// The event a `*_DONE` command answers.
+#[cfg(any(test, feature = "test-utils"))]
 fn done_event(cmd: GenlCommand) -> Option<EventType> {
     [EventType::Added, EventType::Removed, EventType::Reconfig]
         .into_iter()
@@ -134,6 +138,7 @@ impl<'a> Slots<'a> {
         Ok(self.fixed(attr)?.map(u32::from_ne_bytes))
     }
 
+    #[cfg(any(test, feature = "test-utils"))]
     fn i32(&self, attr: Attr) -> Result<Option<i32>, DecodeError> {
         Ok(self.fixed(attr)?.map(i32::from_ne_bytes))
     }

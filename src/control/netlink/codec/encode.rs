@@ -4,10 +4,9 @@
 //! (`nla_put_s32(CMD_STATUS)` then `nla_put_u32(DEVICE_ID)`), padded to 4 bytes.
 
 use super::attrs::align4;
-use super::{
-    Attr, DeviceEvent, EncodeError, EventKind, EventType, FAMILY_VERSION, GENL_HDRLEN, GenlCommand,
-    NLA_HDRLEN,
-};
+use super::{Attr, EventType, FAMILY_VERSION, GENL_HDRLEN, GenlCommand, NLA_HDRLEN};
+#[cfg(any(test, feature = "test-utils"))]
+use super::{DeviceEvent, EncodeError, EventKind};
 
 /// The `*_DONE` answer to an event: `CMD_STATUS` (0 or a negative errno, which the
 /// kernel passes on to whoever created or changed the device) and `DEVICE_ID`.
@@ -32,6 +31,7 @@ pub fn encode_set_features(reply_supported: bool) -> Vec<u8> {
 
 /// An event as the kernel's `tcmu_netlink_event_init` would build it (for fake
 /// kernels, tests and fuzzing).
+#[cfg(any(test, feature = "test-utils"))]
 pub fn encode_event(ev: &DeviceEvent) -> Result<Vec<u8>, EncodeError> {
     let mut msg = header(ev.kind.event_type().command());
     put_string(&mut msg, Attr::Device, &ev.uio_name)?;
@@ -60,6 +60,7 @@ fn header(cmd: GenlCommand) -> Vec<u8> {
 }
 
 /// Appends a NUL-terminated string attribute (`nla_put_string`).
+#[cfg(any(test, feature = "test-utils"))]
 fn put_string(msg: &mut Vec<u8>, attr: Attr, s: &str) -> Result<(), EncodeError> {
     if s.as_bytes().contains(&0) {
         return Err(EncodeError::InteriorNul { attr });
