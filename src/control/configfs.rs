@@ -196,5 +196,4 @@ pub fn parse_decimal<T: std::str::FromStr>(text: &str) -> Result<T, ParseError> 
 }
 
 #[cfg(test)]
-#[path = "configfs_tests.rs"]
 mod tests;

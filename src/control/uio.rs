@@ -222,5 +222,4 @@ pub fn parse_hex(text: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-#[path = "uio_tests.rs"]
 mod tests;

@@ -245,5 +245,4 @@ fn check_fs_type(fs_type: &str) -> Result<(), ManifestError> {
 }
 
 #[cfg(test)]
-#[path = "manifest_tests.rs"]
 mod tests;

@@ -321,5 +321,4 @@ impl DevConfig {
 }
 
 #[cfg(test)]
-#[path = "spec_tests.rs"]
 mod tests;

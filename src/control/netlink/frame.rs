@@ -215,5 +215,4 @@ fn align4(len: usize) -> usize {
 }
 
 #[cfg(test)]
-#[path = "frame_tests.rs"]
 mod tests;

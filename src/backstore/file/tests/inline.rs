@@ -1,7 +1,6 @@
 //! Large writes to files in memory (tmpfs) are done at submission, in the caller's
 //! thread; reads, small writes and every request to a file on disk go through io_uring.
 
-use super::tests::tenant;
 use super::*;
 use crate::region::{DataBuf, DataSeg, SharedRegion};
 use std::process::Command;
