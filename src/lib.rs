@@ -16,6 +16,7 @@ pub mod device;
 pub mod doorbell;
 pub mod error_text;
 pub mod export;
+pub mod export_cli;
 pub mod gateway;
 #[cfg(feature = "glfs")]
 pub mod glfs;

@@ -71,7 +71,7 @@ enum Action {
     },
     /// Block exports: an image on a Gluster volume served as an iSCSI LUN by the gateways
     /// named (create, delete, list, info, resize, manifest).
-    Export(gluster_tcmu::export::cli::ExportArgs),
+    Export(gluster_tcmu::export_cli::ExportArgs),
     /// List the LUNs the running daemon serves, with their counters.
     List {
         /// Socket of the running daemon.
@@ -149,7 +149,7 @@ fn main() -> ExitCode {
             }
         }
         Action::Export(args) => match load_settings(args.config(), &Layer::default()) {
-            Some(loaded) => gluster_tcmu::export::cli::run(args, &loaded.settings),
+            Some(loaded) => gluster_tcmu::export_cli::run(args, &loaded.settings),
             None => ExitCode::FAILURE,
         },
         Action::List { control_socket } => match control::request(&control_socket, control::LIST) {

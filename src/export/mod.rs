@@ -13,15 +13,13 @@
 //!   directory implementation (tests, any POSIX mount) and a gfapi one.
 //!
 //! * [`ops`]: the commands (create, delete, resize, list, info), written once over the store;
-//! * [`manifest`]: a Kubernetes PersistentVolume and CHAP Secret for an export;
-//! * [`cli`]: `gluster-tcmu export ...`, its arguments and its tables and JSON.
+//! * [`manifest`]: a Kubernetes PersistentVolume and CHAP Secret for an export.
 //!
-//! The CLI and the daemon's gateway loop (`crate::gateway`) call this room; it knows
-//! nothing of LIO or of the data path.
+//! The CLI (`crate::export_cli`, `gluster-tcmu export ...`) and the daemon's gateway loop
+//! (`crate::gateway`) call this room; it knows nothing of LIO or of the data path.
 
 #![forbid(unsafe_code)]
 
-pub mod cli;
 pub mod layout;
 pub mod location;
 pub mod manifest;

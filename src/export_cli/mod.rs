@@ -11,12 +11,12 @@ pub mod poke;
 
 pub use args::{CONTROL_SOCKET, ExportArgs, ExportCommand};
 
-use super::location::{ExportLocation, VolumeAddr};
-use super::manifest::{self, ManifestOptions};
-use super::ops::{
+use crate::export::location::{ExportLocation, VolumeAddr};
+use crate::export::manifest::{self, ManifestOptions};
+use crate::export::ops::{
     ChapMode, CreateRequest, ExportRef, Observer, Ops, OpsError, Waits, parse_gateway,
 };
-use super::store::StoreOpener;
+use crate::export::store::StoreOpener;
 use crate::settings::{Settings, Size};
 use args::{Changing, CreateArgs, DeleteArgs, InfoArgs, ListArgs, ManifestArgs, ResizeArgs};
 use std::error::Error;
@@ -292,7 +292,7 @@ fn failed(e: OpsError) -> String {
 #[cfg(feature = "test-utils")]
 fn test_hook(ops: Ops<'_>) -> Ops<'_> {
     let step = std::env::var("GLUSTER_TCMU_TEST_STOP_AFTER").ok();
-    ops.stop_after(step.and_then(|s| super::ops::Step::named(&s)))
+    ops.stop_after(step.and_then(|s| crate::export::ops::Step::named(&s)))
 }
 
 #[cfg(not(feature = "test-utils"))]
