@@ -4,8 +4,8 @@
 //! INFORMATION and field pointer) so every error path in the emulation can return it by
 //! value. Encoding is separate because the initiator picks the format: fixed (70h) by
 //! default, descriptor (72h) once it sets D_SENSE in the Control mode page or DESC in
-//! REQUEST SENSE. [`Sense::decode`] reads either format back, which the tests use to
-//! check every error path byte for byte.
+//! REQUEST SENSE. `Sense::decode` (feature `test-utils`) reads either format back, which
+//! the tests use to check every error path byte for byte.
 
 #![forbid(unsafe_code)]
 
