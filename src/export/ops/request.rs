@@ -9,7 +9,7 @@ use crate::export::record::{
     BLOCK_SIZE, ChapPair, ChapRecord, DEFAULT_CMD_TIME_OUT, DEFAULT_HW_MAX_SECTORS,
     MAX_HW_MAX_SECTORS, RECORD_VERSION, Record, RecordError, State,
 };
-use crate::lio::{DEV_CONFIG_MAX, DevConfig, InitiatorName};
+use crate::lio::{ChapSecret, ChapUser, DEV_CONFIG_MAX, DevConfig, InitiatorName};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
@@ -31,7 +31,12 @@ pub enum ChapMode {
 impl ChapMode {
     /// The mode a record has.
     pub fn of(record: &Record) -> ChapMode {
-        match &record.chap {
+        ChapMode::of_chap(record.chap.as_ref())
+    }
+
+    /// The mode of CHAP settings.
+    fn of_chap(chap: Option<&ChapRecord>) -> ChapMode {
+        match chap {
             None => ChapMode::None,
             Some(ChapRecord { target: None, .. }) => ChapMode::OneWay,
             Some(ChapRecord {
@@ -63,6 +68,10 @@ pub struct CreateRequest {
     /// Initiators allowed in; empty for any.
     pub initiators: Vec<String>,
     pub chap: ChapMode,
+    /// CHAP credentials to use instead of generated ones (an admin's, as a Kubernetes
+    /// Secret holds them); their mode must be `chap`. A repeated create then adopts an
+    /// existing export only when it has these very credentials.
+    pub credentials: Option<ChapRecord>,
     pub hw_max_sectors: u32,
 }
 
@@ -76,7 +85,22 @@ impl CreateRequest {
             gateways,
             initiators: Vec::new(),
             chap: ChapMode::None,
+            credentials: None,
             hw_max_sectors: DEFAULT_HW_MAX_SECTORS,
+        }
+    }
+
+    /// The same request with CHAP credentials given instead of generated: one-way CHAP,
+    /// or mutual when `credentials` has the target's pair.
+    pub fn with_chap_credentials(self, credentials: ChapRecord) -> Self {
+        let chap = match credentials.target {
+            None => ChapMode::OneWay,
+            Some(_) => ChapMode::Mutual,
+        };
+        CreateRequest {
+            chap,
+            credentials: Some(credentials),
+            ..self
         }
     }
 }
@@ -151,7 +175,40 @@ impl CreateRequest {
                 why,
             ));
         }
+        self.check_credentials()?;
         self.check_config_string()
+    }
+
+    /// Given CHAP credentials: of the mode asked, each field as LIO takes it, and (mutual)
+    /// two different secrets. No message shows a secret.
+    fn check_credentials(&self) -> Result<(), OpsError> {
+        let Some(given) = &self.credentials else {
+            return Ok(());
+        };
+        let mode = ChapMode::of_chap(Some(given));
+        if mode != self.chap {
+            let why = format!("the credentials given are for {mode} CHAP");
+            return Err(OpsError::input("--chap", self.chap, why));
+        }
+        for pair in std::iter::once(&given.initiator).chain(given.target.as_ref()) {
+            ChapUser::parse(&pair.user).map_err(|e| OpsError::input("CHAP user", &pair.user, e))?;
+            ChapSecret::parse(&pair.secret)
+                .map_err(|e| OpsError::input("CHAP secret of", &pair.user, e))?;
+        }
+        if given
+            .target
+            .as_ref()
+            .is_some_and(|t| t.secret == given.initiator.secret)
+        {
+            // RFC 3720 §8.2.1: the two directions must not share a secret.
+            let why = "mutual CHAP needs two different secrets";
+            return Err(OpsError::input(
+                "CHAP secret of",
+                &given.initiator.user,
+                why,
+            ));
+        }
+        Ok(())
     }
 
     /// The gateways' `user:glfs` config string for the image must fit the kernel.
@@ -189,7 +246,10 @@ impl CreateRequest {
             lun: 0,
             gateways: self.gateways.clone(),
             initiators: self.initiators.clone(),
-            chap: new_chap(self.chap, name.as_str())?,
+            chap: match &self.credentials {
+                Some(given) => Some(given.clone()),
+                None => new_chap(self.chap, name.as_str())?,
+            },
             hw_max_sectors: self.hw_max_sectors,
             cmd_time_out: DEFAULT_CMD_TIME_OUT,
             generation: 1,
@@ -243,6 +303,9 @@ impl CreateRequest {
             hw(existing.hw_max_sectors),
             hw(self.hw_max_sectors),
         );
+        if let Some(given) = &self.credentials {
+            found.extend(credential_differences(existing.chap.as_ref(), given));
+        }
         found
     }
 
@@ -264,6 +327,49 @@ impl CreateRequest {
             differences,
         })
     }
+}
+
+/// How an export's CHAP credentials differ from the ones given (names shown, secrets
+/// never). A mode that differs is already a difference of its own.
+fn credential_differences(existing: Option<&ChapRecord>, given: &ChapRecord) -> Vec<Difference> {
+    let Some(existing) = existing else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    let pairs = [
+        (
+            "chap_user",
+            "chap_secret",
+            Some(&existing.initiator),
+            Some(&given.initiator),
+        ),
+        (
+            "chap_target_user",
+            "chap_target_secret",
+            existing.target.as_ref(),
+            given.target.as_ref(),
+        ),
+    ];
+    for (user_field, secret_field, had, asked) in pairs {
+        let (Some(had), Some(asked)) = (had, asked) else {
+            continue;
+        };
+        if had.user != asked.user {
+            found.push(Difference {
+                field: user_field,
+                existing: had.user.clone(),
+                asked: asked.user.clone(),
+            });
+        }
+        if had.secret != asked.secret {
+            found.push(Difference {
+                field: secret_field,
+                existing: "set".into(),
+                asked: "another".into(),
+            });
+        }
+    }
+    found
 }
 
 fn joined<T: ToString>(items: &[T]) -> String {

@@ -2,6 +2,7 @@
 
 mod crash;
 mod create;
+mod credentials;
 mod delete;
 mod lock;
 mod resize;
