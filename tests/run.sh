@@ -21,17 +21,17 @@ if [ "$tier" != guest ]; then
   phase "host prerequisites"
   tests/install-host-deps.sh
   phase "format"
-  cargo fmt --check
-  phase "clippy"
-  cargo clippy --all-targets --all-features -- -D warnings
+  cargo fmt --all --check
+  phase "clippy (the daemon and the CSI driver)"
+  cargo clippy --workspace --all-targets --all-features -- -D warnings
   phase "module cycles"
   tests/check-module-cycles.py
   phase "systemd unit and D-Bus policy"
   tests/check-systemd.sh
   phase "loopback GlusterFS for the glfs tests"
   tests/gluster/setup.sh
-  phase "unit, fake-kernel and gluster tests"
-  cargo test --all-features
+  phase "unit, fake-kernel and gluster tests; the CSI driver's conformance"
+  cargo test --workspace --all-features
   phase "benchmark harnesses (smoke)"
   tests/bench-smoke.sh
   phase "miri: ring protocol, SCSI emulation, region, slab, reactor tags, slots and gather rule"
