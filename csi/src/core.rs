@@ -6,8 +6,8 @@ pub use gluster_tcmu::export::ops::{
 };
 pub use gluster_tcmu::export::record::{BLOCK_SIZE, DEFAULT_HW_MAX_SECTORS, MAX_HW_MAX_SECTORS};
 pub use gluster_tcmu::export::{
-    ChapPair, ChapRecord, ExportLocation, ExportName, GlfsVolumes, LocalVolumes, LocationError,
-    MetaStore, Record, StoreError, StoreOpener, VolumeAddr,
+    ChapPair, ChapRecord, ExportLocation, ExportName, GlfsVolumes, MetaStore, Record, StoreError,
+    StoreOpener, VolumeAddr,
 };
 pub use gluster_tcmu::glfs::ConnectOptions;
 
@@ -26,4 +26,14 @@ pub fn wwid(serial: &str) -> String {
 /// The target IQN of the export `name`.
 pub fn iqn_for(name: &ExportName) -> String {
     Record::iqn_for(name)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_wwid_is_the_naa_designator_lio_derives_from_the_serial() {
+        let w = super::wwid("5a2d6b1e-8f0c-4d3a-9b7e-2c1f0e9d8a7b");
+        assert!(w.starts_with("naa.60014055a2d6b1e8f0c4d3a9b7e2c1f"), "{w}");
+        assert_eq!(w.len(), 4 + 32);
+    }
 }
