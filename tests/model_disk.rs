@@ -353,6 +353,62 @@ fn removing_a_device_with_backstore_io_in_flight_waits_for_it() {
     drop(k);
 }
 
+/// A device whose ring breaks (the kernel published an impossible `cmd_head`) while its
+/// backstore still has requests in flight is handed back once they are done: removal does
+/// not wait for completions that nobody reaps (the kernel would wait for the REMOVED event's
+/// answer for ever).
+#[test]
+fn removing_a_device_broken_with_backstore_io_in_flight_returns() {
+    let blocks = 1024;
+    let backstore = Delayed::new(blocks * 512, Duration::from_millis(300));
+    let (mut k, device) = device_with(Default::default(), lun(blocks), Box::new(backstore));
+    let reactor = Reactor::spawn("broken-reactor").unwrap();
+    let id = reactor.add(device).unwrap();
+    for i in 0..8 {
+        k.submit(
+            &write16(i * 8, 8, false),
+            DataDir::ToDevice(&pattern(i * 8, 8, 1)),
+        )
+        .unwrap();
+    }
+    // The TUR that cleared the power-on attention counts too.
+    await_stats(&reactor, id, |s| s.commands >= 9);
+    k.region()
+        .write_u32(gluster_tcmu::abi::mailbox_off::CMD_HEAD as u64, 3)
+        .unwrap();
+    k.notify();
+    await_stats(&reactor, id, |s| s.stopped);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let device = reactor.remove(id).map(|d| d.backstore_in_flight());
+        let _ = tx.send(device);
+    });
+    let in_flight = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("removing the broken device never returned");
+    assert_eq!(in_flight.unwrap(), 0, "handed back with I/O in flight");
+}
+
+/// Waits (up to 30 s) until the device's counters satisfy `ready`.
+fn await_stats(
+    reactor: &Reactor,
+    id: gluster_tcmu::reactor::DeviceId,
+    ready: impl Fn(&gluster_tcmu::device::DeviceStats) -> bool,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats = reactor.stats(id).unwrap();
+        if ready(&stats) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reached: {stats:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A file LUN in a reactor submits on the reactor's ring (it has no notifier of its
 /// own there); removed with writes in flight it comes back only when they are done, and
 /// then serves again on a private ring, driven by hand, with the data the reactor wrote.

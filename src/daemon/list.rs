@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 use super::registry::{DeviceRegistry, Listing};
+use crate::device::DeviceStats;
 use std::io::Write;
 
 /// Header of the table `list` prints. MOVES counts a glfs LUN's moves to a new gfapi
@@ -31,13 +32,20 @@ fn line(l: &Listing) -> String {
             s.write_bytes,
             s.errors,
             s.health.connection_moves,
-            if s.health.is_reconnecting() {
-                "reconnecting"
-            } else {
-                "serving"
-            }
+            state_word(&s)
         ),
         None => format!("{name}\t{}\t-\t-\t-\t-\t-\tunavailable", l.uio.name.subtype),
+    }
+}
+
+/// What the STATE column says for a device the reactor answered for.
+fn state_word(s: &DeviceStats) -> &'static str {
+    if s.stopped {
+        "stopped"
+    } else if s.health.is_reconnecting() {
+        "reconnecting"
+    } else {
+        "serving"
     }
 }
 
@@ -46,7 +54,6 @@ mod tests {
     use super::*;
     use crate::backstore::{BackendState, Health};
     use crate::control::uio::{UioDevice, UioName};
-    use crate::device::DeviceStats;
 
     fn listing(stats: Option<DeviceStats>) -> Listing {
         let uio = UioDevice {
@@ -59,7 +66,7 @@ mod tests {
     }
 
     #[test]
-    fn the_state_column_says_serving_reconnecting_or_unavailable() {
+    fn the_state_column_says_serving_reconnecting_stopped_or_unavailable() {
         let up = DeviceStats {
             commands: 3,
             health: Health {
@@ -82,6 +89,14 @@ mod tests {
         assert_eq!(
             line(&listing(Some(down))),
             "1/lun0\tglfs\t3\t0\t0\t0\t2\treconnecting"
+        );
+        let broken = DeviceStats {
+            stopped: true,
+            ..up
+        };
+        assert_eq!(
+            line(&listing(Some(broken))),
+            "1/lun0\tglfs\t3\t0\t0\t0\t2\tstopped"
         );
         assert_eq!(
             line(&listing(None)),

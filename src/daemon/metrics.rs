@@ -47,7 +47,7 @@ type Series = (
 /// The exposition text for every served LUN.
 pub fn render(luns: &[Listing]) -> String {
     let mut out = String::new();
-    let counters: [Series; 9] = [
+    let counters: [Series; 10] = [
         (
             "gluster_tcmu_commands_total",
             "SCSI commands received",
@@ -92,6 +92,11 @@ pub fn render(luns: &[Listing]) -> String {
             "gluster_tcmu_reconnecting",
             "1 while the LUN answers BUSY waiting for its backend (a Gluster volume) to come back",
             |s| u64::from(s.health.is_reconnecting()),
+        ),
+        (
+            "gluster_tcmu_stopped",
+            "1 once the LUN stopped serving after an error on its ring; it answers nothing until removed",
+            |s| u64::from(s.stopped),
         ),
     ];
     for (name, help, get) in counters {

@@ -56,6 +56,10 @@ pub struct DeviceStats {
     /// Whether the backstore reaches its backend (at the time of reading; while it
     /// reconnects, I/O is answered BUSY) and how often it moved to a new connection.
     pub health: Health,
+    /// The device stopped serving after an error (its ring broke, or its doorbell
+    /// failed): no command is read or answered any more until the kernel removes it (set
+    /// by the reactor that serves it).
+    pub stopped: bool,
 }
 
 /// Upper bounds (microseconds) of the latency buckets; the last bucket is +Inf.
@@ -244,6 +248,16 @@ impl Device {
         }
         self.completions = done;
         Ok(())
+    }
+
+    /// Takes the backstore's finished requests and drops them: for a device that stopped
+    /// serving, whose ring is not written any more, so that its backstore still runs dry
+    /// and the device can be released.
+    pub fn discard_completions(&mut self) {
+        let mut done = std::mem::take(&mut self.completions);
+        self.backstore.drain(&mut done);
+        done.clear();
+        self.completions = done;
     }
 
     /// Handles one finished backstore request: the next step of its command, or the answer.

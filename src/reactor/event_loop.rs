@@ -13,7 +13,7 @@ use super::gather::Gathering;
 use super::slot::{Slot, SlotState};
 use super::tag::{IoKey, Tag};
 use super::{Control, DeviceId, ReactorOptions};
-use crate::device::Device;
+use crate::device::{Device, DeviceStats};
 use crate::slab::Slab;
 use crate::uring::{Cqe, Submission, Uring};
 use std::collections::BTreeSet;
@@ -318,10 +318,10 @@ impl EventLoop {
         let Some(Some(s)) = self.slots.get_mut(index as usize) else {
             return Ok(());
         };
-        if !s.state.is_broken() {
-            if let Err(e) = s.device.reap().and_then(|()| s.device.finish_batch()) {
-                s.stop_serving(&e);
-            }
+        if s.state.is_broken() {
+            s.device.discard_completions();
+        } else if let Err(e) = s.device.reap().and_then(|()| s.device.finish_batch()) {
+            s.stop_serving(&e);
         }
         self.push_backstore_io(index);
         let Some(Some(s)) = self.slots.get_mut(index as usize) else {
@@ -425,7 +425,10 @@ impl EventLoop {
                     .slots
                     .get(index as usize)
                     .and_then(|s| s.as_ref())
-                    .map(|s| s.device.stats());
+                    .map(|s| DeviceStats {
+                        stopped: s.state.is_broken(),
+                        ..s.device.stats()
+                    });
                 let _ = reply.send(stats);
             }
             Control::Run(DeviceId(index), job) => {
