@@ -1,7 +1,8 @@
 #!/bin/bash
 # The main job of gluster-tcmu, shown end to end: a replica-3 GlusterFS volume on loopback,
-# gluster-tcmu serving a user:glfs LUN created with targetcli, exported through tcm_loop and
-# iSCSI on 127.0.0.1, a short fio randrw+verify on each, and a table of the results.
+# `gluster-tcmu export create` making an image on it an iSCSI LUN with CHAP, the daemon as the
+# volume's gateway serving it on 127.0.0.1, an initiator logging in with the export's manifest,
+# a short fio randrw+verify, a table of the results, and `export delete`.
 #
 #   tests/guest/demo.sh [--binary PATH] [--guest]
 #
