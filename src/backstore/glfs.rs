@@ -21,8 +21,8 @@
 //! Volume changes: when the volume's volfile changed ([`Volume::is_stale`]), the LUN
 //! opens its image on a connection built from the new one in the background, still
 //! serving on the old; then holds new requests until the old file's are done and
-//! flushed, and sends them to the new file. No BUSY, no error (docs/ARCHITECTURE.md,
-//! "Volume changes").
+//! flushed, and sends them to the new file. No BUSY, no error (docs/DECISIONS.md,
+//! "A volume change moves a LUN to a new connection").
 
 #![forbid(unsafe_code)]
 

@@ -2,7 +2,7 @@
 //! GlusterFS handshake program over TCP, without gfapi.
 //!
 //! Why: a gfapi connection that follows a volume builds a graph for every new volfile
-//! and never frees the old ones (docs/ARCHITECTURE.md, "Volume changes"). A watch only
+//! and never frees the old ones (docs/DECISIONS.md, "Gluster connections"). A watch only
 //! needs the volfile's bytes, which this call returns; the watch ([`super::Watch`])
 //! keeps one [`Client`] per volume.
 //!

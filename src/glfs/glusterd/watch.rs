@@ -26,8 +26,8 @@ pub const POLL: Duration = Duration::from_secs(1);
 
 /// How long the volfile must stay the same after a change before the idle LUNs are woken
 /// to move ([`Watch::wake_on_change`]): a script's `gluster volume set` calls come a
-/// second or so apart, and each move leaves memory behind in gfapi (docs/ARCHITECTURE.md,
-/// "Volume changes"), so a burst of changes costs an idle LUN one move, not one per
+/// second or so apart, and each move leaves memory behind in gfapi (docs/DECISIONS.md,
+/// "Gluster connections"), so a burst of changes costs an idle LUN one move, not one per
 /// change. A LUN with commands moves on its next one, as soon as the volfile changed.
 const SETTLE: Duration = Duration::from_secs(2);
 
