@@ -24,6 +24,8 @@ if [ "$tier" != guest ]; then
   cargo fmt --all --check
   phase "clippy (the daemon and the CSI driver)"
   cargo clippy --workspace --all-targets --all-features -- -D warnings
+  phase "rustdoc (broken intra-doc links, HTML in doc comments)"
+  RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
   phase "module cycles"
   tests/check-module-cycles.py
   phase "systemd unit and D-Bus policy"

@@ -8,7 +8,7 @@
 //!   returned path `/org/kernel/TCMUService1/<subtype>` becomes `/backstores/user:<subtype>`
 //!   and its `ConfigDesc` property is printed by `help create`.
 //! * `CheckConfig(s) -> (b, s)` with `"<subtype>/<cfgstring>"` before `create`; a false
-//!   answer aborts with "cfgstring invalid: <message>".
+//!   answer aborts with `"cfgstring invalid: <message>"`.
 //! * `ChangeMedium(s name, t size, s config) -> (i, s)` for `changemedium`, `config` again
 //!   `"<subtype>/<cfgstring>"`; rc 0 is success, anything else shows the message.
 //!

@@ -12,7 +12,7 @@
 //!   name, on one machine or two, exactly one makes the record and the other adopts it
 //!   (when it asked the same) or fails naming what differs.
 //!
-//! For tests, [`Ops::stop_after`] (feature `test-utils`) ends a command right after a
+//! For tests, `Ops::stop_after` (feature `test-utils`) ends a command right after a
 //! named [`Step`] with nothing cleaned up, as a `kill -9` there would.
 
 mod create;
@@ -44,7 +44,7 @@ use super::store::{MetaStore, StoreOpener};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The steps a test can stop a command after ([`Ops::stop_after`]).
+/// The steps a test can stop a command after (`Ops::stop_after`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     /// create: the `creating` record is published.
