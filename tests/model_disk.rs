@@ -498,3 +498,35 @@ proptest! {
         }
     }
 }
+
+/// tcmu-runner's `tcmur_cmd_time_out=N` config-string option: a command that spent longer
+/// than N in the handler is counted (and logged) as late when it is answered; the answer
+/// itself is unchanged, as in tcmu-runner.
+#[test]
+fn commands_slower_than_the_handler_time_out_are_counted_late() {
+    let blocks = 1024;
+    for (late_after, expected) in [(Duration::from_millis(40), 2), (Duration::from_secs(5), 0)] {
+        let backstore = Delayed::new(blocks * 512, Duration::from_millis(120));
+        let (mut k, mut device) = device_with(Default::default(), lun(blocks), Box::new(backstore));
+        device.set_late_after(Some(late_after));
+        for i in 0..2 {
+            k.submit(
+                &write16(i * 8, 8, false),
+                DataDir::ToDevice(&pattern(i * 8, 8, 1)),
+            )
+            .unwrap();
+        }
+        let reactor = Reactor::spawn("late-reactor").unwrap();
+        let id = reactor.add(device).unwrap();
+        // The TUR that cleared the power-on attention counts as a command too.
+        await_stats(&reactor, id, |s| s.commands == 3 && s.latency.count == 2);
+        let mut done = Vec::new();
+        while done.len() < 2 && k.wait_kick(Duration::from_secs(5)).unwrap() {
+            done.extend(k.reap().unwrap());
+        }
+        let statuses: Vec<u8> = done.iter().map(|c| c.status).collect();
+        assert_eq!(statuses, [0, 0], "answers unchanged");
+        let stats = reactor.stats(id).unwrap();
+        assert_eq!(stats.late, expected, "late after {late_after:?}");
+    }
+}

@@ -44,8 +44,9 @@ pub const MAX_DEV_CONFIG_LEN: usize = 255;
 /// tcmu-runner options that any subtype's config string may carry.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TcmurOptions {
-    /// `tcmur_cmd_time_out=N`: seconds after which a command still running in the handler
-    /// is reported as timed out (tcmu-runner only logs it; so will we).
+    /// `tcmur_cmd_time_out=N`: seconds after which a command is late in the handler:
+    /// tcmu-runner only reports such commands, and so does the device
+    /// (`Device::set_late_after`); the kernel's `cmd_time_out` is what fails one.
     pub cmd_time_out: Option<u32>,
 }
 

@@ -179,13 +179,16 @@ pub fn open_device(
         source,
     })?;
     let region = SharedRegion::map(&fd, uio.map_size as usize)?;
-    Ok(Device::new(
+    let mut device = Device::new(
         uio.name.to_string(),
         region,
         Doorbell::Uio(fd),
         lun,
         backstore,
-    )?)
+    )?;
+    let late_after = subtype_config.tcmur_options().cmd_time_out;
+    device.set_late_after(late_after.map(|secs| std::time::Duration::from_secs(secs.into())));
+    Ok(device)
 }
 
 fn open_backstore(

@@ -56,6 +56,9 @@ pub struct DeviceStats {
     /// Whether the backstore reaches its backend (at the time of reading; while it
     /// reconnects, I/O is answered BUSY) and how often it moved to a new connection.
     pub health: Health,
+    /// Commands answered after spending longer in the handler than the LUN's
+    /// `tcmur_cmd_time_out` (config string; none unless set).
+    pub late: u64,
     /// The device stopped serving after an error (its ring broke, or its doorbell
     /// failed): no command is read or answered any more until the kernel removes it (set
     /// by the reactor that serves it).
@@ -119,6 +122,21 @@ pub struct Device {
     /// waiting for overlapping writes), in arrival order; see [`order`].
     held: VecDeque<(Command, BlockIo, Guard)>,
     stats: DeviceStats,
+    /// tcmu-runner's handler time-out: commands slower than this are counted and logged.
+    late: Option<LateCommands>,
+}
+
+/// Commands answered later than a LUN's `tcmur_cmd_time_out`, logged at most once per
+/// [`LateCommands::LOG_EVERY`] so a hung backend does not flood the log.
+#[derive(Debug)]
+struct LateCommands {
+    after: std::time::Duration,
+    unlogged: u64,
+    logged_at: Option<Instant>,
+}
+
+impl LateCommands {
+    const LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 }
 
 impl Device {
@@ -144,6 +162,7 @@ impl Device {
             clock: Instant::now(),
             held: VecDeque::new(),
             stats: DeviceStats::default(),
+            late: None,
         })
     }
 
@@ -266,9 +285,9 @@ impl Device {
             Some(p) if matches!(p.waiting, Waiting::Compare(_)) => self.compare_step(p, c.result),
             Some(p) if matches!(p.waiting, Waiting::Copy(_)) => self.copy_step(p, c.result),
             Some(p) => {
-                self.stats
-                    .latency
-                    .record(self.clock.duration_since(p.started).as_micros() as u64);
+                let spent = self.clock.duration_since(p.started);
+                self.stats.latency.record(spent.as_micros() as u64);
+                self.note_if_late(spent);
                 if matches!(p.waiting, Waiting::Parts { .. }) {
                     self.finish_parts(p)
                 } else {
@@ -276,6 +295,28 @@ impl Device {
                 }
             }
             None => Ok(()),
+        }
+    }
+
+    fn note_if_late(&mut self, spent: std::time::Duration) {
+        let Some(late) = self.late.as_mut().filter(|l| spent > l.after) else {
+            return;
+        };
+        self.stats.late += 1;
+        late.unlogged += 1;
+        if late
+            .logged_at
+            .is_none_or(|t| t.elapsed() >= LateCommands::LOG_EVERY)
+        {
+            tracing::warn!(
+                device = %self.name,
+                "{} command(s) answered later than tcmur_cmd_time_out ({} s), the last after {} ms",
+                late.unlogged,
+                late.after.as_secs(),
+                spent.as_millis()
+            );
+            late.unlogged = 0;
+            late.logged_at = Some(self.clock);
         }
     }
 
@@ -317,6 +358,17 @@ impl Device {
     ) -> Result<(), crate::scsi::LunConfigError> {
         self.lun
             .set_identity(&id.vendor, &id.product, &id.revision, &id.serial)
+    }
+
+    /// Counts and logs commands answered after spending longer than `after` in the
+    /// handler (tcmu-runner's `tcmur_cmd_time_out`, which only reports them too: the
+    /// kernel's own `cmd_time_out` is what fails a command). `None`: no such check.
+    pub fn set_late_after(&mut self, after: Option<std::time::Duration>) {
+        self.late = after.map(|after| LateCommands {
+            after,
+            unlogged: 0,
+            logged_at: None,
+        });
     }
 
     /// Reports a write-back cache (or not) from now on (RECONFIG of `emulate_write_cache`).
