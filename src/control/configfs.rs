@@ -135,6 +135,12 @@ impl ConfigfsDevice {
         self.write("attrib/cmd_time_out", &secs.to_string())
     }
 
+    /// Sets `attrib/dev_size`. On an enabled device the kernel sends it to the handler as
+    /// a RECONFIG event and returns the handler's answer from this write.
+    pub fn set_dev_size(&self, bytes: u64) -> Result<(), ConfigfsError> {
+        self.write("attrib/dev_size", &bytes.to_string())
+    }
+
     /// `action/block_dev`: stop (`true`) or resume queueing commands to the ring, used
     /// around a ring reset when a restarted daemon takes a device over.
     pub fn block_dev(&self, on: bool) -> Result<(), ConfigfsError> {

@@ -157,6 +157,7 @@ fn dbus_service(ctx: &Arc<EventContext>) -> Result<dbus::DbusService, DaemonErro
     let ops = Arc::new(service::DaemonOps {
         registry: ctx.registry.clone(),
         defaults: ctx.defaults.clone(),
+        configfs: ctx.roots.configfs.clone(),
     });
     dbus::serve(dbus::BusChoice::System, dbus::HandlerInfo::builtin(), ops)
         .map_err(|e| DaemonError::Dbus(Box::new(e)))

@@ -101,6 +101,11 @@ impl DeviceRegistry {
             .map(|s| s.uio.index)
     }
 
+    /// The UIO name (HBA, device, subtype, config) of the device with UIO minor `minor`.
+    pub fn uio_name(&self, minor: u32) -> Option<crate::control::uio::UioName> {
+        self.lock().get(&minor).map(|s| s.uio.name.clone())
+    }
+
     /// The `<subtype>/<config>` string the device with UIO minor `minor` was created with.
     pub fn dev_config(&self, minor: u32) -> Option<String> {
         self.lock()

@@ -6,7 +6,9 @@
 use super::open::OpenDefaults;
 use super::registry::DeviceRegistry;
 use crate::cfgstring::SubtypeConfig;
+use crate::control::configfs::{ConfigfsDevice, ConfigfsError};
 use crate::control::dbus::ServiceOps;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The daemon's side of `org.kernel.TCMUService1`.
@@ -16,6 +18,8 @@ pub struct DaemonOps {
     /// The daemon's settings: CheckConfig reaches a Gluster volume as a LUN would
     /// (`[glfs] connect_timeout_secs`, gfapi's log in `[glfs] log_dir`).
     pub defaults: OpenDefaults,
+    /// The kernel's configfs root, where ChangeMedium records a LUN's new size.
+    pub configfs: PathBuf,
 }
 
 impl ServiceOps for DaemonOps {
@@ -24,7 +28,10 @@ impl ServiceOps for DaemonOps {
     }
 
     /// Resizes the LUN named `name` when `dev_config` is its current config string;
-    /// swapping to another backing file is refused with EOPNOTSUPP.
+    /// swapping to another backing file is refused with EOPNOTSUPP. The size is written to
+    /// the device's configfs `attrib/dev_size`, which the kernel hands to this daemon as a
+    /// RECONFIG (the netlink loop resizes the LUN) and keeps: `targetcli ls`, the kernel
+    /// and a restarted daemon all see the new size, not only this process.
     fn change_medium(
         &self,
         name: &str,
@@ -45,14 +52,25 @@ impl ServiceOps for DaemonOps {
                 ),
             ));
         }
-        match self.registry.with_device(minor, move |d| d.resize(size)) {
-            Some(Ok(())) => Ok(()),
-            Some(Err(e)) => Err((
-                -libc::EINVAL,
-                format!("cannot resize {name} to {size} bytes: {e}"),
-            )),
-            None => Err((-libc::ENODEV, format!("{name} went away"))),
-        }
+        let uio = self
+            .registry
+            .uio_name(minor)
+            .ok_or((-libc::ENODEV, format!("{name} went away")))?;
+        ConfigfsDevice::locate(&self.configfs, &uio)
+            .and_then(|cfs| cfs.set_dev_size(size))
+            .map_err(|e| {
+                let errno = match &e {
+                    ConfigfsError::Write { source, .. } => {
+                        source.raw_os_error().unwrap_or(libc::EIO)
+                    }
+                    _ => libc::ENODEV,
+                };
+                let why = crate::error_text::admin_message(&e);
+                (
+                    -errno,
+                    format!("cannot resize {name} to {size} bytes: {why}"),
+                )
+            })
     }
 }
 
