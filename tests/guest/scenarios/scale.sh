@@ -16,7 +16,9 @@ tsv=$GT_RESULTS/scale.tsv
 gt_prepare_backstore user:glfs
 pid=$GT_DAEMON_PID
 status_mb() { awk -v k="$1:" '$1 == k {printf "%.1f", $2 / 1024}' "/proc/$pid/status"; }
-counts() { echo "$(ls /proc/$pid/fd | wc -l) $(ls /proc/$pid/task | wc -l)"; }
+# fds, and threads other than io_uring's kernel workers (iou-wrk: each reactor's ring keeps
+# one once it has handed work to them; they belong to the ring, not to any LUN).
+counts() { echo "$(ls /proc/$pid/fd | wc -l) $(grep -vc '^iou-wrk' /proc/$pid/task/*/comm | awk -F: '$2 > 0' | wc -l)"; }
 threads() { cat /proc/$pid/task/*/comm | sed 's/[0-9]*$//' | sort | uniq -c | awk '{printf "%s×%s ", $2, $1}'; }
 served() { "$GT_BIN" list 2>/dev/null | tail -n +2 | grep -c 'serving$'; }
 record() { # PHASE
