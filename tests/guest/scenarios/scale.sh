@@ -97,15 +97,18 @@ jobs=()
 for b in /sys/class/scsi_host/host"$host"/device/target*/*:*/block/*; do
     dev=/dev/${b##*/}
     gt_wait 60 "TEST UNIT READY on $dev" gt_dev_tur "$dev"
-    jobs+=(--name="${b##*/}" --filename="$dev")
+    # 8 MiB per file LUN, 2 MiB per glfs LUN (a replica-3 volume under TCG writes ~6 IOPS).
+    size=8M
+    [[ $(cat "$b/device/model" 2>/dev/null) == scale-g* ]] && size=2M
+    jobs+=(--name="${b##*/}" --filename="$dev" --size="$size")
 done
-fio --direct=1 --ioengine=libaio --iodepth=8 --rw=randwrite --bs=16k --size=8M \
+fio --direct=1 --ioengine=libaio --iodepth=8 --rw=randwrite --bs=16k \
     --verify=crc32c --verify_fatal=1 --verify_dump=0 --output-format=json \
     --output="$GT_RESULTS/fio-scale.json" "${jobs[@]}" || gt_fail "fio write-verify on the 8 LUNs"
 python3 - "$GT_RESULTS/fio-scale.json" <<'PY' || gt_fail "fio reported errors"
 import json, sys
 jobs = json.load(open(sys.argv[1]))["jobs"]
-bad = [j["jobname"] for j in jobs if j["error"]]
+bad = [j["jobname"] for j in jobs if j["error"] or j["write"]["io_bytes"] == 0]
 print(f"         fio: {len(jobs)} jobs, " + ", ".join(f"{j['jobname']} {j['write']['iops']:.0f} w-IOPS" for j in jobs))
 sys.exit(1 if bad or len(jobs) != 8 else 0)
 PY
