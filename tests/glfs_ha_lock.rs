@@ -284,6 +284,55 @@ fn a_holder_cut_off_from_the_brick_is_fenced_and_stays_fenced_when_it_returns() 
     model.check(&a);
 }
 
+/// The LUN's data path (gfapi's asynchronous writes through a GlfsBackstore) on an image
+/// another connection holds: each write fails at the bricks and nothing lands. Today's
+/// backstore answers BUSY (it takes EBUSY for a passing condition); the HA daemon will
+/// answer with the ALUA transition sense instead (docs/HA.md).
+#[test]
+fn a_luns_asynchronous_writes_are_fenced_too() {
+    use gluster_tcmu::backstore::GlfsBackstore;
+    use gluster_tcmu::testing::DataDir;
+    let path = image("ha-lun");
+    let blocks = 64;
+    let (_glusterd, holder_key) = stand_in_with_brick_port(None);
+    let holder = open(&connect(&holder_key), &path);
+    holder.take_image_lock().expect("holder takes the lock");
+    holder
+        .set_len(blocks * 512)
+        .expect("size (a truncate is fenced too)");
+    zero_all(&holder);
+
+    let bs = GlfsBackstore::open_at(direct_key(), &path, blocks * 512, &test_options())
+        .expect("the LUN opens the image");
+    let lun = common::lun(blocks);
+    let (mut k, device) = common::device_with(Default::default(), lun, Box::new(bs));
+    let reactor = gluster_tcmu::reactor::Reactor::spawn("ha-lun").expect("reactor");
+    let id = reactor.add(device).expect("serve");
+    for lba in [0u64, 8, 40] {
+        let data = common::pattern(lba, 8, 7);
+        k.submit(&common::write16(lba, 8, false), DataDir::ToDevice(&data))
+            .expect("submit");
+        assert!(
+            k.wait_kick(Duration::from_secs(30)).expect("kick"),
+            "no answer"
+        );
+        let c = k.reap().expect("protocol violation").remove(0);
+        eprintln!(
+            "the fenced LUN's write at LBA {lba}: status {:#04x}",
+            c.status
+        );
+        assert_ne!(c.status, 0, "a fenced write was acknowledged");
+    }
+    reactor.remove(id).expect("remove");
+    for lba in 0..blocks * 512 / BLOCK as u64 {
+        assert_eq!(
+            read_block(&holder, lba),
+            vec![0; BLOCK],
+            "block {lba} changed"
+        );
+    }
+}
+
 /// Polls `cond` every 20 ms until it holds, failing after `limit`; returns how long.
 fn poll_until(limit: Duration, mut cond: impl FnMut() -> bool) -> Duration {
     let start = Instant::now();

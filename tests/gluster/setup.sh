@@ -4,9 +4,9 @@
 #
 #   * installs glusterfs-server and libglusterfs-dev when missing;
 #   * starts glusterd (no systemd here) unless one already runs;
-#   * creates and starts volume gt1 (1 brick), gt3 (replica 3, one host) and gtha (1 brick, mandatory
-#     locks enforced, for the HA lock tests) with bricks
-#     under $BRICKS on host 127.0.0.2 (the CLI refuses localhost and 127.0.0.1);
+#   * creates and starts volumes gt1 (1 brick), gt3 (replica 3, one host) and gtha (1
+#     brick, mandatory locks enforced, no sharding: the HA lock tests) with bricks under
+#     $BRICKS on host 127.0.0.2 (the CLI refuses localhost and 127.0.0.1);
 #   * applies the block-storage profile (extras/group-gluster-block) and a short
 #     network.ping-timeout so fault tests do not wait 42 s.
 #
