@@ -161,7 +161,10 @@ impl ScsiLun {
             DecodedCdb::ModeSelect(c) => self.mode_select(c, data_out),
             DecodedCdb::ReadCapacity10 => data(block::capacity_10(cfg), 8),
             DecodedCdb::ReadCapacity16 { alloc_len } => data(block::capacity_16(cfg), alloc_len),
-            DecodedCdb::ReportOpcodes(r) => data(opcodes::report(r, cfg.thin)?, r.alloc_len),
+            DecodedCdb::ReportOpcodes(r) => {
+                let alua = cfg.alua.is_some();
+                data(opcodes::report(r, cfg.thin, alua)?, r.alloc_len)
+            }
             DecodedCdb::ReportTargetPortGroups {
                 extended,
                 alloc_len,

@@ -82,3 +82,18 @@ fn an_extended_report_and_a_reserved_format() {
         Sense::invalid_field_in_cdb(1, Some(7))
     );
 }
+
+#[test]
+fn report_supported_operation_codes_lists_rtpg_only_with_port_groups() {
+    // One command, opcode A3h service action 0Ah (reporting options 2).
+    let rsoc = [0xA3, 0x0C, 0x02, 0xA3, 0, 0x0A, 0, 0, 1, 0, 0, 0];
+    let with = good_data(run(&mut with_alua(AccessState::Standby), &rsoc));
+    assert_eq!(with[1] & 0x07, 0x03, "supported");
+    assert_eq!(
+        &with[4..6],
+        &[0xA3, 0xEA],
+        "usage: the service action and its format"
+    );
+    let without = good_data(run(&mut lun(), &rsoc));
+    assert_eq!(without[1] & 0x07, 0x01, "not supported");
+}
