@@ -27,8 +27,10 @@ pub enum LockState {
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
-    /// A media-access command arrived while the port is standby: the initiator chose
-    /// this path (implicit ALUA), so this gateway takes over.
+    /// A media-access command (`scsi::alua::takes_over`) arrived while the port is
+    /// standby: the initiator chose this path (implicit ALUA), so this gateway takes over.
+    /// The command itself is then answered with the Transitioning sense, which the
+    /// initiator retries on the same path until the lock is held.
     MediaAccessOnStandby,
     /// The lock call returned: the lock is held (and any other holder preempted).
     LockGranted,

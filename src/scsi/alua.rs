@@ -179,6 +179,14 @@ impl LunAlua {
     }
 }
 
+/// Whether `cdb`, arriving on a Standby port, means the initiator moved its I/O to this
+/// path (implicit ALUA takeover, docs/HA.md): every command Standby refuses except TEST
+/// UNIT READY, which path checkers send down every path all the time.
+pub fn takes_over(cdb: &[u8]) -> bool {
+    const TEST_UNIT_READY: u8 = 0x00;
+    !allowed_in_standby(cdb) && cdb.first().is_some_and(|&op| op != TEST_UNIT_READY)
+}
+
 /// The sense a command refused in `state` gets (SPC-4 5.15.2.4, ASC 04h).
 pub fn not_accessible(state: AccessState) -> Sense {
     let ascq = match state {

@@ -136,3 +136,20 @@ fn validate_refuses_what_cannot_be_reported() {
     alua.groups[1].ports = (3..300).collect();
     assert_eq!(alua.validate(), Err(AluaConfigError::TooManyPorts(2)));
 }
+
+#[test]
+fn media_access_takes_over_a_path_checkers_probe_does_not() {
+    assert!(takes_over(&[0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0]), "WRITE(10)");
+    assert!(takes_over(&[0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]), "READ(10)");
+    assert!(
+        takes_over(&[0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        "SYNCHRONIZE CACHE"
+    );
+    assert!(!takes_over(&[0x00, 0, 0, 0, 0, 0]), "TEST UNIT READY");
+    assert!(!takes_over(&[0x12, 0, 0, 0, 36, 0]), "INQUIRY");
+    assert!(
+        !takes_over(&[0xA3, 0x0A, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]),
+        "RTPG"
+    );
+    assert!(!takes_over(&[]));
+}
