@@ -333,6 +333,38 @@ fn a_luns_asynchronous_writes_are_fenced_too() {
     }
 }
 
+/// A write of the old holder held up in the network (the relay paused) while another
+/// connection takes the lock and writes the same block: when the held write reaches the
+/// brick after the takeover, the brick refuses it, and the block keeps the new data.
+#[test]
+fn a_write_delayed_in_the_network_is_refused_when_it_arrives_after_the_takeover() {
+    let path = image("ha-delayed");
+    let relay = BrickRelay::start(brick_port());
+    let (_glusterd, b_key) = stand_in_with_brick_port(Some(relay.port));
+    let b_conn = connect(&b_key);
+    let a_conn = connect(&direct_key());
+    let a = open(&a_conn, &path);
+    let b = Arc::new(open(&b_conn, &path));
+    let mut model = Model::default();
+    b.take_image_lock()
+        .expect("B (through the relay) takes the lock");
+    zero_all(&b);
+    model.write_ok(&b, 2, b'B');
+
+    relay.pause(true);
+    let held = b.clone();
+    let stale = std::thread::spawn(move || write(&held, 2, b'S', 999));
+    std::thread::sleep(Duration::from_millis(500)); // the write is in the relay now
+    a.take_image_lock()
+        .expect("A takes the lock while B's write is held");
+    model.write_ok(&a, 2, b'A');
+    relay.pause(false);
+    let arrived = stale.join().expect("the stale writer");
+    eprintln!("the delayed write, delivered after the takeover: {arrived:?}");
+    assert_eq!(arrived, Err(libc::EBUSY), "the held write must be refused");
+    model.check(&a);
+}
+
 /// Polls `cond` every 20 ms until it holds, failing after `limit`; returns how long.
 fn poll_until(limit: Duration, mut cond: impl FnMut() -> bool) -> Duration {
     let start = Instant::now();
@@ -376,10 +408,12 @@ fn stand_in_with_brick_port(relay_port: Option<u16>) -> (StandInGlusterd, Volume
 }
 
 /// A TCP relay on 127.0.0.1 to the brick that the test can cut (every connection shut,
-/// new ones refused) and restore.
+/// new ones refused) and restore, or pause (bytes held, as a congested or partitioned
+/// network holds them, and delivered on resume).
 struct BrickRelay {
     port: u16,
     open: Arc<AtomicBool>,
+    paused: Arc<AtomicBool>,
     conns: Arc<Mutex<Vec<TcpStream>>>,
 }
 
@@ -390,9 +424,11 @@ impl BrickRelay {
         let relay = BrickRelay {
             port,
             open: Arc::new(AtomicBool::new(true)),
+            paused: Arc::new(AtomicBool::new(false)),
             conns: Arc::new(Mutex::new(Vec::new())),
         };
         let (open, conns) = (relay.open.clone(), relay.conns.clone());
+        let paused = relay.paused.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 if !open.load(Ordering::SeqCst) {
@@ -402,7 +438,7 @@ impl BrickRelay {
                 let Ok(brick) = TcpStream::connect((HOST, brick_port)) else {
                     continue;
                 };
-                splice(client, brick, &conns);
+                splice(client, brick, &conns, &paused);
             }
         });
         relay
@@ -416,6 +452,11 @@ impl BrickRelay {
         eprintln!("relay cut");
     }
 
+    fn pause(&self, paused: bool) {
+        self.paused.store(paused, Ordering::SeqCst);
+        eprintln!("relay {}", if paused { "paused" } else { "resumed" });
+    }
+
     fn restore(&self) {
         self.open.store(true, Ordering::SeqCst);
         eprintln!("relay restored");
@@ -424,7 +465,7 @@ impl BrickRelay {
 
 /// Copies both ways between `a` and `b` until either side closes; keeps both in `conns`
 /// so a cut can shut them.
-fn splice(a: TcpStream, b: TcpStream, conns: &Mutex<Vec<TcpStream>>) {
+fn splice(a: TcpStream, b: TcpStream, conns: &Mutex<Vec<TcpStream>>, paused: &Arc<AtomicBool>) {
     let mut held = conns.lock().expect("conns");
     held.push(a.try_clone().expect("clone"));
     held.push(b.try_clone().expect("clone"));
@@ -432,10 +473,24 @@ fn splice(a: TcpStream, b: TcpStream, conns: &Mutex<Vec<TcpStream>>) {
         (a.try_clone().expect("clone"), b.try_clone().expect("clone")),
         (b, a),
     ];
-    for (mut from, mut to) in pairs {
-        std::thread::spawn(move || {
-            let _ = std::io::copy(&mut from, &mut to);
-            let _ = to.shutdown(Shutdown::Both);
-        });
+    for (from, to) in pairs {
+        let paused = paused.clone();
+        std::thread::spawn(move || copy_unless_paused(from, to, &paused));
     }
+}
+
+/// Copies `from` to `to` until either closes; what arrives while paused is held and
+/// sent on resume.
+fn copy_unless_paused(mut from: TcpStream, mut to: TcpStream, paused: &AtomicBool) {
+    use std::io::{Read, Write};
+    let mut buf = vec![0u8; 64 << 10];
+    while let Ok(n @ 1..) = from.read(&mut buf) {
+        while paused.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(Shutdown::Both);
 }
