@@ -20,6 +20,7 @@ pub mod export_cli;
 pub mod gateway;
 #[cfg(feature = "glfs")]
 pub mod glfs;
+pub mod ha;
 pub mod lio;
 pub mod logging;
 pub mod reactor;

@@ -531,3 +531,95 @@ fn a_lun_taken_over_while_its_server_is_away_answers_busy_until_it_returns() {
     let device = reactor.remove(id).unwrap();
     assert_eq!(device.backstore_in_flight(), 0);
 }
+
+/// The HA fence across a brick restart (docs/HA.md), on gtha (one brick, mandatory locks
+/// enforced): the holder's fd loses its lock with the brick and every write through it
+/// fails from then on (none lands), another connection takes the lock and writes, and
+/// the enforcement, kept on disk, still refuses a writer without the lock.
+#[test]
+fn a_brick_restart_fences_the_lock_holder_for_good() {
+    use gluster_tcmu::glfs::{GlfsFile, LockHolder};
+    let _gt3 = GT3.lock().unwrap_or_else(PoisonError::into_inner);
+    require_started("gtha");
+    let key = volume_key("gtha", HOST);
+    let image = Image::on(key.clone(), "ha-brick-restart");
+    let holder_conn = ConnectionPool::global()
+        .get(&key, &test_options().connect)
+        .expect("gtha");
+    let holder = GlfsFile::open_or_create(holder_conn, &image).expect("open");
+    holder.enforce_mandatory_locks().expect("enforce");
+    holder.take_image_lock().expect("lock");
+    let block = |byte: u8| vec![byte; 4096];
+    assert_eq!(
+        holder.write_at(&block(b'O'), 0).expect("holder writes"),
+        4096
+    );
+
+    let pid = rustix::process::Pid::from_raw(brick_pid("gtha", 1)).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("kill brick");
+    let killed = Instant::now();
+    // glusterd starts a brick again only once it has seen it down.
+    while gtha_brick_online() {
+        assert!(
+            killed.elapsed() < Duration::from_secs(20),
+            "brick still online"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (mut bad_fd, mut busy) = (0, 0);
+    while busy == 0 {
+        assert!(killed.elapsed() < Duration::from_secs(60), "brick not back");
+        if !gtha_brick_online() {
+            gluster(&["volume", "start", "gtha", "force"]);
+        }
+        match holder.write_at(&block(b'S'), 0) {
+            Ok(n) => panic!("a write of {n} bytes through the fenced fd"),
+            Err(e) if e.raw_os_error() == Some(libc::EBADFD) => bad_fd += 1,
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => busy += 1,
+            Err(e) => eprintln!("holder's write: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "the holder's writes after the brick died: {bad_fd} EBADFD while it was down, EBUSY {:?} after the kill",
+        killed.elapsed()
+    );
+
+    // A connection of its own (through a stand-in glusterd's port, a key of its own).
+    let real = gluster_tcmu::glfs::glusterd::fetch(
+        &gluster_tcmu::glfs::Server {
+            host: HOST.into(),
+            port: 24007,
+        },
+        "gtha",
+        Duration::from_secs(10),
+    )
+    .expect("gtha's volfile");
+    let glusterd = common::gluster::StandInGlusterd::serve(real);
+    let other_key = volume_key_at("gtha", "127.0.0.1", glusterd.port);
+    let other_conn = ConnectionPool::global()
+        .get(&other_key, &test_options().connect)
+        .expect("gtha again");
+    let other = GlfsFile::open_or_create(other_conn, &image).expect("open");
+    assert!(
+        other.write_at(&block(b'X'), 4096).is_err(),
+        "enforced after the restart"
+    );
+    assert_eq!(
+        other.image_lock_holder().expect("F_GETLK"),
+        LockHolder::NoOther
+    );
+    other.take_image_lock().expect("the new holder's lock");
+    assert_eq!(
+        other.write_at(&block(b'N'), 0).expect("new holder writes"),
+        4096
+    );
+    assert!(holder.write_at(&block(b'S'), 0).is_err());
+    let mut got = vec![0u8; 4096];
+    other.read_at(&mut got, 0).expect("read");
+    assert_eq!(got, block(b'N'), "only the new holder's data");
+}
+
+fn gtha_brick_online() -> bool {
+    gluster(&["volume", "status", "gtha", "--xml"]).contains("<status>1</status>")
+}

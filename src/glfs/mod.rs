@@ -17,7 +17,8 @@ pub mod glusterd;
 pub mod pool;
 
 pub use gfapi::{
-    AsyncOp, Done, GfapiError, GlfsFile, Mailbox, Stat, SubmitError, Volume, is_disconnect,
+    AsyncOp, Done, GfapiError, GlfsFile, LockHolder, Mailbox, Stat, SubmitError, Volume,
+    is_disconnect,
 };
 pub use glusterd::{GLUSTERD_PORT, Server};
 pub use pool::{

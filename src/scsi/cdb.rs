@@ -63,6 +63,8 @@ pub mod sa {
     pub const GET_LBA_STATUS: u8 = 0x12;
     /// MAINTENANCE IN: REPORT SUPPORTED OPERATION CODES.
     pub const REPORT_SUPPORTED_OPCODES: u8 = 0x0C;
+    /// MAINTENANCE IN: REPORT TARGET PORT GROUPS.
+    pub const REPORT_TARGET_PORT_GROUPS: u8 = 0x0A;
     /// MAINTENANCE IN: REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS.
     pub const REPORT_SUPPORTED_TMFS: u8 = 0x0D;
     /// EXTENDED COPY: the LID1 form (SPC-4's original EXTENDED COPY).
@@ -134,6 +136,11 @@ pub enum DecodedCdb {
         alloc_len: u32,
     },
     ReportOpcodes(ReportOpcodes),
+    /// REPORT TARGET PORT GROUPS; `extended`: PARAMETER DATA FORMAT 001b.
+    ReportTargetPortGroups {
+        extended: bool,
+        alloc_len: u32,
+    },
     ReportTmfs {
         extended: bool,
         alloc_len: u32,
@@ -308,6 +315,13 @@ fn maintenance_in(b: Bytes<'_>) -> Result<DecodedCdb, Sense> {
     let alloc_len = b.be32(6);
     match b.u8(1) & 0x1F {
         sa::REPORT_SUPPORTED_OPCODES => report_opcodes(b, alloc_len),
+        sa::REPORT_TARGET_PORT_GROUPS => match b.u8(1) >> 5 {
+            0 | 1 => Ok(DecodedCdb::ReportTargetPortGroups {
+                extended: b.u8(1) >> 5 == 1,
+                alloc_len,
+            }),
+            _ => Err(Sense::invalid_field_in_cdb(1, Some(7))),
+        },
         sa::REPORT_SUPPORTED_TMFS => Ok(DecodedCdb::ReportTmfs {
             extended: b.bit(2, 7),
             alloc_len,

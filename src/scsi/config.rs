@@ -6,6 +6,8 @@
 
 #![forbid(unsafe_code)]
 
+use super::alua::{AluaConfigError, LunAlua};
+
 /// What a unit calls itself in INQUIRY, as the control plane learns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -48,6 +50,9 @@ pub struct LunConfig {
     pub thin: bool,
     /// Deallocated blocks read back as zeroes (LBPRZ in READ CAPACITY(16) and VPD B2h).
     pub unmapped_read_zeroes: bool,
+    /// The target port groups when the LUN is reached through several gateways
+    /// (implicit ALUA, docs/HA.md); `None`: no ALUA, as a LUN always was.
+    pub alua: Option<LunAlua>,
 }
 
 impl Default for LunConfig {
@@ -67,6 +72,7 @@ impl Default for LunConfig {
             serial,
             thin: false,
             unmapped_read_zeroes: false,
+            alua: None,
         }
     }
 }
@@ -88,6 +94,8 @@ pub enum LunConfigError {
     },
     #[error("NAA designator {} has NAA type 0", hex(.0))]
     Naa([u8; 16]),
+    #[error(transparent)]
+    Alua(#[from] AluaConfigError),
 }
 
 impl LunConfig {
@@ -138,6 +146,9 @@ impl LunConfig {
         check_text("serial", &self.serial, 252)?;
         if self.naa[0] >> 4 == 0 {
             return Err(LunConfigError::Naa(self.naa));
+        }
+        if let Some(alua) = &self.alua {
+            alua.validate()?;
         }
         Ok(())
     }

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+use super::alua::TPGS_IMPLICIT;
 use super::block::MAX_COMPARE_AND_WRITE_BLOCKS;
 use super::config::LunConfig;
 use super::provisioning::{MAX_UNMAP_DESCRIPTORS, MAX_WRITE_SAME_BLOCKS};
@@ -28,7 +29,7 @@ pub fn standard(cfg: &LunConfig) -> Vec<u8> {
         .set(2, 0x06) // VERSION: SPC-4
         .set(3, 0x02) // RESPONSE DATA FORMAT 2
         .set(4, 74 - 5) // ADDITIONAL LENGTH: bytes after byte 4
-        .set(5, 0x08) // 3PC: EXTENDED COPY is served
+        .set(5, 0x08 | tpgs(cfg)) // 3PC: EXTENDED COPY is served; TPGS
         .set(7, 0x02) // CMDQUE: full task management model
         .text(8, 8, &cfg.vendor)
         .text(16, 16, &cfg.product)
@@ -37,6 +38,11 @@ pub fn standard(cfg: &LunConfig) -> Vec<u8> {
         p.put(58 + 2 * i, &v.to_be_bytes());
     }
     p.into_vec()
+}
+
+/// The TPGS bits of standard INQUIRY byte 5: implicit ALUA when the LUN has port groups.
+fn tpgs(cfg: &LunConfig) -> u8 {
+    if cfg.alua.is_some() { TPGS_IMPLICIT } else { 0 }
 }
 
 /// The VPD page `page`, or INVALID FIELD IN CDB (PAGE CODE) if we do not have it.
@@ -65,13 +71,17 @@ fn vpd_page(page: u8, body: &[u8]) -> Vec<u8> {
 
 /// Page 83h: the NAA designator LIO derives from the serial (what udev, multipath and
 /// most initiators key on; see [`LunConfig::naa_from_serial`]) and a T10 vendor ID
-/// designator (vendor plus serial, as LIO reports).
+/// designator (vendor plus serial, as LIO reports); with ALUA, the receiving port's
+/// relative target port and target port group designators.
 fn device_identification(cfg: &LunConfig) -> Vec<u8> {
     let mut t10 = PageBuf::default();
     t10.text(0, 8, &cfg.vendor).push(cfg.serial.as_bytes());
     let mut p = PageBuf::default();
     p.push(&designator(CODE_SET_BINARY, DESIGNATOR_NAA, &cfg.naa));
     p.push(&designator(CODE_SET_ASCII, DESIGNATOR_T10, &t10.into_vec()));
+    if let Some(alua) = &cfg.alua {
+        p.push(&alua.designators());
+    }
     p.into_vec()
 }
 

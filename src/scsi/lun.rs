@@ -132,6 +132,9 @@ impl ScsiLun {
                 return Dispatch::check(ua.sense());
             }
         }
+        if let Some(Err(refused)) = self.config.alua.as_ref().map(|a| a.check_access(cdb)) {
+            return Dispatch::check(refused);
+        }
         DecodedCdb::parse(cdb)
             .and_then(|cmd| self.execute(cmd, data_out))
             .into()
@@ -158,7 +161,18 @@ impl ScsiLun {
             DecodedCdb::ModeSelect(c) => self.mode_select(c, data_out),
             DecodedCdb::ReadCapacity10 => data(block::capacity_10(cfg), 8),
             DecodedCdb::ReadCapacity16 { alloc_len } => data(block::capacity_16(cfg), alloc_len),
-            DecodedCdb::ReportOpcodes(r) => data(opcodes::report(r, cfg.thin)?, r.alloc_len),
+            DecodedCdb::ReportOpcodes(r) => {
+                let alua = cfg.alua.is_some();
+                data(opcodes::report(r, cfg.thin, alua)?, r.alloc_len)
+            }
+            DecodedCdb::ReportTargetPortGroups {
+                extended,
+                alloc_len,
+            } => match &cfg.alua {
+                Some(alua) => data(alua.report(extended), alloc_len),
+                // As before ALUA: an unknown MAINTENANCE IN service action.
+                None => Err(Sense::invalid_field_in_cdb(1, Some(4))),
+            },
             DecodedCdb::ReportTmfs {
                 extended,
                 alloc_len,

@@ -35,6 +35,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod alua;
 mod block;
 pub mod cdb;
 pub mod config;

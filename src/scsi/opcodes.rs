@@ -142,10 +142,23 @@ const SUPPORT_YES: u8 = 0x03;
 /// Command timeouts descriptor: length 0Ah, no timeouts reported (zero = unknown).
 const TIMEOUTS: [u8; 12] = [0x00, 0x0A, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
+/// REPORT TARGET PORT GROUPS, served only by a unit with target port groups (ALUA).
+#[rustfmt::skip]
+const REPORT_TARGET_PORT_GROUPS: CommandInfo = cmd_sa(
+    op::MAINTENANCE_IN, sa::REPORT_TARGET_PORT_GROUPS, &[
+        op::MAINTENANCE_IN, 0xE0 | sa::REPORT_TARGET_PORT_GROUPS, 0, 0, 0, 0, 0xFF, 0xFF,
+        0xFF, 0xFF, 0, 0,
+    ],
+);
+
 /// The commands a unit supports: all of [`COMMANDS`], except UNMAP and GET LBA STATUS
-/// on a unit that cannot deallocate.
-pub fn supported(thin: bool) -> impl Iterator<Item = &'static CommandInfo> {
-    COMMANDS.iter().filter(move |c| thin || !thin_only(c))
+/// on a unit that cannot deallocate; and REPORT TARGET PORT GROUPS on a unit with ALUA.
+pub fn supported(thin: bool, alua: bool) -> impl Iterator<Item = &'static CommandInfo> {
+    let rtpg = std::iter::once(&REPORT_TARGET_PORT_GROUPS).filter(move |_| alua);
+    COMMANDS
+        .iter()
+        .filter(move |c| thin || !thin_only(c))
+        .chain(rtpg)
 }
 
 fn thin_only(c: &CommandInfo) -> bool {
@@ -153,17 +166,17 @@ fn thin_only(c: &CommandInfo) -> bool {
 }
 
 /// The REPORT SUPPORTED OPERATION CODES response for the decoded CDB.
-pub fn report(r: ReportOpcodes, thin: bool) -> Result<Vec<u8>, Sense> {
+pub fn report(r: ReportOpcodes, thin: bool, alua: bool) -> Result<Vec<u8>, Sense> {
     match r.options {
-        0 => Ok(all_commands(r.timeouts, thin)),
-        options => one_command(r, options, thin),
+        0 => Ok(all_commands(r.timeouts, thin, alua)),
+        options => one_command(r, options, thin, alua),
     }
 }
 
 /// Format for all commands: a 4-byte length header, then one descriptor each.
-fn all_commands(timeouts: bool, thin: bool) -> Vec<u8> {
+fn all_commands(timeouts: bool, thin: bool, alua: bool) -> Vec<u8> {
     let mut p = PageBuf::zeroed(4);
-    for c in supported(thin) {
+    for c in supported(thin, alua) {
         let servactv = c.service_action.is_some();
         let flags = (u8::from(timeouts) << 1) | u8::from(servactv);
         let sa = u16::from(c.service_action.unwrap_or(0)).to_be_bytes();
@@ -183,14 +196,16 @@ fn all_commands(timeouts: bool, thin: bool) -> Vec<u8> {
 }
 
 /// The one-command formats (reporting options 1-3).
-fn one_command(r: ReportOpcodes, options: u8, thin: bool) -> Result<Vec<u8>, Sense> {
-    let mut same_opcode = supported(thin).filter(|c| c.opcode == r.opcode).peekable();
+fn one_command(r: ReportOpcodes, options: u8, thin: bool, alua: bool) -> Result<Vec<u8>, Sense> {
+    let mut same_opcode = supported(thin, alua)
+        .filter(|c| c.opcode == r.opcode)
+        .peekable();
     let known = same_opcode.peek().is_some();
     let has_sa = same_opcode.any(|c| c.service_action.is_some());
     let found = match options {
         1 if has_sa => return Err(Sense::invalid_field_in_cdb(2, Some(2))),
         2 if known && !has_sa => return Err(Sense::invalid_field_in_cdb(2, Some(2))),
-        _ => supported(thin).find(|c| {
+        _ => supported(thin, alua).find(|c| {
             c.opcode == r.opcode
                 && c.service_action
                     .is_none_or(|s| u16::from(s) == r.service_action)

@@ -4,8 +4,9 @@
 #
 #   * installs glusterfs-server and libglusterfs-dev when missing;
 #   * starts glusterd (no systemd here) unless one already runs;
-#   * creates and starts volume gt1 (1 brick) and gt3 (replica 3, one host) with bricks
-#     under $BRICKS on host 127.0.0.2 (the CLI refuses localhost and 127.0.0.1);
+#   * creates and starts volumes gt1 (1 brick), gt3 (replica 3, one host) and gtha (1
+#     brick, mandatory locks enforced, no sharding: the HA lock tests) with bricks under
+#     $BRICKS on host 127.0.0.2 (the CLI refuses localhost and 127.0.0.1);
 #   * applies the block-storage profile (extras/group-gluster-block) and a short
 #     network.ping-timeout so fault tests do not wait 42 s.
 #
@@ -105,10 +106,20 @@ replica_options() {
   g volume set "$vol" cluster.locking-scheme granular >/dev/null
 }
 
-# create_volume NAME REPLICA: creates, configures and starts NAME if it does not exist,
+# The HA lock tests' volume (tests/glfs_ha_lock.rs, docs/HA.md): mandatory locks that
+# the bricks enforce on a file carrying the enforce xattr, and no sharding, whose shard
+# files would carry none of the lock.
+ha_options() {
+  local vol=$1
+  g volume set "$vol" features.shard off >/dev/null
+  g volume set "$vol" locks.mandatory-locking optimal >/dev/null
+  g volume set "$vol" features.enforce-mandatory-lock on >/dev/null
+}
+
+# create_volume NAME REPLICA [ha]: creates, configures and starts NAME if it does not exist,
 # and (re)starts its bricks if some are down.
 create_volume() {
-  local vol=$1 replica=$2
+  local vol=$1 replica=$2 kind=${3:-}
   if ! g volume info "$vol" >/dev/null 2>&1; then
     local bricks=() i
     for i in $(seq "$replica"); do
@@ -124,6 +135,7 @@ create_volume() {
     record "created volume $vol"
     common_options "$vol"
     [ "$replica" -gt 1 ] && replica_options "$vol"
+    [ "$kind" = ha ] && ha_options "$vol"
   fi
   if ! g volume info "$vol" | grep -q '^Status: Started'; then
     g volume start "$vol" >/dev/null
@@ -173,4 +185,5 @@ start_glusterd
 mkdir -p "$BRICKS"
 create_volume gt1 1
 create_volume gt3 3
-log "ready: gt1 and gt3 on $HOST"
+create_volume gtha 1 ha
+log "ready: gt1, gt3 and gtha on $HOST"

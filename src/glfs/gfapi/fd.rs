@@ -133,6 +133,40 @@ impl Fd {
         Ok(())
     }
 
+    /// A whole-file mandatory lock request without waiting (F_SETLK of `l_type`
+    /// F_WRLCK, F_RDLCK or F_UNLCK).
+    pub(super) fn set_mandatory_lock(&self, l_type: libc::c_short) -> Result<(), i32> {
+        let mut flock = whole_file(l_type);
+        let (cmd, mode) = (libc::F_SETLK, sys::GLFS_LK_MANDATORY);
+        // SAFETY: the fd is open; flock is a valid in/out pointer for the call.
+        if unsafe { sys::glfs_file_lock(self.raw(), cmd, &mut flock, mode) } != 0 {
+            return Err(last_errno());
+        }
+        Ok(())
+    }
+
+    /// F_GETLK for a whole-file lock of `l_type`: the type of a conflicting lock
+    /// another owner holds, F_UNLCK when there is none.
+    pub(super) fn conflicting_lock(&self, l_type: libc::c_short) -> Result<libc::c_short, i32> {
+        let mut flock = whole_file(l_type);
+        // SAFETY: the fd is open; flock is a valid in/out pointer for the call.
+        if unsafe { sys::glfs_posix_lock(self.raw(), libc::F_GETLK, &mut flock) } != 0 {
+            return Err(last_errno());
+        }
+        Ok(flock.l_type)
+    }
+
+    /// `glfs_fsetxattr` of `name` to `value`.
+    pub(super) fn set_xattr(&self, name: &CStr, value: &[u8]) -> Result<(), i32> {
+        let (ptr, len) = (value.as_ptr().cast(), value.len());
+        // SAFETY: the fd is open; name is NUL-terminated and value valid for len bytes,
+        // both for the call's duration.
+        if unsafe { sys::glfs_fsetxattr(self.raw(), name.as_ptr(), ptr, len, 0) } != 0 {
+            return Err(last_errno());
+        }
+        Ok(())
+    }
+
     /// Closes the fd and says whether the close failed (a dropped `Fd` cannot).
     pub(super) fn close(self) -> Result<(), i32> {
         let fd = ManuallyDrop::new(self);
@@ -142,6 +176,16 @@ impl Fd {
         }
         Ok(())
     }
+}
+
+/// A `flock` of `l_type` over the whole file: l_start 0 and l_len 0 reach from the first
+/// byte to the end, however far the file grows.
+fn whole_file(l_type: libc::c_short) -> libc::flock {
+    // SAFETY: flock is plain old data; all-zero is a valid value.
+    let mut flock: libc::flock = unsafe { std::mem::zeroed() };
+    flock.l_type = l_type;
+    flock.l_whence = libc::SEEK_SET as libc::c_short;
+    flock
 }
 
 impl Drop for Fd {

@@ -76,6 +76,11 @@ impl GlfsFile {
         &self.path
     }
 
+    /// The open fd, for the lock calls (`super::lock`).
+    pub(super) fn fd(&self) -> &Fd {
+        &self.fd
+    }
+
     /// The fd's pointer, for the asynchronous calls.
     pub(super) fn raw(&self) -> *mut sys::glfs_fd_t {
         self.fd.raw()
@@ -102,6 +107,14 @@ impl GlfsFile {
     pub fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         self.fd
             .read_at(buf, offset)
+            .map_err(io::Error::from_raw_os_error)
+    }
+
+    /// Writes `buf` at `offset` synchronously (`glfs_pwrite`): the bytes written. For
+    /// checks and tests, not the data path.
+    pub fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<usize> {
+        self.fd
+            .write_at(buf, offset)
             .map_err(io::Error::from_raw_os_error)
     }
 }

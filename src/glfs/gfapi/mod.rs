@@ -16,7 +16,8 @@
 //!   [`Wakeup`], is also what a volume's feed rings after a volfile change.
 //!
 //! Inside, each module uses only those before it: `sys` and `error`; `wakeup`; `volume`;
-//! `fd`; `stat`, `dir` and `sync_file`; `paths`; `file`; `mailbox`; and `callback`
+//! `fd`; `stat`, `dir` and `sync_file`; `paths`; `file`; `lock` (the image lock that
+//! fences a gateway); `mailbox`; and `callback`
 //! (submission and gfapi's completion callback) on top.
 //!
 //! Who calls it: the connection pool (`super::pool`) builds and shares the `Volume`s;
@@ -29,6 +30,7 @@ mod dir;
 mod error;
 mod fd;
 mod file;
+mod lock;
 mod mailbox;
 mod paths;
 mod stat;
@@ -39,6 +41,7 @@ mod wakeup;
 
 pub use error::{GfapiError, is_disconnect};
 pub use file::GlfsFile;
+pub use lock::LockHolder;
 pub use mailbox::{AsyncOp, Done, Mailbox, SubmitError};
 pub use paths::SMALL_FILE_MAX;
 pub use stat::{Space, Stat};

@@ -72,6 +72,10 @@ pub type glfs_io_cbk = Option<
     ),
 >;
 
+/// `enum glfs_lock_mode`'s GLFS_LK_MANDATORY (an int-sized C enum; GLFS_LK_ADVISORY is
+/// 0, what glfs_posix_lock asks for).
+pub const GLFS_LK_MANDATORY: c_int = 1;
+
 #[link(name = "gfapi")]
 unsafe extern "C" {
     pub fn glfs_new(volname: *const c_char) -> *mut glfs_t;
@@ -173,6 +177,25 @@ unsafe extern "C" {
         len: size_t,
     ) -> c_int;
     pub fn glfs_fchmod(fd: *mut glfs_fd_t, mode: mode_t) -> c_int;
+
+    // Locks (fcntl(2) semantics for `cmd` and `flock`). The owner is the connection
+    // (the brick's client) with gfapi's lock owner, empty unless glfs_fd_set_lkowner
+    // set one: every fd of one connection is the same owner.
+    pub fn glfs_posix_lock(fd: *mut glfs_fd_t, cmd: c_int, flock: *mut libc::flock) -> c_int;
+    /// `lk_mode` 0 (advisory) or [`GLFS_LK_MANDATORY`].
+    pub fn glfs_file_lock(
+        fd: *mut glfs_fd_t,
+        cmd: c_int,
+        flock: *mut libc::flock,
+        lk_mode: c_int,
+    ) -> c_int;
+    pub fn glfs_fsetxattr(
+        fd: *mut glfs_fd_t,
+        name: *const c_char,
+        value: *const c_void,
+        size: size_t,
+        flags: c_int,
+    ) -> c_int;
 
     // Paths.
     pub fn glfs_mkdir(fs: *mut glfs_t, path: *const c_char, mode: mode_t) -> c_int;

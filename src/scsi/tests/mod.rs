@@ -1,5 +1,6 @@
 //! Unit and property tests for the SCSI emulation, one file per command family.
 
+mod alua;
 mod attention;
 mod block;
 mod copy;

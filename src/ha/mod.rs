@@ -1,0 +1,120 @@
+//! One gateway's side of multipath HA (docs/HA.md): whether it holds the image lock,
+//! and so which ALUA state its port reports and which commands it serves.
+//!
+//! Pure: the state machine takes events (a command arrived on a standby path, the lock
+//! was granted or refused, the bricks fenced a write, the fenced commands drained) and
+//! says what to do; the HA control thread makes the blocking lock calls
+//! (`glfs::GlfsFile::take_image_lock`) and feeds their outcome back.
+
+#![forbid(unsafe_code)]
+
+use crate::scsi::alua::AccessState;
+
+/// Where this gateway stands with the image lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockState {
+    /// Holds no lock: reports Standby, refuses media access.
+    Standby,
+    /// Asking the bricks for the lock: reports Transitioning.
+    Acquiring,
+    /// Holds the lock: reports Active/Optimized and serves everything.
+    Active,
+    /// The bricks refused a write (another gateway took the lock, or the connection was
+    /// lost): reports Transitioning until every command in flight has failed.
+    Fenced,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A media-access command (`scsi::alua::takes_over`) arrived while the port is
+    /// standby: the initiator chose this path (implicit ALUA), so this gateway takes over.
+    /// The command itself is then answered with the Transitioning sense, which the
+    /// initiator retries on the same path until the lock is held.
+    MediaAccessOnStandby,
+    /// The lock call returned: the lock is held (and any other holder preempted).
+    LockGranted,
+    /// The lock call failed (bricks unreachable, image gone).
+    LockFailed,
+    /// A backstore call failed with an errno [`is_fencing_errno`] accepts.
+    Fenced,
+    /// The last command that was in flight when fenced has completed.
+    Drained,
+    /// The admin or shutdown gives the lock up.
+    Release,
+}
+
+/// What the caller must do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    None,
+    /// Start the lock call in the background (it blocks on the bricks).
+    TakeLock,
+    /// Fail every command in flight and every new one with the Transitioning sense,
+    /// never retrying a write on this gateway, and report [`Event::Drained`] after.
+    FailInFlight,
+    /// Raise ASYMMETRIC ACCESS STATE CHANGED on this LUN's I_T nexuses.
+    AnnounceStateChange,
+    /// Let go of the lock (F_UNLCK), then announce the state change.
+    ReleaseLock,
+}
+
+/// The lock state machine of one LUN on one gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gateway {
+    state: LockState,
+}
+
+impl Default for Gateway {
+    fn default() -> Self {
+        Gateway {
+            state: LockState::Standby,
+        }
+    }
+}
+
+impl Gateway {
+    pub fn state(&self) -> LockState {
+        self.state
+    }
+
+    /// The ALUA state this gateway's target port group reports.
+    pub fn access_state(&self) -> AccessState {
+        match self.state {
+            LockState::Standby => AccessState::Standby,
+            LockState::Acquiring | LockState::Fenced => AccessState::Transitioning,
+            LockState::Active => AccessState::ActiveOptimized,
+        }
+    }
+
+    /// Moves on `event` and says what to do. Events that do not apply in a state
+    /// (a late grant after a release, a fence while standby) change nothing.
+    pub fn on(&mut self, event: Event) -> Action {
+        use LockState::*;
+        let (next, action) = match (self.state, event) {
+            (Standby, Event::MediaAccessOnStandby) => (Acquiring, Action::TakeLock),
+            (Acquiring, Event::LockGranted) => (Active, Action::AnnounceStateChange),
+            (Acquiring, Event::LockFailed) => (Standby, Action::AnnounceStateChange),
+            (Active | Acquiring, Event::Fenced) => (Fenced, Action::FailInFlight),
+            (Fenced, Event::Drained) => (Standby, Action::AnnounceStateChange),
+            (Active, Event::Release) => (Standby, Action::ReleaseLock),
+            (state, _) => (state, Action::None),
+        };
+        self.state = next;
+        action
+    }
+}
+
+/// Whether a backstore errno means the bricks no longer take this gateway's writes:
+/// EBUSY (the enforced lock is another owner's), EAGAIN (a discard or zero-fill past a
+/// lock it does not hold), EBADFD (the fd lost its locks when its connection dropped),
+/// ENOTCONN (cut off: whether the lock is still held cannot be known, so it is not).
+pub fn is_fencing_errno(errno: i32) -> bool {
+    matches!(
+        errno,
+        libc::EBUSY | libc::EAGAIN | libc::EBADFD | libc::ENOTCONN
+    )
+}
+
+#[cfg(test)]
+mod tests;

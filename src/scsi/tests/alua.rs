@@ -1,0 +1,99 @@
+//! ALUA through the LUN: TPGS, VPD 83h designators, REPORT TARGET PORT GROUPS and
+//! standby refusals when the LUN has port groups; nothing of it when it has none.
+
+use super::*;
+use crate::scsi::alua::{AccessState, LunAlua, PortGroup};
+
+fn with_alua(state: AccessState) -> ScsiLun {
+    lun_with(LunConfig {
+        alua: Some(LunAlua {
+            groups: vec![PortGroup {
+                id: 7,
+                state,
+                preferred: false,
+                status: 0,
+                ports: vec![3],
+            }],
+            receiving_port: 3,
+            transition_secs: 0,
+        }),
+        ..LunConfig::default()
+    })
+}
+
+const RTPG: [u8; 12] = [0xA3, 0x0A, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0];
+
+#[test]
+fn without_port_groups_nothing_changes() {
+    let mut l = lun();
+    let inquiry = good_data(run(&mut l, &[0x12, 0, 0, 0, 74, 0]));
+    assert_eq!(inquiry[5] & 0x30, 0, "no TPGS");
+    assert_eq!(
+        check(run(&mut l, &RTPG)),
+        Sense::invalid_field_in_cdb(1, Some(4))
+    );
+    assert!(matches!(
+        run(&mut l, &[0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
+        Dispatch::Io(_)
+    ));
+}
+
+#[test]
+fn an_active_lun_reports_implicit_alua_and_its_group() {
+    let mut l = with_alua(AccessState::ActiveOptimized);
+    let inquiry = good_data(run(&mut l, &[0x12, 0, 0, 0, 74, 0]));
+    assert_eq!(inquiry[5] & 0x30, 0x10, "TPGS 01b: implicit");
+    let groups = good_data(run(&mut l, &RTPG));
+    assert_eq!(
+        groups,
+        [0, 0, 0, 12, 0x00, 0x8F, 0, 7, 0, 0, 0, 1, 0, 0, 0, 3]
+    );
+    let vpd83 = good_data(run(&mut l, &[0x12, 1, 0x83, 1, 0, 0]));
+    assert!(vpd83.ends_with(&[1, 0x14, 0, 4, 0, 0, 0, 3, 1, 0x15, 0, 4, 0, 0, 0, 7]));
+    assert!(matches!(
+        run(&mut l, &[0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
+        Dispatch::Io(_)
+    ));
+}
+
+#[test]
+fn a_standby_lun_refuses_media_access_but_answers_the_queries() {
+    let mut l = with_alua(AccessState::Standby);
+    let write = [0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+    assert_eq!(
+        check(run(&mut l, &write)),
+        Sense::new(SenseKey::NotReady, 0x04, 0x0B)
+    );
+    assert_eq!(good_data(run(&mut l, &RTPG))[4] & 0x0F, 0x2);
+    good_data(run(&mut l, &[0x12, 0, 0, 0, 74, 0]));
+}
+
+#[test]
+fn an_extended_report_and_a_reserved_format() {
+    let mut l = with_alua(AccessState::ActiveOptimized);
+    let extended = [0xA3, 0x2A, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0];
+    assert_eq!(
+        &good_data(run(&mut l, &extended))[..8],
+        &[0, 0, 0, 16, 0x10, 0, 0, 0]
+    );
+    let reserved = [0xA3, 0x4A, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0];
+    assert_eq!(
+        check(run(&mut l, &reserved)),
+        Sense::invalid_field_in_cdb(1, Some(7))
+    );
+}
+
+#[test]
+fn report_supported_operation_codes_lists_rtpg_only_with_port_groups() {
+    // One command, opcode A3h service action 0Ah (reporting options 2).
+    let rsoc = [0xA3, 0x0C, 0x02, 0xA3, 0, 0x0A, 0, 0, 1, 0, 0, 0];
+    let with = good_data(run(&mut with_alua(AccessState::Standby), &rsoc));
+    assert_eq!(with[1] & 0x07, 0x03, "supported");
+    assert_eq!(
+        &with[4..6],
+        &[0xA3, 0xEA],
+        "usage: the service action and its format"
+    );
+    let without = good_data(run(&mut lun(), &rsoc));
+    assert_eq!(without[1] & 0x07, 0x01, "not supported");
+}
