@@ -94,13 +94,15 @@ gt_tcli_batch <<<"$batch" >/dev/null || gt_fail "targetcli: tcm_loop target with
 host=$(cut -d: -f1 "/sys/kernel/config/target/loopback/$wwn/tpgt_1/address")
 gt_wait 60 "8 disks on scsi host $host" bash -c "(( \$(ls -d /sys/class/scsi_host/host$host/device/target*/*:*/block/* 2>/dev/null | wc -l) == 8 ))"
 jobs=()
-for b in /sys/class/scsi_host/host"$host"/device/target*/*:*/block/*; do
+# LUNs 0-3 are the file LUNs, 4-7 the glfs ones (the order they were added to the target):
+# 8 MiB of fio on each file LUN, 2 MiB on each glfs LUN (replica 3 under TCG: ~5 write IOPS).
+for lun in 0 1 2 3 4 5 6 7; do
+    b=$(ls -d /sys/class/scsi_host/host"$host"/device/target*/*:*:*:"$lun"/block/* | head -1)
     dev=/dev/${b##*/}
     gt_wait 60 "TEST UNIT READY on $dev" gt_dev_tur "$dev"
-    # 8 MiB per file LUN, 2 MiB per glfs LUN (a replica-3 volume under TCG writes ~6 IOPS).
     size=8M
-    [[ $(cat "$b/device/model" 2>/dev/null) == scale-g* ]] && size=2M
-    jobs+=(--name="${b##*/}" --filename="$dev" --size="$size")
+    ((lun >= 4)) && size=2M
+    jobs+=(--name="lun$lun-${b##*/}" --filename="$dev" --size="$size")
 done
 fio --direct=1 --ioengine=libaio --iodepth=8 --rw=randwrite --bs=16k \
     --verify=crc32c --verify_fatal=1 --verify_dump=0 --output-format=json \
@@ -136,4 +138,4 @@ read -r f0 t0 <<<"$base"
 ((t <= t0)) || gt_fail "thread count grew from $t0 to $t"
 rm -f "$GT_IMG_DIR"/scale-f*.img
 gt_step "pass"
-column -t -s $'\t' "$tsv"
+cat "$tsv"
