@@ -9,7 +9,7 @@
 # published again, data intact → DeleteVolume (no record, image or LIO object left). Also raw
 # block mode, a NodeStage whose portal is down (a clear error, nothing left), and a benchmark
 # (CreateVolume to a mounted filesystem; 10 CreateVolume at once), printed, never asserted.
-# guest-timeout: 1800
+# guest-timeout: 1200
 # guest-needs: gluster
 set -u
 . /share/guest/lib.sh
