@@ -41,8 +41,8 @@ if [ "$tier" != guest ]; then
 fi
 
 if [ "$tier" != host ]; then
-  phase "release build for the guest"
-  cargo build --release
+  phase "release build for the guest (the daemon and the CSI driver)"
+  cargo build --release --workspace
   phase "real-kernel guest tier"
   tests/guest/run.sh --binary target/release/gluster-tcmu
 fi

@@ -8,7 +8,8 @@
 #                when named); an argument with a '/' is a script path run the same way
 #                (demo.sh uses this)
 #   --binary P   gluster-tcmu binary to carry in (default: target/release/gluster-tcmu;
-#                built with `cargo build --release` when missing)
+#                built with `cargo build --release` when missing); the CSI driver
+#                target/release/gluster-tcmu-csi and csi/proto/csi.proto go in too
 #   --shell      interactive: console on this terminal, after the scenarios a root shell in the
 #                guest (Ctrl-a x quits qemu; `exit` powers the guest off)
 #   --gluster    start glusterd and create the volume even if no selected scenario needs it
@@ -37,7 +38,7 @@ while (($#)); do
         --shell) shell=1 ;;
         --gluster) want_gluster=1 ;;
         --list) list=1 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
         *) names+=("$1") ;;
     esac
@@ -131,6 +132,14 @@ if ((placeholder == 0)) && [[ ! -x $binary ]]; then
     echo "run.sh: binary $binary not found or not executable" >&2
     exit 2
 fi
+# The CSI driver (csi/) and its proto, for the CSI scenarios' driver and Python client. Built
+# here when missing; no placeholder: a scenario cannot test a driver that did not build.
+csi_binary=$repo/target/release/gluster-tcmu-csi
+if [[ ! -x $csi_binary ]]; then
+    echo "run.sh: $csi_binary missing: cargo build --release -p gluster-tcmu-csi" >&2
+    (cd "$repo" && cargo build --release -p gluster-tcmu-csi >&2) ||
+        { echo "run.sh: cargo build of the CSI driver (gluster-tcmu-csi) failed" >&2; exit 1; }
+fi
 
 # --- share --------------------------------------------------------------------------------
 runs=${GT_GUEST_RUNS:-$repo/target/guest-runs}
@@ -145,7 +154,10 @@ if ((placeholder)); then
 else
     cp "$binary" "$share/bin/gluster-tcmu"
 fi
-cp -r "$here/lib.sh" "$here/exports.sh" "$here/guest-init.sh" "$here/scenarios" "$share/guest/"
+cp -r "$here/lib.sh" "$here/exports.sh" "$here/guest-init.sh" "$here/csi_client.py" "$here/scenarios" "$share/guest/"
+mkdir -p "$share/csi"
+cp "$csi_binary" "$share/bin/gluster-tcmu-csi"
+cp "$repo/csi/proto/csi.proto" "$share/csi/csi.proto"
 spec=()
 for n in "${names[@]}"; do
     f=${file_of[$n]}

@@ -14,8 +14,14 @@ pub const ISCSIADM: &str = "iscsiadm";
 pub const ERR_SESSION_EXISTS: i32 = 15;
 pub const ERR_NO_OBJECTS: i32 = 21;
 pub const ERR_LOGIN_AUTH_FAILED: i32 = 24;
-/// The longest an iscsiadm call may take: a login tries for `node.conn[0].timeo.
-/// login_timeout` (15 s) times `node.session.initial_login_retry_max` (8).
+/// How many times a first login to a portal is tried, each for `node.conn[0].timeo.
+/// login_timeout` (15 s). open-iscsi's default, 8, spends 120 s on a gateway that is down:
+/// all of the 2 minutes the kubelet gives a NodeStageVolume call, so the kubelet would
+/// cancel it before it could answer UNAVAILABLE, and a multipath volume would wait that
+/// long for each gateway down. 2 gives up after about 30 s.
+pub const LOGIN_TRIES: &str = "2";
+/// The longest an iscsiadm call may take: a login with open-iscsi's defaults (a record
+/// made by hand) tries for 15 s times 8.
 const LIMIT: Duration = Duration::from_secs(150);
 
 /// One logged-in session.
@@ -47,7 +53,8 @@ fn failed(what: &str, out: &Output) -> Status {
 }
 
 /// Makes the node record of `iqn` at `portal` with the settings the driver wants: CHAP
-/// from `chap` (or none), and no login at boot (the kubelet stages volumes again).
+/// from `chap` (or none), no login at boot (the kubelet stages volumes again), and few
+/// tries of a first login ([`LOGIN_TRIES`]).
 pub fn make_record(
     host: &dyn Host,
     iqn: &str,
@@ -58,7 +65,14 @@ pub fn make_record(
     if !out.ok() {
         return Err(failed(&format!("new node record {iqn} at {portal}"), &out));
     }
-    let mut settings = vec![("node.startup", "manual".to_owned(), false)];
+    let mut settings = vec![
+        ("node.startup", "manual".to_owned(), false),
+        (
+            "node.session.initial_login_retry_max",
+            LOGIN_TRIES.to_owned(),
+            false,
+        ),
+    ];
     match chap {
         None => settings.push(("node.session.auth.authmethod", "None".into(), false)),
         Some(c) => {

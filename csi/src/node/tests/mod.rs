@@ -99,6 +99,7 @@ fn login_commands(portal: &str) -> Vec<String> {
     vec![
         format!("iscsiadm -m node -T {IQN} -p {portal} -I default -o new"),
         update(portal, "node.startup", "manual"),
+        update(portal, "node.session.initial_login_retry_max", "2"),
         update(portal, "node.session.auth.authmethod", "CHAP"),
         update(portal, "node.session.auth.username", "node-user"),
         update(portal, "node.session.auth.password", "***"),
