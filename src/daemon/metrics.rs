@@ -172,6 +172,8 @@ mod tests {
             kicks: 2,
             write_bytes: 4096,
             in_flight: 2,
+            errors: 1,
+            refused: 4,
             ..Default::default()
         };
         stats.latency.record(40);
@@ -217,6 +219,9 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("gluster_tcmu_in_flight{lun=\"1/disk1\",handler=\"file\"} 2"));
+        assert!(text.contains("gluster_tcmu_errors_total{lun=\"1/disk1\",handler=\"file\"} 1"));
+        assert!(text.contains("# TYPE gluster_tcmu_refused_total counter"));
+        assert!(text.contains("gluster_tcmu_refused_total{lun=\"1/disk1\",handler=\"file\"} 4"));
         assert!(
             text.contains("gluster_tcmu_ring_batches_total{lun=\"1/disk1\",handler=\"file\"} 3")
         );
