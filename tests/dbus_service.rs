@@ -5,7 +5,7 @@
 use gluster_tcmu::cfgstring::{Subtype, SubtypeConfig};
 use gluster_tcmu::control::dbus::{
     BUS_NAME, BusChoice, DbusError, DbusService, HANDLER_INTERFACE, HANDLER_MANAGER_PATH,
-    HandlerInfo, ROOT_PATH, ServiceOps, serve,
+    HandlerInfo, ROOT_PATH, SYNTAX_ONLY, ServiceOps, serve,
 };
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -75,6 +75,7 @@ fn bus_config(dir: &std::path::Path) -> String {
   <listen>unix:dir={}</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
+    <allow user="*"/>
     <allow send_destination="*"/>
     <allow receive_sender="*"/>
     <allow own="*"/>
@@ -357,6 +358,71 @@ fn gio_client_sees_what_targetcli_needs() {
     assert_eq!(stdout.lines().collect::<Vec<_>>(), expected);
     let changed = ops.changed.lock().unwrap();
     assert_eq!(*changed, [("lun9".to_owned(), 4096, "ram/".to_owned())]);
+}
+
+/// Sends one method call to a handler object as user nobody (through `setpriv` and
+/// `dbus-send`) and returns the reply's values as dbus-send prints them, one per line.
+fn call_as_nobody(bus: &PrivateBus, subtype: &str, method: &str, args: &[&str]) -> Vec<String> {
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "dbus-send",
+        ])
+        .arg(format!("--bus={}", bus.address))
+        .args(["--print-reply", &format!("--dest={BUS_NAME}")])
+        .arg(format!("{ROOT_PATH}/{subtype}"))
+        .arg(format!("{HANDLER_INTERFACE}.{method}"))
+        .args(args)
+        .output()
+        .expect("setpriv and dbus-send (util-linux, dbus)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.trim().to_owned())
+        .collect()
+}
+
+/// An unprivileged caller's CheckConfig checks the syntax only: the service neither asks
+/// its checker (which connects to the volume) nor looks at the file; and ChangeMedium is
+/// refused even on a bus whose policy lets the call through.
+#[test]
+fn unprivileged_callers_get_a_syntax_check_only() {
+    use std::os::unix::fs::MetadataExt;
+    if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
+        eprintln!("skipped: calling as another user needs root");
+        return;
+    }
+    let Some((bus, _service, ops)) = start() else {
+        return;
+    };
+    let syntax_only = [
+        "boolean true".to_owned(),
+        format!("string \"{SYNTAX_ONLY}\""),
+    ];
+    for (subtype, cfg) in [
+        ("glfs", "glfs/down@attacker.example/img"),
+        ("file", "file//nonexistent-dir/x.img"),
+        ("file", "file//root/.ssh/id_rsa"),
+    ] {
+        let reply = call_as_nobody(&bus, subtype, "CheckConfig", &[&format!("string:{cfg}")]);
+        assert_eq!(reply, syntax_only, "{cfg}");
+    }
+    let reply = call_as_nobody(&bus, "file", "CheckConfig", &["string:file/var/x.img"]);
+    assert_eq!(reply[0], "boolean false");
+    assert!(reply[1].contains("is not absolute"), "{reply:?}");
+    assert!(
+        ops.checked.lock().unwrap().is_empty(),
+        "no volume was reached"
+    );
+    let args = ["string:lun0", "uint64:4096", "string:ram/"];
+    let reply = call_as_nobody(&bus, "ram", "ChangeMedium", &args);
+    assert_eq!(reply[0], format!("int32 {}", -libc::EPERM));
+    assert!(ops.changed.lock().unwrap().is_empty());
 }
 
 #[test]

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the host tier needs, only when something is missing.
-# (tests/miri.sh installs its own pinned nightly toolchain.)
+# (tests/miri.sh and tests/fuzz.sh install their own pinned nightly toolchain.)
 set -euo pipefail
 need=()
-for pkg in pkg-config dbus python3-gi libxml2-utils systemd libglusterfs-dev strace; do
+for pkg in pkg-config dbus python3-gi libxml2-utils systemd libglusterfs-dev strace \
+  dpkg-dev lintian; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

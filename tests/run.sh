@@ -36,6 +36,10 @@ if [ "$tier" != guest ]; then
   cargo test --workspace --all-features
   phase "benchmark harnesses (smoke)"
   tests/bench-smoke.sh
+  phase "Debian package (built from the debug binary, installed into a scratch root)"
+  tests/check-package.sh
+  phase "fuzz targets (smoke: a few seconds each)"
+  tests/fuzz.sh
   phase "miri: ring protocol, SCSI emulation, region, slab, reactor tags, slots and gather rule"
   tests/miri.sh
 fi

@@ -21,6 +21,15 @@
 //! there are no `InterfacesAdded` signals to send; the bus name is requested only after
 //! every object is exported.
 //!
+//! Who may do what: the policy file (`systemd/org.kernel.TCMUService1.conf`) lets anyone
+//! list the handlers, read `ConfigDesc` and call `CheckConfig`, and only root call
+//! `ChangeMedium`. The service asks the bus for each caller's Unix user
+//! (`GetConnectionUnixUser`) and decides again itself, so a missing or edited policy
+//! file gives no one more: for a [`Caller::Unprivileged`], `CheckConfig` checks the
+//! string's syntax only (the root daemon neither connects to the Gluster servers it
+//! names nor looks at the file it names, which would let any user probe servers and
+//! root-only paths), and `ChangeMedium` is refused with `-EPERM`.
+//!
 //! Method calls run on zbus's own executor thread, and anything slow (a `glfs` volume
 //! probe, a medium change) is moved to a blocking pool, so neither the data path nor other
 //! D-Bus callers wait on it.
@@ -32,6 +41,7 @@ use crate::error_text::admin_message;
 use std::collections::HashMap;
 use std::sync::Arc;
 use zbus::fdo::{RequestNameFlags, RequestNameReply};
+use zbus::message::Header;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
 /// The well-known name tcmu-runner owns and targetcli calls.
@@ -198,8 +208,46 @@ fn handler_path(subtype: &str) -> Result<OwnedObjectPath, DbusError> {
     OwnedObjectPath::try_from(format!("{ROOT_PATH}/{subtype}")).map_err(|_| bad())
 }
 
-/// Parses `"<subtype>/<cfg>"` sent to the object of `subtype` and runs the local checks.
-pub fn validate(subtype: &str, dev_config: &str) -> Result<SubtypeConfig, CfgStringError> {
+/// Who sent a method call, as far as what the service does for them goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// root, or the daemon's own user: `CheckConfig` reaches volumes and looks at files,
+    /// `ChangeMedium` runs.
+    Privileged,
+    /// Anyone else, or a caller the bus could not name: `CheckConfig` checks the syntax
+    /// only, `ChangeMedium` is refused.
+    Unprivileged,
+}
+
+impl Caller {
+    /// The caller whose Unix user is `uid`; `None` (the bus did not say) is unprivileged.
+    pub fn from_uid(uid: Option<u32>) -> Caller {
+        let own = rustix::process::geteuid().as_raw();
+        match uid {
+            Some(uid) if uid == 0 || uid == own => Caller::Privileged,
+            _ => Caller::Unprivileged,
+        }
+    }
+
+    /// The sender of the call `header` belongs to, asked of the bus.
+    async fn of(connection: &zbus::Connection, header: &Header<'_>) -> Caller {
+        let Some(sender) = header.sender() else {
+            return Caller::from_uid(None);
+        };
+        let uid = match zbus::fdo::DBusProxy::new(connection).await {
+            Ok(bus) => bus
+                .get_connection_unix_user(sender.clone().into())
+                .await
+                .ok(),
+            Err(_) => None,
+        };
+        Caller::from_uid(uid)
+    }
+}
+
+/// Parses `"<subtype>/<cfg>"` sent to the object of `subtype`: the syntax only, touching
+/// no file and no network.
+pub fn parse_for(subtype: &str, dev_config: &str) -> Result<SubtypeConfig, CfgStringError> {
     let (named, cfg) = cfgstring::split_subtype(dev_config)?;
     if named != subtype {
         return Err(CfgStringError::WrongSubtype {
@@ -207,15 +255,36 @@ pub fn validate(subtype: &str, dev_config: &str) -> Result<SubtypeConfig, CfgStr
             found: named.to_owned(),
         });
     }
-    let config = Subtype::from_name(named)?.parse(cfg)?;
+    Subtype::from_name(named)?.parse(cfg)
+}
+
+/// Parses `"<subtype>/<cfg>"` sent to the object of `subtype` and runs the local checks.
+pub fn validate(subtype: &str, dev_config: &str) -> Result<SubtypeConfig, CfgStringError> {
+    let config = parse_for(subtype, dev_config)?;
     if let SubtypeConfig::File(file) = &config {
         cfgstring::file::check_on_disk(file)?;
     }
     Ok(config)
 }
 
-/// The `CheckConfig` answer: `(true, "success")` as tcmu-runner says, or the reason.
-pub fn check_config_reply(subtype: &str, dev_config: &str, ops: &dyn ServiceOps) -> (bool, String) {
+/// What `CheckConfig` answers an unprivileged caller whose string parses.
+pub const SYNTAX_ONLY: &str =
+    "success (syntax only: the volume and the file are checked when root asks)";
+
+/// The `CheckConfig` answer: `(true, "success")` as tcmu-runner says, or the reason. An
+/// unprivileged caller gets the syntax check only ([`SYNTAX_ONLY`]).
+pub fn check_config_reply(
+    subtype: &str,
+    dev_config: &str,
+    caller: Caller,
+    ops: &dyn ServiceOps,
+) -> (bool, String) {
+    if caller == Caller::Unprivileged {
+        return match parse_for(subtype, dev_config) {
+            Ok(_) => (true, SYNTAX_ONLY.to_owned()),
+            Err(e) => (false, admin_message(&e)),
+        };
+    }
     let outcome = validate(subtype, dev_config)
         .map_err(|e| admin_message(&e))
         .and_then(|config| ops.check_config(&config));
@@ -227,13 +296,21 @@ pub fn check_config_reply(subtype: &str, dev_config: &str, ops: &dyn ServiceOps)
 
 /// The `ChangeMedium` answer: `(0, "success")` or a negative errno and the reason. A
 /// non-negative errno from `ops` becomes `-EIO` so targetcli never mistakes it for success.
+/// An unprivileged caller gets `-EPERM`.
 pub fn change_medium_reply(
     subtype: &str,
     name: &str,
     size: u64,
     dev_config: &str,
+    caller: Caller,
     ops: &dyn ServiceOps,
 ) -> (i32, String) {
+    if caller == Caller::Unprivileged {
+        return (
+            -libc::EPERM,
+            "only root may change a LUN's medium".to_owned(),
+        );
+    }
     if name.is_empty() {
         return (-libc::EINVAL, "missing the storage object name".to_owned());
     }
@@ -264,16 +341,33 @@ impl HandlerObject {
     }
 
     /// `(is_valid, message)` for `"<subtype>/<cfgstring>"`.
-    async fn check_config(&self, configstr: String) -> (bool, String) {
+    async fn check_config(
+        &self,
+        configstr: String,
+        #[zbus(connection)] connection: &zbus::Connection,
+        #[zbus(header)] header: Header<'_>,
+    ) -> (bool, String) {
+        let caller = Caller::of(connection, &header).await;
         let (subtype, ops) = (self.subtype.clone(), Arc::clone(&self.ops));
-        blocking::unblock(move || check_config_reply(&subtype, &configstr, ops.as_ref())).await
+        blocking::unblock(move || check_config_reply(&subtype, &configstr, caller, ops.as_ref()))
+            .await
     }
 
     /// `(rc, message)`; rc 0 is success, otherwise a negative errno.
-    async fn change_medium(&self, name: String, size: u64, config: String) -> (i32, String) {
+    async fn change_medium(
+        &self,
+        name: String,
+        size: u64,
+        config: String,
+        #[zbus(connection)] connection: &zbus::Connection,
+        #[zbus(header)] header: Header<'_>,
+    ) -> (i32, String) {
+        let caller = Caller::of(connection, &header).await;
         let (subtype, ops) = (self.subtype.clone(), Arc::clone(&self.ops));
-        blocking::unblock(move || change_medium_reply(&subtype, &name, size, &config, ops.as_ref()))
-            .await
+        blocking::unblock(move || {
+            change_medium_reply(&subtype, &name, size, &config, caller, ops.as_ref())
+        })
+        .await
     }
 }
 

@@ -47,7 +47,7 @@ type Series = (
 /// The exposition text for every served LUN.
 pub fn render(luns: &[Listing]) -> String {
     let mut out = String::new();
-    let counters: [Series; 10] = [
+    let counters: [Series; 11] = [
         (
             "gluster_tcmu_commands_total",
             "SCSI commands received",
@@ -65,8 +65,13 @@ pub fn render(luns: &[Listing]) -> String {
         ),
         (
             "gluster_tcmu_errors_total",
-            "commands answered with an error",
+            "commands that failed (medium, hardware or backend failure, BUSY)",
             |s| s.errors,
+        ),
+        (
+            "gluster_tcmu_refused_total",
+            "commands refused as sent, no fault of the LUN (unsupported opcode or field an initiator probes for, unit attention, write to a write-protected LUN)",
+            |s| s.refused,
         ),
         (
             "gluster_tcmu_ring_batches_total",
@@ -167,6 +172,8 @@ mod tests {
             kicks: 2,
             write_bytes: 4096,
             in_flight: 2,
+            errors: 1,
+            refused: 4,
             ..Default::default()
         };
         stats.latency.record(40);
@@ -212,6 +219,9 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("gluster_tcmu_in_flight{lun=\"1/disk1\",handler=\"file\"} 2"));
+        assert!(text.contains("gluster_tcmu_errors_total{lun=\"1/disk1\",handler=\"file\"} 1"));
+        assert!(text.contains("# TYPE gluster_tcmu_refused_total counter"));
+        assert!(text.contains("gluster_tcmu_refused_total{lun=\"1/disk1\",handler=\"file\"} 4"));
         assert!(
             text.contains("gluster_tcmu_ring_batches_total{lun=\"1/disk1\",handler=\"file\"} 3")
         );

@@ -40,8 +40,13 @@ pub struct DeviceStats {
     pub commands: u64,
     pub read_bytes: u64,
     pub write_bytes: u64,
-    /// Commands answered with anything but GOOD (CHECK CONDITION, BUSY, ...), once each.
+    /// Commands that failed: answered with a status that reports a failure of the LUN
+    /// or its backend (MEDIUM ERROR, HARDWARE ERROR, BUSY, ...), once each.
     pub errors: u64,
+    /// Commands refused as sent, not failed ([`Status::is_refusal`]): unsupported
+    /// opcodes and fields an initiator probes for, unit attentions, writes to a
+    /// write-protected LUN.
+    pub refused: u64,
     pub aborted: u64,
     /// Turns that found new commands in the ring: `commands / batches` is how many
     /// commands one wake-up brings on average.
@@ -537,9 +542,12 @@ impl Device {
     }
 
     /// Completes `cmd` with `status` and, for data-in, `data` copied into its buffer.
-    /// Every answer other than GOOD counts as one error, here and nowhere else.
+    /// Every answer other than GOOD counts once, as a refusal or as an error, here and
+    /// nowhere else.
     fn answer(&mut self, cmd: Command, status: &Status, data: &[u8]) -> Result<(), DeviceError> {
-        if *status != Status::Good {
+        if status.is_refusal() {
+            self.stats.refused += 1;
+        } else if *status != Status::Good {
             self.stats.errors += 1;
         }
         let mut sense = [0u8; crate::abi::SENSE_BUFFER_SIZE];

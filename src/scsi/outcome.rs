@@ -7,7 +7,7 @@
 
 #![forbid(unsafe_code)]
 
-use super::sense::Sense;
+use super::sense::{Sense, SenseKey};
 
 /// The emulation's verdict on one command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +78,27 @@ impl Status {
             Status::Busy => 0x08,
             Status::ReservationConflict => 0x18,
             Status::TaskSetFull => 0x28,
+        }
+    }
+
+    /// Whether this answer refuses the command as sent rather than reporting a failure
+    /// of the LUN or its backend: ILLEGAL REQUEST (an opcode, field or LBA the LUN does
+    /// not take, as initiators probe for at scan), UNIT ATTENTION (a condition to
+    /// collect, such as the power-on reset every new unit reports once), DATA PROTECT (a
+    /// write to a write-protected LUN), MISCOMPARE (COMPARE AND WRITE found other data)
+    /// and RESERVATION CONFLICT. MEDIUM ERROR, HARDWARE ERROR, NOT READY, BUSY and the
+    /// rest are failures.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            Status::CheckCondition(s) => matches!(
+                s.key,
+                SenseKey::IllegalRequest
+                    | SenseKey::UnitAttention
+                    | SenseKey::DataProtect
+                    | SenseKey::Miscompare
+            ),
+            Status::ReservationConflict => true,
+            Status::Good | Status::Busy | Status::TaskSetFull => false,
         }
     }
 

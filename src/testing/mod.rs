@@ -27,6 +27,7 @@
 mod cmd_ids;
 mod cmd_ring;
 mod config;
+mod config_input;
 mod corruption;
 mod data_area;
 mod eventfd;
@@ -37,6 +38,7 @@ mod scsi_input;
 mod tests;
 
 pub use config::{FakeKernelConfig, FakeKernelConfigError, Geometry, PAGE_SIZE};
+pub use config_input::{run_cfg_string, run_settings_file};
 pub use corruption::Corruption;
 pub use fake_kernel::{DataDir, FakeKernel, FakeKernelError, HandlerEnd, SubmitError, SubmitOpts};
 pub use reap::{

@@ -106,3 +106,36 @@ fn status_bytes() {
     assert_eq!(cc.sense(), Some(&Sense::not_ready()));
     assert_eq!(Status::Good.sense(), None);
 }
+
+/// Answers that refuse the command as sent count apart from failures of the LUN, so a
+/// scan's probes and unit attentions never look like a failed read or write.
+#[test]
+fn refusals_are_the_answers_about_the_command_not_the_lun() {
+    use crate::scsi::Status;
+    let refused = [
+        Sense::invalid_opcode(),
+        Sense::invalid_field_in_cdb(2, None),
+        Sense::lba_out_of_range(),
+        Sense::ua_power_on_reset(),
+        Sense::ua_capacity_changed(),
+        Sense::write_protected(),
+        Sense::miscompare(0),
+    ];
+    for s in refused {
+        assert!(Status::CheckCondition(s).is_refusal(), "{s}");
+    }
+    let failed = [
+        Sense::medium_error_read(),
+        Sense::medium_error_write(),
+        Sense::hardware_error_internal(),
+        Sense::not_ready(),
+        Sense::medium_not_present(),
+    ];
+    for s in failed {
+        assert!(!Status::CheckCondition(s).is_refusal(), "{s}");
+    }
+    assert!(Status::ReservationConflict.is_refusal());
+    for status in [Status::Good, Status::Busy, Status::TaskSetFull] {
+        assert!(!status.is_refusal(), "{status:?}");
+    }
+}
