@@ -17,6 +17,7 @@ use super::registry::DeviceRegistry;
 use crate::gateway::GatewayHandle;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::Shutdown;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -66,6 +67,8 @@ pub fn serve(
     }
     let _ = std::fs::remove_file(path);
     let listener = UnixListener::bind(path)?;
+    // Root's alone, whatever the umask: connecting is all a client needs to ask.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     let served = Served { registry, gateway };
     std::thread::Builder::new()
         .name("control-socket".into())
@@ -153,6 +156,14 @@ mod tests {
     fn socket(dir: &tempfile::TempDir, gateway: Option<GatewayHandle>) -> (ControlSocket, PathBuf) {
         let path = dir.path().join("run/control.sock");
         (serve(&path, registry(), gateway).unwrap(), path)
+    }
+
+    #[test]
+    fn the_socket_is_roots_alone_whatever_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_socket, path) = socket(&dir, None);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "socket mode {mode:o}");
     }
 
     #[test]
