@@ -43,6 +43,11 @@ pub enum BackstoreError {
     Write(i32),
     #[error("backend failure (errno {0})")]
     Other(i32),
+    /// The bricks refused the request because another gateway holds the image lock, or
+    /// this one lost it (docs/HA.md): never retried here, answered with the ALUA
+    /// transition sense so the initiator retries it on another path.
+    #[error("fenced: the image lock is not held (errno {0})")]
+    Fenced(i32),
     #[error("backstore queue is full")]
     QueueFull,
     #[error(transparent)]

@@ -235,8 +235,11 @@ fn open_backstore(
         }
         #[cfg(feature = "glfs")]
         SubtypeConfig::Glfs(cfg) => {
+            // A glfs LUN with target port groups is an HA LUN: its ALUA state comes
+            // from the image lock (docs/HA.md, "Port groups from configfs").
             let opts = crate::backstore::GlfsOptions {
                 connect: defaults.glfs_connect(),
+                image_lock: lun.alua.is_some(),
                 ..crate::backstore::GlfsOptions::default()
             };
             use crate::backstore::GlfsBackstore;

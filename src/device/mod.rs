@@ -573,6 +573,9 @@ impl BackstoreError {
             BackstoreError::OutOfRange { .. } => Status::CheckCondition(Sense::lba_out_of_range()),
             BackstoreError::Unsupported(_) => Status::CheckCondition(Sense::invalid_opcode()),
             BackstoreError::Retryable(_) | BackstoreError::QueueFull => Status::Busy,
+            BackstoreError::Fenced(_) => Status::CheckCondition(crate::scsi::alua::not_accessible(
+                crate::scsi::alua::AccessState::Transitioning,
+            )),
             BackstoreError::Read(_) => Status::CheckCondition(Sense::medium_error_read()),
             BackstoreError::Write(_) => Status::CheckCondition(Sense::medium_error_write()),
             BackstoreError::Other(_) | BackstoreError::Region(_) => {
