@@ -145,13 +145,6 @@ fn open_image(
     image_lock: bool,
 ) -> Result<Arc<GlfsFile>, GlfsOpenError> {
     let file = GlfsFile::open_or_create(volume, path).map_err(GlfsError::from)?;
-    if image_lock {
-        file.enforce_mandatory_locks()
-            .map_err(|source| GlfsOpenError::Enforce {
-                path: path.to_owned(),
-                source,
-            })?;
-    }
     let size_err = |source| GlfsOpenError::Size {
         path: path.to_owned(),
         size,
@@ -168,6 +161,14 @@ fn open_image(
             volume = %key.volume, path,
             "image is {have} bytes; serving the LUN's {size} and leaving the rest untouched"
         );
+    }
+    // After sizing: on an enforced image a truncate without the lock is refused.
+    if image_lock {
+        file.enforce_mandatory_locks()
+            .map_err(|source| GlfsOpenError::Enforce {
+                path: path.to_owned(),
+                source,
+            })?;
     }
     Ok(Arc::new(file))
 }
@@ -422,6 +423,16 @@ impl Backstore for GlfsBackstore {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities::ALL
+    }
+
+    /// The file requests go to now: its connection is the lock's owner, so every
+    /// request on it writes under the lock this takes.
+    fn image_lock(&mut self) -> Option<Arc<dyn crate::ha::ImageLock>> {
+        if !self.opts.image_lock {
+            return None;
+        }
+        let file = self.current()?;
+        Some(file)
     }
 
     fn resize(&mut self, new_size: u64) -> Result<(), BackstoreError> {

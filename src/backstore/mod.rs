@@ -270,6 +270,12 @@ pub trait Backstore: Send + std::fmt::Debug {
         Capabilities::default()
     }
 
+    /// The lock that fences this LUN's image, for an HA LUN (docs/HA.md); `None` for
+    /// every other LUN. The HA control thread makes the (blocking) calls on it.
+    fn image_lock(&mut self) -> Option<std::sync::Arc<dyn crate::ha::ImageLock>> {
+        None
+    }
+
     /// Changes the size (RECONFIG, ChangeMedium).
     fn resize(&mut self, _new_size: u64) -> Result<(), BackstoreError> {
         Err(BackstoreError::Unsupported("resize"))

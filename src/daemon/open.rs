@@ -189,6 +189,9 @@ pub fn open_device(
         lun,
         backstore,
     )?;
+    if device.enable_ha() {
+        tracing::info!(device = %uio.name, "HA LUN: its ALUA state follows the image lock");
+    }
     let late_after = subtype_config.tcmur_options().cmd_time_out;
     device.set_late_after(late_after.map(|secs| std::time::Duration::from_secs(secs.into())));
     Ok(device)

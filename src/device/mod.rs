@@ -13,6 +13,7 @@
 mod compare;
 mod copy;
 mod data;
+mod ha;
 mod inflight;
 mod job;
 mod lba_status;
@@ -124,6 +125,8 @@ pub struct Device {
     stats: DeviceStats,
     /// tcmu-runner's handler time-out: commands slower than this are counted and logged.
     late: Option<LateCommands>,
+    /// The HA control thread's channel, for an HA LUN ([`Device::enable_ha`]).
+    ha: Option<ha::HaLink>,
 }
 
 /// Commands answered later than a LUN's `tcmur_cmd_time_out`, logged at most once per
@@ -163,6 +166,7 @@ impl Device {
             held: VecDeque::new(),
             stats: DeviceStats::default(),
             late: None,
+            ha: None,
         })
     }
 
@@ -281,6 +285,7 @@ impl Device {
 
     /// Handles one finished backstore request: the next step of its command, or the answer.
     fn complete(&mut self, c: IoCompletion) -> Result<(), DeviceError> {
+        self.note_result(&c.result);
         match self.take_finished(c.tag, &c.result) {
             Some(p) if matches!(p.waiting, Waiting::Compare(_)) => self.compare_step(p, c.result),
             Some(p) if matches!(p.waiting, Waiting::Copy(_)) => self.copy_step(p, c.result),
@@ -389,6 +394,7 @@ impl Device {
         if cmd.cdb().is_truncated() {
             return self.answer(cmd, &Status::CheckCondition(Sense::invalid_opcode()), &[]);
         }
+        self.note_command(cmd.cdb().as_bytes());
         let reader = SegmentReader {
             region: &self.region,
             segs: cmd.segments(),

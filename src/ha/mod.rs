@@ -10,6 +10,17 @@
 
 use crate::scsi::alua::AccessState;
 
+pub mod driver;
+
+/// The lock calls the HA control thread makes on a LUN's image (the gfapi image lock,
+/// `glfs::GlfsFile`; a fake in tests). Each blocks on the bricks.
+pub trait ImageLock: Send + Sync + std::fmt::Debug {
+    /// Takes the whole-image lock, preempting any other holder.
+    fn take(&self) -> std::io::Result<()>;
+    /// Lets go of it.
+    fn release(&self) -> std::io::Result<()>;
+}
+
 /// Where this gateway stands with the image lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockState {
