@@ -214,6 +214,21 @@ fn a_takeover_moves_the_active_side_and_fences_the_old_ones_writes() {
             "LBA {lba}: not the data of seed {seed:?}"
         );
     }
+
+    // Failback: the initiator returns to A, which preempts B in turn.
+    let refused = a.write_taking_over(32, 4);
+    eprintln!("A took it back after {refused} refused write(s)");
+    a.wait_state(AccessState::ActiveOptimized);
+    assert!(
+        is_transition_sense(&b.write(32, 5)),
+        "B's write after the failback"
+    );
+    b.wait_state(AccessState::Standby);
+    let c = a.command(&common::read16(32, 8), DataDir::FromDevice(8 * 512));
+    assert!(
+        c.status == 0 && c.data_in == common::pattern(32, 8, 4),
+        "LBA 32"
+    );
     drop((a, b));
     drop(reactor);
 }

@@ -425,6 +425,10 @@ impl Backstore for GlfsBackstore {
         Capabilities::ALL
     }
 
+    fn has_image_lock(&self) -> bool {
+        self.opts.image_lock
+    }
+
     /// The file requests go to now: its connection is the lock's owner, so every
     /// request on it writes under the lock this takes.
     fn image_lock(&mut self) -> Option<Arc<dyn crate::ha::ImageLock>> {

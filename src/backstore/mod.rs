@@ -270,8 +270,14 @@ pub trait Backstore: Send + std::fmt::Debug {
         Capabilities::default()
     }
 
-    /// The lock that fences this LUN's image, for an HA LUN (docs/HA.md); `None` for
-    /// every other LUN. The HA control thread makes the (blocking) calls on it.
+    /// Whether an image lock fences this LUN's image (an HA LUN, docs/HA.md).
+    fn has_image_lock(&self) -> bool {
+        false
+    }
+
+    /// The image lock of an HA LUN's current file, for the HA control thread, which
+    /// makes the (blocking) calls on it; `None` for every other LUN, and while an HA
+    /// LUN has no file open (reconnecting).
     fn image_lock(&mut self) -> Option<std::sync::Arc<dyn crate::ha::ImageLock>> {
         None
     }

@@ -21,10 +21,11 @@ pub(super) struct HaLink {
 
 impl Device {
     /// Makes this an HA LUN: its ALUA state is the image lock's from now on, starting
-    /// Standby (no lock held). False, and nothing changed, for a LUN without port
-    /// groups or whose backstore has no image lock.
+    /// Standby (no lock held), even when its backstore is still reconnecting. False, and
+    /// nothing changed, for a LUN without port groups or whose backstore has no image
+    /// lock.
     pub fn enable_ha(&mut self) -> bool {
-        if self.lun.config().alua.is_none() || self.backstore.image_lock().is_none() {
+        if self.lun.config().alua.is_none() || !self.backstore.has_image_lock() {
             return false;
         }
         let (events, receiver) = channel();
