@@ -3,7 +3,7 @@
 //! sets the LUN's ALUA state through its reactor. It never runs on a reactor; it ends
 //! when the LUN is gone (its sender dropped with the device).
 
-use super::{Action, Event, Gateway, ImageLock, LockState};
+use super::{Action, Event, Gateway, ImageLock};
 use crate::device::Device;
 use crate::scsi::alua::AccessState;
 use std::sync::Arc;
@@ -141,7 +141,6 @@ impl<D: DeviceAccess> Driver<D> {
     /// Waits until the fenced LUN has no command in flight (the bricks refuse each, so
     /// they come back); false once the device is gone.
     fn wait_drained(&self) -> bool {
-        debug_assert_eq!(self.gateway.state(), LockState::Fenced);
         loop {
             match self.device.with(|d| d.outstanding()) {
                 None => return false,
