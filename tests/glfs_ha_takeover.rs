@@ -1,6 +1,6 @@
 //! The HA daemon's wiring on the real glusterd (docs/HA.md): two HA LUNs, each a fake
 //! kernel, a GlfsBackstore with the image lock on its own gfapi connection, and an HA
-//! control thread (`ha::driver`), play two gateways of one export on volume gtha.
+//! control thread (`daemon::ha::driver`), play two gateways of one export on volume gtha.
 //!
 //! A write on the standby side takes the image lock over (answered 04h/0Ah until it
 //! holds it, then served); the other side's writes that follow are refused by the
@@ -12,9 +12,9 @@ mod common;
 
 use common::gluster::{HOST, require_started, test_options, volume_key, volume_key_at};
 use gluster_tcmu::backstore::{GlfsBackstore, GlfsOptions};
+use gluster_tcmu::daemon::ha::driver::{self, OnReactor};
 use gluster_tcmu::device::Device;
 use gluster_tcmu::glfs::VolumeKey;
-use gluster_tcmu::ha::driver::{self, OnReactor};
 use gluster_tcmu::reactor::Reactor;
 use gluster_tcmu::scsi::SenseKey;
 use gluster_tcmu::scsi::alua::{AccessState, LunAlua, PortGroup};

@@ -7,7 +7,7 @@
 
 pub mod control;
 pub mod events;
-mod ha;
+pub mod ha;
 pub mod list;
 pub mod metrics;
 pub mod open;

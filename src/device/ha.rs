@@ -1,5 +1,5 @@
 //! The data path's side of multipath HA (docs/HA.md): a LUN whose ALUA state the image
-//! lock decides tells its HA control thread ([`crate::ha::driver`]) when a command
+//! lock decides tells its HA control thread (`daemon::ha::driver`) when a command
 //! means the initiator moved its I/O here, and when the bricks fenced a request; the
 //! thread answers by setting the LUN's state ([`Device::set_alua_state`]). Nothing
 //! here blocks: the events go through a channel.

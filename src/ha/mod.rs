@@ -3,15 +3,13 @@
 //!
 //! The state machine ([`Gateway`]) is pure: it takes events (a command arrived on a
 //! standby path, the lock was granted or refused, the bricks fenced a write, the fenced
-//! commands drained) and says what to do. The HA control thread ([`driver`]) makes the
+//! commands drained) and says what to do. The HA control thread (`daemon::ha::driver`) makes the
 //! blocking lock calls ([`ImageLock`], `glfs::GlfsFile::take_image_lock`), feeds their
 //! outcome back and sets the LUN's state.
 
 #![forbid(unsafe_code)]
 
 use crate::scsi::alua::AccessState;
-
-pub mod driver;
 
 /// The lock calls the HA control thread makes on a LUN's image (the gfapi image lock,
 /// `glfs::GlfsFile`; a fake in tests). Each blocks on the bricks.

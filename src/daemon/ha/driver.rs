@@ -3,8 +3,8 @@
 //! sets the LUN's ALUA state through its reactor. It never runs on a reactor; it ends
 //! when the LUN is gone (its sender dropped with the device).
 
-use super::{Action, Event, Gateway, ImageLock};
 use crate::device::Device;
+use crate::ha::{Action, Event, Gateway, ImageLock};
 use crate::scsi::alua::AccessState;
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;

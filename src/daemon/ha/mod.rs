@@ -1,8 +1,10 @@
 //! Starting an HA LUN's control thread once the daemon serves it (docs/HA.md).
 
+pub mod driver;
+
 use super::registry::DeviceRegistry;
 use crate::device::Device;
-use crate::ha::driver::{self, DeviceAccess};
+use driver::DeviceAccess;
 use std::sync::Arc;
 
 /// A served device, found by minor and checked by name (a minor is reused once its
