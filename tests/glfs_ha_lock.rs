@@ -12,7 +12,9 @@
 mod common;
 
 use common::gluster::{HOST, StandInGlusterd, gluster, require_started, test_options};
+use gluster_tcmu::backstore::BackendState;
 use gluster_tcmu::glfs::{ConnectionPool, GlfsFile, LockHolder, Volume, VolumeKey};
+use gluster_tcmu::scsi::SenseKey;
 use std::io::{BufRead, BufReader};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
@@ -285,14 +287,50 @@ fn a_holder_cut_off_from_the_brick_is_fenced_and_stays_fenced_when_it_returns() 
 }
 
 /// The LUN's data path (gfapi's asynchronous writes through a GlfsBackstore) on an image
-/// another connection holds: each write fails at the bricks and nothing lands. Today's
-/// backstore answers BUSY (it takes EBUSY for a passing condition); the HA daemon will
-/// answer with the ALUA transition sense instead (docs/HA.md).
+/// another connection holds, without the HA image lock option: each write fails at the
+/// bricks, nothing lands, and the LUN answers BUSY as it always did (a LUN that is not
+/// an HA LUN keeps its behaviour).
 #[test]
 fn a_luns_asynchronous_writes_are_fenced_too() {
-    use gluster_tcmu::backstore::GlfsBackstore;
+    let (answers, _) = writes_of_a_lun_on_a_held_image("ha-lun", false);
+    for (lba, status, _) in answers {
+        assert_eq!(status, 0x08, "write at LBA {lba}: not BUSY");
+    }
+}
+
+/// The same with the image lock on (an HA LUN): every refused write is answered with
+/// the ALUA transition sense (NOT READY, 04h/0Ah), which the initiator retries on
+/// another path; never GOOD, never BUSY, nothing lands, and the LUN does not start
+/// reconnecting for a fenced image.
+#[test]
+fn an_ha_luns_fenced_writes_get_the_alua_transition_sense() {
+    let (answers, health) = writes_of_a_lun_on_a_held_image("ha-lun-sense", true);
+    for (lba, status, sense) in answers {
+        assert_eq!(status, 0x02, "write at LBA {lba}: not CHECK CONDITION");
+        assert_eq!(
+            sense,
+            Some((SenseKey::NotReady, 0x04, 0x0A)),
+            "write at LBA {lba}"
+        );
+    }
+    assert_eq!(
+        health,
+        BackendState::Serving,
+        "a fenced LUN must not reconnect"
+    );
+}
+
+/// A write's LBA, status and (on CHECK CONDITION) sense key, ASC and ASCQ.
+type Answer = (u64, u8, Option<(SenseKey, u8, u8)>);
+
+/// A LUN (fake kernel, reactor, GlfsBackstore with `image_lock` as given) writes three
+/// ranges of an image another connection holds the lock on; returns each write's
+/// status and sense and the LUN's backend state after them, having checked that the
+/// image still holds only zeroes.
+fn writes_of_a_lun_on_a_held_image(name: &str, image_lock: bool) -> (Vec<Answer>, BackendState) {
+    use gluster_tcmu::backstore::{GlfsBackstore, GlfsOptions};
     use gluster_tcmu::testing::DataDir;
-    let path = image("ha-lun");
+    let path = image(name);
     let blocks = 64;
     let (_glusterd, holder_key) = stand_in_with_brick_port(None);
     let holder = open(&connect(&holder_key), &path);
@@ -302,12 +340,17 @@ fn a_luns_asynchronous_writes_are_fenced_too() {
         .expect("size (a truncate is fenced too)");
     zero_all(&holder);
 
-    let bs = GlfsBackstore::open_at(direct_key(), &path, blocks * 512, &test_options())
+    let opts = GlfsOptions {
+        image_lock,
+        ..test_options()
+    };
+    let bs = GlfsBackstore::open_at(direct_key(), &path, blocks * 512, &opts)
         .expect("the LUN opens the image");
     let lun = common::lun(blocks);
     let (mut k, device) = common::device_with(Default::default(), lun, Box::new(bs));
     let reactor = gluster_tcmu::reactor::Reactor::spawn("ha-lun").expect("reactor");
     let id = reactor.add(device).expect("serve");
+    let mut answers = Vec::new();
     for lba in [0u64, 8, 40] {
         let data = common::pattern(lba, 8, 7);
         k.submit(&common::write16(lba, 8, false), DataDir::ToDevice(&data))
@@ -322,7 +365,13 @@ fn a_luns_asynchronous_writes_are_fenced_too() {
             c.status
         );
         assert_ne!(c.status, 0, "a fenced write was acknowledged");
+        let sense = (c.status == 0x02).then(|| {
+            let s = common::sense_of(&c);
+            (s.key, s.asc, s.ascq)
+        });
+        answers.push((lba, c.status, sense));
     }
+    let health = reactor.stats(id).expect("stats").health.state;
     reactor.remove(id).expect("remove");
     for lba in 0..blocks * 512 / BLOCK as u64 {
         assert_eq!(
@@ -331,6 +380,7 @@ fn a_luns_asynchronous_writes_are_fenced_too() {
             "block {lba} changed"
         );
     }
+    (answers, health)
 }
 
 /// A write of the old holder held up in the network (the relay paused) while another

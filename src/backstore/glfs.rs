@@ -58,6 +58,10 @@ pub struct GlfsOptions {
     pub retry_max: Duration,
     /// How long `resize` may wait for the server.
     pub resize_deadline: Duration,
+    /// The image is fenced by the HA image lock (docs/HA.md): marked for enforcement at
+    /// open, and a request the bricks refuse for the lock (`ha::is_fencing_errno`) is
+    /// answered [`BackstoreError::Fenced`], never BUSY, and starts no reconnect.
+    pub image_lock: bool,
 }
 
 impl Default for GlfsOptions {
@@ -67,6 +71,7 @@ impl Default for GlfsOptions {
             retry_min: Duration::from_millis(500),
             retry_max: Duration::from_secs(8),
             resize_deadline: Duration::from_secs(10),
+            image_lock: false,
         }
     }
 }
@@ -87,6 +92,15 @@ pub enum GlfsOpenError {
     Mailbox(#[source] std::io::Error),
     #[error("cannot start the reconnect thread")]
     Reconnect(#[source] std::io::Error),
+    #[error(
+        "cannot mark `{path}` for the HA image lock (a volume without \
+         features.enforce-mandatory-lock and locks.mandatory-locking refuses it)"
+    )]
+    Enforce {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl GlfsOpenError {
@@ -96,7 +110,8 @@ impl GlfsOpenError {
             GlfsOpenError::Glfs(e) => e.errno(),
             GlfsOpenError::Size { source, .. }
             | GlfsOpenError::Mailbox(source)
-            | GlfsOpenError::Reconnect(source) => source.raw_os_error().unwrap_or(libc::EIO),
+            | GlfsOpenError::Reconnect(source)
+            | GlfsOpenError::Enforce { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
         }
     }
 }
@@ -127,6 +142,7 @@ fn open_image(
     path: &str,
     size: u64,
     volume: Arc<crate::glfs::Volume>,
+    image_lock: bool,
 ) -> Result<Arc<GlfsFile>, GlfsOpenError> {
     let file = GlfsFile::open_or_create(volume, path).map_err(GlfsError::from)?;
     let size_err = |source| GlfsOpenError::Size {
@@ -145,6 +161,14 @@ fn open_image(
             volume = %key.volume, path,
             "image is {have} bytes; serving the LUN's {size} and leaving the rest untouched"
         );
+    }
+    // After sizing: on an enforced image a truncate without the lock is refused.
+    if image_lock {
+        file.enforce_mandatory_locks()
+            .map_err(|source| GlfsOpenError::Enforce {
+                path: path.to_owned(),
+                source,
+            })?;
     }
     Ok(Arc::new(file))
 }
@@ -175,7 +199,7 @@ impl GlfsBackstore {
     ) -> Result<Self, GlfsOpenError> {
         let mailbox = Mailbox::new().map_err(GlfsOpenError::Mailbox)?;
         let volume = connect(ConnectionPool::global(), &key, &opts.connect)?;
-        let file = open_image(&key, path, size, volume)?;
+        let file = open_image(&key, path, size, volume, opts.image_lock)?;
         Ok(Self::with_link(
             key,
             path,
@@ -241,7 +265,7 @@ impl GlfsBackstore {
         };
         let mailbox = Mailbox::new().map_err(GlfsOpenError::Mailbox)?;
         let job = Reconnect::start(
-            (key.clone(), path.to_owned(), size),
+            (key.clone(), path.to_owned(), size, opts.image_lock),
             std::sync::Weak::new(),
             opts.connect.clone(),
             opts.retry_min,
@@ -268,12 +292,23 @@ impl GlfsBackstore {
     fn start(&mut self, file: &Arc<GlfsFile>, token: u64, op: AsyncOp) {
         if let Err(e) = file.submit(op, token, &self.mailbox) {
             let kind = self.slab.get(token).map_or(RequestKind::Read, |p| p.kind);
-            self.finish(token, Err(classify(kind, e.errno)));
-            if is_disconnect(e.errno) {
-                self.lost(file, e.errno);
-            }
+            let error = self.failed(file, kind, e.errno);
+            self.finish(token, Err(error));
             self.mailbox.wake();
         }
+    }
+
+    /// What a request that failed with `errno` on `file` is answered with; a lost
+    /// connection starts the reconnect, unless the lock fenced the image (a fenced
+    /// gateway is not brought back: another one is writing).
+    fn failed(&mut self, file: &Arc<GlfsFile>, kind: RequestKind, errno: i32) -> BackstoreError {
+        if self.opts.image_lock && crate::ha::is_fencing_errno(errno) {
+            return BackstoreError::Fenced(errno);
+        }
+        if is_disconnect(errno) {
+            self.lost(file, errno);
+        }
+        classify(kind, errno)
     }
 
     fn finish(&mut self, token: u64, result: Result<u64, BackstoreError>) {
@@ -292,12 +327,7 @@ impl GlfsBackstore {
             return;
         };
         let result = match done.result {
-            Err(errno) => {
-                if is_disconnect(errno) {
-                    self.lost(&done.file, errno);
-                }
-                Err(classify(p.kind, errno))
-            }
+            Err(errno) => Err(self.failed(&done.file, p.kind, errno)),
             Ok(n) => outcome(p, n),
         };
         if result.is_ok() {
@@ -395,16 +425,29 @@ impl Backstore for GlfsBackstore {
         Capabilities::ALL
     }
 
+    fn has_image_lock(&self) -> bool {
+        self.opts.image_lock
+    }
+
+    /// The file requests go to now: its connection is the lock's owner, so every
+    /// request on it writes under the lock this takes.
+    fn image_lock(&mut self) -> Option<Arc<dyn crate::ha::ImageLock>> {
+        if !self.opts.image_lock {
+            return None;
+        }
+        let file = self.current()?;
+        Some(file)
+    }
+
     fn resize(&mut self, new_size: u64) -> Result<(), BackstoreError> {
         let file = self
             .current()
             .ok_or(BackstoreError::Retryable(libc::ENOTCONN))?;
-        crate::glfs::pool::grow_within(&file, new_size, self.opts.resize_deadline).map_err(
-            |e| {
-                let errno = e.raw_os_error().unwrap_or(libc::EIO);
-                classify(RequestKind::Write, errno)
-            },
-        )?;
+        let grown = crate::glfs::pool::grow_within(&file, new_size, self.opts.resize_deadline);
+        if let Err(e) = grown {
+            let errno = e.raw_os_error().unwrap_or(libc::EIO);
+            return Err(self.failed(&file, RequestKind::Write, errno));
+        }
         self.size = new_size;
         Ok(())
     }

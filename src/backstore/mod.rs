@@ -43,6 +43,11 @@ pub enum BackstoreError {
     Write(i32),
     #[error("backend failure (errno {0})")]
     Other(i32),
+    /// The bricks refused the request because another gateway holds the image lock, or
+    /// this one lost it (docs/HA.md): never retried here, answered with the ALUA
+    /// transition sense so the initiator retries it on another path.
+    #[error("fenced: the image lock is not held (errno {0})")]
+    Fenced(i32),
     #[error("backstore queue is full")]
     QueueFull,
     #[error(transparent)]
@@ -263,6 +268,18 @@ pub trait Backstore: Send + std::fmt::Debug {
     /// Optional abilities.
     fn capabilities(&self) -> Capabilities {
         Capabilities::default()
+    }
+
+    /// Whether an image lock fences this LUN's image (an HA LUN, docs/HA.md).
+    fn has_image_lock(&self) -> bool {
+        false
+    }
+
+    /// The image lock of an HA LUN's current file, for the HA control thread, which
+    /// makes the (blocking) calls on it; `None` for every other LUN, and while an HA
+    /// LUN has no file open (reconnecting).
+    fn image_lock(&mut self) -> Option<std::sync::Arc<dyn crate::ha::ImageLock>> {
+        None
     }
 
     /// Changes the size (RECONFIG, ChangeMedium).

@@ -14,6 +14,8 @@
 //! Older kernels print fewer fields after `Size:`, so [`parse_info`] only relies on
 //! `Config: <text> Size: <n>` and ignores the rest.
 
+pub mod alua;
+
 use super::sysfs::{read_attr, write_attr};
 use super::uio::UioName;
 use std::io;
@@ -139,6 +141,11 @@ impl ConfigfsDevice {
     /// a RECONFIG event and returns the handler's answer from this write.
     pub fn set_dev_size(&self, bytes: u64) -> Result<(), ConfigfsError> {
         self.write("attrib/dev_size", &bytes.to_string())
+    }
+
+    /// The target port groups under `alua/` (see [`alua`]).
+    pub fn alua_groups(&self) -> Result<Vec<alua::TargetPortGroup>, ConfigfsError> {
+        alua::read_groups(&self.dir)
     }
 
     /// `action/block_dev`: stop (`true`) or resume queueing commands to the ring, used

@@ -150,6 +150,7 @@ pub fn add(ctx: &EventContext, minor: u32) -> i32 {
         Ok(device) => match ctx.registry.serve(dev.clone(), device) {
             Ok(()) => {
                 tracing::info!(device = %dev.name, "serving");
+                super::ha::start(&ctx.registry, dev.index);
                 adopt_identity_later(ctx, dev);
                 0
             }

@@ -7,6 +7,7 @@
 
 pub mod control;
 pub mod events;
+pub mod ha;
 pub mod list;
 pub mod metrics;
 pub mod open;

@@ -99,6 +99,8 @@ pub enum OpenError {
         #[source]
         source: std::io::Error,
     },
+    #[error("ALUA configuration")]
+    Alua(#[from] crate::control::configfs::alua::AluaError),
     #[error("cannot map the command ring")]
     Map(#[from] MapError),
     #[error("cannot attach to the command ring")]
@@ -115,7 +117,7 @@ impl OpenError {
     /// The negative errno the kernel gets in the ADDED_DEVICE_DONE reply.
     pub fn errno(&self) -> i32 {
         let e = match self {
-            OpenError::CfgString(_) | OpenError::Size { .. } => libc::EINVAL,
+            OpenError::CfgString(_) | OpenError::Size { .. } | OpenError::Alua(_) => libc::EINVAL,
             OpenError::RamTooLarge { .. } => libc::EFBIG,
             OpenError::HandlerUnavailable(_) => libc::EOPNOTSUPP,
             OpenError::File(crate::backstore::FileOpenError::Open { source, .. })
@@ -168,6 +170,7 @@ pub fn open_device(
     if let Some(id) = identity {
         (lun.vendor, lun.product, lun.revision) = (id.vendor, id.product, id.revision);
     }
+    lun.alua = read_alua(&cfs, &uio.name.device)?;
     let backstore = open_backstore(&subtype_config, size, defaults, &mut lun, opening)?;
     let caps = backstore.capabilities();
     // UNMAP and GET LBA STATUS are offered only where blocks can really be deallocated.
@@ -186,6 +189,9 @@ pub fn open_device(
         lun,
         backstore,
     )?;
+    if device.enable_ha() {
+        tracing::info!(device = %uio.name, "HA LUN: its ALUA state follows the image lock");
+    }
     let late_after = subtype_config.tcmur_options().cmd_time_out;
     device.set_late_after(late_after.map(|secs| std::time::Duration::from_secs(secs.into())));
     Ok(device)
@@ -232,8 +238,11 @@ fn open_backstore(
         }
         #[cfg(feature = "glfs")]
         SubtypeConfig::Glfs(cfg) => {
+            // A glfs LUN with target port groups is an HA LUN: its ALUA state comes
+            // from the image lock (docs/HA.md, "Port groups from configfs").
             let opts = crate::backstore::GlfsOptions {
                 connect: defaults.glfs_connect(),
+                image_lock: lun.alua.is_some(),
                 ..crate::backstore::GlfsOptions::default()
             };
             use crate::backstore::GlfsBackstore;
@@ -249,6 +258,31 @@ fn open_backstore(
         #[cfg(not(feature = "glfs"))]
         SubtypeConfig::Glfs(_) => Err(OpenError::HandlerUnavailable("glfs".into())),
     }
+}
+
+/// The LUN's target port groups from configfs, `None` when this gateway's ports are
+/// in no group but the kernel's default one (docs/HA.md, "Port groups from configfs").
+fn read_alua(
+    cfs: &ConfigfsDevice,
+    device: &str,
+) -> Result<Option<crate::scsi::alua::LunAlua>, OpenError> {
+    let groups = cfs.alua_groups()?;
+    let alua = crate::control::configfs::alua::lun_alua(&groups)?;
+    if let Some(a) = &alua {
+        let local = groups.iter().find(|g| g.id == Some(a.receiving_port));
+        if local.is_some_and(|g| !g.access_type.allows_implicit()) {
+            tracing::warn!(
+                device,
+                "the LUN's target port group does not allow implicit ALUA; reporting it anyway"
+            );
+        }
+        tracing::info!(
+            device,
+            port = a.receiving_port,
+            "target port groups from configfs"
+        );
+    }
+    Ok(alua)
 }
 
 fn is_einval(e: &crate::backstore::FileOpenError) -> bool {

@@ -54,7 +54,10 @@ fn recover_one(ctx: &EventContext, dev: uio::UioDevice) {
     }
     match open_device(&ctx.roots, &dev, &ctx.defaults, Opening::Recovered) {
         Ok(device) => match ctx.registry.serve(dev.clone(), device) {
-            Ok(()) => tracing::info!(device = %dev.name, "recovered"),
+            Ok(()) => {
+                tracing::info!(device = %dev.name, "recovered");
+                super::ha::start(&ctx.registry, dev.index);
+            }
             Err(e) => tracing::error!(device = %dev.name, "cannot serve: {e}"),
         },
         Err(e) => {

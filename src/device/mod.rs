@@ -13,6 +13,7 @@
 mod compare;
 mod copy;
 mod data;
+mod ha;
 mod inflight;
 mod job;
 mod lba_status;
@@ -129,6 +130,8 @@ pub struct Device {
     stats: DeviceStats,
     /// tcmu-runner's handler time-out: commands slower than this are counted and logged.
     late: Option<LateCommands>,
+    /// The HA control thread's channel, for an HA LUN ([`Device::enable_ha`]).
+    ha: Option<ha::HaLink>,
 }
 
 /// Commands answered later than a LUN's `tcmur_cmd_time_out`, logged at most once per
@@ -168,6 +171,7 @@ impl Device {
             held: VecDeque::new(),
             stats: DeviceStats::default(),
             late: None,
+            ha: None,
         })
     }
 
@@ -286,6 +290,7 @@ impl Device {
 
     /// Handles one finished backstore request: the next step of its command, or the answer.
     fn complete(&mut self, c: IoCompletion) -> Result<(), DeviceError> {
+        self.note_result(&c.result);
         match self.take_finished(c.tag, &c.result) {
             Some(p) if matches!(p.waiting, Waiting::Compare(_)) => self.compare_step(p, c.result),
             Some(p) if matches!(p.waiting, Waiting::Copy(_)) => self.copy_step(p, c.result),
@@ -394,6 +399,7 @@ impl Device {
         if cmd.cdb().is_truncated() {
             return self.answer(cmd, &Status::CheckCondition(Sense::invalid_opcode()), &[]);
         }
+        self.note_command(cmd.cdb().as_bytes());
         let reader = SegmentReader {
             region: &self.region,
             segs: cmd.segments(),
@@ -581,6 +587,9 @@ impl BackstoreError {
             BackstoreError::OutOfRange { .. } => Status::CheckCondition(Sense::lba_out_of_range()),
             BackstoreError::Unsupported(_) => Status::CheckCondition(Sense::invalid_opcode()),
             BackstoreError::Retryable(_) | BackstoreError::QueueFull => Status::Busy,
+            BackstoreError::Fenced(_) => Status::CheckCondition(crate::scsi::alua::not_accessible(
+                crate::scsi::alua::AccessState::Transitioning,
+            )),
             BackstoreError::Read(_) => Status::CheckCondition(Sense::medium_error_read()),
             BackstoreError::Write(_) => Status::CheckCondition(Sense::medium_error_write()),
             BackstoreError::Other(_) | BackstoreError::Region(_) => {

@@ -1,14 +1,24 @@
 //! One gateway's side of multipath HA (docs/HA.md): whether it holds the image lock,
 //! and so which ALUA state its port reports and which commands it serves.
 //!
-//! Pure: the state machine takes events (a command arrived on a standby path, the lock
-//! was granted or refused, the bricks fenced a write, the fenced commands drained) and
-//! says what to do; the HA control thread makes the blocking lock calls
-//! (`glfs::GlfsFile::take_image_lock`) and feeds their outcome back.
+//! The state machine ([`Gateway`]) is pure: it takes events (a command arrived on a
+//! standby path, the lock was granted or refused, the bricks fenced a write, the fenced
+//! commands drained) and says what to do. The HA control thread (`daemon::ha::driver`) makes the
+//! blocking lock calls ([`ImageLock`], `glfs::GlfsFile::take_image_lock`), feeds their
+//! outcome back and sets the LUN's state.
 
 #![forbid(unsafe_code)]
 
 use crate::scsi::alua::AccessState;
+
+/// The lock calls the HA control thread makes on a LUN's image (the gfapi image lock,
+/// `glfs::GlfsFile`; a fake in tests). Each blocks on the bricks.
+pub trait ImageLock: Send + Sync + std::fmt::Debug {
+    /// Takes the whole-image lock, preempting any other holder.
+    fn take(&self) -> std::io::Result<()>;
+    /// Lets go of it.
+    fn release(&self) -> std::io::Result<()>;
+}
 
 /// Where this gateway stands with the image lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -135,6 +135,29 @@ impl LunAlua {
             .map_or(AccessState::Unavailable, |g| g.state)
     }
 
+    /// Puts the local group in `state`, altered by implicit ALUA (the HA lock moved).
+    /// A local group going active leaves no other group active: one writer at a time,
+    /// and the report must not show two. Whether anything changed.
+    pub fn set_local_state(&mut self, state: AccessState) -> bool {
+        let port = self.receiving_port;
+        let active = is_active(state);
+        let mut changed = false;
+        for g in &mut self.groups {
+            let next = if g.ports.contains(&port) {
+                state
+            } else if active && is_active(g.state) {
+                AccessState::Standby
+            } else {
+                continue;
+            };
+            if g.state != next {
+                (g.state, g.status) = (next, STATUS_ALTERED_BY_IMPLICIT_ALUA);
+                changed = true;
+            }
+        }
+        changed
+    }
+
     /// REPORT TARGET PORT GROUPS parameter data (SPC-4 6.36), whole: RETURN DATA LENGTH
     /// counts every byte after itself, the extended header's included.
     pub fn report(&self, extended: bool) -> Vec<u8> {
@@ -177,6 +200,13 @@ impl LunAlua {
         }
         Err(not_accessible(state))
     }
+}
+
+fn is_active(state: AccessState) -> bool {
+    matches!(
+        state,
+        AccessState::ActiveOptimized | AccessState::ActiveNonOptimized
+    )
 }
 
 /// Whether `cdb`, arriving on a Standby port, means the initiator moved its I/O to this

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 use super::DataOut;
+use super::alua::AccessState;
 use super::cdb::{DecodedCdb, sa};
 use super::config::{LunConfig, LunConfigError};
 use super::copy::{self, CopyResult, CopyResults};
@@ -99,6 +100,18 @@ impl ScsiLun {
             self.config.write_cache = on;
             self.mode.wce = on;
             self.attentions.raise(UnitAttention::ModeParametersChanged);
+        }
+    }
+
+    /// Moves the local target port group to `state` (the HA lock decided, docs/HA.md);
+    /// with `announce`, initiators learn of it through ASYMMETRIC ACCESS STATE CHANGED.
+    /// Nothing for a LUN without port groups.
+    pub fn set_alua_state(&mut self, state: AccessState, announce: bool) {
+        let Some(alua) = self.config.alua.as_mut() else {
+            return;
+        };
+        if alua.set_local_state(state) && announce {
+            self.attentions.raise(UnitAttention::AccessStateChanged);
         }
     }
 

@@ -22,6 +22,9 @@ pub enum UnitAttention {
     CapacityChanged,
     /// MODE PARAMETERS CHANGED (2Ah/01h).
     ModeParametersChanged,
+    /// ASYMMETRIC ACCESS STATE CHANGED (2Ah/06h): the HA lock moved the LUN's target
+    /// port group to another ALUA state.
+    AccessStateChanged,
 }
 
 impl UnitAttention {
@@ -31,6 +34,7 @@ impl UnitAttention {
             UnitAttention::PowerOnReset => Sense::ua_power_on_reset(),
             UnitAttention::CapacityChanged => Sense::ua_capacity_changed(),
             UnitAttention::ModeParametersChanged => Sense::ua_mode_parameters_changed(),
+            UnitAttention::AccessStateChanged => super::alua::state_changed(),
         }
     }
 }

@@ -106,7 +106,12 @@ impl GlfsBackstore {
     /// background while requests still go to `file`.
     fn start_moving(&mut self, file: Arc<GlfsFile>) {
         let job = Reconnect::start(
-            (self.key.clone(), self.path.clone(), self.size),
+            (
+                self.key.clone(),
+                self.path.clone(),
+                self.size,
+                self.opts.image_lock,
+            ),
             Arc::downgrade(file.volume()),
             self.opts.connect.clone(),
             Duration::ZERO,
@@ -198,7 +203,12 @@ impl GlfsBackstore {
         self.outages = self.outages.saturating_add(1);
         let stale = Arc::downgrade(file.volume());
         let job = Reconnect::start(
-            (self.key.clone(), self.path.clone(), self.size),
+            (
+                self.key.clone(),
+                self.path.clone(),
+                self.size,
+                self.opts.image_lock,
+            ),
             stale,
             self.opts.connect.clone(),
             delay,

@@ -16,12 +16,13 @@ pub struct Reconnect {
 
 impl Reconnect {
     /// Starts the job: after `delay`, get a connection that replaces `stale` (or the
-    /// one another LUN already made) and reopen the image; on failure wait twice as
+    /// one another LUN already made) and reopen the image (marked for the HA lock's
+    /// enforcement when `lun.3` says so); on failure wait twice as
     /// long (at least 0.5 s, at most 30 s) and try again. The job ends when
     /// it succeeds or when the LUN drops the returned handle. `wake` is poked when the
     /// file is ready, so the reactor notices without a new command.
     pub fn start(
-        lun: (VolumeKey, String, u64),
+        lun: (VolumeKey, String, u64, bool),
         stale: Weak<Volume>,
         opts: ConnectOptions,
         delay: Duration,
@@ -45,7 +46,7 @@ impl Reconnect {
 }
 
 fn run(
-    (key, path, size): (VolumeKey, String, u64),
+    (key, path, size, image_lock): (VolumeKey, String, u64, bool),
     mut stale: Weak<Volume>,
     opts: ConnectOptions,
     mut delay: Duration,
@@ -63,7 +64,7 @@ fn run(
             .map_err(super::GlfsOpenError::from)
             .and_then(|vol| {
                 stale = Arc::downgrade(&vol);
-                super::open_image(&key, &path, size, vol)
+                super::open_image(&key, &path, size, vol, image_lock)
             });
         match attempt {
             Ok(file) => {

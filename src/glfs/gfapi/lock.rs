@@ -68,3 +68,13 @@ impl GlfsFile {
             .map_err(io::Error::from_raw_os_error)
     }
 }
+
+impl crate::ha::ImageLock for GlfsFile {
+    fn take(&self) -> io::Result<()> {
+        self.take_image_lock()
+    }
+
+    fn release(&self) -> io::Result<()> {
+        self.release_image_lock()
+    }
+}

@@ -97,3 +97,56 @@ fn report_supported_operation_codes_lists_rtpg_only_with_port_groups() {
     let without = good_data(run(&mut lun(), &rsoc));
     assert_eq!(without[1] & 0x07, 0x01, "not supported");
 }
+
+#[test]
+fn the_lock_moving_the_local_group_is_announced_and_leaves_one_group_active() {
+    let mut l = with_alua(AccessState::Standby);
+    let mut cfg = l.config().clone();
+    if let Some(a) = cfg.alua.as_mut() {
+        a.groups.push(PortGroup {
+            id: 8,
+            state: AccessState::ActiveOptimized,
+            preferred: false,
+            status: 0,
+            ports: vec![4],
+        });
+    }
+    l = lun_with(cfg);
+    l.set_alua_state(AccessState::ActiveOptimized, true);
+    let groups = &l.config().alua.as_ref().unwrap().groups;
+    assert_eq!(groups[0].state, AccessState::ActiveOptimized);
+    assert_eq!(
+        groups[0].status,
+        crate::scsi::alua::STATUS_ALTERED_BY_IMPLICIT_ALUA
+    );
+    assert_eq!(groups[1].state, AccessState::Standby, "one active group");
+    let read = [0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+    assert_eq!(
+        check(run(&mut l, &read)),
+        Sense::new(SenseKey::UnitAttention, 0x2A, 0x06)
+    );
+    assert!(matches!(run(&mut l, &read), Dispatch::Io(_)));
+
+    l.set_alua_state(AccessState::ActiveOptimized, true);
+    assert!(
+        matches!(run(&mut l, &read), Dispatch::Io(_)),
+        "no change, no UA"
+    );
+    l.set_alua_state(AccessState::Transitioning, false);
+    assert_eq!(
+        check(run(&mut l, &read)),
+        Sense::new(SenseKey::NotReady, 0x04, 0x0A),
+        "unannounced"
+    );
+}
+
+#[test]
+fn a_lun_without_port_groups_ignores_alua_states() {
+    let mut l = lun();
+    l.set_alua_state(AccessState::Standby, true);
+    assert!(l.config().alua.is_none());
+    assert!(matches!(
+        run(&mut l, &[0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
+        Dispatch::Io(_)
+    ));
+}

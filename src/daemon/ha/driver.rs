@@ -1,0 +1,152 @@
+//! The HA control thread of one LUN (docs/HA.md): runs [`Gateway`] on the events the
+//! data path sends (`device::Device::enable_ha`), makes the blocking lock calls, and
+//! sets the LUN's ALUA state through its reactor. It never runs on a reactor; it ends
+//! when the LUN is gone (its sender dropped with the device).
+
+use crate::device::Device;
+use crate::ha::{Action, Event, Gateway, ImageLock};
+use crate::scsi::alua::AccessState;
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+/// How often the thread looks whether a fenced LUN's commands have drained.
+const DRAIN_POLL: Duration = Duration::from_millis(5);
+
+/// Reaches the served device from the control thread (through its reactor).
+pub trait DeviceAccess: Send + 'static {
+    /// Runs `job` on the device inside its reactor; `None` once it is gone.
+    fn with<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Device) -> R + Send + 'static,
+    ) -> Option<R>;
+}
+
+/// A device served by a [`crate::reactor::Reactor`] the caller shares.
+#[derive(Debug, Clone)]
+pub struct OnReactor {
+    pub reactor: Arc<crate::reactor::Reactor>,
+    pub id: crate::reactor::DeviceId,
+}
+
+impl DeviceAccess for OnReactor {
+    fn with<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Device) -> R + Send + 'static,
+    ) -> Option<R> {
+        self.reactor
+            .with_device(self.id, |d| d.map(job))
+            .ok()
+            .flatten()
+    }
+}
+
+/// Starts the control thread of the LUN `device` reaches, fed by `events`.
+pub fn spawn(
+    name: &str,
+    device: impl DeviceAccess,
+    events: Receiver<Event>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let name = name.to_owned();
+    std::thread::Builder::new()
+        .name("ha".into())
+        .spawn(move || Driver::new(name, device).run(events))
+}
+
+struct Driver<D> {
+    name: String,
+    gateway: Gateway,
+    device: D,
+    /// The lock taken last, so a release goes to the same file.
+    lock: Option<Arc<dyn ImageLock>>,
+}
+
+impl<D: DeviceAccess> Driver<D> {
+    fn new(name: String, device: D) -> Self {
+        Driver {
+            name,
+            gateway: Gateway::default(),
+            device,
+            lock: None,
+        }
+    }
+
+    fn run(mut self, events: Receiver<Event>) {
+        for event in events.iter() {
+            let action = self.gateway.on(event);
+            if !self.act(action) {
+                return;
+            }
+        }
+    }
+
+    /// Does what the state machine asked, feeding it the outcome; false once the
+    /// device is gone.
+    fn act(&mut self, action: Action) -> bool {
+        match action {
+            Action::None => true,
+            Action::TakeLock => {
+                let outcome = self.take_lock();
+                let next = self.gateway.on(outcome);
+                self.act(next)
+            }
+            Action::AnnounceStateChange => self.report(true),
+            Action::FailInFlight => {
+                tracing::warn!(device = %self.name, "fenced: another gateway holds the image lock, or this one lost it");
+                self.lock = None;
+                if !self.report(false) || !self.wait_drained() {
+                    return false;
+                }
+                let next = self.gateway.on(Event::Drained);
+                self.act(next)
+            }
+            Action::ReleaseLock => {
+                if let Some(lock) = self.lock.take() {
+                    if let Err(e) = lock.release() {
+                        tracing::warn!(device = %self.name, "releasing the image lock: {e}");
+                    }
+                }
+                self.report(true)
+            }
+        }
+    }
+
+    /// Takes the lock on the LUN's current file (blocks on the bricks).
+    fn take_lock(&mut self) -> Event {
+        let Some(lock) = self.device.with(|d| d.image_lock()).flatten() else {
+            return Event::LockFailed;
+        };
+        let started = std::time::Instant::now();
+        match lock.take() {
+            Ok(()) => {
+                tracing::info!(device = %self.name, "took the image lock in {:?}; active", started.elapsed());
+                self.lock = Some(lock);
+                Event::LockGranted
+            }
+            Err(e) => {
+                tracing::warn!(device = %self.name, "cannot take the image lock: {e}");
+                Event::LockFailed
+            }
+        }
+    }
+
+    /// Sets the LUN's ALUA state to the gateway's; false once the device is gone.
+    fn report(&self, announce: bool) -> bool {
+        let state: AccessState = self.gateway.access_state();
+        self.device
+            .with(move |d| d.set_alua_state(state, announce))
+            .is_some()
+    }
+
+    /// Waits until the fenced LUN has no command in flight (the bricks refuse each, so
+    /// they come back); false once the device is gone.
+    fn wait_drained(&self) -> bool {
+        loop {
+            match self.device.with(|d| d.outstanding()) {
+                None => return false,
+                Some(0) => return true,
+                Some(_) => std::thread::sleep(DRAIN_POLL),
+            }
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! The HA control thread (`daemon::ha::driver`) and an HA LUN's data-path side without
+//! Gluster: a RAM backstore behind a fake image lock that fences writes the way the
+//! bricks do (docs/HA.md), driven through the fake kernel and a reactor. Covers what the
+//! real-glusterd test cannot provoke at will: a lock call that fails.
+
+mod common;
+
+use gluster_tcmu::backstore::{
+    Backstore, BackstoreError, IoCompletion, IoOp, IoRequest, RamBackstore, Rejected,
+};
+use gluster_tcmu::daemon::ha::driver::{self, OnReactor};
+use gluster_tcmu::device::Device;
+use gluster_tcmu::ha::ImageLock;
+use gluster_tcmu::reactor::Reactor;
+use gluster_tcmu::scsi::SenseKey;
+use gluster_tcmu::scsi::alua::{AccessState, LunAlua, PortGroup};
+use gluster_tcmu::testing::{Completed, DataDir, FakeKernel};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BLOCKS: u64 = 64;
+const ME: u8 = 1;
+const OTHER: u8 = 2;
+
+/// Who holds the image lock, and whether the next lock calls fail (bricks away).
+#[derive(Debug, Default)]
+struct Bricks {
+    holder: Mutex<Option<u8>>,
+    refuse: AtomicBool,
+}
+
+impl Bricks {
+    fn holder(&self) -> Option<u8> {
+        *self.holder.lock().expect("holder")
+    }
+
+    fn set_holder(&self, who: Option<u8>) {
+        *self.holder.lock().expect("holder") = who;
+    }
+}
+
+/// The lock as gateway `me` takes it.
+#[derive(Debug)]
+struct FakeLock {
+    bricks: Arc<Bricks>,
+}
+
+impl ImageLock for FakeLock {
+    fn take(&self) -> std::io::Result<()> {
+        if self.bricks.refuse.load(Ordering::SeqCst) {
+            return Err(std::io::Error::from_raw_os_error(libc::ENOTCONN));
+        }
+        self.bricks.set_holder(Some(ME));
+        Ok(())
+    }
+
+    fn release(&self) -> std::io::Result<()> {
+        self.bricks.set_holder(None);
+        Ok(())
+    }
+}
+
+/// A RAM LUN whose writes the "bricks" refuse unless this gateway holds the lock.
+#[derive(Debug)]
+struct LockedRam {
+    ram: RamBackstore,
+    bricks: Arc<Bricks>,
+    fenced: Vec<IoCompletion>,
+}
+
+impl Backstore for LockedRam {
+    fn size(&self) -> u64 {
+        self.ram.size()
+    }
+
+    fn submit(&mut self, request: IoRequest) -> Result<(), Box<Rejected>> {
+        let writes = matches!(request.op, IoOp::Write { .. });
+        if writes && self.bricks.holder() != Some(ME) {
+            let result = Err(BackstoreError::Fenced(libc::EBUSY));
+            self.fenced.push(IoCompletion {
+                tag: request.tag,
+                result,
+            });
+            return Ok(());
+        }
+        self.ram.submit(request)
+    }
+
+    fn has_completions(&self) -> bool {
+        !self.fenced.is_empty() || self.ram.has_completions()
+    }
+
+    fn drain(&mut self, out: &mut Vec<IoCompletion>) {
+        out.append(&mut self.fenced);
+        self.ram.drain(out);
+    }
+
+    fn in_flight(&self) -> usize {
+        self.fenced.len() + self.ram.in_flight()
+    }
+
+    fn has_image_lock(&self) -> bool {
+        true
+    }
+
+    fn image_lock(&mut self) -> Option<Arc<dyn ImageLock>> {
+        Some(Arc::new(FakeLock {
+            bricks: self.bricks.clone(),
+        }))
+    }
+}
+
+struct Lun {
+    kernel: FakeKernel,
+    on: OnReactor,
+}
+
+fn ha_lun(reactor: &Arc<Reactor>, bricks: &Arc<Bricks>) -> Lun {
+    let backstore = LockedRam {
+        ram: RamBackstore::new(BLOCKS * 512),
+        bricks: bricks.clone(),
+        fenced: Vec::new(),
+    };
+    let mut lun = common::lun(BLOCKS);
+    let group = |id| PortGroup {
+        id,
+        state: AccessState::ActiveOptimized,
+        preferred: false,
+        status: 0,
+        ports: vec![id],
+    };
+    lun.alua = Some(LunAlua {
+        groups: vec![group(1), group(2)],
+        receiving_port: 1,
+        transition_secs: 0,
+    });
+    let (kernel, mut device) = common::device_with(Default::default(), lun, Box::new(backstore));
+    assert!(device.enable_ha());
+    assert_eq!(
+        device.alua_state(),
+        Some(AccessState::Standby),
+        "HA starts standby"
+    );
+    let events = device.take_ha_events().expect("events");
+    let id = reactor.add(device).expect("serve");
+    let on = OnReactor {
+        reactor: reactor.clone(),
+        id,
+    };
+    driver::spawn("fake", on.clone(), events).expect("HA thread");
+    Lun { kernel, on }
+}
+
+impl Lun {
+    fn command(&mut self, cdb: &[u8], dir: DataDir<'_>) -> Completed {
+        self.kernel.submit(cdb, dir).expect("submit");
+        loop {
+            assert!(
+                self.kernel
+                    .wait_kick(Duration::from_secs(10))
+                    .expect("kick")
+            );
+            if let Some(c) = self.kernel.reap().expect("protocol").pop() {
+                return c;
+            }
+        }
+    }
+
+    fn write(&mut self, lba: u64) -> Completed {
+        let data = common::pattern(lba, 8, 9);
+        self.command(&common::write16(lba, 8, false), DataDir::ToDevice(&data))
+    }
+
+    fn state(&self) -> Option<AccessState> {
+        let job = |d: Option<&mut Device>| d.and_then(|d| d.alua_state());
+        self.on
+            .reactor
+            .with_device(self.on.id, job)
+            .expect("reactor")
+    }
+
+    fn wait_state(&self, state: AccessState) {
+        let started = Instant::now();
+        while self.state() != Some(state) {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{:?}",
+                self.state()
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+fn sense(c: &Completed) -> (SenseKey, u8, u8) {
+    assert_eq!(c.status, 0x02, "{c:?}");
+    let s = common::sense_of(c);
+    (s.key, s.asc, s.ascq)
+}
+
+const TRANSITIONING: (SenseKey, u8, u8) = (SenseKey::NotReady, 0x04, 0x0A);
+const STANDBY: (SenseKey, u8, u8) = (SenseKey::NotReady, 0x04, 0x0B);
+const STATE_CHANGED: (SenseKey, u8, u8) = (SenseKey::UnitAttention, 0x2A, 0x06);
+
+#[test]
+fn a_failed_lock_call_leaves_the_lun_standby_and_the_next_media_access_tries_again() {
+    let reactor = Arc::new(Reactor::spawn("ha-fake").expect("reactor"));
+    let bricks = Arc::new(Bricks::default());
+    bricks.refuse.store(true, Ordering::SeqCst);
+    let mut lun = ha_lun(&reactor, &bricks);
+
+    assert_eq!(sense(&lun.write(0)), TRANSITIONING);
+    lun.wait_state(AccessState::Standby);
+    assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STATE_CHANGED);
+    assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STANDBY);
+    assert_eq!(bricks.holder(), None);
+
+    bricks.refuse.store(false, Ordering::SeqCst);
+    assert_eq!(sense(&lun.write(0)), TRANSITIONING);
+    lun.wait_state(AccessState::ActiveOptimized);
+    assert_eq!(sense(&lun.write(0)), STATE_CHANGED);
+    assert_eq!(lun.write(0).status, 0);
+    assert_eq!(bricks.holder(), Some(ME));
+}
+
+#[test]
+fn a_preempted_lun_fails_its_writes_drains_to_standby_and_takes_the_lock_back() {
+    let reactor = Arc::new(Reactor::spawn("ha-fake").expect("reactor"));
+    let bricks = Arc::new(Bricks::default());
+    let mut lun = ha_lun(&reactor, &bricks);
+    assert_eq!(sense(&lun.write(0)), TRANSITIONING);
+    lun.wait_state(AccessState::ActiveOptimized);
+    assert_eq!(sense(&lun.write(0)), STATE_CHANGED);
+    assert_eq!(lun.write(0).status, 0);
+
+    bricks.set_holder(Some(OTHER)); // another gateway preempts this one
+    assert_eq!(sense(&lun.write(8)), TRANSITIONING, "fenced, never GOOD");
+    lun.wait_state(AccessState::Standby);
+    assert_eq!(bricks.holder(), Some(OTHER), "a fence takes nothing back");
+    assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STATE_CHANGED);
+    assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STANDBY);
+    // The fake's bricks do not refuse reads, but a read on standby is media access:
+    // it takes the lock back (the initiator moved its I/O here again).
+    let read = lun.command(&common::read16(0, 8), DataDir::FromDevice(8 * 512));
+    assert_eq!(sense(&read), TRANSITIONING);
+    lun.wait_state(AccessState::ActiveOptimized);
+    assert_eq!(bricks.holder(), Some(ME));
+}
