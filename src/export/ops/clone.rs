@@ -157,7 +157,10 @@ impl Ops<'_> {
         let from = found.store.open_image(&source.image).map_err(&err)?;
         let to = found.store.open_image(&record.image).map_err(&err)?;
         let start = Instant::now();
-        let (mut refreshed, mut told) = (start, start);
+        let mut pace = Pace {
+            refreshed: start,
+            told: start,
+        };
         let mut copied = Copied::default();
         let mut buf = vec![0u8; CHUNK];
         let mut at = 0;
@@ -175,17 +178,7 @@ impl Ops<'_> {
                 }
             }
             at += len as u64;
-            if refreshed.elapsed() >= LOCK_REFRESH {
-                refreshed = Instant::now();
-                for h in held {
-                    h.refresh().map_err(&err)?;
-                }
-            }
-            if told.elapsed() >= self.waits.progress_every {
-                told = Instant::now();
-                let line = format!("copied {at} of {} bytes from {}", source.size, source.name);
-                self.observer.progress(&line);
-            }
+            self.keep_going(&mut pace, held, source, at).map_err(&err)?;
         }
         to.sync().map_err(&err)?;
         self.observer.progress(&format!(
@@ -198,6 +191,32 @@ impl Ops<'_> {
         ));
         Ok(())
     }
+
+    /// Between chunks: the locks said alive again, and a progress line, when due.
+    fn keep_going(
+        &self,
+        pace: &mut Pace,
+        held: &[Held<'_>],
+        source: &Record,
+        at: u64,
+    ) -> Result<(), StoreError> {
+        if pace.refreshed.elapsed() >= LOCK_REFRESH {
+            pace.refreshed = Instant::now();
+            held.iter().try_for_each(Held::refresh)?;
+        }
+        if pace.told.elapsed() >= self.waits.progress_every {
+            pace.told = Instant::now();
+            let line = format!("copied {at} of {} bytes from {}", source.size, source.name);
+            self.observer.progress(&line);
+        }
+        Ok(())
+    }
+}
+
+/// When a copy last refreshed its locks and last said how far it is.
+struct Pace {
+    refreshed: Instant,
+    told: Instant,
 }
 
 /// The export `name` on the volume of `found`.
