@@ -13,7 +13,7 @@ pub fn code(e: &OpsError) -> Code {
             Code::InvalidArgument
         }
         Ambiguous { .. } => Code::InvalidArgument,
-        NotFound { .. } => Code::NotFound,
+        NotFound { .. } | SourceNotFound { .. } => Code::NotFound,
         Exists { .. } | OrphanImage { .. } => Code::AlreadyExists,
         NoSpace { .. } => Code::ResourceExhausted,
         Unreachable { .. } | StillServed { .. } => Code::Unavailable,
@@ -22,6 +22,11 @@ pub fn code(e: &OpsError) -> Code {
         // Initiators are logged in (the volume is in use), or a resize was cut short and
         // must be finished with its own size first.
         Sessions { .. } | UnfinishedResize { .. } | Shrink { .. } => Code::FailedPrecondition,
+        // A clone's source must be ready and nobody logged in to it: the caller retries
+        // once the source's workload has stopped.
+        SourceNotReady { .. } | SourceInUse { .. } => Code::FailedPrecondition,
+        // The specification's code for a capacity smaller than the source.
+        CloneTooSmall { .. } => Code::OutOfRange,
         SplitBrain { .. }
         | Store { .. }
         | Corrupt { .. }
@@ -94,6 +99,28 @@ mod tests {
                     sessions: vec!["iqn.x".into()],
                 },
                 Code::FailedPrecondition,
+            ),
+            (
+                OpsError::SourceNotFound {
+                    from: "a".into(),
+                    volume: "v".into(),
+                },
+                Code::NotFound,
+            ),
+            (
+                OpsError::SourceInUse {
+                    from: "a".into(),
+                    sessions: vec!["iqn.x".into()],
+                },
+                Code::FailedPrecondition,
+            ),
+            (
+                OpsError::CloneTooSmall {
+                    from: "a".into(),
+                    size: 2,
+                    asked: 1,
+                },
+                Code::OutOfRange,
             ),
         ];
         for (e, want) in cases {

@@ -117,7 +117,13 @@ async fn capabilities_and_node_info() {
     use controller_service_capability::rpc::Type as C;
     assert_eq!(
         rpcs,
-        [C::CreateDeleteVolume, C::ExpandVolume, C::GetCapacity].map(i32::from)
+        [
+            C::CreateDeleteVolume,
+            C::CloneVolume,
+            C::ExpandVolume,
+            C::GetCapacity
+        ]
+        .map(i32::from)
     );
     let nodecaps = node(&ch)
         .node_get_capabilities(NodeGetCapabilitiesRequest {})

@@ -36,4 +36,4 @@ pub use record::{ChapPair, ChapRecord, Record, RecordError, State};
 pub use report::{ExportStatus, GatewayReport, StatusState};
 #[cfg(feature = "glfs")]
 pub use store::{GlfsStore, GlfsVolumes};
-pub use store::{LocalStore, LocalVolumes, MetaStore, StoreError, StoreOpener};
+pub use store::{ImageFile, LocalStore, LocalVolumes, MetaStore, StoreError, StoreOpener};

@@ -107,6 +107,12 @@ pub struct Record {
     pub cmd_time_out: u32,
     /// Counts changes of the record, so that a gateway's report can say which one it serves.
     pub generation: u64,
+    /// The export of the same volume whose image this one's was copied from (`export
+    /// create --clone-from`). Absent from the file when there is none, so a record written
+    /// before clones existed reads as `None` and an older build still reads every record
+    /// that is not a clone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clone_of: Option<String>,
 }
 
 /// A record that cannot be used, and why.
@@ -181,6 +187,18 @@ impl Record {
         self.validate_access()?;
         if let Some(chap) = &self.chap {
             validate_chap(chap)?;
+        }
+        self.validate_clone_of(&name)
+    }
+
+    /// The source of a clone is another export's name.
+    fn validate_clone_of(&self, name: &ExportName) -> Result<(), RecordError> {
+        let Some(source) = &self.clone_of else {
+            return Ok(());
+        };
+        let source = ExportName::parse(source).map_err(|e| field("clone_of", e))?;
+        if source == *name {
+            return Err(field("clone_of", "an export cannot be a clone of itself"));
         }
         Ok(())
     }

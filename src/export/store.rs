@@ -134,6 +134,23 @@ pub trait MetaStore: Send + Sync + fmt::Debug {
     /// Removes temporary files and locks older than `age` that crashed writers left in
     /// [`layout::TMP`]; returns how many.
     fn sweep_tmp(&self, age: std::time::Duration) -> Result<usize, StoreError>;
+
+    /// Opens the existing image `path` for positional reads and writes (the copy of a
+    /// clone); a missing one is an error with ENOENT.
+    fn open_image(&self, path: &str) -> Result<Box<dyn ImageFile + '_>, StoreError>;
+}
+
+/// An open image of a volume, for the control plane: every call blocks until done.
+pub trait ImageFile: fmt::Debug {
+    /// Reads into `buf` at `offset`: the bytes read (fewer than asked is not the end of
+    /// the file), 0 at the end.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, StoreError>;
+
+    /// Writes all of `data` at `offset`.
+    fn write_all_at(&self, data: &[u8], offset: u64) -> Result<(), StoreError>;
+
+    /// Everything written is on stable storage when this returns.
+    fn sync(&self) -> Result<(), StoreError>;
 }
 
 /// Opens the store of a volume: through gfapi in production, a local directory per volume

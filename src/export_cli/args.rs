@@ -83,6 +83,10 @@ pub struct CreateArgs {
     /// Largest command in 512-byte sectors (1-8192).
     #[arg(long, default_value_t = crate::export::record::DEFAULT_HW_MAX_SECTORS)]
     pub hw_max_sectors: u32,
+    /// Start as a copy of the image of export NAME on the same volume (ready, nobody
+    /// logged in, no larger than --size). The whole image is read and its data written.
+    #[arg(long, value_name = "NAME")]
+    pub clone_from: Option<String>,
     #[command(flatten)]
     pub changing: Changing,
     #[command(flatten)]

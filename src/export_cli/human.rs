@@ -30,6 +30,9 @@ pub fn info(info: &ExportInfo) -> String {
     line(&mut text, "hw max sectors", &r.hw_max_sectors.to_string());
     line(&mut text, "cmd time out", &format!("{} s", r.cmd_time_out));
     line(&mut text, "generation", &r.generation.to_string());
+    if let Some(source) = &r.clone_of {
+        line(&mut text, "cloned from", source);
+    }
     text.push_str(&gateways(&info.gateways));
     text
 }

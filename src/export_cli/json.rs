@@ -32,6 +32,9 @@ pub struct ExportJson<'a> {
     pub hw_max_sectors: u32,
     pub cmd_time_out: u32,
     pub generation: u64,
+    /// The export this one was cloned from, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clone_of: Option<&'a str>,
     pub gateways: &'a [GatewayView],
 }
 
@@ -104,6 +107,7 @@ impl<'a> ExportJson<'a> {
             hw_max_sectors: record.hw_max_sectors,
             cmd_time_out: record.cmd_time_out,
             generation: record.generation,
+            clone_of: record.clone_of.as_deref(),
             gateways,
         }
     }

@@ -13,6 +13,7 @@ pub use args::{CONTROL_SOCKET, ExportArgs, ExportCommand};
 
 use crate::export::location::{ExportLocation, VolumeAddr};
 use crate::export::manifest::{self, ManifestOptions};
+use crate::export::name::ExportName;
 use crate::export::ops::{
     ChapMode, CreateRequest, ExportRef, Observer, Ops, OpsError, Waits, parse_gateway,
 };
@@ -145,8 +146,15 @@ impl Context<'_> {
         if gateways.is_empty() {
             gateways.extend(self.local_portal);
         }
+        let clone_from = a
+            .clone_from
+            .as_deref()
+            .map(ExportName::parse)
+            .transpose()
+            .map_err(|e| format!("--clone-from: {e}"))?;
         let request = CreateRequest {
             size: parse_size(&a.size)?,
+            clone_from,
             prealloc: a.prealloc,
             initiators: a.initiators,
             chap: match (a.chap, a.mutual_chap) {

@@ -37,6 +37,7 @@ fn record() -> Record {
         hw_max_sectors: 1024,
         cmd_time_out: 130,
         generation: 2,
+        clone_of: None,
     }
 }
 

@@ -3,12 +3,13 @@
 //! range the existing size satisfies included); the same name asking otherwise gives
 //! ALREADY_EXISTS naming what differs.
 
-use super::{ControllerService, Range};
+use super::{ControllerService, Range, clone};
 use crate::caps;
 use crate::chap;
 use crate::context::{Chap, VolumeContext};
 use crate::core::{
-    ChapMode, ChapRecord, CreateRequest, ExportLocation, ExportRef, Ops, OpsError, Record, wwid,
+    ChapMode, ChapRecord, CreateRequest, ExportLocation, ExportName, ExportRef, Ops, OpsError,
+    Record, wwid,
 };
 use crate::params::Params;
 use crate::proto::{CreateVolumeRequest, CreateVolumeResponse, Volume};
@@ -23,6 +24,8 @@ struct Checked {
     params: Params,
     range: Range,
     credentials: Option<ChapRecord>,
+    /// The export to copy (`volume_content_source.volume`), on the same volume.
+    clone_from: Option<ExportName>,
 }
 
 impl ControllerService {
@@ -48,13 +51,8 @@ fn check(req: &CreateVolumeRequest) -> Result<Checked, Status> {
         return Err(Status::invalid_argument("name is required"));
     }
     caps::check_all(&req.volume_capabilities)?;
-    if req.volume_content_source.is_some() {
-        return Err(Status::invalid_argument(
-            "volumes from a snapshot or a clone are not offered: Gluster snapshots whole \
-             volumes, not single images (see the driver's documentation)",
-        ));
-    }
     let params = Params::parse(&req.parameters)?;
+    let clone_from = clone::source(req.volume_content_source.as_ref(), &params.volume)?;
     let range = Range::from_request(req.capacity_range.as_ref())?;
     range.size()?;
     let credentials = params
@@ -67,6 +65,7 @@ fn check(req: &CreateVolumeRequest) -> Result<Checked, Status> {
         params,
         range,
         credentials,
+        clone_from,
     })
 }
 
@@ -81,12 +80,16 @@ fn make(ops: &Ops<'_>, c: &Checked) -> Result<Record, Status> {
                 c.location, existing.size, c.range
             )));
         }
-        Err(OpsError::NotFound { .. }) => c.range.size()?,
+        Err(OpsError::NotFound { .. }) => match &c.clone_from {
+            Some(source) => clone::size(ops, &c.location, source, &c.range)?,
+            None => c.range.size()?,
+        },
         Err(e) => return Err(status::of(e)),
     };
     let mut req = CreateRequest::new(c.location.clone(), size, c.params.gateways.clone());
     req.prealloc = c.params.prealloc;
     req.hw_max_sectors = c.params.hw_max_sectors;
+    req.clone_from = c.clone_from.clone();
     if let Some(credentials) = &c.credentials {
         req = req.with_chap_credentials(credentials.clone());
     }
@@ -111,7 +114,10 @@ fn volume(location: &ExportLocation, record: &Record, params: &Params) -> Volume
         capacity_bytes: i64::try_from(record.size).unwrap_or(i64::MAX),
         volume_id: location.to_string(),
         volume_context: context.to_map(),
-        content_source: None,
+        content_source: record
+            .clone_of
+            .as_deref()
+            .and_then(|source| clone::content_source(location, source)),
         accessible_topology: Vec::new(),
     }
 }

@@ -2,6 +2,7 @@
 //! Gluster volume a StorageClass names. It runs anywhere that reaches the volume; it
 //! never touches a node.
 
+mod clone;
 mod create;
 mod size;
 mod volume;
@@ -33,8 +34,9 @@ impl ControllerService {
 }
 
 /// What the Controller service does.
-const CAPABILITIES: [rpc::Type; 3] = [
+const CAPABILITIES: [rpc::Type; 4] = [
     rpc::Type::CreateDeleteVolume,
+    rpc::Type::CloneVolume,
     rpc::Type::ExpandVolume,
     rpc::Type::GetCapacity,
 ];

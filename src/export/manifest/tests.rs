@@ -24,6 +24,7 @@ fn record(chap: Option<ChapRecord>, gateways: &[&str]) -> Record {
         hw_max_sectors: 1024,
         cmd_time_out: 130,
         generation: 2,
+        clone_of: None,
     }
 }
 

@@ -53,6 +53,7 @@ impl Ops<'_> {
             });
             return Ok(adopted);
         }
+        self.check_clone_source(found, req)?;
         self.check_room(found, req)?;
         let volume = &found.location.volume;
         found
@@ -122,6 +123,9 @@ impl Ops<'_> {
                 State::Deleting => return req.adopt(record),
                 State::Creating => {}
             }
+            if record.clone_of.is_some() {
+                return self.finish_clone(found, req, record);
+            }
             self.make_image(found, &record)?;
             let ready = Record {
                 state: State::Ready,
@@ -141,7 +145,7 @@ impl Ops<'_> {
         })
     }
 
-    fn make_image(&self, found: &Found, record: &Record) -> Result<(), OpsError> {
+    pub(super) fn make_image(&self, found: &Found, record: &Record) -> Result<(), OpsError> {
         let grown = found
             .store
             .grow(

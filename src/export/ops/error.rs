@@ -166,6 +166,24 @@ pub enum OpsError {
     },
     #[error("export {name} kept changing while this command ran: run it again")]
     Raced { name: String },
+    #[error("no export {from} on {volume} to clone from")]
+    SourceNotFound { from: String, volume: String },
+    #[error(
+        "export {from} is {state}, not ready: only a ready export can be cloned \
+         (finish its command first)"
+    )]
+    SourceNotReady { from: String, state: String },
+    #[error(
+        "export {from} has initiators logged in ({}): one could be writing, so a copy \
+         would be torn; log them out (stop what uses the disk) and clone again",
+        .sessions.join(", ")
+    )]
+    SourceInUse { from: String, sessions: Vec<String> },
+    #[error(
+        "export {from} is {size} bytes: a clone of it needs at least that much \
+         (asked {asked})"
+    )]
+    CloneTooSmall { from: String, size: u64, asked: u64 },
     #[error("cannot read random bytes from /dev/urandom")]
     Random(#[source] std::io::Error),
     #[error("stopped after step {0:?} (test hook)")]

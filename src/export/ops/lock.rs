@@ -69,6 +69,15 @@ pub(crate) struct Held<'a> {
     path: String,
 }
 
+impl Held<'_> {
+    /// Says again that the holder is alive (a new time taken), so that a command that
+    /// holds the lock longer than [`STALE_AFTER`] (the copy of a clone) keeps it.
+    pub(crate) fn refresh(&self) -> Result<(), StoreError> {
+        let me = serde_json::to_vec(&Holder::me()).unwrap_or_default();
+        self.store.replace(&self.path, &me, layout::RECORD_MODE)
+    }
+}
+
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         // A lock left behind is taken over by the next command (see the module).

@@ -15,6 +15,7 @@
 //! For tests, `Ops::stop_after` (feature `test-utils`) ends a command right after a
 //! named [`Step`] with nothing cleaned up, as a `kill -9` there would.
 
+mod clone;
 mod create;
 mod delete;
 mod error;
@@ -53,6 +54,8 @@ pub enum Step {
     CreateImageMade,
     /// create: the record says `ready`.
     CreateReady,
+    /// create of a clone: the first chunk holding data is copied (more may follow).
+    CloneChunkCopied,
     /// resize: the image has the new size.
     ResizeImageGrown,
     /// resize: the record has the new size.
@@ -67,10 +70,11 @@ pub enum Step {
 
 impl Step {
     /// Every step, in the order the commands take them.
-    pub const ALL: [Step; 8] = [
+    pub const ALL: [Step; 9] = [
         Step::CreateRecordPublished,
         Step::CreateImageMade,
         Step::CreateReady,
+        Step::CloneChunkCopied,
         Step::ResizeImageGrown,
         Step::ResizeRecordUpdated,
         Step::DeleteMarked,

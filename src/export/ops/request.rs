@@ -4,6 +4,7 @@
 use super::{Difference, OpsError};
 use crate::export::layout;
 use crate::export::location::ExportLocation;
+use crate::export::name::ExportName;
 use crate::export::random;
 use crate::export::record::{
     BLOCK_SIZE, ChapPair, ChapRecord, DEFAULT_CMD_TIME_OUT, DEFAULT_HW_MAX_SECTORS,
@@ -73,6 +74,9 @@ pub struct CreateRequest {
     /// existing export only when it has these very credentials.
     pub credentials: Option<ChapRecord>,
     pub hw_max_sectors: u32,
+    /// An export of the same volume whose image the new one starts as a copy of
+    /// (`--clone-from`): it must be `ready`, no larger than `size`, and nobody logged in.
+    pub clone_from: Option<ExportName>,
 }
 
 impl CreateRequest {
@@ -87,6 +91,7 @@ impl CreateRequest {
             chap: ChapMode::None,
             credentials: None,
             hw_max_sectors: DEFAULT_HW_MAX_SECTORS,
+            clone_from: None,
         }
     }
 
@@ -175,6 +180,10 @@ impl CreateRequest {
                 why,
             ));
         }
+        if self.clone_from.as_ref() == Some(&self.location.name) {
+            let why = "an export cannot be a clone of itself";
+            return Err(OpsError::input("--clone-from", &self.location.name, why));
+        }
         self.check_credentials()?;
         self.check_config_string()
     }
@@ -253,6 +262,7 @@ impl CreateRequest {
             hw_max_sectors: self.hw_max_sectors,
             cmd_time_out: DEFAULT_CMD_TIME_OUT,
             generation: 1,
+            clone_of: self.clone_from.as_ref().map(ToString::to_string),
         };
         record.validate().map_err(|e| match e {
             RecordError::Field { field, reason } => OpsError::input("record field", field, reason),
@@ -302,6 +312,12 @@ impl CreateRequest {
             "hw_max_sectors",
             hw(existing.hw_max_sectors),
             hw(self.hw_max_sectors),
+        );
+        let source = |s: Option<&str>| s.unwrap_or("none").to_owned();
+        compare(
+            "clone_of",
+            source(existing.clone_of.as_deref()),
+            source(self.clone_from.as_ref().map(ExportName::as_str)),
         );
         if let Some(given) = &self.credentials {
             found.extend(credential_differences(existing.chap.as_ref(), given));

@@ -27,6 +27,7 @@ pub(crate) fn sample() -> Record {
         hw_max_sectors: DEFAULT_HW_MAX_SECTORS,
         cmd_time_out: DEFAULT_CMD_TIME_OUT,
         generation: 1,
+        clone_of: None,
     }
 }
 
@@ -143,4 +144,26 @@ fn a_config_string_too_long_for_the_kernel_is_refused() {
     r.servers = (0..40).map(|i| format!("server-number-{i}")).collect();
     let err = r.validate().unwrap_err();
     assert!(err.to_string().contains("image"), "{err}");
+}
+
+#[test]
+fn the_source_of_a_clone_is_kept_only_when_there_is_one() {
+    let plain = sample();
+    let json = String::from_utf8(plain.to_json()).unwrap();
+    // A record written before clones existed has no such field, and reads as no source.
+    assert!(!json.contains("clone_of"), "{json}");
+    assert_eq!(Record::from_json(json.as_bytes()).unwrap().clone_of, None);
+    let clone = Record {
+        clone_of: Some("golden".into()),
+        ..sample()
+    };
+    assert_eq!(Record::from_json(&clone.to_json()).unwrap(), clone);
+    for (bad, said) in [("disk1", "clone of itself"), ("Bad Name", "clone_of")] {
+        let r = Record {
+            clone_of: Some(bad.into()),
+            ..sample()
+        };
+        let err = Record::from_json(&r.to_json()).unwrap_err().to_string();
+        assert!(err.contains(said), "{err}");
+    }
 }

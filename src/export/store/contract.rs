@@ -18,6 +18,7 @@ pub fn all(store: Arc<dyn MetaStore>, tag: &str) {
     missing_files_are_none_and_removing_twice_is_false(&*store, tag);
     images_grow_sparse_or_allocated_and_never_shrink(&*store, tag);
     young_temporary_files_are_kept(&*store, tag);
+    images_are_read_and_written_at_offsets(&*store, tag);
 }
 
 fn record(tag: &str) -> String {
@@ -136,4 +137,26 @@ pub fn young_temporary_files_are_kept(store: &dyn MetaStore, tag: &str) {
         .unwrap();
     assert_eq!(store.size_of(&young).unwrap(), Some(13));
     assert!(store.remove(&young).unwrap());
+}
+
+pub fn images_are_read_and_written_at_offsets(store: &dyn MetaStore, tag: &str) {
+    let img = format!("{}/contract-{tag}-io.img", layout::IMAGES);
+    let missing = store.open_image(&img).map(drop);
+    assert!(
+        matches!(&missing, Err(e) if e.errno() == Some(libc::ENOENT)),
+        "{missing:?}"
+    );
+    store.grow(&img, 1 << 20, false, 0o600).unwrap();
+    let file = store.open_image(&img).unwrap();
+    file.write_all_at(b"pattern", 4096).unwrap();
+    file.sync().unwrap();
+    let mut buf = [0xffu8; 16];
+    let n = file.read_at(&mut buf, 4090).unwrap();
+    assert!(n > 0, "read {n}");
+    let mut want = [0u8; 16];
+    want[6..13].copy_from_slice(b"pattern");
+    assert_eq!(&buf[..n], &want[..n]);
+    assert_eq!(file.read_at(&mut buf, 1 << 20).unwrap(), 0, "at the end");
+    drop(file);
+    assert!(store.remove(&img).unwrap());
 }

@@ -6,7 +6,7 @@
 //! to all but one of any number of linkers of a name, on one client or many); the
 //! replace is `rename`. A temporary file is written whole and `fsync`ed before either.
 
-use super::{Grown, MetaStore, StoreError, StoreOpener, is_leftover, tmp_name};
+use super::{Grown, ImageFile, MetaStore, StoreError, StoreOpener, is_leftover, tmp_name};
 use crate::export::layout;
 use crate::export::location::VolumeAddr;
 use crate::glfs::gfapi::{GfapiError, Preallocation, SMALL_FILE_MAX, SyncFile};
@@ -183,6 +183,35 @@ impl MetaStore for GlfsStore {
             }
         }
         Ok(removed)
+    }
+
+    fn open_image(&self, path: &str) -> Result<Box<dyn ImageFile + '_>, StoreError> {
+        let file = self.volume.open_file(path).map_err(failed("open", path))?;
+        Ok(Box::new(GlfsImage { file }))
+    }
+}
+
+/// An image of a [`GlfsStore`], opened.
+#[derive(Debug)]
+struct GlfsImage<'vol> {
+    file: SyncFile<'vol>,
+}
+
+impl ImageFile for GlfsImage<'_> {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, StoreError> {
+        let path = self.file.path();
+        self.file.read_at(buf, offset).map_err(failed("read", path))
+    }
+
+    fn write_all_at(&self, data: &[u8], offset: u64) -> Result<(), StoreError> {
+        let path = self.file.path();
+        self.file
+            .write_all_at(data, offset)
+            .map_err(failed("write", path))
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.file.fsync().map_err(failed("fsync", self.file.path()))
     }
 }
 

@@ -1,6 +1,8 @@
 //! [`MetaStore`] on a local directory standing for the volume's root.
 
-use super::{Grown, MAX_META_FILE, MetaStore, StoreError, StoreOpener, is_leftover, tmp_name};
+use super::{
+    Grown, ImageFile, MAX_META_FILE, MetaStore, StoreError, StoreOpener, is_leftover, tmp_name,
+};
 use crate::export::layout;
 use crate::export::location::VolumeAddr;
 use std::fs::{self, File, OpenOptions};
@@ -217,6 +219,50 @@ impl MetaStore for LocalStore {
             }
         }
         Ok(removed)
+    }
+
+    fn open_image(&self, path: &str) -> Result<Box<dyn ImageFile + '_>, StoreError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(self.local(path))
+            .map_err(|e| StoreError::io("open", path, e))?;
+        Ok(Box::new(LocalImage {
+            file,
+            path: path.to_owned(),
+        }))
+    }
+}
+
+/// An image of a [`LocalStore`], opened.
+#[derive(Debug)]
+struct LocalImage {
+    file: File,
+    path: String,
+}
+
+impl ImageFile for LocalImage {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, StoreError> {
+        use std::os::unix::fs::FileExt;
+        loop {
+            match self.file.read_at(buf, offset) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => return other.map_err(|e| StoreError::io("read", &self.path, e)),
+            }
+        }
+    }
+
+    fn write_all_at(&self, data: &[u8], offset: u64) -> Result<(), StoreError> {
+        use std::os::unix::fs::FileExt;
+        self.file
+            .write_all_at(data, offset)
+            .map_err(|e| StoreError::io("write", &self.path, e))
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.file
+            .sync_all()
+            .map_err(|e| StoreError::io("sync", &self.path, e))
     }
 }
 

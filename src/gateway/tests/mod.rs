@@ -42,6 +42,7 @@ pub(crate) fn record(name: &str, gateways: &[&str]) -> Record {
         hw_max_sectors: 1024,
         cmd_time_out: 130,
         generation: 1,
+        clone_of: None,
     }
 }
 
@@ -158,6 +159,13 @@ impl MetaStore for FlakyStore {
     fn sweep_tmp(&self, age: Duration) -> Result<usize, StoreError> {
         self.check()?;
         self.inner.sweep_tmp(age)
+    }
+    fn open_image(
+        &self,
+        path: &str,
+    ) -> Result<Box<dyn crate::export::store::ImageFile + '_>, StoreError> {
+        self.check()?;
+        self.inner.open_image(path)
     }
 }
 

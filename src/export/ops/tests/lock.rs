@@ -85,3 +85,23 @@ fn a_lock_released_while_waiting_lets_the_command_through() {
     });
     assert_eq!(record_on(&fx, "disk1").unwrap().size, 8 * MIB);
 }
+
+/// A long command (a clone's copy) says it is alive: its lock's time moves on, so it
+/// never looks stale to another host.
+#[test]
+fn a_refreshed_lock_is_held_with_a_new_time() {
+    let fx = Fixture::new();
+    fx.ops(&Quiet).create(&request("disk1")).unwrap();
+    let ops = fx.ops(&Quiet);
+    let found = ops.locate(&at("disk1")).unwrap();
+    let held = ops.lock(&found).unwrap();
+    let old = holder_json(&this_host(), std::process::id(), unix_now() - 50);
+    fx.store().replace(LOCK, &old, 0o600).unwrap();
+    held.refresh().unwrap();
+    let now: serde_json::Value =
+        serde_json::from_slice(&fx.store().read(LOCK).unwrap().unwrap()).unwrap();
+    assert!(now["taken"].as_u64().unwrap() + 5 >= unix_now(), "{now}");
+    assert_eq!(now["pid"].as_u64(), Some(u64::from(std::process::id())));
+    drop(held);
+    assert_eq!(fx.store().read(LOCK).unwrap(), None, "released");
+}

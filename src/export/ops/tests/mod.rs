@@ -1,5 +1,6 @@
 //! The export commands over [`LocalStore`]s: behaviour, bad input, crash points, races.
 
+mod clone;
 mod crash;
 mod create;
 mod credentials;
