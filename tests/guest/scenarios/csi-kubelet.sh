@@ -144,7 +144,7 @@ csi_ok publish publish --volume "$v" --staging "$STAGING" --target "$TARGET"
 gt_info "ok: $TARGET is $dev"
 
 gt_step "fio write and verify on the published filesystem; files with checksums"
-fio --name=keep --directory="$TARGET" --size=64M --bs=64k --rw=randwrite --direct=1 \
+fio --name=keep --directory="$TARGET" --size=32M --bs=64k --rw=randwrite --direct=1 \
     --ioengine=libaio --iodepth=8 --verify=crc32c --do_verify=1 --verify_fatal=1 \
     --output-format=json --output="$R/fio-keep.json" || gt_fail "fio keep failed"
 grep -q '"error" : 0' "$R/fio-keep.json" || gt_fail "fio keep reported an error"
@@ -153,7 +153,7 @@ for i in $(seq 1 8); do
 done
 (cd "$TARGET" && sha256sum file*.bin keep.*) >"$R/files.sha256"
 sync
-gt_info "ok: fio wrote and verified 64 MiB; $(wc -l <"$R/files.sha256") files with checksums"
+gt_info "ok: fio wrote and verified 32 MiB; $(wc -l <"$R/files.sha256") files with checksums"
 
 gt_step "ControllerExpandVolume + NodeExpandVolume to 768 MiB while fio writes and verifies"
 before=$(df -B1 --output=size "$TARGET" | tail -1)
@@ -203,7 +203,7 @@ csi_ok publish2 publish --volume "$v" --staging "$STAGING" --target "$TARGET"
 dev=$(disk_of "$wwid") || gt_fail "no disk with WWID $wwid after the restart"
 [[ $(blockdev --getsize64 "$dev") == $((768 << 20)) ]] || gt_fail "the disk has another size after the restart"
 (cd "$TARGET" && sha256sum --quiet -c "$R/files.sha256") || gt_fail "checksums differ after the restart"
-fio --name=keep --directory="$TARGET" --size=64M --bs=64k --rw=randwrite --direct=1 \
+fio --name=keep --directory="$TARGET" --size=32M --bs=64k --rw=randwrite --direct=1 \
     --ioengine=libaio --iodepth=8 --verify=crc32c --verify_only --verify_fatal=1 \
     --output-format=json --output="$R/fio-keep-verify.json" || gt_fail "fio verify-only pass failed"
 grep -q '"error" : 0' "$R/fio-keep-verify.json" || gt_fail "fio verify-only pass reported an error"
