@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::exports::{gateway, unique};
 use common::gluster::{HOST, require_started, test_options};
 use gluster_tcmu::export::ops::{ExportRef, Ops, Quiet, Waits};
 use gluster_tcmu::export::report::{
@@ -59,19 +60,6 @@ fn store(volume: &str) -> Arc<dyn MetaStore> {
     let store = opener().open(&addr(volume)).unwrap();
     stores.insert(volume.to_owned(), store.clone());
     store
-}
-
-/// A name no other test run uses.
-fn unique(what: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    format!("t-{what}-{}-{n}", std::process::id())
-}
-
-/// A gateway portal no real gateway has.
-fn gateway() -> String {
-    format!("127.0.0.1:{}", 20000 + std::process::id() % 20000)
 }
 
 /// An export of the test's own, deleted (forced) when dropped.

@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::exports::{gateway, unique};
 use common::gluster::{HOST, mute_server, require_started, test_options};
 use gluster_tcmu::export::store::contract;
 use gluster_tcmu::export::{
@@ -60,20 +61,6 @@ fn try_store(volume: &str) -> Result<Arc<dyn MetaStore>, StoreError> {
     let store = GlfsVolumes::new(test_options().connect).open(&addr)?;
     stores.insert(volume.to_owned(), store.clone());
     Ok(store)
-}
-
-/// A name no other test run uses.
-fn unique(what: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    format!("t-{what}-{}-{n}", std::process::id())
-}
-
-/// A gateway portal no real gateway has, so no gateway run by another test serves our
-/// exports (and a delete never waits for one).
-fn gateway() -> String {
-    format!("127.0.0.1:{}", 20000 + std::process::id() % 20000)
 }
 
 /// A settings file: the connect deadline, and gfapi's log in a directory of its own.

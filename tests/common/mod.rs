@@ -2,6 +2,7 @@
 //! fake kernel, and a backstore that finishes requests out of order.
 #![allow(dead_code)]
 
+pub mod exports;
 pub mod gluster;
 
 pub mod model;

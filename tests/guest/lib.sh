@@ -52,6 +52,21 @@ gt_wait() {
     done
     gt_fail "timed out after ${limit}s waiting for: $what"
 }
+# gt_settle MIN MAX COMMAND...: waits until COMMAND's output has not changed for 15 s and at
+# least MIN seconds have passed (fd and thread counts while gfapi finishes idle connections);
+# fails after MAX seconds.
+gt_settle() {
+    local min=$1 max=$2 last now start=$SECONDS changed=$SECONDS
+    shift 2
+    last=$("$@")
+    while ((SECONDS - start < min || SECONDS - changed < 15)); do
+        ((SECONDS - start > max)) && gt_fail "still moving after $max s: $last"
+        sleep 5
+        now=$("$@")
+        [[ $now != "$last" ]] && changed=$SECONDS
+        last=$now
+    done
+}
 # gt_tcli CMD...: one targetcli command (each call is a Python start, 1-2 s under TCG).
 gt_tcli() { targetcli "$@"; }
 # gt_tcli_batch: targetcli commands on stdin, one per line, run in one targetcli process.

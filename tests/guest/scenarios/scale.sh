@@ -27,19 +27,9 @@ record() { # PHASE
     echo "$row" >>"$tsv"
     gt_info "$(tr '\t' ' ' <<<"$row")"
 }
-# settle: the counts have not moved for 15 s, and at least 45 s passed (CheckConfig's kept
-# connection, 30 s, then glfs_fini).
-settle() {
-    local last now start=$SECONDS changed=$SECONDS
-    last=$(counts)
-    while ((SECONDS - start < 45 || SECONDS - changed < 15)); do
-        ((SECONDS - start > 240)) && gt_fail "fds and threads still moving after 240 s: $last"
-        sleep 5
-        now=$(counts)
-        [[ $now != "$last" ]] && changed=$SECONDS
-        last=$now
-    done
-}
+# settle: fds and threads still for 15 s, and at least 45 s (CheckConfig's kept connection,
+# 30 s, then glfs_fini).
+settle() { gt_settle 45 240 counts; }
 printf 'phase\tthreads\tfds\tVmRSS_MiB\tRssAnon_MiB\tRssFile_MiB\tRssShmem_MiB\tthread_names\n' >"$tsv"
 
 gt_step "warm-up: one user:glfs LUN created and deleted (gfapi keeps a few process-wide threads)"
