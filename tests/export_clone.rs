@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::exports::{gateway, unique};
+use common::exports::{ExportCli, gateway, unique};
 use common::gluster::{HOST, require_started, test_options};
 use gluster_tcmu::export::ops::{ExportRef, Ops, Quiet, Waits};
 use gluster_tcmu::export::report::{
@@ -19,7 +19,6 @@ use gluster_tcmu::export::{
 };
 use std::collections::HashMap;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Output};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -133,45 +132,6 @@ fn short_waits() -> Waits {
     }
 }
 
-/// `gluster-tcmu export ARGS` with a settings file of its own, talking to no daemon.
-struct Cli {
-    dir: tempfile::TempDir,
-}
-
-impl Cli {
-    fn new() -> Cli {
-        let dir = tempfile::tempdir().unwrap();
-        let toml = format!(
-            "[glfs]\nconnect_timeout_secs = 20\nlog_dir = \"{}\"\n",
-            dir.path().display()
-        );
-        std::fs::write(dir.path().join("settings.toml"), toml).unwrap();
-        Cli { dir }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gluster-tcmu"));
-        cmd.arg("export").args(args);
-        cmd.arg("--config")
-            .arg(self.dir.path().join("settings.toml"));
-        cmd.arg("--wait").arg("0");
-        cmd.arg("--control-socket")
-            .arg(self.dir.path().join("none.sock"));
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("gluster-tcmu runs")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{args:?}: {err}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
 /// `create LOCATION --size SIZE --gateway GW [--clone-from SOURCE]`.
 fn create_args<'a>(e: &'a str, size: &'a str, gw: &'a str, from: Option<&'a str>) -> Vec<&'a str> {
     let mut args = vec!["create", e, "--size", size, "--gateway", gw];
@@ -181,7 +141,7 @@ fn create_args<'a>(e: &'a str, size: &'a str, gw: &'a str, from: Option<&'a str>
 
 /// A ready 12 MiB export holding a pattern in its first and third 4 MiB (the second
 /// never written, a hole); its bytes.
-fn source(cli: &Cli, e: &Export, gw: &str) -> Vec<u8> {
+fn source(cli: &ExportCli, e: &Export, gw: &str) -> Vec<u8> {
     cli.ok(&create_args(&e.location(), "12M", gw, None));
     let store = store(&e.volume);
     let file = store.open_image(&layout::image(&e.name)).unwrap();
@@ -212,7 +172,7 @@ fn allocated_per_copy(volume: &str, name: &ExportName, copies: u64) -> u64 {
 #[test]
 fn a_clone_holds_the_sources_bytes_as_sparse_with_a_zero_tail() {
     let _steady = steady_volumes();
-    let cli = Cli::new();
+    let cli = ExportCli::daemonless(20);
     let gw = gateway();
     for (volume, copies) in [("gt1", 1), ("gt3", 3)] {
         let src = Export::on(volume, "clone-src");
@@ -248,7 +208,7 @@ fn a_clone_holds_the_sources_bytes_as_sparse_with_a_zero_tail() {
 #[test]
 fn a_clone_killed_during_the_copy_and_run_again_is_identical() {
     let _steady = steady_volumes();
-    let cli = Cli::new();
+    let cli = ExportCli::daemonless(20);
     let gw = gateway();
     let src = Export::on("gt3", "kill-src");
     let bytes = source(&cli, &src, &gw);
@@ -273,7 +233,7 @@ fn a_clone_killed_during_the_copy_and_run_again_is_identical() {
 #[test]
 fn a_source_with_an_initiator_logged_in_is_refused_and_nothing_is_left() {
     let _steady = steady_volumes();
-    let cli = Cli::new();
+    let cli = ExportCli::daemonless(20);
     let gw = gateway();
     let src = Export::on("gt1", "busy-src");
     source(&cli, &src, &gw);
@@ -320,7 +280,7 @@ fn a_source_with_an_initiator_logged_in_is_refused_and_nothing_is_left() {
 #[ignore = "a measurement, not a check"]
 fn copy_speed() {
     let _steady = steady_volumes();
-    let cli = Cli::new();
+    let cli = ExportCli::daemonless(20);
     let gw = gateway();
     let src = Export::on("gt1", "speed-src");
     cli.ok(&create_args(&src.location(), "64M", &gw, None));

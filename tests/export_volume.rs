@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::exports::{gateway, unique};
+use common::exports::{ExportCli, gateway, text, unique};
 use common::gluster::{HOST, mute_server, require_started, test_options};
 use gluster_tcmu::export::store::contract;
 use gluster_tcmu::export::{
@@ -63,64 +63,6 @@ fn try_store(volume: &str) -> Result<Arc<dyn MetaStore>, StoreError> {
     Ok(store)
 }
 
-/// A settings file: the connect deadline, and gfapi's log in a directory of its own.
-struct Settings {
-    dir: tempfile::TempDir,
-}
-
-impl Settings {
-    fn with_deadline(secs: u64) -> Settings {
-        let dir = tempfile::tempdir().unwrap();
-        let toml = format!(
-            "[glfs]\nconnect_timeout_secs = {secs}\nlog_dir = \"{}\"\n",
-            dir.path().display()
-        );
-        std::fs::write(dir.path().join("settings.toml"), toml).unwrap();
-        Settings { dir }
-    }
-
-    /// `gluster-tcmu export ARGS --config FILE`.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gluster-tcmu"));
-        cmd.arg("export").args(args);
-        cmd.arg("--config")
-            .arg(self.dir.path().join("settings.toml"));
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("gluster-tcmu runs")
-    }
-
-    /// Runs a command that must succeed; its stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
-        text(&out.stdout)
-    }
-
-    /// Runs a command that must fail with status 1; its stderr.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{args:?}: {}",
-            text(&out.stdout)
-        );
-        text(&out.stderr)
-    }
-
-    /// A control socket where no daemon listens.
-    fn no_daemon(&self) -> String {
-        self.dir.path().join("none.sock").display().to_string()
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// An export of the test's own, deleted (forced) when dropped, whatever happened.
 struct Export {
     location: String,
@@ -152,7 +94,7 @@ impl Export {
 
 impl Drop for Export {
     fn drop(&mut self) {
-        let settings = Settings::with_deadline(10);
+        let settings = ExportCli::with_deadline(10);
         let none = settings.no_daemon();
         let args = ["delete", &self.location, "--force", "--wait", "0"];
         let out = settings.run(&[&args[..], &["--control-socket", &none]].concat());
@@ -189,7 +131,7 @@ fn the_gfapi_store_keeps_the_store_contract_on_gt1_and_gt3() {
 #[test]
 fn the_commands_work_end_to_end() {
     let _steady = steady_volumes();
-    let s = Settings::with_deadline(10);
+    let s = ExportCli::with_deadline(10);
     let e = Export::on("gt3", "e2e");
     let (gw, none) = (gateway(), s.no_daemon());
     let started = Instant::now();
@@ -335,7 +277,7 @@ fn yaml(secret: &str) -> String {
 }
 
 /// `export create LOCATION --size SIZE --gateway GW ARGS...`, started, not waited for.
-fn spawn_create(s: &Settings, location: &str, size: &str, args: &[&str]) -> std::process::Child {
+fn spawn_create(s: &ExportCli, location: &str, size: &str, args: &[&str]) -> std::process::Child {
     let none = s.no_daemon();
     s.command(&["create", location, "--size", size, "--gateway", &gateway()])
         .args(args)
@@ -350,7 +292,7 @@ fn spawn_create(s: &Settings, location: &str, size: &str, args: &[&str]) -> std:
 #[test]
 fn two_processes_creating_one_name_make_one_export() {
     let _steady = steady_volumes();
-    let s = Settings::with_deadline(10);
+    let s = ExportCli::with_deadline(10);
     for round in 0..3 {
         let e = Export::on("gt3", &format!("race{round}"));
         let args = ["--chap", "--json"];
@@ -383,7 +325,7 @@ fn two_processes_creating_one_name_make_one_export() {
 fn a_killed_command_run_again_finishes_its_work() {
     let _steady = steady_volumes();
     use std::os::unix::process::ExitStatusExt;
-    let s = Settings::with_deadline(10);
+    let s = ExportCli::with_deadline(10);
     let none = s.no_daemon();
     let gw = gateway();
     let killed_after_step = |step: &str, args: &[&str]| {
@@ -466,7 +408,7 @@ fn a_killed_command_run_again_finishes_its_work() {
 #[test]
 fn a_command_killed_at_any_moment_is_finished_by_running_it_again() {
     let _steady = steady_volumes();
-    let s = Settings::with_deadline(10);
+    let s = ExportCli::with_deadline(10);
     let none = s.no_daemon();
     let gw = gateway();
     for round in 0..8u64 {
@@ -512,7 +454,7 @@ fn kill_after(mut cmd: Command, delay: Duration) {
 #[test]
 fn an_unreachable_or_unknown_volume_fails_in_bounded_time() {
     let _steady = steady_volumes();
-    let s = Settings::with_deadline(3);
+    let s = ExportCli::with_deadline(3);
     let gw = gateway();
     let create = |location: &str| {
         let none = s.no_daemon();
@@ -566,7 +508,7 @@ fn an_unreachable_or_unknown_volume_fails_in_bounded_time() {
 #[test]
 fn a_corrupt_record_is_listed_by_name_beside_the_others() {
     let _steady = steady_volumes();
-    let s = Settings::with_deadline(10);
+    let s = ExportCli::with_deadline(10);
     let none = s.no_daemon();
     let good = Export::on("gt1", "good");
     s.ok(&[
