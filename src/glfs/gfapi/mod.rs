@@ -15,7 +15,8 @@
 //!   gfapi reads into stays owned until its callback has fired. Its eventfd, a
 //!   [`Wakeup`], is also what a volume's feed rings after a volfile change.
 //!
-//! Inside, each module uses only those before it: `sys` and `error`; `wakeup`; `volume`;
+//! Inside, each module uses only those before it: `sys` and `error`; `wakeup` and
+//! `shard_quiet` (when a connection that removed a name may be finished); `volume`;
 //! `fd`; `stat`, `dir` and `sync_file`; `paths`; `file`; `lock` (the image lock that
 //! fences a gateway); `mailbox`; and `callback`
 //! (submission and gfapi's completion callback) on top.
@@ -33,6 +34,7 @@ mod file;
 mod lock;
 mod mailbox;
 mod paths;
+mod shard_quiet;
 mod stat;
 mod sync_file;
 mod sys;

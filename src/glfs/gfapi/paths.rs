@@ -76,6 +76,7 @@ impl Volume {
 
     /// Removes the file `path` (`unlink`). Files open on it stay readable until closed.
     pub fn unlink(&self, path: &str) -> Result<(), GfapiError> {
+        self.name_changed();
         // SAFETY: the volume is connected; p is valid for the call's duration.
         self.on_path("remove", path, |p| unsafe {
             sys::glfs_unlink(self.raw(), p.as_ptr())
@@ -112,6 +113,7 @@ impl Volume {
 
     /// Renames `from` to `to`, atomically replacing a file `to`.
     pub fn rename(&self, from: &str, to: &str) -> Result<(), GfapiError> {
+        self.name_changed();
         // SAFETY: the volume is connected; f and t are valid for the call's duration.
         self.on_paths("rename", from, to, |f, t| unsafe {
             sys::glfs_rename(self.raw(), f.as_ptr(), t.as_ptr())

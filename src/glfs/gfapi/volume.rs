@@ -2,6 +2,7 @@
 //! which files are opened on. Finished on a background thread.
 
 use super::error::{GfapiError, cstring, last_errno};
+use super::shard_quiet::NameChanges;
 use super::sys;
 use super::wakeup::Wakeup;
 use std::fmt;
@@ -49,6 +50,8 @@ pub struct Volume {
     /// Where the graph came from, and its generation there.
     feed: Arc<dyn VolfileFeed>,
     generation: u64,
+    /// Its last unlink or rename, which decides when `glfs_fini` is safe.
+    name_changes: NameChanges,
 }
 
 // SAFETY: gfapi allows concurrent calls on one glfs_t from any thread; Volume exposes
@@ -105,6 +108,7 @@ impl Volume {
             servers: spec.servers,
             feed: spec.feed,
             generation: spec.generation,
+            name_changes: NameChanges::default(),
         })
     }
 
@@ -200,6 +204,12 @@ impl Volume {
     }
 
     /// The raw connection, for the sibling modules' gfapi calls.
+    /// Notes an unlink or rename about to be made: it delays this connection's
+    /// `glfs_fini` past the shard translator's work it wakes ([`super::shard_quiet`]).
+    pub(super) fn name_changed(&self) {
+        self.name_changes.record();
+    }
+
     pub(super) fn raw(&self) -> *mut sys::glfs_t {
         self.fs.0.as_ptr()
     }
@@ -250,14 +260,17 @@ impl Drop for Volume {
     fn drop(&mut self) {
         let fs = Fs(self.fs.0);
         let name = std::mem::take(&mut self.name);
+        let delay = self.name_changes.fini_delay();
         let fini = move || {
             let fs = fs;
+            std::thread::sleep(delay);
             // SAFETY: this Volume owned the glfs_t and is gone; no GlfsFile refers to
             // it (each holds an Arc<Volume>), so nothing else can use the pointer.
             unsafe { sys::glfs_fini(fs.0.as_ptr()) };
             tracing::debug!(volume = %name, "gfapi connection finished");
         };
-        // glfs_fini takes seconds: never on the caller's thread. If no thread can be
+        // glfs_fini takes seconds (and, after an unlink or rename, waits first for
+        // the shard translator, see shard_quiet): never on the caller's thread. If no thread can be
         // started, the connection is leaked rather than blocking the data path.
         if let Err(e) = std::thread::Builder::new()
             .name("glfs-fini".into())
