@@ -3,7 +3,7 @@
 use crate::export::{ChapRecord, Record};
 use crate::lio::{
     Access, BackstoreName, Chap, ChapSecret, ChapUser, DevConfig, ExportLun, InitiatorName,
-    NameError, SpecError, TargetIqn, UnitSerial,
+    NameError, PortGroups, SpecError, TargetIqn, UnitSerial,
 };
 use std::net::SocketAddr;
 
@@ -51,6 +51,20 @@ pub fn export_lun(record: &Record, portal: SocketAddr) -> Result<ExportLun, LunE
         portals: vec![portal],
         access: access(&record.initiators)?,
         chap: chap(record.chap.as_ref())?,
+        alua: port_groups(&record.gateways, portal),
+    })
+}
+
+/// One target port group per gateway when there are several (multipath HA), this
+/// gateway's by its place in the record's list, so every gateway numbers them alike.
+fn port_groups(gateways: &[SocketAddr], portal: SocketAddr) -> Option<PortGroups> {
+    if gateways.len() < 2 {
+        return None;
+    }
+    let local = gateways.iter().position(|g| *g == portal)?;
+    Some(PortGroups {
+        local: u16::try_from(local + 1).ok()?,
+        gateways: u16::try_from(gateways.len()).ok()?,
     })
 }
 

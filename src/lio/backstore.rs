@@ -197,6 +197,9 @@ pub(super) fn remove<F: ConfigFs>(
 ) -> Result<(), LioError> {
     let dir = ctx.layout.device(h, name);
     if ctx.exists(&dir) {
+        // Groups made in the object must go first: the kernel refuses to remove a
+        // directory holding directories a user made.
+        super::alua::remove_groups(ctx, &dir, 0)?;
         ctx.rmdir(&dir).map_err(|e| in_use(e, &dir))?;
     }
     let hba = ctx.layout.hba(h);

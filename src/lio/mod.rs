@@ -39,6 +39,7 @@
 #![forbid(unsafe_code)]
 
 mod acl;
+mod alua;
 mod backstore;
 mod error;
 #[cfg(any(test, feature = "test-utils"))]
@@ -61,7 +62,7 @@ pub use names::{
 };
 pub use spec::{
     Access, BLOCK_SIZE, CHAP_FIELD_MAX, CHAP_SECRET_MIN, Chap, ChapSecret, ChapUser,
-    DEV_CONFIG_MAX, DevConfig, ExportLun, LUN_MAX, SpecError,
+    DEV_CONFIG_MAX, DevConfig, ExportLun, GATEWAYS_MAX, LUN_MAX, PortGroups, SpecError,
 };
 pub use writer::{Lio, OwnedExport, SYSTEM_ROOT};
 

@@ -50,6 +50,10 @@ pub enum SpecError {
     },
     #[error("mutual CHAP: the target's secret must differ from the initiator's (RFC 3720 §8.2.1)")]
     SameChapSecret,
+    #[error(
+        "gateway {local} of {gateways}: target port groups need 2 to {GATEWAYS_MAX} gateways and this one among them"
+    )]
+    Gateways { local: u16, gateways: u16 },
 }
 
 /// Everything this gateway needs to export one image.
@@ -78,6 +82,44 @@ pub struct ExportLun {
     pub access: Access,
     /// Session authentication.
     pub chap: Chap,
+    /// Target port groups, when several gateways export the image (multipath HA).
+    pub alua: Option<PortGroups>,
+}
+
+/// Most gateways one export may have (target port group ids are 16-bit; a handful is
+/// what dm-multipath users run, this bounds the groups made on every gateway).
+pub const GATEWAYS_MAX: u16 = 16;
+
+/// One target port group per gateway of the export, the same on every gateway: group
+/// `gw<i>` with id `i` (1-based, in the export record's gateway order; id 0 is the
+/// kernel's default group), and this gateway's LUN in group `gw<local>`. The daemon
+/// reads them back from configfs and answers REPORT TARGET PORT GROUPS from them
+/// (docs/HA.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortGroups {
+    /// This gateway's group id.
+    pub local: u16,
+    /// How many gateways (groups) there are.
+    pub gateways: u16,
+}
+
+impl PortGroups {
+    /// The name of group `id`.
+    pub fn name(id: u16) -> String {
+        format!("gw{id}")
+    }
+
+    fn validate(self) -> Result<(), SpecError> {
+        let ok = (2..=GATEWAYS_MAX).contains(&self.gateways)
+            && (1..=self.gateways).contains(&self.local);
+        if ok {
+            return Ok(());
+        }
+        Err(SpecError::Gateways {
+            local: self.local,
+            gateways: self.gateways,
+        })
+    }
 }
 
 impl ExportLun {
@@ -95,6 +137,9 @@ impl ExportLun {
         check_portals(&self.portals)?;
         if let Access::Initiators(list) = &self.access {
             check_initiators(list)?;
+        }
+        if let Some(groups) = self.alua {
+            groups.validate()?;
         }
         self.chap.validate()
     }

@@ -26,6 +26,8 @@ pub(super) fn converge<F: ConfigFs>(
     portals(ctx, &tpg, &want.portals)?;
     let alias = layout::link_alias(want.name.as_str());
     lun(ctx, &tpg, want.lun, device, &alias)?;
+    let lun_dir = tpg.join("lun").join(layout::lun_dir(want.lun));
+    super::alua::converge(ctx, device, &lun_dir, want.alua)?;
     acl::converge(ctx, &tpg, want, &alias)?;
     stale_luns(ctx, &tpg, want.lun)?;
     access(ctx, &tpg, want)?;

@@ -23,7 +23,32 @@ fn a_record_becomes_its_lun_on_this_portal() {
     assert_eq!(lun.portals, [portal()], "only this gateway's portal");
     assert_eq!(lun.access, Access::Any, "no initiators listed: any");
     assert_eq!(lun.chap, Chap::None);
+    assert_eq!(
+        lun.alua,
+        Some(PortGroups {
+            local: 1,
+            gateways: 2
+        }),
+        "two gateways: one target port group each, this one first"
+    );
     lun.validate().unwrap();
+}
+
+#[test]
+fn port_groups_follow_the_records_gateway_order() {
+    let r = record(
+        "disk1",
+        &["10.0.0.2:3260", "10.0.0.3:3260", "10.0.0.1:3260"],
+    );
+    let lun = export_lun(&r, portal()).unwrap();
+    let groups = lun.alua.expect("three gateways");
+    assert_eq!((groups.local, groups.gateways), (3, 3));
+    let alone = record("disk1", &["10.0.0.1:3260"]);
+    assert_eq!(
+        export_lun(&alone, portal()).unwrap().alua,
+        None,
+        "one gateway: no groups"
+    );
 }
 
 #[test]

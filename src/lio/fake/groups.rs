@@ -8,6 +8,21 @@
 
 use std::path::{Component, Path};
 
+/// The group every LUN of a storage object is in until moved (not modelled as a
+/// directory: the writer never touches it).
+pub(super) const DEFAULT_ALUA_GROUP: &str = "default_tg_pt_gp";
+
+/// `alua_access_type` as the kernel shows the value written (0 to 3).
+pub(super) fn access_type_text(value: u64) -> Option<&'static str> {
+    Some(match value {
+        0 => "None",
+        1 => "Implicit",
+        2 => "Explicit",
+        3 => "Implicit and Explicit",
+        _ => return None,
+    })
+}
+
 /// An object the kernel creates on `mkdir`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Group {
@@ -19,6 +34,8 @@ pub(super) enum Group {
     Lun,
     Acl,
     MappedLun,
+    /// A target port group a user made in a storage object's `alua/`.
+    AluaGroup,
 }
 
 /// The components of `rel` (a path relative to the target root) as text.
@@ -42,6 +59,7 @@ pub(super) fn classify(rel: &Path) -> Option<Group> {
     match p.as_slice() {
         ["core", hba] if hba.contains('_') => Some(Group::Hba),
         ["core", _, _] => Some(Group::Device),
+        ["core", _, _, "alua", g] if *g != DEFAULT_ALUA_GROUP => Some(Group::AluaGroup),
         ["iscsi", iqn] if *iqn != "discovery_auth" => Some(Group::Target),
         ["iscsi", _, t] if tpg(t) => Some(Group::Tpg),
         ["iscsi", _, t, "np", _] if tpg(t) => Some(Group::Portal),
@@ -71,13 +89,20 @@ pub(super) fn files(group: Group) -> &'static [(&'static str, &'static str)] {
         ],
         Group::Acl => ACL_FILES,
         Group::MappedLun => &[("write_protect", "0\n")],
+        Group::AluaGroup => &[
+            ("tg_pt_gp_id", ""),
+            ("alua_access_state", "0\n"),
+            ("alua_access_type", "Implicit and Explicit\n"),
+            ("preferred", "0\n"),
+            ("members", ""),
+        ],
     }
 }
 
 /// Default groups (directories) the kernel adds, besides the parents of [`files`].
 pub(super) fn default_dirs(group: Group) -> &'static [&'static str] {
     match group {
-        Group::Hba | Group::Portal => &[],
+        Group::Hba | Group::Portal | Group::AluaGroup => &[],
         Group::Device => &["alua", "pr", "statistics", "attrib", "wwn"],
         Group::Target => &["fabric_statistics", "param"],
         Group::Tpg => &["lun", "np", "acls", "attrib", "auth", "param"],
@@ -142,7 +167,7 @@ const ACL_FILES: &[(&str, &str)] = &[
 pub(super) fn read_only(name: &str) -> bool {
     matches!(
         name,
-        "info" | "dynamic_sessions" | "hba_info" | "authenticate_target"
+        "info" | "dynamic_sessions" | "hba_info" | "authenticate_target" | "members"
     )
 }
 

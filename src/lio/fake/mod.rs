@@ -10,6 +10,7 @@
 //! command-timeout writes while the object is exported. Every change is recorded, and
 //! a failure can be injected into the next matching operation (a crash stand-in).
 
+mod alua;
 mod groups;
 
 use super::error::Op;
@@ -172,6 +173,12 @@ impl FakeConfigfs {
                 self.refuse_if_exported(&dev(2))?;
                 parse_u64(value)?;
                 fs::write(path, format!("{}\n", value.trim()))
+            }
+            ["core", _, _, "alua", _, "tg_pt_gp_id"] => alua::store_group_id(path, value),
+            ["core", _, _, "alua", _, "alua_access_type"] => alua::store_access_type(path, value),
+            ["iscsi", _, _, "lun", _, "alua_tg_pt_gp"] => {
+                let lun_dir = dev(1);
+                alua::store_lun_group(&alua::member_name(&p), &lun_dir, value)
             }
             ["iscsi", _, _, "acls", _, "auth", _] if value.len() >= 256 => Err(errno(libc::EINVAL)),
             ["iscsi", _, _, "auth", _] => {
@@ -348,6 +355,10 @@ impl ConfigFs for FakeConfigfs {
         self.injected(Op::Unlink, link)?;
         if !fs::symlink_metadata(link)?.file_type().is_symlink() {
             return Err(errno(libc::EPERM));
+        }
+        let dir = link.parent().unwrap_or(link);
+        if groups::classify(self.rel(dir)) == Some(Group::Lun) {
+            alua::forget_lun(&alua::member_name(&groups::parts(self.rel(dir))), dir);
         }
         fs::remove_file(link)?;
         self.record(Op::Unlink, link);

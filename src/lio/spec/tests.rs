@@ -13,6 +13,7 @@ fn export() -> ExportLun {
         portals: vec!["10.0.0.1:3260".parse().unwrap()],
         access: Access::Any,
         chap: Chap::None,
+        alua: None,
     }
 }
 
@@ -149,4 +150,20 @@ fn chap_fields_as_lio_stores_them() {
         ]
     );
     assert!(one_way.enabled() && !Chap::None.enabled());
+}
+
+#[test]
+fn port_groups_need_several_gateways_and_this_one_among_them() {
+    let with = |local, gateways| ExportLun {
+        alua: Some(PortGroups { local, gateways }),
+        ..export()
+    };
+    assert_eq!(with(1, 2).validate(), Ok(()));
+    assert_eq!(with(GATEWAYS_MAX, GATEWAYS_MAX).validate(), Ok(()));
+    for (local, gateways) in [(1, 1), (0, 2), (3, 2), (1, GATEWAYS_MAX + 1)] {
+        assert_eq!(
+            with(local, gateways).validate(),
+            Err(SpecError::Gateways { local, gateways })
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! The writer against [`FakeConfigfs`]: order, idempotence, convergence, ownership,
 //! crash recovery, secrets.
 
+mod alua;
 mod apply;
 mod auth;
 mod ownership;
@@ -117,6 +118,7 @@ pub(super) fn export(name: &str) -> ExportLun {
         portals: vec!["10.0.0.1:3260".parse().unwrap()],
         access: initiators(&[C1]),
         chap: Chap::None,
+        alua: None,
     }
 }
 
