@@ -35,7 +35,7 @@ pub(super) enum Group {
     Acl,
     MappedLun,
     /// A target port group a user made in a storage object's `alua/`.
-    AluaGroup,
+    TargetPortSet,
 }
 
 /// The components of `rel` (a path relative to the target root) as text.
@@ -59,7 +59,7 @@ pub(super) fn classify(rel: &Path) -> Option<Group> {
     match p.as_slice() {
         ["core", hba] if hba.contains('_') => Some(Group::Hba),
         ["core", _, _] => Some(Group::Device),
-        ["core", _, _, "alua", g] if *g != DEFAULT_ALUA_GROUP => Some(Group::AluaGroup),
+        ["core", _, _, "alua", g] if *g != DEFAULT_ALUA_GROUP => Some(Group::TargetPortSet),
         ["iscsi", iqn] if *iqn != "discovery_auth" => Some(Group::Target),
         ["iscsi", _, t] if tpg(t) => Some(Group::Tpg),
         ["iscsi", _, t, "np", _] if tpg(t) => Some(Group::Portal),
@@ -89,7 +89,7 @@ pub(super) fn files(group: Group) -> &'static [(&'static str, &'static str)] {
         ],
         Group::Acl => ACL_FILES,
         Group::MappedLun => &[("write_protect", "0\n")],
-        Group::AluaGroup => &[
+        Group::TargetPortSet => &[
             ("tg_pt_gp_id", ""),
             ("alua_access_state", "0\n"),
             ("alua_access_type", "Implicit and Explicit\n"),
@@ -102,7 +102,7 @@ pub(super) fn files(group: Group) -> &'static [(&'static str, &'static str)] {
 /// Default groups (directories) the kernel adds, besides the parents of [`files`].
 pub(super) fn default_dirs(group: Group) -> &'static [&'static str] {
     match group {
-        Group::Hba | Group::Portal | Group::AluaGroup => &[],
+        Group::Hba | Group::Portal | Group::TargetPortSet => &[],
         Group::Device => &["alua", "pr", "statistics", "attrib", "wwn"],
         Group::Target => &["fabric_statistics", "param"],
         Group::Tpg => &["lun", "np", "acls", "attrib", "auth", "param"],
