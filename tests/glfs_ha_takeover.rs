@@ -69,6 +69,29 @@ fn gateway(reactor: &Arc<Reactor>, key: VolumeKey, path: &str, local: u16) -> Ga
     Gateway { kernel, lun }
 }
 
+/// Opens `path` as a plain LUN (no image lock, no groups: opened before the admin or
+/// the gateway made the target port groups), then gives it gateway `local`'s groups as
+/// the daemon does when they appear in configfs, and starts its control thread.
+fn adopted_gateway(reactor: &Arc<Reactor>, key: VolumeKey, path: &str, local: u16) -> Gateway {
+    let bs = GlfsBackstore::open_at(key, path, BLOCKS * 512, &test_options()).expect("open");
+    let (kernel, device) =
+        common::device_with(Default::default(), common::lun(BLOCKS), Box::new(bs));
+    let id = reactor.add(device).expect("serve");
+    let adopt = move |d: Option<&mut Device>| {
+        let d = d.expect("served");
+        assert_eq!(d.alua_state(), None, "no groups at open");
+        assert!(d.adopt_port_groups(groups(local)), "adopted");
+        d.take_ha_events().expect("the HA events")
+    };
+    let events = reactor.with_device(id, adopt).expect("reactor");
+    let lun = OnReactor {
+        reactor: reactor.clone(),
+        id,
+    };
+    driver::spawn(&format!("gw{local}"), lun.clone(), events).expect("HA thread");
+    Gateway { kernel, lun }
+}
+
 impl Gateway {
     /// Sends one command and waits for its answer.
     fn command(&mut self, cdb: &[u8], dir: DataDir<'_>) -> Completed {
@@ -228,6 +251,79 @@ fn a_takeover_moves_the_active_side_and_fences_the_old_ones_writes() {
     assert!(
         c.status == 0 && c.data_in == common::pattern(32, 8, 4),
         "LBA 32"
+    );
+    drop((a, b));
+    drop(reactor);
+}
+
+/// A LUN that got its port groups after it opened is fenced like one opened with them:
+/// the first media access after adoption is refused (INQUIRY DATA HAS CHANGED, then the
+/// takeover), its lock enforces the image itself (a fresh image, never enforced), and
+/// once the other gateway took over, its writes are refused, never landed.
+#[test]
+fn a_lun_given_port_groups_after_its_open_takes_over_and_is_fenced() {
+    require_started(VOLUME);
+    let image = common::gluster::Image::on(volume_key(VOLUME, HOST), "ha-adopted-lun");
+    let reactor = Arc::new(Reactor::spawn("ha-adopt").expect("reactor"));
+    let mut a = adopted_gateway(&reactor, volume_key(VOLUME, HOST), &image, 1);
+    assert_eq!(a.state(), Some(AccessState::Standby));
+    let first = a.write(0, 1);
+    let s = common::sense_of(&first);
+    assert_eq!(
+        (s.key, s.asc, s.ascq),
+        (SenseKey::UnitAttention, 0x3F, 0x03),
+        "INQUIRY DATA HAS CHANGED first: {first:?}"
+    );
+    a.write_taking_over(0, 1);
+    a.wait_state(AccessState::ActiveOptimized);
+
+    // A's lock alone fences the image: a writer without it (its own connection, the
+    // image opened plainly) is refused. (On an image not enforced, the same write
+    // would wait on the brick for the lock: bounded here so that shows as a failure.)
+    let other = gluster_tcmu::glfs::ConnectionPool::global()
+        .get(
+            &volume_key_at(VOLUME, "localhost", 24007),
+            &test_options().connect,
+        )
+        .expect("a third connection");
+    let plain = gluster_tcmu::glfs::GlfsFile::open_or_create(other, &image).expect("open");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(
+            plain
+                .write_at(&[7u8; 512], 40 * 512)
+                .map_err(|e| e.raw_os_error()),
+        );
+    });
+    let refused = rx.recv_timeout(Duration::from_secs(10));
+    assert_eq!(
+        refused,
+        Ok(Err(Some(libc::EBUSY))),
+        "a write without the lock"
+    );
+
+    let mut b = gateway(
+        &reactor,
+        volume_key_at(VOLUME, "127.0.0.1", 24007),
+        &image,
+        2,
+    );
+    b.write_taking_over(8, 2);
+    b.wait_state(AccessState::ActiveOptimized);
+    assert!(
+        is_transition_sense(&a.write(16, 3)),
+        "A's write after B took over"
+    );
+    a.wait_state(AccessState::Standby);
+    let c = b.command(&common::read16(16, 8), DataDir::FromDevice(8 * 512));
+    assert!(
+        c.status == 0 && c.data_in == vec![0u8; 8 * 512],
+        "A's late write did not land"
+    );
+    let c = b.command(&common::read16(0, 8), DataDir::FromDevice(8 * 512));
+    assert!(
+        c.status == 0 && c.data_in == common::pattern(0, 8, 1),
+        "A's write while active"
     );
     drop((a, b));
     drop(reactor);

@@ -429,6 +429,13 @@ impl Backstore for GlfsBackstore {
         self.opts.image_lock
     }
 
+    /// The enforcement the open would have set is left to the lock: taking it sets it
+    /// first (`ImageLock::take` on a `GlfsFile`).
+    fn enable_image_lock(&mut self) -> bool {
+        self.opts.image_lock = true;
+        true
+    }
+
     /// The file requests go to now: its connection is the lock's owner, so every
     /// request on it writes under the lock this takes.
     fn image_lock(&mut self) -> Option<Arc<dyn crate::ha::ImageLock>> {

@@ -275,6 +275,13 @@ pub trait Backstore: Send + std::fmt::Debug {
         false
     }
 
+    /// Makes this an HA LUN's backstore from now on (port groups were configured after
+    /// it opened): its image is fenced by the lock the HA thread takes, and a refused
+    /// write means fenced. False, with nothing changed, where no image lock exists.
+    fn enable_image_lock(&mut self) -> bool {
+        false
+    }
+
     /// The image lock of an HA LUN's current file, for the HA control thread, which
     /// makes the (blocking) calls on it; `None` for every other LUN, and while an HA
     /// LUN has no file open (reconnecting).

@@ -151,6 +151,9 @@ pub fn add(ctx: &EventContext, minor: u32) -> i32 {
             Ok(()) => {
                 tracing::info!(device = %dev.name, "serving");
                 super::ha::start(&ctx.registry, dev.index);
+                if dev.name.subtype == "glfs" {
+                    super::ha::adopt::watch_new(&ctx.registry, &ctx.roots.configfs, dev.index);
+                }
                 adopt_identity_later(ctx, dev);
                 0
             }

@@ -82,6 +82,10 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     });
     let mut nl = TcmuNetlink::open()?;
     recover(&ctx);
+    let watch = ha::adopt::watch_all(registry.clone(), opts.roots.configfs.clone(), stop.clone());
+    if let Err(e) = watch {
+        tracing::warn!("cannot watch for target port groups made after a LUN opened: {e}");
+    }
     let (handle, requests) = gateway_channel(opts.gateway.is_some());
     let _control = control::serve(&opts.control_socket, registry.clone(), handle)
         .map_err(DaemonError::Control)?;

@@ -37,6 +37,28 @@ impl Device {
         true
     }
 
+    /// Gives a LUN opened without target port groups the ones configured since (the
+    /// admin or the gateway made them after the open) and makes it an HA LUN; false,
+    /// with nothing changed, when it has groups already or its backstore has no image
+    /// lock. The caller starts the HA control thread.
+    pub fn adopt_port_groups(&mut self, alua: alua::LunAlua) -> bool {
+        if self.lun.config().alua.is_some() {
+            return false;
+        }
+        if let Err(e) = alua.validate() {
+            tracing::warn!(device = %self.name(), "target port groups refused: {e}");
+            return false;
+        }
+        if !self.backstore.has_image_lock() && !self.backstore.enable_image_lock() {
+            return false;
+        }
+        if let Err(e) = self.lun.set_port_groups(alua) {
+            tracing::warn!(device = %self.name(), "target port groups refused: {e}");
+            return false;
+        }
+        self.enable_ha()
+    }
+
     /// The events for the HA control thread, once (`None` for a LUN without HA).
     pub fn take_ha_events(&mut self) -> Option<Receiver<Event>> {
         self.ha.as_mut()?.receiver.take()

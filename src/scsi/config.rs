@@ -96,6 +96,8 @@ pub enum LunConfigError {
     Naa([u8; 16]),
     #[error(transparent)]
     Alua(#[from] AluaConfigError),
+    #[error("the unit has target port groups already")]
+    PortGroupsSet,
 }
 
 impl LunConfig {

@@ -8,7 +8,7 @@
 #![forbid(unsafe_code)]
 
 use super::DataOut;
-use super::alua::AccessState;
+use super::alua::{AccessState, LunAlua};
 use super::cdb::{DecodedCdb, sa};
 use super::config::{LunConfig, LunConfigError};
 use super::copy::{self, CopyResult, CopyResults};
@@ -101,6 +101,21 @@ impl ScsiLun {
             self.mode.wce = on;
             self.attentions.raise(UnitAttention::ModeParametersChanged);
         }
+    }
+
+    /// Gives a LUN that had none its target port groups (configured after it was
+    /// opened); initiators learn of it through INQUIRY DATA HAS CHANGED. Refused, with
+    /// nothing changed, when the LUN has groups already or `alua` does not validate.
+    pub fn set_port_groups(&mut self, alua: LunAlua) -> Result<(), LunConfigError> {
+        if self.config.alua.is_some() {
+            return Err(LunConfigError::PortGroupsSet);
+        }
+        let mut next = self.config.clone();
+        next.alua = Some(alua);
+        next.validate()?;
+        self.config = next;
+        self.attentions.raise(UnitAttention::InquiryDataChanged);
+        Ok(())
     }
 
     /// Moves the local target port group to `state` (the HA lock decided, docs/HA.md);

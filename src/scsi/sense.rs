@@ -257,6 +257,11 @@ impl Sense {
     pub const fn ua_mode_parameters_changed() -> Self {
         Self::new(SenseKey::UnitAttention, 0x2A, 0x01)
     }
+
+    /// UNIT ATTENTION / INQUIRY DATA HAS CHANGED (3Fh/03h).
+    pub const fn ua_inquiry_data_changed() -> Self {
+        Self::new(SenseKey::UnitAttention, 0x3F, 0x03)
+    }
 }
 
 /// Wire formats.

@@ -25,6 +25,9 @@ pub enum UnitAttention {
     /// ASYMMETRIC ACCESS STATE CHANGED (2Ah/06h): the HA lock moved the LUN's target
     /// port group to another ALUA state.
     AccessStateChanged,
+    /// INQUIRY DATA HAS CHANGED (3Fh/03h): target port groups were configured on a
+    /// live LUN, so INQUIRY now reports TPGS and VPD 83h the port designators.
+    InquiryDataChanged,
 }
 
 impl UnitAttention {
@@ -35,6 +38,7 @@ impl UnitAttention {
             UnitAttention::CapacityChanged => Sense::ua_capacity_changed(),
             UnitAttention::ModeParametersChanged => Sense::ua_mode_parameters_changed(),
             UnitAttention::AccessStateChanged => super::alua::state_changed(),
+            UnitAttention::InquiryDataChanged => Sense::ua_inquiry_data_changed(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Starting an HA LUN's control thread once the daemon serves it (docs/HA.md).
 
+pub mod adopt;
 pub mod driver;
 
 use super::registry::DeviceRegistry;

@@ -70,7 +70,18 @@ impl GlfsFile {
 }
 
 impl crate::ha::ImageLock for GlfsFile {
+    /// Enforces mandatory locks on the image first (idempotent, and what makes the lock
+    /// a fence), so a LUN that became HA after its open is fenced like one opened so.
     fn take(&self) -> io::Result<()> {
+        self.enforce_mandatory_locks().map_err(|e| {
+            if e.raw_os_error() == Some(libc::EINVAL) {
+                let why = "the volume does not enforce mandatory locks (it needs \
+                           locks.mandatory-locking optimal and features.enforce-mandatory-lock on)";
+                io::Error::new(e.kind(), why)
+            } else {
+                e
+            }
+        })?;
         self.take_image_lock()
     }
 

@@ -150,3 +150,32 @@ fn a_lun_without_port_groups_ignores_alua_states() {
         Dispatch::Io(_)
     ));
 }
+
+#[test]
+fn port_groups_given_to_a_live_lun_are_announced_once_and_only_once() {
+    let mut l = lun();
+    let groups = with_alua(AccessState::Standby)
+        .config()
+        .alua
+        .clone()
+        .unwrap();
+    l.set_port_groups(groups.clone()).unwrap();
+    let read = [0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+    assert_eq!(
+        check(run(&mut l, &read)),
+        Sense::ua_inquiry_data_changed(),
+        "INQUIRY DATA HAS CHANGED first"
+    );
+    let inquiry = good_data(run(&mut l, &[0x12, 0, 0, 0, 74, 0]));
+    assert_eq!(inquiry[5] & 0x30, 0x10, "TPGS now reported");
+    assert_eq!(
+        check(run(&mut l, &read)),
+        crate::scsi::alua::not_accessible(AccessState::Standby),
+        "then the group's state applies"
+    );
+    assert_eq!(
+        l.set_port_groups(groups),
+        Err(LunConfigError::PortGroupsSet),
+        "a second set is refused"
+    );
+}
