@@ -3,11 +3,11 @@
 #   packaging/build-deb.sh                   release build, then target/deb/*.deb
 #   packaging/build-deb.sh --binary PATH     package an already built binary instead
 # Prints the path of the .deb. The package installs the daemon, its systemd unit, the
-# D-Bus policy and activation files and a commented settings file (a conffile: removing
-# the package keeps the admin's settings, purging removes them). Its maintainer scripts
-# enable the unit on install and restart the daemon on upgrade (the kernel holds the LUNs'
-# commands while it restarts); they leave systemd alone when dpkg installs into another
-# root (DPKG_ROOT) or systemd is not running.
+# D-Bus policy and activation files, the man page gluster-tcmu(8) and a commented settings
+# file (a conffile: removing the package keeps the admin's settings, purging removes them).
+# Its maintainer scripts enable the unit on install and restart the daemon on upgrade (the
+# kernel holds the LUNs' commands while it restarts); they leave systemd alone when dpkg
+# installs into another root (DPKG_ROOT) or systemd is not running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +42,8 @@ put 0644 systemd/org.kernel.TCMUService1.service \
   usr/share/dbus-1/system-services/org.kernel.TCMUService1.service
 put 0644 packaging/gluster-tcmu.toml etc/gluster-tcmu/gluster-tcmu.toml
 put 0644 README.md usr/share/doc/$name/README.md
+put 0644 packaging/gluster-tcmu.8 usr/share/man/man8/gluster-tcmu.8
+gzip -9n "$root/usr/share/man/man8/gluster-tcmu.8"
 put 0644 packaging/copyright usr/share/doc/$name/copyright
 changelog="$root/usr/share/doc/$name/changelog.Debian"
 printf '%s (%s) unstable; urgency=medium\n\n  * Built from commit %s.\n\n -- %s  %s\n' \

@@ -4,7 +4,7 @@
 set -euo pipefail
 need=()
 for pkg in pkg-config dbus python3-gi libxml2-utils systemd libglusterfs-dev strace \
-  dpkg-dev lintian; do
+  dpkg-dev lintian man-db groff-base; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -1,6 +1,9 @@
 #!/bin/bash
 # tcm_loop: the LUN shows up as a local SCSI disk; INQUIRY / VPD / READ CAPACITY answer with the
 # expected values; fio write-then-verify (crc32c) with 4 KiB random and 128 KiB sequential I/O.
+# On user: backstores the daemon serves metrics on loopback, scraped before, during (every 2 s)
+# and after fio: the LUN's command and byte counters grow while fio runs, its write (read) bytes
+# grow by at least what fio wrote (read), and its error counter stays 0.
 #   tcm-loop-fio.sh [BACKSTORE]   BACKSTORE: user:file (default), user:glfs, user:ram, fileio, ...
 # guest-timeout: 900
 set -u -o pipefail  # "cmd | tee f || gt_fail" must see cmd's failure
@@ -8,7 +11,13 @@ set -u -o pipefail  # "cmd | tee f || gt_fail" must see cmd's failure
 bs_kind=${1:-user:file}
 size_mb=64
 name=loopfio
+metrics_url=http://127.0.0.1:9750/metrics
+scraper=/share/guest/scenarios/metrics-scrape.py
 
+if [[ $bs_kind == user:* ]]; then
+    printf '[metrics]\nlisten = "127.0.0.1:9750"\n' >"$GT_RESULTS/gluster-tcmu.toml"
+    GT_DAEMON_ARGS="${GT_DAEMON_ARGS:-} --config $GT_RESULTS/gluster-tcmu.toml"
+fi
 gt_step "backstore $bs_kind, ${size_mb} MiB"
 gt_prepare_backstore "$bs_kind"
 gt_backstore_create "$bs_kind" "$name" "${size_mb}M"
@@ -72,6 +81,26 @@ case $bs_kind in
     user:glfs | fileio-fuse) rand=${GT_FIO_RAND_SIZE:-8M} seq=${GT_FIO_SEQ_SIZE:-32M} ;;
     *) rand=${GT_FIO_RAND_SIZE:-32M} seq=${GT_FIO_SEQ_SIZE:-${size_mb}M} ;;
 esac
+samples=$GT_RESULTS/metrics.jsonl
+rm -f "$samples"
+if [[ $bs_kind == user:* ]]; then
+    gt_step "metrics on $metrics_url before fio"
+    python3 "$scraper" sample "$metrics_url" "$name" before "$samples" ||
+        gt_fail "cannot scrape $metrics_url"
+    # python3 itself in the background (not a shell function), so that $! is its pid.
+    python3 "$scraper" watch "$metrics_url" "$name" "$samples" 2 &
+    watcher=$!
+    trap 'kill "$watcher" 2>/dev/null' EXIT
+fi
 gt_fio rand4k "$dev" --rw=randwrite --bs=4k --size="$rand"
 gt_fio seq128k "$dev" --rw=write --bs=128k --size="$seq"
+if [[ $bs_kind == user:* ]]; then
+    kill "$watcher"
+    wait "$watcher"
+    python3 "$scraper" sample "$metrics_url" "$name" after "$samples" ||
+        gt_fail "cannot scrape $metrics_url"
+    gt_step "metrics against what fio did"
+    python3 "$scraper" check "$samples" "$GT_RESULTS"/fio-rand4k.json "$GT_RESULTS"/fio-seq128k.json 2>&1 |
+        tee "$GT_RESULTS/metrics.txt" || gt_fail "$(tail -1 "$GT_RESULTS/metrics.txt") (samples: $samples)"
+fi
 gt_step "pass"
