@@ -10,16 +10,10 @@ use std::io;
 use std::path::Path;
 
 /// How a group's `members` names the LUN at `parts` (`iscsi/<iqn>/tpgt_<n>/lun/lun_<m>`
-/// and below): `iscsi/<iqn>/tpgt_<n>/lun_<m>`.
+/// and below): by the fabric's name, `iSCSI/<iqn>/tpgt_<n>/lun_<m>`.
 pub(super) fn member_name(parts: &[&str]) -> String {
-    parts
-        .iter()
-        .take(5)
-        .enumerate()
-        .filter(|(i, _)| *i != 3)
-        .map(|(_, p)| *p)
-        .collect::<Vec<_>>()
-        .join("/")
+    let at = |i: usize| parts.get(i).copied().unwrap_or_default();
+    format!("iSCSI/{}/{}/{}", at(1), at(2), at(4))
 }
 
 /// `alua/<group>/tg_pt_gp_id`: set once, unique among the object's groups.

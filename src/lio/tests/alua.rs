@@ -25,7 +25,7 @@ fn each_gateway_gets_a_group_and_this_ones_lun_is_in_its_own_before_the_tpg_is_e
     }
     assert_eq!(
         env.read(&format!("{DEV}/alua/gw2/members")),
-        format!("iscsi/{TARGET}/tpgt_1/lun_0")
+        format!("iSCSI/{TARGET}/tpgt_1/lun_0")
     );
     assert_eq!(env.read(&format!("{DEV}/alua/gw1/members")), "");
     let ops = env.fake().ops();
