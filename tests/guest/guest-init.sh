@@ -2,7 +2,7 @@
 # PID 1 of the test guest (exec'd by /sbin/gt-init from the image after it mounted the 9p share
 # on /share). Reads /share/run.conf written by tests/guest/run.sh:
 #   GT_SCENARIOS="name:script:timeout ..."   scenarios to run, in order
-#   GT_NEED_GLUSTER=0|1                       start glusterd + create the volume first
+#   GT_NEED_GLUSTER=0|1                       start glusterd + create the volume first (exported)
 #   GT_MODE=run|shell                         shell: interactive bash on the console at the end
 #   GT_GUEST_DIR=_guest                       where this boot's own results go, under results/
 # Results: /share/results/<scenario>/{status,log,seconds,reason}, /share/results/_guest/*.
@@ -27,6 +27,8 @@ trap gt_poweroff EXIT
 
 # shellcheck source=/dev/null
 . /share/run.conf
+# A scenario that can use the volume when the boot has one (systemd) reads this.
+export GT_NEED_GLUSTER
 R=/share/results
 G=$R/${GT_GUEST_DIR:-_guest}
 mkdir -p "$G"
