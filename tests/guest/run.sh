@@ -112,8 +112,9 @@ if ((list)); then
     for n in "${!manual_of[@]}"; do
         f=$here/scenarios/$n.sh
         needs=$(header needs "$f")
+        sd=$([[ $(header init "$f") == systemd ]] && echo ' (systemd as PID 1, own boot)')
         printf '%-34s %5ss  %-8s %s\n' "$n" "$(header timeout "$f")" "${needs:--}" \
-            "manual (not run by default: ${manual_of[$n]})"
+            "manual (not run by default: ${manual_of[$n]})$sd"
     done
     exit 0
 fi
