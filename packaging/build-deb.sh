@@ -8,6 +8,8 @@
 # Its maintainer scripts enable the unit on install and restart the daemon on upgrade (the
 # kernel holds the LUNs' commands while it restarts); they leave systemd alone when dpkg
 # installs into another root (DPKG_ROOT) or systemd is not running.
+# DEB_REVISION (default 1) is the Debian revision: the guest tier's systemd scenario builds a
+# second revision of the same binary to upgrade to.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +26,7 @@ fi
 
 name=gluster-tcmu
 upstream=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-version="$upstream-1"
+version="$upstream-${DEB_REVISION:-1}"
 arch=$(dpkg --print-architecture)
 maintainer=${DEB_MAINTAINER:-"gluster-tcmu maintainers <$(git log -1 --format=%ae 2>/dev/null || echo root@localhost)>"}
 out=target/deb

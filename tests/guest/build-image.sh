@@ -172,6 +172,27 @@ echo "gt-init: no 9p share with guest/guest-init.sh; shell on console" >&2
 echo b >/proc/sysrq-trigger
 EOF
 chmod 755 "$root/sbin/gt-init"
+# Under systemd (a scenario with "# guest-init: systemd", booted with init=/lib/systemd/systemd)
+# the same script runs as a oneshot service once the system is up; guest-init.sh sees that it
+# is not PID 1 and leaves mounts, udev and D-Bus to systemd. Enabled here, it only matters in
+# such a boot: gt-init as PID 1 never reads unit files.
+cat >"$root/etc/systemd/system/gt-run.service" <<'EOF'
+[Unit]
+Description=gluster-tcmu guest tier: the scenarios on the 9p share (tests/guest/run.sh)
+After=multi-user.target
+
+[Service]
+Type=oneshot
+ExecStart=/sbin/gt-init
+TimeoutStartSec=infinity
+StandardOutput=journal+console
+StandardError=journal+console
+
+[Install]
+WantedBy=multi-user.target
+EOF
+mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
+ln -sf /etc/systemd/system/gt-run.service "$root/etc/systemd/system/multi-user.target.wants/gt-run.service"
 
 for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount "${mounted[i]}"; done
 mounted=()

@@ -2,9 +2,14 @@
 # PID 1 of the test guest (exec'd by /sbin/gt-init from the image after it mounted the 9p share
 # on /share). Reads /share/run.conf written by tests/guest/run.sh:
 #   GT_SCENARIOS="name:script:timeout ..."   scenarios to run, in order
-#   GT_NEED_GLUSTER=0|1                       start glusterd + create the volume first
+#   GT_NEED_GLUSTER=0|1                       start glusterd + create the volume first (exported)
 #   GT_MODE=run|shell                         shell: interactive bash on the console at the end
+#   GT_GUEST_DIR=_guest                       where this boot's own results go, under results/
 # Results: /share/results/<scenario>/{status,log,seconds,reason}, /share/results/_guest/*.
+# In a boot with systemd as PID 1 (a "# guest-init: systemd" scenario) the image's
+# gt-run.service runs this script once the system is up: systemd has mounted /dev, /run and
+# /tmp and runs udev and the system bus, and the scenario installs the package with its own
+# D-Bus policy, so all of that is left alone here.
 # Ends the guest with sysrq (a dead handler makes a normal poweroff hang).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8 TERM=${TERM:-linux}
@@ -22,21 +27,27 @@ trap gt_poweroff EXIT
 
 # shellcheck source=/dev/null
 . /share/run.conf
+# A scenario that can use the volume when the boot has one (systemd) reads this.
+export GT_NEED_GLUSTER
 R=/share/results
-G=$R/_guest
+G=$R/${GT_GUEST_DIR:-_guest}
 mkdir -p "$G"
+under_systemd=0
+[[ $$ != 1 && -d /run/systemd/system ]] && under_systemd=1
 boot_s=$(cut -d' ' -f1 /proc/uptime)
 echo "gt-init: kernel $(uname -r), init reached at ${boot_s}s after kernel start"
 echo "$boot_s" >"$G/boot-seconds"
 
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-mkdir -p /dev/pts /dev/shm
-mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs -o mode=755 tmpfs /run
-mount -t tmpfs tmpfs /tmp
+if ((!under_systemd)); then
+    mount -t devtmpfs devtmpfs /dev 2>/dev/null
+    mkdir -p /dev/pts /dev/shm
+    mount -t devpts devpts /dev/pts
+    mount -t tmpfs tmpfs /dev/shm
+    mount -t tmpfs -o mode=755 tmpfs /run
+    mount -t tmpfs tmpfs /tmp
+fi
 mount -o remount,rw /
-mount -t configfs configfs /sys/kernel/config 2>/dev/null || {
+mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config 2>/dev/null || {
     modprobe configfs
     mount -t configfs configfs /sys/kernel/config
 }
@@ -62,11 +73,13 @@ done
 } >"$G/kernel.txt" 2>&1
 
 echo "gt-init: udev"
-/lib/systemd/systemd-udevd --daemon
+((under_systemd)) || /lib/systemd/systemd-udevd --daemon
 udevadm trigger && udevadm settle -t 60
 
-# D-Bus: root may own org.kernel.TCMUService1, anyone may call it (as tcmu-runner's policy).
-cat >/etc/dbus-1/system.d/org.kernel.TCMUService1.conf <<'EOF'
+# start_dbus: the system bus with a policy for the daemon carried in on the share (not the
+# package's): root may own org.kernel.TCMUService1, anyone may call it (as tcmu-runner's policy).
+start_dbus() {
+    cat >/etc/dbus-1/system.d/org.kernel.TCMUService1.conf <<'EOF'
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
@@ -79,11 +92,17 @@ cat >/etc/dbus-1/system.d/org.kernel.TCMUService1.conf <<'EOF'
   </policy>
 </busconfig>
 EOF
-echo "gt-init: dbus"
-dbus-daemon --system --fork
+    echo "gt-init: dbus"
+    dbus-daemon --system --fork
+}
 
-export GT_BIN=/share/bin/gluster-tcmu
-ln -sf "$GT_BIN" /usr/local/bin/gluster-tcmu
+if ((under_systemd)); then
+    export GT_BIN=/usr/bin/gluster-tcmu
+else
+    start_dbus
+    export GT_BIN=/share/bin/gluster-tcmu
+    ln -sf "$GT_BIN" /usr/local/bin/gluster-tcmu
+fi
 targetcli set global auto_save_on_exit=false >/dev/null 2>&1
 
 if [[ ${GT_NEED_GLUSTER:-0} == 1 ]]; then
@@ -137,6 +156,7 @@ for entry in $GT_SCENARIOS; do
 done
 
 dmesg >"$G/dmesg.txt"
+((under_systemd)) && journalctl -b --no-pager >"$G/journal.txt" 2>&1
 touch "$G/done"
 if [[ ${GT_MODE:-run} == shell ]]; then
     echo "gt-init: interactive shell (lib: . /share/guest/lib.sh; exit powers off)"

@@ -15,6 +15,11 @@
 #   --gluster    start glusterd and create the volume even if no selected scenario needs it
 #   --list       print the scenarios with their time limits and needs, and exit
 #
+# A scenario with a "# guest-init: systemd" header boots on its own with systemd as PID 1
+# (the image's gt-run.service runs it once the system is up) and gets the Debian package
+# built from the binary in share/deb/; every other scenario runs in one boot under
+# /sbin/gt-init as before.
+#
 # Environment: GT_GUEST_MEM (MiB, default 4096), GT_GUEST_RUNS (where runs go, default
 # target/guest-runs), GT_GUEST_RUN_DIR (this run's directory, default <runs>/<timestamp>), GT_GUEST_BOOT_LIMIT (s, default 240), GT_GUEST_GLUSTER_LIMIT (s, 420).
 # Every run keeps its share (binary, scripts, results/) and serial.log in
@@ -38,7 +43,7 @@ while (($#)); do
         --shell) shell=1 ;;
         --gluster) want_gluster=1 ;;
         --list) list=1 ;;
-        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
         *) names+=("$1") ;;
     esac
@@ -75,9 +80,7 @@ fi
 
 # Resolve scenarios: name -> script path, time limit, gluster need.
 entries=()
-declare -A limit_of=() need_of=() file_of=()
-total_limit=0
-need_gluster=$want_gluster
+declare -A limit_of=() need_of=() file_of=() init_of=()
 args=("${names[@]}")
 names=()
 for n in "${args[@]}"; do
@@ -95,21 +98,23 @@ for n in "${args[@]}"; do
     file_of[$n]=$f
     limit_of[$n]=$lim
     need_of[$n]=$needs
-    [[ $needs == *gluster* ]] && need_gluster=1
-    total_limit=$((total_limit + lim + 30))
+    init_of[$n]=$(header init "$f")
+    init_of[$n]=${init_of[$n]:-gt-init}
 done
 
 if ((list)); then
     printf '%-34s %6s  %-8s %s\n' SCENARIO LIMIT NEEDS EXPECTED
     for n in "${names[@]}"; do
         x=${xfail_reason[$n]+XFAIL: ${xfail_reason[$n]}}
-        printf '%-34s %5ss  %-8s %s\n' "$n" "${limit_of[$n]}" "${need_of[$n]:--}" "${x:-pass}"
+        sd=$([[ ${init_of[$n]} == systemd ]] && echo ' (systemd as PID 1, own boot)')
+        printf '%-34s %5ss  %-8s %s\n' "$n" "${limit_of[$n]}" "${need_of[$n]:--}" "${x:-pass}$sd"
     done
     for n in "${!manual_of[@]}"; do
         f=$here/scenarios/$n.sh
         needs=$(header needs "$f")
+        sd=$([[ $(header init "$f") == systemd ]] && echo ' (systemd as PID 1, own boot)')
         printf '%-34s %5ss  %-8s %s\n' "$n" "$(header timeout "$f")" "${needs:--}" \
-            "manual (not run by default: ${manual_of[$n]})"
+            "manual (not run by default: ${manual_of[$n]})$sd"
     done
     exit 0
 fi
@@ -158,7 +163,8 @@ cp -r "$here/lib.sh" "$here/exports.sh" "$here/guest-init.sh" "$here/csi_client.
 mkdir -p "$share/csi"
 cp "$csi_binary" "$share/bin/gluster-tcmu-csi"
 cp "$repo/csi/proto/csi.proto" "$share/csi/csi.proto"
-spec=()
+declare -A spec_of=()
+gt_names=() sd_names=()
 for n in "${names[@]}"; do
     f=${file_of[$n]}
     if [[ $f == "$here/scenarios/$n.sh" ]]; then
@@ -167,43 +173,30 @@ for n in "${names[@]}"; do
         cp "$f" "$share/guest/extra/$n.sh"
         rel=extra/$n.sh
     fi
-    spec+=("$n:$rel:${limit_of[$n]}")
+    spec_of[$n]=$n:$rel:${limit_of[$n]}
+    if [[ ${init_of[$n]} == systemd ]]; then sd_names+=("$n"); else gt_names+=("$n"); fi
 done
-cat >"$share/run.conf" <<EOF
-GT_SCENARIOS="${spec[*]}"
-GT_NEED_GLUSTER=$need_gluster
-GT_MODE=$([[ $shell == 1 ]] && echo shell || echo run)
-EOF
-
-boot_limit=${GT_GUEST_BOOT_LIMIT:-240}
-gluster_limit=0
-((need_gluster)) && gluster_limit=${GT_GUEST_GLUSTER_LIMIT:-420}
-deadline=$((boot_limit + gluster_limit + total_limit + 60))
-serial=$run/serial.log
-
-qemu=(qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m "${GT_GUEST_MEM:-4096}"
-    -nodefaults -no-reboot -nic none -display none
-    -kernel "$img/vmlinuz" -initrd "$img/initrd.img"
-    -append "root=/dev/vda rw rootfstype=ext4 init=/sbin/gt-init console=ttyS0 panic=-1 loglevel=4 rootflags=noinit_itable"
-    -drive "file=$img/rootfs.ext4,format=raw,if=virtio,snapshot=on,cache=unsafe"
-    -virtfs "local,path=$share,mount_tag=share,security_model=none,id=share")
-
-echo "guest: image $img ($(cat "$img/kernel-version"))"
-echo "guest: run dir $run"
-echo "guest: scenarios: ${names[*]:-none}$( ((need_gluster)) && echo ' (with glusterd)')"
-t0=$(date +%s)
-if ((shell)); then
-    "${qemu[@]}" -serial mon:stdio
-    rc=$?
-    echo "guest: qemu exited $rc after $(($(date +%s) - t0))s; results in $share/results"
-    exit "$rc"
+if ((shell)) && ((${#sd_names[@]})); then
+    echo "run.sh: --shell boots with gt-init; run systemd scenarios (${sd_names[*]}) without it" >&2
+    exit 2
+fi
+# The systemd scenarios install the package: built here from the binary carried in, once as
+# revision 1 and once as revision 2 (the same binary), so a scenario can upgrade one to the other.
+if ((${#sd_names[@]})); then
+    mkdir -p "$share/deb"
+    for rev in 1 2; do
+        deb=$(cd "$repo" && DEB_REVISION=$rev packaging/build-deb.sh --binary "$share/bin/gluster-tcmu" | tail -1) &&
+            cp "$repo/$deb" "$share/deb/" ||
+            echo "run.sh: WARNING: packaging/build-deb.sh (revision $rev) failed; the systemd scenarios will fail" >&2
+    done
 fi
 
-echo "guest: booting (deadline ${deadline}s, serial console: $serial)"
-timeout -s KILL "$deadline" "${qemu[@]}" -serial "file:$serial" -monitor none </dev/null &
-qpid=$!
+boot_limit=${GT_GUEST_BOOT_LIMIT:-240}
+echo "guest: image $img ($(cat "$img/kernel-version"))"
+echo "guest: run dir $run"
+
 # Print results while the guest works.
-declare -A shown=()
+declare -A shown=() result_tag=()
 show() {
     local n=$1 st reason sec tag
     st=$(cat "$share/results/$n/status" 2>/dev/null)
@@ -218,51 +211,113 @@ show() {
     printf '%-6s %-34s %5ss  %s\n' "$tag" "$n" "${sec:-?}" "${reason:+($reason)}"
     result_tag[$n]=$tag
 }
-declare -A result_tag=()
 # A kernel oops leaves the guest's state untrusted and often wedges the scenario until its
 # timeout: stop the guest at once and show the oops. (Not soft-lockup warnings, which a
 # loaded host can cause under emulation.)
 oops_re='Oops: |BUG: kernel NULL pointer|BUG: unable to handle|Kernel panic'
-oops=0
-while kill -0 "$qpid" 2>/dev/null; do
-    for n in "${names[@]}"; do
-        [[ -n ${shown[$n]+x} ]] && continue
-        st=$(cat "$share/results/$n/status" 2>/dev/null)
-        if [[ $st == pass || $st == fail ]]; then show "$n"; shown[$n]=1; fi
-    done
-    if ((!oops)) && grep -qE "$oops_re" "$serial" 2>/dev/null; then
-        oops=1
-        sleep 2 # let the trace reach the log
-        echo "guest: KERNEL OOPS on the serial console; stopping the guest:"
-        line=$(grep -m1 -nE "$oops_re" "$serial" | cut -d: -f1)
-        sed -n "$((line > 2 ? line - 2 : 1)),$((line + 30))p" "$serial" | sed 's/^/    | /'
-        kill -TERM "$qpid" # timeout passes it on to qemu
-    fi
-    sleep 2
-done
-wait "$qpid"
-qrc=$?
-elapsed=$(($(date +%s) - t0))
-for n in "${names[@]}"; do [[ -n ${shown[$n]+x} ]] || show "$n"; done
-
-G=$share/results/_guest
 guest_ok=1
-if [[ ! -f $G/done ]]; then
-    guest_ok=0
-    if ((oops)); then
-        echo "guest: STOPPED after a kernel oops (above)"
-    elif ((qrc == 137)); then
-        echo "guest: HUNG: killed at the ${deadline}s deadline"
+timings=()
+
+# boot_guest INIT GDIR NAME...: one boot running the scenarios NAME... in order, INIT gt-init
+# or systemd; the guest's own results go to results/GDIR. Clears guest_ok when the guest died,
+# hung or oopsed.
+boot_guest() {
+    local init=$1 gdir=$2 n u need=$want_gluster limit=0 spec=() append serial qpid qrc oops=0 line t0
+    shift 2
+    local bnames=("$@")
+    for n in "${bnames[@]}"; do
+        spec+=("${spec_of[$n]}")
+        [[ ${need_of[$n]} == *gluster* ]] && need=1
+        limit=$((limit + limit_of[$n] + 30))
+    done
+    cat >"$share/run.conf" <<EOF
+GT_SCENARIOS="${spec[*]}"
+GT_NEED_GLUSTER=$need
+GT_MODE=$([[ $shell == 1 ]] && echo shell || echo run)
+GT_GUEST_DIR=$gdir
+EOF
+    local gluster_limit=0
+    ((need)) && gluster_limit=${GT_GUEST_GLUSTER_LIMIT:-420}
+    local deadline=$((boot_limit + gluster_limit + limit + 60))
+    append="root=/dev/vda rw rootfstype=ext4 console=ttyS0 panic=-1 loglevel=4 rootflags=noinit_itable"
+    if [[ $init == systemd ]]; then
+        # Units of the image's packages that the scenarios start themselves when they need
+        # them (glusterd, iscsid), that would restore a saved LIO configuration, or whose
+        # timers (first run due at boot) would hold the dpkg lock the scenario needs.
+        append+=" init=/lib/systemd/systemd"
+        for u in glusterd.service iscsid.service iscsid.socket open-iscsi.service \
+            rtslib-fb-targetctl.service apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer; do
+            append+=" systemd.mask=$u"
+        done
+        serial=$run/serial-${bnames[0]}.log
     else
-        echo "guest: DIED: qemu exited $qrc before the guest finished"
+        append+=" init=/sbin/gt-init"
+        serial=$run/serial.log
     fi
-    echo "guest: serial log $serial (last 40 lines):"
-    tail -40 "$serial" | sed 's/^/    | /'
+    local qemu=(qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m "${GT_GUEST_MEM:-4096}"
+        -nodefaults -no-reboot -nic none -display none
+        -kernel "$img/vmlinuz" -initrd "$img/initrd.img" -append "$append"
+        -drive "file=$img/rootfs.ext4,format=raw,if=virtio,snapshot=on,cache=unsafe"
+        -virtfs "local,path=$share,mount_tag=share,security_model=none,id=share")
+    echo "guest: $init boot, scenarios: ${bnames[*]:-none}$( ((need)) && echo ' (with glusterd)')"
+    t0=$(date +%s)
+    if ((shell)); then
+        "${qemu[@]}" -serial mon:stdio
+        qrc=$?
+        echo "guest: qemu exited $qrc after $(($(date +%s) - t0))s; results in $share/results"
+        exit "$qrc"
+    fi
+    echo "guest: booting (deadline ${deadline}s, serial console: $serial)"
+    timeout -s KILL "$deadline" "${qemu[@]}" -serial "file:$serial" -monitor none </dev/null &
+    qpid=$!
+    while kill -0 "$qpid" 2>/dev/null; do
+        for n in "${bnames[@]}"; do
+            [[ -n ${shown[$n]+x} ]] && continue
+            st=$(cat "$share/results/$n/status" 2>/dev/null)
+            if [[ $st == pass || $st == fail ]]; then show "$n"; shown[$n]=1; fi
+        done
+        if ((!oops)) && grep -qE "$oops_re" "$serial" 2>/dev/null; then
+            oops=1
+            sleep 2 # let the trace reach the log
+            echo "guest: KERNEL OOPS on the serial console; stopping the guest:"
+            line=$(grep -m1 -nE "$oops_re" "$serial" | cut -d: -f1)
+            sed -n "$((line > 2 ? line - 2 : 1)),$((line + 30))p" "$serial" | sed 's/^/    | /'
+            kill -TERM "$qpid" # timeout passes it on to qemu
+        fi
+        sleep 2
+    done
+    wait "$qpid"
+    qrc=$?
+    for n in "${bnames[@]}"; do [[ -n ${shown[$n]+x} ]] || show "$n"; done
+
+    local G=$share/results/$gdir
+    if [[ ! -f $G/done ]]; then
+        guest_ok=0
+        if ((oops)); then
+            echo "guest: STOPPED after a kernel oops (above)"
+        elif ((qrc == 137)); then
+            echo "guest: HUNG: killed at the ${deadline}s deadline"
+        else
+            echo "guest: DIED: qemu exited $qrc before the guest finished"
+        fi
+        echo "guest: serial log $serial (last 40 lines):"
+        tail -40 "$serial" | sed 's/^/    | /'
+    fi
+    if ((need)) && [[ $(cat "$G/gluster-status" 2>/dev/null) != ok ]]; then
+        echo "guest: gluster setup failed: $G/gluster.log"
+        tail -20 "$G/gluster.log" 2>/dev/null | sed 's/^/    | /'
+    fi
+    timings+=("$(printf 'guest: timings (%s boot): boot %ss, ready %ss, glusterd %ss, volume %ss, total %ss' "$init" \
+        "$(cat "$G/boot-seconds" 2>/dev/null || echo ?)" "$(cat "$G/ready-seconds" 2>/dev/null || echo ?)" \
+        "$(cat "$G/glusterd-seconds" 2>/dev/null || echo -)" "$(cat "$G/volume-seconds" 2>/dev/null || echo -)" \
+        "$(($(date +%s) - t0))")")
+}
+
+# Every gt-init scenario in one boot, first; each systemd scenario in a boot of its own.
+if ((${#gt_names[@]})) || ((${#sd_names[@]} == 0)); then
+    boot_guest gt-init _guest "${gt_names[@]}"
 fi
-if ((need_gluster)) && [[ $(cat "$G/gluster-status" 2>/dev/null) != ok ]]; then
-    echo "guest: gluster setup failed: $G/gluster.log"
-    tail -20 "$G/gluster.log" 2>/dev/null | sed 's/^/    | /'
-fi
+for n in "${sd_names[@]}"; do boot_guest systemd "_guest-$n" "$n"; done
 
 passed=0 failed=0 xfailed=()
 for n in "${names[@]}"; do
@@ -290,9 +345,7 @@ for n in "${names[@]}"; do
             ;;
     esac
 done
-printf 'guest: timings: boot %ss, ready %ss, glusterd %ss, volume %ss, total %ss\n' \
-    "$(cat "$G/boot-seconds" 2>/dev/null || echo ?)" "$(cat "$G/ready-seconds" 2>/dev/null || echo ?)" \
-    "$(cat "$G/glusterd-seconds" 2>/dev/null || echo -)" "$(cat "$G/volume-seconds" 2>/dev/null || echo -)" "$elapsed"
+printf '%s\n' "${timings[@]}"
 echo "guest: results in $share/results"
 echo "guest: expected failures (XFAIL, see tests/guest/expected-failures): ${#xfailed[@]}${xfailed[*]:+: ${xfailed[*]}}"
 echo "guest: $passed passed, $failed failed"
