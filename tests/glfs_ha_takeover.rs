@@ -141,6 +141,12 @@ impl Gateway {
         }
     }
 
+    /// (takeovers, fenced requests) the LUN counted for the metrics.
+    fn ha_counts(&self) -> (u64, u64) {
+        let stats = self.lun.reactor.stats(self.lun.id).expect("stats");
+        (stats.ha_takeovers, stats.ha_fenced)
+    }
+
     fn state(&self) -> Option<AccessState> {
         self.lun
             .reactor
@@ -325,6 +331,8 @@ fn a_lun_given_port_groups_after_its_open_takes_over_and_is_fenced() {
         c.status == 0 && c.data_in == common::pattern(0, 8, 1),
         "A's write while active"
     );
+    assert_eq!(a.ha_counts(), (1, 1), "A: one takeover, one fenced request");
+    assert_eq!(b.ha_counts(), (1, 0), "B: one takeover");
     drop((a, b));
     drop(reactor);
 }

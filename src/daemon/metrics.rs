@@ -117,6 +117,7 @@ pub fn render(luns: &[Listing]) -> String {
             }
         }
     }
+    render_ha(&mut out, luns);
     let name = "gluster_tcmu_latency_seconds";
     let _ = writeln!(
         out,
@@ -148,6 +149,46 @@ pub fn render(luns: &[Listing]) -> String {
     out
 }
 
+/// A metric name, its type, its help text and how to read it from a LUN's counters.
+type TypedSeries = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&crate::device::DeviceStats) -> u64,
+);
+
+/// The HA series, for the LUNs with target port groups only.
+fn render_ha(out: &mut String, luns: &[Listing]) {
+    let series: [TypedSeries; 3] = [
+        (
+            "gluster_tcmu_alua_state",
+            "gauge",
+            "this gateway's ALUA state for the LUN, as SPC-4 codes it (0 active/optimized, 2 standby, 15 transitioning)",
+            |s| s.alua_state.map_or(0, u64::from),
+        ),
+        (
+            "gluster_tcmu_ha_takeovers_total",
+            "counter",
+            "times this gateway took the image lock and became the LUN's active path (failovers and failbacks to it)",
+            |s| s.ha_takeovers,
+        ),
+        (
+            "gluster_tcmu_ha_fenced_total",
+            "counter",
+            "requests the bricks refused because another gateway holds the image lock",
+            |s| s.ha_fenced,
+        ),
+    ];
+    for (name, kind, help, get) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for l in luns {
+            if let Some(s) = l.stats.as_ref().filter(|s| s.alua_state.is_some()) {
+                let _ = writeln!(out, "{name}{{{}}} {}", labels(l), get(s));
+            }
+        }
+    }
+}
+
 fn labels(l: &Listing) -> String {
     let clean = |v: &str| v.replace(['"', '\\', '\n'], "_");
     format!(
@@ -163,6 +204,40 @@ mod tests {
     use crate::backstore::{BackendState, Health};
     use crate::control::uio::{UioDevice, UioName};
     use crate::device::DeviceStats;
+
+    #[test]
+    fn ha_series_cover_only_the_luns_with_port_groups() {
+        let uio = |index, name: &str| UioDevice {
+            index,
+            name: UioName::parse(name).unwrap(),
+            map_size: 4096,
+            dev_path: "/dev/uio0".into(),
+        };
+        let ha = DeviceStats {
+            alua_state: Some(2),
+            ha_takeovers: 3,
+            ha_fenced: 5,
+            ..Default::default()
+        };
+        let text = render(&[
+            Listing {
+                uio: uio(0, "tcm-user/1/ha/glfs/v@h/x.img"),
+                stats: Some(ha),
+            },
+            Listing {
+                uio: uio(1, "tcm-user/1/plain/glfs/v@h/y.img"),
+                stats: Some(DeviceStats::default()),
+            },
+        ]);
+        assert!(text.contains("# TYPE gluster_tcmu_alua_state gauge"));
+        assert!(text.contains("gluster_tcmu_alua_state{lun=\"1/ha\",handler=\"glfs\"} 2"));
+        assert!(text.contains("gluster_tcmu_ha_takeovers_total{lun=\"1/ha\",handler=\"glfs\"} 3"));
+        assert!(text.contains("gluster_tcmu_ha_fenced_total{lun=\"1/ha\",handler=\"glfs\"} 5"));
+        assert!(
+            !text.contains("gluster_tcmu_alua_state{lun=\"1/plain\""),
+            "{text}"
+        );
+    }
 
     #[test]
     fn renders_counters_and_a_cumulative_histogram() {

@@ -67,6 +67,10 @@ impl Device {
     /// Sets the local target port group's state (the HA control thread decided);
     /// `announce` raises ASYMMETRIC ACCESS STATE CHANGED.
     pub fn set_alua_state(&mut self, state: AccessState, announce: bool) {
+        let was = self.alua_state();
+        if state == AccessState::ActiveOptimized && was.is_some_and(|w| w != state) {
+            self.stats.ha_takeovers += 1;
+        }
         self.lun.set_alua_state(state, announce);
     }
 
@@ -96,6 +100,7 @@ impl Device {
     pub(super) fn note_result(&mut self, result: &Result<u64, BackstoreError>) {
         let Some(ha) = &self.ha else { return };
         if let Err(BackstoreError::Fenced(_)) = result {
+            self.stats.ha_fenced += 1;
             let _ = ha.events.send(Event::Fenced);
             self.lun.set_alua_state(AccessState::Transitioning, false);
         }

@@ -69,6 +69,13 @@ pub struct DeviceStats {
     /// failed): no command is read or answered any more until the kernel removes it (set
     /// by the reactor that serves it).
     pub stopped: bool,
+    /// The local target port group's ALUA state (its SPC-4 code), for a LUN with port
+    /// groups (at the time of reading).
+    pub alua_state: Option<u8>,
+    /// Times this gateway became the active one for an HA LUN (took the image lock).
+    pub ha_takeovers: u64,
+    /// Requests of an HA LUN the bricks refused because another gateway holds the lock.
+    pub ha_fenced: u64,
 }
 
 /// Upper bounds (microseconds) of the latency buckets; the last bucket is +Inf.
@@ -185,6 +192,7 @@ impl Device {
         DeviceStats {
             in_flight: self.ring.outstanding() as u64,
             health: self.backstore.health(),
+            alua_state: self.alua_state().map(|s| s.code()),
             ..self.stats
         }
     }

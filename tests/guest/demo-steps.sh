@@ -27,6 +27,22 @@ report() {
     python3 - "$GT_RESULTS" "$@" <<'PY'
 import json, os, sys
 res, kv = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
+
+
+def where_it_ran():
+    """One line on the machine: under QEMU without KVM every instruction is emulated."""
+    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                  if l.startswith("model name")), "unknown CPU")
+    try:
+        clocks = open("/sys/devices/system/clocksource/clocksource0/available_clocksource").read()
+    except OSError:
+        clocks = ""
+    if "QEMU" in model and "kvm-clock" not in clocks:
+        return (f"These figures ran under QEMU emulation (TCG, no KVM; CPU \"{model}\"): "
+                "every instruction of the kernel, the daemon and Gluster is emulated, so they "
+                "are a small fraction of what the same stack does on hardware. "
+                "See docs/BENCHMARKS.md for measured comparisons.")
+    return f"CPU: {model}" + (" (KVM guest)" if "kvm-clock" in clocks else "")
 print()
 print("+------------------------------------------------------------------------------+")
 print(f"| gluster-tcmu demo: volume {kv['volume']} (replica {kv['replica']}), export {kv['lun']} {kv['size']}".ljust(79) + "|")
@@ -46,6 +62,7 @@ try:
 except Exception:
     print(f"| {'iscsi':<10} | {dev[-10:]:<10} | {'-':<14} | {'-':<14} | {'-':<7} | {'not run':<6} |")
 print("+------------+------------+----------------+----------------+---------+--------+")
+print(where_it_ran())
 PY
 }
 show() {

@@ -22,6 +22,7 @@ GT_VOLUME_OPTS="features.shard=off locks.mandatory-locking=optimal features.enfo
     gt_volume_create "$hvol"
 vol="$hvol@$GT_GLUSTER_HOST"
 gt_exports_settings "$portal" "$vol"
+printf '[metrics]\nlisten = "127.0.0.1:9750"\n' >>"$GT_SETTINGS"
 gt_daemon_start
 
 gt_step "export create $vol/$name --gateway $portal --gateway $other"
@@ -93,6 +94,19 @@ sg_rtpg -d "$disk" >"$GT_RESULTS/rtpg-after.txt" 2>&1 || gt_fail "REPORT TARGET 
 group_state "$GT_RESULTS/rtpg-after.txt" 1 active/optimized ||
     gt_fail "group 1 is not Active/Optimized after fio"
 gt_info "$(grep -c 'took the image lock' "$GT_RESULTS/gluster-tcmu.log") takeover(s) in the daemon's log"
+python3 - "$name" <<'EOF' || gt_fail "the metrics do not show the HA LUN active with one takeover"
+import sys, urllib.request
+text = urllib.request.urlopen("http://127.0.0.1:9750/metrics", timeout=10).read().decode()
+want = {"gluster_tcmu_alua_state": "0", "gluster_tcmu_ha_takeovers_total": "1",
+        "gluster_tcmu_ha_fenced_total": "0"}
+got = {}
+for line in text.splitlines():
+    name = line.split("{", 1)[0]
+    if name in want and f'/{sys.argv[1]}"' in line:
+        got[name] = line.rsplit(" ", 1)[1]
+print("         metrics:", got)
+sys.exit(0 if got == want else 1)
+EOF
 
 gt_step "cleanup"
 iscsiadm -m node -T "$iqn" -p "$portal" --logout >/dev/null
