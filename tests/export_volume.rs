@@ -127,12 +127,14 @@ fn the_gfapi_store_keeps_the_store_contract_on_gt1_and_gt3() {
     }
 }
 
-/// create, list, info, resize, manifest and delete through the binary, on gt3.
+/// create, list, info, resize, manifest and delete through the binary, on gtha (two
+/// gateways make an HA export, which needs a volume that fences).
 #[test]
 fn the_commands_work_end_to_end() {
     let _steady = steady_volumes();
+    require_started("gtha");
     let s = ExportCli::with_deadline(10);
-    let e = Export::on("gt3", "e2e");
+    let e = Export::on("gtha", "e2e");
     let (gw, none) = (gateway(), s.no_daemon());
     let started = Instant::now();
     let created = s.ok(&[
@@ -182,8 +184,8 @@ fn the_commands_work_end_to_end() {
     assert_eq!(again, created);
 
     for listing in [
-        s.ok(&["list", &addr("gt3")]),
-        s.ok(&["list", &addr("gt3"), "--json"]),
+        s.ok(&["list", &addr("gtha")]),
+        s.ok(&["list", &addr("gtha"), "--json"]),
         s.ok(&["info", &e.location]),
         s.ok(&["info", &e.location, "--json"]),
     ] {
@@ -193,7 +195,7 @@ fn the_commands_work_end_to_end() {
             "{listing}"
         );
     }
-    let listed: Value = serde_json::from_str(&s.ok(&["list", &addr("gt3"), "--json"])).unwrap();
+    let listed: Value = serde_json::from_str(&s.ok(&["list", &addr("gtha"), "--json"])).unwrap();
     let mine = listed["exports"]
         .as_array()
         .unwrap()
@@ -553,4 +555,50 @@ fn a_corrupt_record_is_listed_by_name_beside_the_others() {
         &none,
     ]);
     assert_eq!(store("gt1").read(&path).unwrap(), None);
+}
+
+/// An export with two gateways is a multipath HA export: refused, with the reason and
+/// nothing written for it, on a volume that cannot fence its image (gt1 and gt3 are
+/// sharded); made on gtha, which can (tests/gluster/setup.sh: no sharding, mandatory locks
+/// enforced, so its probe file takes the enforcement mark).
+#[test]
+fn several_gateways_need_a_volume_that_fences() {
+    let _steady = steady_volumes();
+    require_started("gtha");
+    let s = ExportCli::daemonless(10);
+    let (a, b) = (gateway(), "127.0.0.3:3260".to_owned());
+    for (volume, why) in [("gt1", "it is sharded"), ("gt3", "it is sharded")] {
+        let name = unique("ha-refused");
+        let location = format!("{volume}@{HOST}/{name}");
+        let args = [
+            "create",
+            &location,
+            "--size",
+            "1M",
+            "--gateway",
+            &a,
+            "--gateway",
+            &b,
+        ];
+        let err = s.fails(&args);
+        assert!(
+            err.contains("multipath HA export") && err.contains(why),
+            "{err}"
+        );
+        let info = s.run(&["info", &location]);
+        assert!(!info.status.success(), "no record left for {location}");
+    }
+    let name = unique("ha-made");
+    let location = format!("gtha@{HOST}/{name}");
+    s.ok(&[
+        "create",
+        &location,
+        "--size",
+        "1M",
+        "--gateway",
+        &a,
+        "--gateway",
+        &b,
+    ]);
+    s.ok(&["delete", &location]);
 }

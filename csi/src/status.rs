@@ -13,6 +13,8 @@ pub fn code(e: &OpsError) -> Code {
             Code::InvalidArgument
         }
         Ambiguous { .. } => Code::InvalidArgument,
+        // The StorageClass names several gateways on a volume that cannot fence.
+        NotForHa { .. } => Code::InvalidArgument,
         NotFound { .. } | SourceNotFound { .. } => Code::NotFound,
         Exists { .. } | OrphanImage { .. } => Code::AlreadyExists,
         NoSpace { .. } => Code::ResourceExhausted,

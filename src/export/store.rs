@@ -131,6 +131,10 @@ pub trait MetaStore: Send + Sync + fmt::Debug {
     /// Bytes free on the volume for new data.
     fn free_bytes(&self) -> Result<u64, StoreError>;
 
+    /// Whether the volume can fence an image for multipath HA (docs/HA.md, section 1):
+    /// unsharded, with mandatory locks enforced by the bricks. Needs [`Self::ensure_folders`].
+    fn fencing(&self) -> Result<Fencing, StoreError>;
+
     /// Removes temporary files and locks older than `age` that crashed writers left in
     /// [`layout::TMP`]; returns how many.
     fn sweep_tmp(&self, age: std::time::Duration) -> Result<usize, StoreError>;
@@ -138,6 +142,32 @@ pub trait MetaStore: Send + Sync + fmt::Debug {
     /// Opens the existing image `path` for positional reads and writes (the copy of a
     /// clone); a missing one is an error with ENOENT.
     fn open_image(&self, path: &str) -> Result<Box<dyn ImageFile + '_>, StoreError>;
+}
+
+/// What a volume offers an export with several gateways.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fencing {
+    /// Mandatory locks are enforced on the whole image: one writer at a time.
+    Ready,
+    /// Sharded: a lock on the image does not cover its shards.
+    Sharded,
+    /// The bricks refuse to enforce mandatory locks (the volume's locks options).
+    NotEnforced,
+}
+
+impl Fencing {
+    /// What to change on the volume, for a refusal.
+    pub fn remedy(self) -> &'static str {
+        match self {
+            Fencing::Ready => "",
+            Fencing::Sharded => {
+                "it is sharded, and a lock on an image does not cover its shards (features.shard off)"
+            }
+            Fencing::NotEnforced => {
+                "its bricks do not enforce mandatory locks (locks.mandatory-locking optimal, features.enforce-mandatory-lock on)"
+            }
+        }
+    }
 }
 
 /// An open image of a volume, for the control plane: every call blocks until done.

@@ -7,7 +7,7 @@ use super::{Advanced, Found, Ops, OpsError, RETRIES, Step};
 use crate::export::layout;
 use crate::export::location::ExportLocation;
 use crate::export::record::{Record, State};
-use crate::export::store::StoreError;
+use crate::export::store::{Fencing, StoreError};
 use std::time::Duration;
 
 /// Temporary files older than this are a crashed writer's, swept by a create.
@@ -20,6 +20,25 @@ pub struct CreateOutcome {
     /// The record, with its secrets (the admin needs them).
     pub record: Record,
     pub gateways: Vec<GatewayView>,
+}
+
+/// An export with several gateways needs a volume that can fence its image (refused
+/// before anything is written for it).
+fn check_fencing(found: &Found, req: &CreateRequest) -> Result<(), OpsError> {
+    if req.gateways.len() < 2 {
+        return Ok(());
+    }
+    let volume = &found.location.volume;
+    let fencing = found.store.fencing().map_err(OpsError::store(volume))?;
+    if fencing == Fencing::Ready {
+        return Ok(());
+    }
+    Err(OpsError::NotForHa {
+        name: found.location.name.to_string(),
+        volume: volume.to_string(),
+        gateways: req.gateways.len(),
+        why: fencing.remedy(),
+    })
 }
 
 impl Ops<'_> {
@@ -64,6 +83,7 @@ impl Ops<'_> {
             self.observer
                 .progress(&format!("old temporary files left: {e}"));
         }
+        check_fencing(found, req)?;
         let path = layout::record(&found.location.name);
         match found
             .store

@@ -97,6 +97,17 @@ pub enum OpsError {
     )]
     OrphanImage { volume: String, image: String },
     #[error(
+        "export {name} names {gateways} gateways, which makes it a multipath HA export, but \
+         volume {volume} cannot fence its image: {why} (docs/HA.md); name one gateway, or \
+         change the volume"
+    )]
+    NotForHa {
+        name: String,
+        volume: String,
+        gateways: usize,
+        why: &'static str,
+    },
+    #[error(
         "export {name} is being deleted: finish with `gluster-tcmu export delete {volume}/{name}`"
     )]
     BeingDeleted { name: String, volume: String },

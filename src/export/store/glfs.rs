@@ -6,7 +6,7 @@
 //! to all but one of any number of linkers of a name, on one client or many); the
 //! replace is `rename`. A temporary file is written whole and `fsync`ed before either.
 
-use super::{Grown, ImageFile, MetaStore, StoreError, StoreOpener, is_leftover, tmp_name};
+use super::{Fencing, Grown, ImageFile, MetaStore, StoreError, StoreOpener, is_leftover, tmp_name};
 use crate::export::layout;
 use crate::export::location::VolumeAddr;
 use crate::glfs::gfapi::{GfapiError, Preallocation, SMALL_FILE_MAX, SyncFile};
@@ -167,6 +167,27 @@ impl MetaStore for GlfsStore {
     fn free_bytes(&self) -> Result<u64, StoreError> {
         let space = self.volume.statvfs().map_err(failed("statvfs", "/"))?;
         Ok(space.available)
+    }
+
+    /// Sharding from the client graph (the shard translator hides its attributes from
+    /// clients); enforcement by marking a scratch file, which a volume without it refuses
+    /// with EINVAL.
+    fn fencing(&self) -> Result<Fencing, StoreError> {
+        let volfile = self.volume.current_volfile();
+        if String::from_utf8_lossy(&volfile).contains("type features/shard") {
+            return Ok(Fencing::Sharded);
+        }
+        let tmp = self.write_tmp(&format!("{}/fencing-probe", layout::TMP), b"", 0o600)?;
+        let marked = self
+            .volume
+            .open_file(&tmp)
+            .and_then(|f| f.enforce_mandatory_locks());
+        self.drop_tmp(&tmp);
+        match marked {
+            Ok(()) => Ok(Fencing::Ready),
+            Err(e) if e.errno() == libc::EINVAL => Ok(Fencing::NotEnforced),
+            Err(e) => Err(failed("mark for lock enforcement", &tmp)(e)),
+        }
     }
 
     fn sweep_tmp(&self, age: Duration) -> Result<usize, StoreError> {

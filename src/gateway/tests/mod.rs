@@ -156,6 +156,11 @@ impl MetaStore for FlakyStore {
         self.check()?;
         self.inner.free_bytes()
     }
+
+    fn fencing(&self) -> Result<crate::export::Fencing, StoreError> {
+        self.check()?;
+        self.inner.fencing()
+    }
     fn sweep_tmp(&self, age: Duration) -> Result<usize, StoreError> {
         self.check()?;
         self.inner.sweep_tmp(age)

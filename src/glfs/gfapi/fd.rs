@@ -13,6 +13,12 @@ use std::ffi::CStr;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 
+/// The extended attribute that turns mandatory-lock enforcement on for one file (the HA
+/// fence, docs/HA.md); the bricks keep it on disk, so it survives their restart. Refused
+/// with EINVAL by a volume without mandatory locking and
+/// `features.enforce-mandatory-lock`.
+pub(super) const ENFORCE_XATTR: &CStr = c"trusted.glusterfs.enforce-mandatory-lock";
+
 /// An open fd, closed (`glfs_close`, which waits for the server) when dropped. The
 /// volume it was opened on outlives it (the promise of whoever made it).
 pub(super) struct Fd(NonNull<sys::glfs_fd_t>);

@@ -16,13 +16,7 @@
 #![forbid(unsafe_code)]
 
 use super::file::GlfsFile;
-use std::ffi::CStr;
 use std::io;
-
-/// The extended attribute that turns enforcement on for one file; the bricks keep it on
-/// disk, so it survives their restart. Refused with EINVAL by a volume without
-/// mandatory locking and `features.enforce-mandatory-lock`.
-const ENFORCE_XATTR: &CStr = c"trusted.glusterfs.enforce-mandatory-lock";
 
 /// Who, besides this connection, holds a lock on the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +32,7 @@ impl GlfsFile {
     /// docs). Idempotent. EINVAL: the volume is not configured for it.
     pub fn enforce_mandatory_locks(&self) -> io::Result<()> {
         self.fd()
-            .set_xattr(ENFORCE_XATTR, b"set")
+            .set_xattr(super::fd::ENFORCE_XATTR, b"set")
             .map_err(io::Error::from_raw_os_error)
     }
 

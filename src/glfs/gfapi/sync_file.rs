@@ -114,6 +114,14 @@ impl<'vol> SyncFile<'vol> {
         Ok(out)
     }
 
+    /// Marks the file for mandatory-lock enforcement by the bricks (the HA fence,
+    /// docs/HA.md); a volume without `features.enforce-mandatory-lock` refuses it with
+    /// EINVAL.
+    pub fn enforce_mandatory_locks(&self) -> Result<(), GfapiError> {
+        let set = self.fd.set_xattr(super::fd::ENFORCE_XATTR, b"set");
+        set.map_err(|errno| self.error("mark for lock enforcement", errno))
+    }
+
     /// `fsync`: data and metadata on stable storage on every brick when this returns.
     pub fn fsync(&self) -> Result<(), GfapiError> {
         self.fd.fsync().map_err(|e| self.error("fsync", e))

@@ -20,6 +20,8 @@ pub trait VolfileFeed: Send + Sync + fmt::Debug {
     fn generation(&self) -> u64;
     /// Wakes `wakeup` after every change from now on, for as long as it lives.
     fn wake_on_change(&self, wakeup: &Arc<Wakeup>);
+    /// The newest volfile (the client graph glusterd hands out now).
+    fn volfile(&self) -> Vec<u8>;
 }
 
 /// What a connection is built from.
@@ -140,6 +142,11 @@ impl Volume {
 
     fn init_error(&self, source: io::Error) -> GfapiError {
         init_error(&self.name, &self.servers, source)
+    }
+
+    /// The volume's newest client volfile, from the feed this connection came from.
+    pub fn current_volfile(&self) -> Vec<u8> {
+        self.feed.volfile()
     }
 
     /// Whether the volume's volfile changed since this connection was built: its LUNs

@@ -16,6 +16,10 @@ impl VolfileFeed for Watch {
         let weak: Weak<dyn Subscriber> = Arc::downgrade(wakeup) as Weak<Wakeup>;
         Watch::wake_on_change(self, weak);
     }
+
+    fn volfile(&self) -> Vec<u8> {
+        Watch::current(self).1
+    }
 }
 
 impl Subscriber for Wakeup {
