@@ -145,6 +145,10 @@ fio_start kill9 "$dev" 48M
 sleep 5
 kill -0 "$fio_pid" 2>/dev/null || gt_fail "fio finished before the kill: make the job longer"
 pid=$(main_pid)
+gt_step "SIGHUP (an admin's reload or log reopen) does not end the daemon"
+kill -HUP "$pid"
+sleep 2
+gt_check "the daemon runs on as PID $pid after SIGHUP" test "$(main_pid)" = "$pid"
 n0=$(restarts)
 gt_step "kill -9 the daemon's main PID $pid under fio"
 kill -9 "$pid"
