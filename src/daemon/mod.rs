@@ -76,8 +76,11 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     }
     // SIGHUP reopens a log file (logging); with any other log target it must still not
     // end the daemon (its default action), since admins send it to reload or reopen.
-    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::new(AtomicBool::new(false)))
-        .map_err(DaemonError::Signals)?;
+    signal_hook::flag::register(
+        signal_hook::consts::SIGHUP,
+        Arc::new(AtomicBool::new(false)),
+    )
+    .map_err(DaemonError::Signals)?;
     let registry = Arc::new(DeviceRegistry::new(opts.reactor_threads, opts.reactor)?);
     let ctx = Arc::new(EventContext {
         registry: registry.clone(),

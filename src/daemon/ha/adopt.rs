@@ -60,7 +60,7 @@ pub fn adopt(registry: &Arc<DeviceRegistry>, configfs_root: &Path, minor: u32) -
     true
 }
 
-/// Watches the LUN just served as `minor` closely for [`NEW_LUN_WATCH`].
+/// Watches the LUN just served as `minor` closely (every 50 ms for 10 s).
 pub fn watch_new(registry: &Arc<DeviceRegistry>, configfs_root: &Path, minor: u32) {
     let (registry, root) = (registry.clone(), configfs_root.to_path_buf());
     let spawned = std::thread::Builder::new()
@@ -79,7 +79,7 @@ pub fn watch_new(registry: &Arc<DeviceRegistry>, configfs_root: &Path, minor: u3
     }
 }
 
-/// Looks at every served LUN every [`ALL_LUNS_POLL`] until `stop`.
+/// Looks at every served LUN every 3 s until `stop`.
 pub fn watch_all(
     registry: Arc<DeviceRegistry>,
     configfs_root: PathBuf,
