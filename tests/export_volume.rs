@@ -557,6 +557,11 @@ fn a_corrupt_record_is_listed_by_name_beside_the_others() {
     assert_eq!(store("gt1").read(&path).unwrap(), None);
 }
 
+/// The arguments as the command helpers take them.
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 /// An export with two gateways is a multipath HA export: refused, with the reason and
 /// nothing written for it, on a volume that cannot fence its image (gt1 and gt3 are
 /// sharded); made on gtha, which can (tests/gluster/setup.sh: no sharding, mandatory locks
@@ -567,12 +572,10 @@ fn several_gateways_need_a_volume_that_fences() {
     require_started("gtha");
     let s = ExportCli::daemonless(10);
     let (a, b) = (gateway(), "127.0.0.3:3260".to_owned());
-    for (volume, why) in [("gt1", "it is sharded"), ("gt3", "it is sharded")] {
-        let name = unique("ha-refused");
-        let location = format!("{volume}@{HOST}/{name}");
+    let create = |location: &str| -> Vec<String> {
         let args = [
             "create",
-            &location,
+            location,
             "--size",
             "1M",
             "--gateway",
@@ -580,7 +583,11 @@ fn several_gateways_need_a_volume_that_fences() {
             "--gateway",
             &b,
         ];
-        let err = s.fails(&args);
+        args.map(str::to_owned).to_vec()
+    };
+    for (volume, why) in [("gt1", "it is sharded"), ("gt3", "it is sharded")] {
+        let location = format!("{volume}@{HOST}/{}", unique("ha-refused"));
+        let err = s.fails(&strs(&create(&location)));
         assert!(
             err.contains("multipath HA export") && err.contains(why),
             "{err}"
@@ -588,17 +595,7 @@ fn several_gateways_need_a_volume_that_fences() {
         let info = s.run(&["info", &location]);
         assert!(!info.status.success(), "no record left for {location}");
     }
-    let name = unique("ha-made");
-    let location = format!("gtha@{HOST}/{name}");
-    s.ok(&[
-        "create",
-        &location,
-        "--size",
-        "1M",
-        "--gateway",
-        &a,
-        "--gateway",
-        &b,
-    ]);
+    let location = format!("gtha@{HOST}/{}", unique("ha-made"));
+    s.ok(&strs(&create(&location)));
     s.ok(&["delete", &location]);
 }
