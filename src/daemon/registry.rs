@@ -113,6 +113,14 @@ impl DeviceRegistry {
             .map(|s| format!("{}/{}", s.uio.name.subtype, s.uio.name.config))
     }
 
+    /// The UIO minors of the served devices of `subtype` (`glfs`, ...), without asking
+    /// their reactors anything.
+    pub fn minors_of(&self, subtype: &str) -> Vec<u32> {
+        let devices = self.lock();
+        let served = devices.values().filter(|s| s.uio.name.subtype == subtype);
+        served.map(|s| s.uio.index).collect()
+    }
+
     /// Every served device with its counters.
     pub fn list(&self) -> Vec<Listing> {
         let devices: Vec<ServedDevice> = self.lock().values().cloned().collect();

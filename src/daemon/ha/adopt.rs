@@ -89,10 +89,8 @@ pub fn watch_all(
         .name("port-groups".into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                for listing in registry.list() {
-                    if listing.uio.name.subtype == "glfs" {
-                        adopt(&registry, &configfs_root, listing.uio.index);
-                    }
+                for minor in registry.minors_of("glfs") {
+                    adopt(&registry, &configfs_root, minor);
                 }
                 std::thread::sleep(ALL_LUNS_POLL);
             }

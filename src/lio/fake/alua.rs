@@ -61,12 +61,7 @@ pub(super) fn store_lun_group(rel: &str, lun_dir: &Path, value: &str) -> io::Res
         id
     };
     let member = format!("{rel}\n");
-    for group in StdFs.read_dir(&alua)? {
-        let members = alua.join(&group.name).join("members");
-        if let Ok(text) = fs::read_to_string(&members) {
-            fs::write(&members, text.replace(&member, ""))?;
-        }
-    }
+    leave_groups(&alua, &member)?;
     if name != DEFAULT_ALUA_GROUP {
         let members = alua.join(name).join("members");
         let text = fs::read_to_string(&members)?;
@@ -85,12 +80,16 @@ pub(super) fn forget_lun(rel: &str, lun_dir: &Path) {
     let Some((_, device)) = links.first() else {
         return;
     };
-    let member = format!("{rel}\n");
-    let alua = device.join("alua");
-    for group in StdFs.read_dir(&alua).unwrap_or_default() {
+    let _ = leave_groups(&device.join("alua"), &format!("{rel}\n"));
+}
+
+/// Takes the `member` line out of the `members` of every group under `alua`.
+fn leave_groups(alua: &Path, member: &str) -> io::Result<()> {
+    for group in StdFs.read_dir(alua)? {
         let members = alua.join(&group.name).join("members");
         if let Ok(text) = fs::read_to_string(&members) {
-            let _ = fs::write(&members, text.replace(&member, ""));
+            fs::write(&members, text.replace(member, ""))?;
         }
     }
+    Ok(())
 }
