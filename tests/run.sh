@@ -15,7 +15,15 @@ case "${1:-}" in
   *) echo "usage: tests/run.sh [--host|--guest]" >&2; exit 2 ;;
 esac
 
-phase() { printf '\n==> %s\n' "$*"; }
+# phase NAME: a heading, and how long the previous phase took (CI's budget is the sum).
+phase_start=$SECONDS
+phase_name=
+phase() {
+    [[ -z $phase_name ]] || printf '==> %s took %ss\n' "$phase_name" $((SECONDS - phase_start))
+    phase_name=$*
+    phase_start=$SECONDS
+    printf '\n==> %s\n' "$*"
+}
 
 if [ "$tier" != guest ]; then
   phase "host prerequisites"
@@ -50,3 +58,4 @@ if [ "$tier" != host ]; then
   phase "real-kernel guest tier"
   tests/guest/run.sh --binary target/release/gluster-tcmu
 fi
+printf '==> %s took %ss\n==> passed in %ss\n' "$phase_name" $((SECONDS - phase_start)) "$SECONDS"
