@@ -245,6 +245,7 @@ fn a_source_with_an_initiator_logged_in_is_refused_and_nothing_is_left() {
         size: record.size,
         generation: record.generation,
         sessions: vec!["iqn.1994-05.com.redhat:node1".into()],
+        path: None,
     };
     let report = GatewayReport {
         version: REPORT_VERSION,

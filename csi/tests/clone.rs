@@ -222,6 +222,7 @@ async fn clones_that_cannot_be_made_have_the_specifications_codes() {
         size: 8 << 20,
         generation: 2,
         sessions: vec!["iqn.1994-05.com.redhat:node1".into()],
+        path: None,
     };
     let report = GatewayReport {
         version: REPORT_VERSION,

@@ -109,7 +109,7 @@ pub fn run(opts: DaemonOptions) -> Result<(), DaemonError> {
     let gateway_thread = OnceCell::new();
     let serving = || {
         if let (Some(opts), Some(requests)) = (opts.gateway.clone(), requests) {
-            start_gateway(opts, requests, &stop, &gateway_thread);
+            start_gateway(opts, registry.clone(), requests, &stop, &gateway_thread);
         }
     };
     let stop_events = stop_after_gateway(&stop, &gateway_thread);
@@ -131,11 +131,12 @@ fn gateway_channel(gateway: bool) -> (Option<GatewayHandle>, Option<Requests>) {
 /// Starts the gateway thread (called once netlink events are served).
 fn start_gateway(
     opts: GatewayOptions,
+    registry: Arc<DeviceRegistry>,
     requests: Requests,
     stop: &Arc<AtomicBool>,
     thread: &OnceCell<JoinHandle<()>>,
 ) {
-    match gateway::start(opts, requests, stop.clone()) {
+    match gateway::start(opts, registry, requests, stop.clone()) {
         Ok(handle) => {
             let _ = thread.set(handle);
         }

@@ -121,6 +121,12 @@ impl DeviceRegistry {
         served.map(|s| s.uio.index).collect()
     }
 
+    /// The counters of the device with UIO minor `minor`, if it is served.
+    pub fn stats_of(&self, minor: u32) -> Option<crate::device::DeviceStats> {
+        let served = self.lock().get(&minor).cloned()?;
+        self.reactors[served.reactor].stats(served.id).ok()
+    }
+
     /// Every served device with its counters.
     pub fn list(&self) -> Vec<Listing> {
         let devices: Vec<ServedDevice> = self.lock().values().cloned().collect();

@@ -33,7 +33,7 @@ pub mod store;
 pub use location::{ExportLocation, LocationError, VolumeAddr};
 pub use name::{ExportName, ExportNameError};
 pub use record::{ChapPair, ChapRecord, Record, RecordError, State};
-pub use report::{ExportStatus, GatewayReport, StatusState};
+pub use report::{ExportStatus, GatewayReport, PathAccess, PathStatus, StatusState};
 pub use store::{Fencing, ImageFile, LocalStore, LocalVolumes, MetaStore, StoreError, StoreOpener};
 #[cfg(feature = "glfs")]
 pub use store::{GlfsStore, GlfsVolumes};

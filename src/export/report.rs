@@ -24,9 +24,60 @@ pub enum StatusState {
     Error,
 }
 
-/// One export on one gateway.
+/// This gateway's ALUA access state for an HA export's LUN (SPC-4's names; the words the
+/// report carries). A word a newer gateway writes that this build does not know reads as
+/// `Unknown`, so that one new state never makes the whole report unreadable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PathAccess {
+    ActiveOptimized,
+    ActiveNonOptimized,
+    Standby,
+    Unavailable,
+    Offline,
+    Transitioning,
+    #[serde(other)]
+    Unknown,
+}
+
+impl PathAccess {
+    /// The word tables show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PathAccess::ActiveOptimized => "active",
+            PathAccess::ActiveNonOptimized => "active-non-optimized",
+            PathAccess::Standby => "standby",
+            PathAccess::Unavailable => "unavailable",
+            PathAccess::Offline => "offline",
+            PathAccess::Transitioning => "transitioning",
+            PathAccess::Unknown => "unknown",
+        }
+    }
+
+    /// Whether this gateway writes the image (it holds the lock).
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            PathAccess::ActiveOptimized | PathAccess::ActiveNonOptimized
+        )
+    }
+}
+
+/// The path through this gateway to an HA export's LUN: its ALUA state and how often
+/// it took over or was fenced since the daemon started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathStatus {
+    pub access: PathAccess,
+    /// Times this gateway took the image lock (became the active one).
+    pub takeovers: u64,
+    /// Requests the bricks refused because another gateway held the lock.
+    pub fenced: u64,
+}
+
+/// One export on one gateway. Readers skip fields they do not know (no
+/// `deny_unknown_fields` here, unlike the records): a newer gateway may report more, and
+/// an older `export info` must still read what it knows of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ExportStatus {
     pub state: StatusState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -37,11 +88,13 @@ pub struct ExportStatus {
     pub generation: u64,
     /// Initiators with a session to the export's target on this gateway.
     pub sessions: Vec<String>,
+    /// For an export with several gateways whose LUN this daemon serves: the path's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathStatus>,
 }
 
-/// Everything one gateway says.
+/// Everything one gateway says (unknown fields skipped, as in [`ExportStatus`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct GatewayReport {
     pub version: u32,
     pub gateway: SocketAddr,
@@ -106,6 +159,11 @@ mod tests {
                 size: 1 << 30,
                 generation: 3,
                 sessions: vec!["iqn.1994-05.com.redhat:node1".into()],
+                path: Some(PathStatus {
+                    access: PathAccess::Standby,
+                    takeovers: 2,
+                    fenced: 1,
+                }),
             },
         );
         GatewayReport {
@@ -122,6 +180,29 @@ mod tests {
     fn round_trips_through_json() {
         let r = report(100);
         assert_eq!(GatewayReport::from_json(&r.to_json()).unwrap(), r);
+    }
+
+    #[test]
+    fn a_newer_gateways_fields_and_states_do_not_make_the_report_unreadable() {
+        let mut json: serde_json::Value = serde_json::from_slice(&report(100).to_json()).unwrap();
+        json["zone"] = "b".into();
+        let disk = &mut json["exports"]["disk1"];
+        disk["queue_depth"] = 7.into();
+        disk["path"]["access"] = "lba-dependent".into();
+        disk["path"]["since"] = 12.into();
+        let read = GatewayReport::from_json(json.to_string().as_bytes()).unwrap();
+        let path = read.exports["disk1"].path.unwrap();
+        assert_eq!(path.access, PathAccess::Unknown);
+        assert_eq!((path.takeovers, path.fenced), (2, 1));
+    }
+
+    #[test]
+    fn a_report_without_paths_reads_as_before() {
+        let mut r = report(100);
+        r.exports.get_mut("disk1").unwrap().path = None;
+        let text = String::from_utf8(r.to_json()).unwrap();
+        assert!(!text.contains("path"), "{text}");
+        assert_eq!(GatewayReport::from_json(text.as_bytes()).unwrap(), r);
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub fn info(info: &ExportInfo) -> String {
     if let Some(source) = &r.clone_of {
         line(&mut text, "cloned from", source);
     }
+    if let Some(active) = active_gateway(&info.gateways) {
+        line(&mut text, "active gateway", &active);
+    }
     text.push_str(&gateways(&info.gateways));
     text
 }
@@ -142,9 +145,29 @@ fn line(text: &mut String, key: &str, value: &str) {
     let _ = writeln!(text, "  {key:<15}{value}");
 }
 
-/// Each gateway's state, as a table.
+/// For an export whose gateways report paths (several gateways): the active one(s), or
+/// "none" while no gateway holds the image (until an initiator's I/O reaches one).
+fn active_gateway(views: &[GatewayView]) -> Option<String> {
+    if views.iter().all(|v| v.path.is_none()) {
+        return None;
+    }
+    let active: Vec<String> = views
+        .iter()
+        .filter(|v| v.is_active())
+        .map(|v| v.gateway.to_string())
+        .collect();
+    Some(if active.is_empty() {
+        "none (no gateway holds the image yet)".to_owned()
+    } else {
+        active.join(", ")
+    })
+}
+
+/// Each gateway's state, as a table; with a PATH column (ALUA state, takeovers, fenced
+/// requests) when a gateway reports one.
 fn gateways(views: &[GatewayView]) -> String {
     let now = unix_now();
+    let with_paths = views.iter().any(|v| v.path.is_some());
     let rows: Vec<Vec<String>> = views
         .iter()
         .map(|v| {
@@ -158,16 +181,40 @@ fn gateways(views: &[GatewayView]) -> String {
             } else {
                 v.sessions.join(",")
             };
-            vec![
+            let mut row = vec![
                 gateway,
                 v.state.as_str().to_owned(),
                 sessions,
                 v.size.map_or_else(|| "-".to_owned(), size),
-                detail(v, now),
-            ]
+            ];
+            if with_paths {
+                row.push(path(v));
+            }
+            row.push(detail(v, now));
+            row
         })
         .collect();
-    table(&["GATEWAY", "STATE", "SESSIONS", "SIZE", "DETAIL"], &rows)
+    let header: &[&str] = if with_paths {
+        &["GATEWAY", "STATE", "SESSIONS", "SIZE", "PATH", "DETAIL"]
+    } else {
+        &["GATEWAY", "STATE", "SESSIONS", "SIZE", "DETAIL"]
+    };
+    table(header, &rows)
+}
+
+/// `standby (takeovers 1, fenced 0)`, or `-` for a gateway that reports no path.
+fn path(v: &GatewayView) -> String {
+    v.path.map_or_else(
+        || "-".to_owned(),
+        |p| {
+            format!(
+                "{} (takeovers {}, fenced {})",
+                p.access.as_str(),
+                p.takeovers,
+                p.fenced
+            )
+        },
+    )
 }
 
 fn detail(v: &GatewayView, now: u64) -> String {

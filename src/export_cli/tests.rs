@@ -51,6 +51,7 @@ fn views() -> Vec<GatewayView> {
         size: Some(1 << 30),
         generation: Some(2),
         updated: Some(1),
+        path: None,
     }]
 }
 
@@ -107,6 +108,58 @@ fn create_prints_the_secrets_and_nothing_else_does() {
     );
     assert_eq!(v["image_size"], 1 << 30);
     assert_eq!(v["gateways"][0]["state"], "ready");
+}
+
+#[test]
+fn info_names_the_active_gateway_and_each_path_of_an_ha_export() {
+    use crate::export::{PathAccess, PathStatus};
+    let path = |access, takeovers, fenced| {
+        Some(PathStatus {
+            access,
+            takeovers,
+            fenced,
+        })
+    };
+    let mut gateways = views();
+    gateways[0].path = path(PathAccess::Standby, 1, 3);
+    gateways.push(GatewayView {
+        gateway: "10.0.0.2:3260".parse().unwrap(),
+        path: path(PathAccess::ActiveOptimized, 2, 0),
+        ..views()[0].clone()
+    });
+    let mut info = crate::export::ops::ExportInfo {
+        location: location(),
+        record: record(),
+        image_size: Some(1 << 30),
+        gateways,
+    };
+    let text = human::info(&info);
+    assert!(text.contains("  active gateway 10.0.0.2:3260\n"), "{text}");
+    assert!(text.contains("PATH"), "{text}");
+    assert!(text.contains("standby (takeovers 1, fenced 3)"), "{text}");
+    assert!(text.contains("active (takeovers 2, fenced 0)"), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&json::info(&info)).unwrap();
+    assert_eq!(v["gateways"][1]["path"]["access"], "active-optimized");
+    assert_eq!(v["gateways"][0]["path"]["fenced"], 3);
+
+    // Both standby (no initiator I/O yet), and one gateway down (no path reported).
+    info.gateways[1].path = path(PathAccess::Standby, 0, 0);
+    info.gateways[0].path = None;
+    let text = human::info(&info);
+    assert!(
+        text.contains("  active gateway none (no gateway holds the image yet)\n"),
+        "{text}"
+    );
+
+    // A one-gateway export shows neither the line nor the column.
+    let text = human::info(&crate::export::ops::ExportInfo {
+        gateways: views(),
+        ..info
+    });
+    assert!(
+        !text.contains("active gateway") && !text.contains("PATH"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -24,6 +24,7 @@
 mod desired;
 mod log_once;
 mod pass;
+mod paths;
 mod plan;
 mod portal;
 mod records;
@@ -32,6 +33,7 @@ mod volume;
 
 pub use desired::{LunError, export_lun};
 pub use pass::{Gateway, HEARTBEAT, JOURNAL_FILE};
+pub use paths::{LunPaths, NoPaths};
 pub use runner::{Answer, GatewayHandle, Requests, channel, spawn};
 
 use crate::export::StoreOpener;
@@ -66,15 +68,21 @@ pub struct GatewayOptions {
     pub opener: Arc<dyn StoreOpener>,
 }
 
-/// Starts the gateway thread on the system's configfs tree at `settings.configfs`.
+/// Starts the gateway thread on the system's configfs tree at `settings.configfs`; its
+/// reports take HA paths' states from `paths`.
 pub fn start(
     opts: GatewayOptions,
+    paths: Arc<dyn LunPaths>,
     requests: Requests,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<JoinHandle<()>> {
     let GatewayOptions { settings, opener } = opts;
     let poll = settings.poll;
-    let open = move || Gateway::open(&settings, opener.clone(), StdFs);
+    let open = move || {
+        let mut gateway = Gateway::open(&settings, opener.clone(), StdFs)?;
+        gateway.set_paths(paths.clone());
+        Ok(gateway)
+    };
     spawn(open, requests, poll, stop)
 }
 

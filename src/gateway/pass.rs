@@ -3,6 +3,7 @@
 
 use super::GatewayError;
 use super::log_once::LogOnce;
+use super::paths::{LunPaths, NoPaths};
 use super::plan::{Plan, Want, error_status, plan};
 use super::portal;
 use super::volume::{Volume, report_of};
@@ -34,6 +35,7 @@ pub struct Gateway<F: ConfigFs = StdFs> {
     lio: Lio<F>,
     heartbeat: Duration,
     logged: LogOnce,
+    paths: Arc<dyn LunPaths>,
 }
 
 impl<F: ConfigFs> Gateway<F> {
@@ -55,7 +57,13 @@ impl<F: ConfigFs> Gateway<F> {
             lio: Lio::open(fs, &settings.configfs, journal)?,
             heartbeat: HEARTBEAT,
             logged: LogOnce::default(),
+            paths: Arc::new(NoPaths),
         })
+    }
+
+    /// Where the reports' path states of HA exports come from (none until set).
+    pub fn set_paths(&mut self, paths: Arc<dyn LunPaths>) {
+        self.paths = paths;
     }
 
     /// Writes reports after `every` even when unchanged (tests shorten it).
@@ -241,6 +249,9 @@ impl<F: ConfigFs> Gateway<F> {
             },
         };
         status.sessions = self.lio.sessions(&want.lun.target).unwrap_or_default();
+        if want.lun.alua.is_some() && status.state == StatusState::Ready {
+            status.path = self.paths.path(name);
+        }
         self.note(name, &status);
         status
     }
@@ -321,6 +332,7 @@ fn applied_status(want: &Want, drift: &[Drift]) -> ExportStatus {
             size: want.lun.size,
             generation: want.generation,
             sessions: Vec::new(),
+            path: None,
         };
     }
     let kept: Vec<String> = drift

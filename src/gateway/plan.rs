@@ -47,6 +47,7 @@ pub(super) fn error_status(reason: String, generation: u64) -> ExportStatus {
         size: 0,
         generation,
         sessions: Vec::new(),
+        path: None,
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod adopt;
 pub mod driver;
+mod paths;
 
 use super::registry::DeviceRegistry;
 use crate::device::Device;

@@ -2,7 +2,7 @@
 //! shows each gateway, what `delete` waits for, and who is logged in.
 
 use crate::export::layout;
-use crate::export::report::{ExportStatus, GatewayReport, StatusState};
+use crate::export::report::{ExportStatus, GatewayReport, PathStatus, StatusState};
 use crate::export::store::{MetaStore, StoreError};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -61,6 +61,18 @@ pub struct GatewayView {
     /// When the gateway last reported (Unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated: Option<u64>,
+    /// For an export with several gateways: the path through this gateway (its ALUA
+    /// state, takeovers, fenced requests), by a fresh report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathStatus>,
+}
+
+impl GatewayView {
+    /// Whether this gateway is the export's active one (writes the image), by a fresh
+    /// report.
+    pub fn is_active(&self) -> bool {
+        self.path.is_some_and(|p| p.access.is_active())
+    }
 }
 
 /// Every gateway report on a volume.
@@ -139,6 +151,7 @@ impl Reports {
             size: None,
             generation: None,
             updated: None,
+            path: None,
         };
         let Some(report) = self.by_gateway.get(&gateway) else {
             if let Some(why) = self.unreadable.get(&gateway) {
@@ -172,4 +185,5 @@ fn fill(view: &mut GatewayView, status: &ExportStatus) {
     view.sessions = status.sessions.clone();
     view.size = Some(status.size);
     view.generation = Some(status.generation);
+    view.path = status.path;
 }

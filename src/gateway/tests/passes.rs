@@ -1,7 +1,9 @@
 //! Records appearing, changing and going; what LIO and the reports show.
 
 use super::*;
+use crate::export::{PathAccess, PathStatus};
 use crate::lio::{ConfigFs, Op};
+use std::collections::BTreeMap;
 
 #[test]
 fn records_naming_this_gateway_become_lio_objects_and_a_ready_report() {
@@ -254,5 +256,54 @@ fn never_a_secret_in_a_report() {
         !serde_json::to_string(&merged)
             .unwrap()
             .contains("initiatorsecret1")
+    );
+}
+
+/// Paths as a daemon would tell them: one LUN known, in a state the test sets.
+#[derive(Debug, Default)]
+struct SomePaths(std::sync::Mutex<BTreeMap<String, PathStatus>>);
+
+impl LunPaths for SomePaths {
+    fn path(&self, lun: &str) -> Option<PathStatus> {
+        self.0.lock().unwrap().get(lun).copied()
+    }
+}
+
+#[test]
+fn an_exports_path_through_this_gateway_is_reported_when_it_has_several_gateways() {
+    let mut env = Env::new();
+    let gv0 = env.volume("gv0");
+    put_record(&gv0, &record("ha", &[PORTAL, OTHER]));
+    put_record(&gv0, &record("single", &[PORTAL]));
+    let paths = Arc::new(SomePaths::default());
+    let standby = PathStatus {
+        access: PathAccess::Standby,
+        takeovers: 0,
+        fenced: 0,
+    };
+    for lun in ["ha", "single"] {
+        paths.0.lock().unwrap().insert(lun.into(), standby);
+    }
+    env.gateway.set_paths(paths.clone());
+
+    env.gateway.pass();
+    let written = env.report_on("gv0").unwrap();
+    assert_eq!(written.exports["ha"].path, Some(standby));
+    assert_eq!(
+        written.exports["single"].path, None,
+        "one gateway: no ALUA, no path"
+    );
+
+    // The LUN takes over: the next pass writes the new state at once, not at the heartbeat.
+    let active = PathStatus {
+        access: PathAccess::ActiveOptimized,
+        takeovers: 1,
+        fenced: 0,
+    };
+    paths.0.lock().unwrap().insert("ha".into(), active);
+    env.gateway.pass();
+    assert_eq!(
+        env.report_on("gv0").unwrap().exports["ha"].path,
+        Some(active)
     );
 }

@@ -108,6 +108,24 @@ print("         metrics:", got)
 sys.exit(0 if got == want else 1)
 EOF
 
+gt_step "export info: this gateway is the active one"
+# The gateway's next pass reports the path's new state on the volume (poll_secs).
+path_of_this_gateway() {
+    "$GT_BIN" export info "$vol/$name" --json >"$GT_RESULTS/info.json" || return 1
+    python3 - "$GT_RESULTS/info.json" <<'EOF2'
+import json, sys
+views = {g["gateway"]: g for g in json.load(open(sys.argv[1]))["gateways"]}
+path = views["127.0.0.1:3260"].get("path") or {}
+other = views["127.0.0.2:3260"]
+ok = (path.get("access"), path.get("takeovers"), path.get("fenced")) == ("active-optimized", 1, 0)
+sys.exit(0 if ok and "path" not in other else 1)
+EOF2
+}
+gt_wait 30 "export info shows this gateway's path active (1 takeover, 0 fenced)" path_of_this_gateway
+"$GT_BIN" export info "$vol/$name" | tee "$GT_RESULTS/info.txt" | sed 's/^/    /'
+grep -q "active gateway *127.0.0.1:3260$" "$GT_RESULTS/info.txt" ||
+    gt_fail "export info does not name 127.0.0.1:3260 the active gateway"
+
 gt_step "cleanup"
 iscsiadm -m node -T "$iqn" -p "$portal" --logout >/dev/null
 "$GT_BIN" export delete "$vol/$name" --wait 60 >/dev/null || gt_fail "export delete"

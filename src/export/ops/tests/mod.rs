@@ -153,6 +153,7 @@ fn serving(generation: u64, sessions: &[&str]) -> ExportStatus {
         size: 4 * MIB,
         generation,
         sessions: sessions.iter().map(|s| (*s).to_owned()).collect(),
+        path: None,
     }
 }
 
