@@ -23,11 +23,14 @@ const BLOCKS: u64 = 64;
 const ME: u8 = 1;
 const OTHER: u8 = 2;
 
-/// Who holds the image lock, and whether the next lock calls fail (bricks away).
+/// Who holds the image lock, whether the next lock calls fail (bricks away), and whether
+/// this gateway has lost its connection to them (its backstore refuses every request as
+/// the glfs backstore of an HA LUN does while it has no connection).
 #[derive(Debug, Default)]
 struct Bricks {
     holder: Mutex<Option<u8>>,
     refuse: AtomicBool,
+    link_down: AtomicBool,
 }
 
 impl Bricks {
@@ -75,6 +78,10 @@ impl Backstore for LockedRam {
     }
 
     fn submit(&mut self, request: IoRequest) -> Result<(), Box<Rejected>> {
+        if self.bricks.link_down.load(Ordering::SeqCst) {
+            let error = BackstoreError::Fenced(libc::ENOTCONN);
+            return Err(Box::new(Rejected { error, request }));
+        }
         let writes = matches!(request.op, IoOp::Write { .. });
         if writes && self.bricks.holder() != Some(ME) {
             let result = Err(BackstoreError::Fenced(libc::EBUSY));
@@ -246,4 +253,38 @@ fn a_preempted_lun_fails_its_writes_drains_to_standby_and_takes_the_lock_back() 
     assert_eq!(sense(&read), TRANSITIONING);
     lun.wait_state(AccessState::ActiveOptimized);
     assert_eq!(bricks.holder(), Some(ME));
+}
+
+#[test]
+fn an_active_lun_that_loses_its_bricks_steps_down_instead_of_answering_busy() {
+    let reactor = Arc::new(Reactor::spawn("ha-fake").expect("reactor"));
+    let bricks = Arc::new(Bricks::default());
+    let mut lun = ha_lun(&reactor, &bricks);
+    assert_eq!(sense(&lun.write(0)), TRANSITIONING);
+    lun.wait_state(AccessState::ActiveOptimized);
+    assert_eq!(sense(&lun.write(0)), STATE_CHANGED);
+    assert_eq!(lun.write(0).status, 0);
+
+    // BUSY would keep the initiator retrying this path; the transition sense makes it
+    // give the path up after a few tries and move to a gateway that reaches the bricks.
+    bricks.link_down.store(true, Ordering::SeqCst);
+    bricks.refuse.store(true, Ordering::SeqCst);
+    assert_eq!(sense(&lun.write(8)), TRANSITIONING, "refused at submit");
+    lun.wait_state(AccessState::Standby);
+    assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STATE_CHANGED);
+    assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STANDBY);
+    let fenced = lun
+        .on
+        .reactor
+        .with_device(lun.on.id, |d| d.map(|d| d.stats().ha_fenced))
+        .expect("reactor");
+    assert_eq!(fenced, Some(1));
+
+    // Back in touch: the next media access takes the lock again.
+    bricks.link_down.store(false, Ordering::SeqCst);
+    bricks.refuse.store(false, Ordering::SeqCst);
+    assert_eq!(sense(&lun.write(8)), TRANSITIONING);
+    lun.wait_state(AccessState::ActiveOptimized);
+    assert_eq!(sense(&lun.write(8)), STATE_CHANGED);
+    assert_eq!(lun.write(8).status, 0);
 }

@@ -515,7 +515,10 @@ impl Device {
         match self.backstore.submit(IoRequest { tag, op }) {
             Ok(()) => Ok(()),
             Err(rejected) => match self.inflight.take(tag) {
-                Some(pending) => self.fail(pending, &rejected.error),
+                Some(pending) => {
+                    self.note_result(&Err(rejected.error.clone()));
+                    self.fail(pending, &rejected.error)
+                }
                 None => Ok(()),
             },
         }

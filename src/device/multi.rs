@@ -135,7 +135,9 @@ impl Device {
             .insert(PendingCommand::new(cmd, waiting, guard, self.clock));
         for op in ops {
             if let Err(rejected) = self.backstore.submit(IoRequest { tag, op }) {
-                if let Some(done) = self.take_finished(tag, &Err(rejected.error)) {
+                let result = Err(rejected.error);
+                self.note_result(&result);
+                if let Some(done) = self.take_finished(tag, &result) {
                     return self.finish_parts(done);
                 }
             }
