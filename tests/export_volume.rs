@@ -599,3 +599,55 @@ fn several_gateways_need_a_volume_that_fences() {
     s.ok(&strs(&create(&location)));
     s.ok(&["delete", &location]);
 }
+
+/// `export resize` of an HA export whose image a gateway holds (its LUN is active: the
+/// image is marked for mandatory locks and locked by that gateway's connection): the
+/// bricks refuse the command's truncate, so the record goes first and the holder grows
+/// the image, as the active gateway's LUN resize does; the holder keeps its lock.
+#[test]
+fn an_ha_export_held_by_its_active_gateway_grows_through_that_gateway() {
+    use gluster_tcmu::glfs::{ConnectionPool, GlfsFile};
+    let _steady = steady_volumes();
+    require_started("gtha");
+    let s = ExportCli::daemonless(10);
+    let e = Export::on("gtha", "ha-grow");
+    let (a, b) = (gateway(), "127.0.0.3:3260".to_owned());
+    let create = [
+        "create",
+        &e.location,
+        "--size",
+        "8M",
+        "--gateway",
+        &a,
+        "--gateway",
+        &b,
+    ];
+    s.ok(&create);
+    // The active gateway, on a connection of its own (the CLI runs in its own process).
+    let key = common::gluster::volume_key("gtha", HOST);
+    let volume = ConnectionPool::global()
+        .get(&key, &test_options().connect)
+        .expect("connect to gtha");
+    let name = ExportName::parse(&e.name).unwrap();
+    let holder = Arc::new(GlfsFile::open_or_create(volume, &layout::image(&name)).expect("open"));
+    holder.enforce_mandatory_locks().expect("enforce");
+    holder.take_image_lock().expect("take the image lock");
+
+    let out = s.run(&["resize", &e.location, "--size", "16M"]);
+    let said = text(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("held by the active gateway"), "{said}");
+    assert_eq!(e.record().unwrap().size, 16 << 20);
+    assert_eq!(e.image_size(), Some(8 << 20), "only the holder may grow it");
+
+    // What the active gateway's LUN resize does with its locked file.
+    gluster_tcmu::glfs::pool::grow_within(&holder, 16 << 20, Duration::from_secs(10))
+        .expect("the holder grows its image");
+    assert_eq!(e.image_size(), Some(16 << 20));
+    holder
+        .write_at(&[0x5a; 4096], 12 << 20)
+        .expect("the holder still holds the lock and writes past the old end");
+
+    // The same resize again: nothing left to do.
+    s.ok(&["resize", &e.location, "--size", "16M"]);
+}

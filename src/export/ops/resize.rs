@@ -1,7 +1,10 @@
 //! `export resize`: grow a ready export, online. The image grows first and the record
 //! follows, so a gateway is never told of a size the image does not have yet; a kill in
 //! between leaves an image larger than its record, which the same resize, run again,
-//! finishes.
+//! finishes. One exception: the image of an HA export whose LUN is active somewhere is
+//! locked by that gateway (docs/HA.md), and only the lock's holder may change it. Then the
+//! record goes first, the active gateway grows the image when it resizes its LUN, and
+//! the standby gateways, whose LUN resize fails until then, follow on their next pass.
 
 use super::gateways::GatewayView;
 use super::request::check_size;
@@ -98,11 +101,15 @@ impl Ops<'_> {
                 });
             }
         }
-        let grown = store
-            .grow(&image, size, record.prealloc, layout::IMAGE_MODE)
-            .map_err(&err)?;
-        self.observer
-            .progress(&format!("image {image}: {}", grown.describe()));
+        match store.grow(&image, size, record.prealloc, layout::IMAGE_MODE) {
+            Ok(grown) => self
+                .observer
+                .progress(&format!("image {image}: {}", grown.describe())),
+            Err(e) if held_by_a_gateway(record, &e) => self.observer.progress(&format!(
+                "image {image}: held by the active gateway, which grows it with its LUN"
+            )),
+            Err(e) => return Err(err(e)),
+        }
         self.done(Step::ResizeImageGrown)
     }
 
@@ -121,4 +128,11 @@ impl Ops<'_> {
             gateways,
         })
     }
+}
+
+/// Whether `error` of growing the image of `record` means another gateway holds its image
+/// lock: the bricks refuse the truncate of a locked image with EAGAIN (or EBUSY), and
+/// only an export with several gateways is an HA export whose image is ever locked.
+fn held_by_a_gateway(record: &Record, error: &crate::export::store::StoreError) -> bool {
+    record.gateways.len() > 1 && matches!(error.errno(), Some(libc::EAGAIN | libc::EBUSY))
 }
