@@ -179,6 +179,15 @@ impl Lun {
         self.command(&common::write16(lba, 8, false), DataDir::ToDevice(&data))
     }
 
+    /// A write on this standby LUN takes the lock: 04h/0Ah until it holds it, then the
+    /// state-change attention, then the write is served.
+    fn take_over_with_a_write(&mut self, lba: u64) {
+        assert_eq!(sense(&self.write(lba)), TRANSITIONING);
+        self.wait_state(AccessState::ActiveOptimized);
+        assert_eq!(sense(&self.write(lba)), STATE_CHANGED);
+        assert_eq!(self.write(lba).status, 0);
+    }
+
     fn state(&self) -> Option<AccessState> {
         let job = |d: Option<&mut Device>| d.and_then(|d| d.alua_state());
         self.on
@@ -224,10 +233,7 @@ fn a_failed_lock_call_leaves_the_lun_standby_and_the_next_media_access_tries_aga
     assert_eq!(bricks.holder(), None);
 
     bricks.refuse.store(false, Ordering::SeqCst);
-    assert_eq!(sense(&lun.write(0)), TRANSITIONING);
-    lun.wait_state(AccessState::ActiveOptimized);
-    assert_eq!(sense(&lun.write(0)), STATE_CHANGED);
-    assert_eq!(lun.write(0).status, 0);
+    lun.take_over_with_a_write(0);
     assert_eq!(bricks.holder(), Some(ME));
 }
 
@@ -236,10 +242,7 @@ fn a_preempted_lun_fails_its_writes_drains_to_standby_and_takes_the_lock_back() 
     let reactor = Arc::new(Reactor::spawn("ha-fake").expect("reactor"));
     let bricks = Arc::new(Bricks::default());
     let mut lun = ha_lun(&reactor, &bricks);
-    assert_eq!(sense(&lun.write(0)), TRANSITIONING);
-    lun.wait_state(AccessState::ActiveOptimized);
-    assert_eq!(sense(&lun.write(0)), STATE_CHANGED);
-    assert_eq!(lun.write(0).status, 0);
+    lun.take_over_with_a_write(0);
 
     bricks.set_holder(Some(OTHER)); // another gateway preempts this one
     assert_eq!(sense(&lun.write(8)), TRANSITIONING, "fenced, never GOOD");
@@ -260,10 +263,7 @@ fn an_active_lun_that_loses_its_bricks_steps_down_instead_of_answering_busy() {
     let reactor = Arc::new(Reactor::spawn("ha-fake").expect("reactor"));
     let bricks = Arc::new(Bricks::default());
     let mut lun = ha_lun(&reactor, &bricks);
-    assert_eq!(sense(&lun.write(0)), TRANSITIONING);
-    lun.wait_state(AccessState::ActiveOptimized);
-    assert_eq!(sense(&lun.write(0)), STATE_CHANGED);
-    assert_eq!(lun.write(0).status, 0);
+    lun.take_over_with_a_write(0);
 
     // BUSY would keep the initiator retrying this path; the transition sense makes it
     // give the path up after a few tries and move to a gateway that reaches the bricks.
@@ -283,8 +283,5 @@ fn an_active_lun_that_loses_its_bricks_steps_down_instead_of_answering_busy() {
     // Back in touch: the next media access takes the lock again.
     bricks.link_down.store(false, Ordering::SeqCst);
     bricks.refuse.store(false, Ordering::SeqCst);
-    assert_eq!(sense(&lun.write(8)), TRANSITIONING);
-    lun.wait_state(AccessState::ActiveOptimized);
-    assert_eq!(sense(&lun.write(8)), STATE_CHANGED);
-    assert_eq!(lun.write(8).status, 0);
+    lun.take_over_with_a_write(8);
 }
