@@ -66,8 +66,14 @@ impl Driver {
         }
         let child = cmd.spawn().expect("the driver starts");
         let start = Instant::now();
-        while !socket.exists() {
-            assert!(start.elapsed() < Duration::from_secs(20), "no socket");
+        // The socket's file appears at bind, before the driver listens on it: a connect
+        // in between is refused (seen on a loaded machine), so wait for one to succeed.
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the driver does not accept connections on {}",
+                socket.display()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Driver {
