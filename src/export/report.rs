@@ -54,12 +54,10 @@ impl PathAccess {
         }
     }
 
-    /// Whether this gateway writes the image (it holds the lock).
+    /// Whether this gateway writes the image: only the lock's holder reports
+    /// Active/Optimized (the others report Active/Non-optimized or Standby, docs/HA.md).
     pub fn is_active(self) -> bool {
-        matches!(
-            self,
-            PathAccess::ActiveOptimized | PathAccess::ActiveNonOptimized
-        )
+        self == PathAccess::ActiveOptimized
     }
 }
 

@@ -142,8 +142,9 @@ fn info_names_the_active_gateway_and_each_path_of_an_ha_export() {
     assert_eq!(v["gateways"][1]["path"]["access"], "active-optimized");
     assert_eq!(v["gateways"][0]["path"]["fenced"], 3);
 
-    // Both standby (no initiator I/O yet), and one gateway down (no path reported).
-    info.gateways[1].path = path(PathAccess::Standby, 0, 0);
+    // No holder (no initiator I/O yet: a gateway without the lock reports
+    // Active/Non-optimized), and one gateway down (no path reported).
+    info.gateways[1].path = path(PathAccess::ActiveNonOptimized, 0, 0);
     info.gateways[0].path = None;
     let text = human::info(&info);
     assert!(
