@@ -139,8 +139,8 @@ fn ha_lun(reactor: &Arc<Reactor>, bricks: &Arc<Bricks>) -> Lun {
     assert!(device.enable_ha());
     assert_eq!(
         device.alua_state(),
-        Some(AccessState::Standby),
-        "HA starts standby"
+        Some(AccessState::ActiveNonOptimized),
+        "HA starts without the lock: Active/Non-optimized, never Standby (Linux sends no I/O to a Standby path)"
     );
     let events = device.take_ha_events().expect("events");
     let id = reactor.add(device).expect("serve");
@@ -200,20 +200,20 @@ fn sense(c: &Completed) -> (SenseKey, u8, u8) {
 }
 
 const TRANSITIONING: (SenseKey, u8, u8) = (SenseKey::NotReady, 0x04, 0x0A);
-const STANDBY: (SenseKey, u8, u8) = (SenseKey::NotReady, 0x04, 0x0B);
 const STATE_CHANGED: (SenseKey, u8, u8) = (SenseKey::UnitAttention, 0x2A, 0x06);
 
 #[test]
-fn a_failed_lock_call_leaves_the_lun_standby_and_the_next_media_access_tries_again() {
+fn a_failed_lock_call_leaves_the_lun_without_the_lock_and_the_next_media_access_tries_again() {
     let reactor = Arc::new(Reactor::spawn("ha-fake").expect("reactor"));
     let bricks = Arc::new(Bricks::default());
     bricks.refuse.store(true, Ordering::SeqCst);
     let mut lun = ha_lun(&reactor, &bricks);
 
     assert_eq!(sense(&lun.write(0)), TRANSITIONING);
-    lun.wait_state(AccessState::Standby);
+    lun.wait_state(AccessState::ActiveNonOptimized);
     assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STATE_CHANGED);
-    assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STANDBY);
+    // A path checker's TEST UNIT READY is served and takes nothing over.
+    assert_eq!(lun.command(&[0; 6], DataDir::None).status, 0);
     assert_eq!(bricks.holder(), None);
 
     bricks.refuse.store(false, Ordering::SeqCst);
@@ -225,7 +225,7 @@ fn a_failed_lock_call_leaves_the_lun_standby_and_the_next_media_access_tries_aga
 }
 
 #[test]
-fn a_preempted_lun_fails_its_writes_drains_to_standby_and_takes_the_lock_back() {
+fn a_preempted_lun_fails_its_writes_drains_to_non_optimized_and_takes_the_lock_back() {
     let reactor = Arc::new(Reactor::spawn("ha-fake").expect("reactor"));
     let bricks = Arc::new(Bricks::default());
     let mut lun = ha_lun(&reactor, &bricks);
@@ -236,11 +236,20 @@ fn a_preempted_lun_fails_its_writes_drains_to_standby_and_takes_the_lock_back() 
 
     bricks.set_holder(Some(OTHER)); // another gateway preempts this one
     assert_eq!(sense(&lun.write(8)), TRANSITIONING, "fenced, never GOOD");
-    lun.wait_state(AccessState::Standby);
+    lun.wait_state(AccessState::ActiveNonOptimized);
     assert_eq!(bricks.holder(), Some(OTHER), "a fence takes nothing back");
     assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STATE_CHANGED);
-    assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STANDBY);
-    // The fake's bricks do not refuse reads, but a read on standby is media access:
+    assert_eq!(
+        lun.command(&[0; 6], DataDir::None).status,
+        0,
+        "TEST UNIT READY served"
+    );
+    assert_eq!(
+        bricks.holder(),
+        Some(OTHER),
+        "TEST UNIT READY takes nothing over"
+    );
+    // The fake's bricks do not refuse reads, but a read without the lock is media access:
     // it takes the lock back (the initiator moved its I/O here again).
     let read = lun.command(&common::read16(0, 8), DataDir::FromDevice(8 * 512));
     assert_eq!(sense(&read), TRANSITIONING);
