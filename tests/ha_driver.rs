@@ -8,7 +8,7 @@ mod common;
 use gluster_tcmu::backstore::{
     Backstore, BackstoreError, IoCompletion, IoOp, IoRequest, RamBackstore, Rejected,
 };
-use gluster_tcmu::daemon::ha::driver::{self, OnReactor};
+use gluster_tcmu::daemon::ha::driver::{self, OnReactor, TAKE_BACK_HOLD_OFF};
 use gluster_tcmu::device::Device;
 use gluster_tcmu::ha::ImageLock;
 use gluster_tcmu::reactor::Reactor;
@@ -236,6 +236,7 @@ fn a_preempted_lun_fails_its_writes_drains_to_non_optimized_and_takes_the_lock_b
 
     bricks.set_holder(Some(OTHER)); // another gateway preempts this one
     assert_eq!(sense(&lun.write(8)), TRANSITIONING, "fenced, never GOOD");
+    let fenced = Instant::now();
     lun.wait_state(AccessState::ActiveNonOptimized);
     assert_eq!(bricks.holder(), Some(OTHER), "a fence takes nothing back");
     assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STATE_CHANGED);
@@ -253,6 +254,18 @@ fn a_preempted_lun_fails_its_writes_drains_to_non_optimized_and_takes_the_lock_b
     // it takes the lock back (the initiator moved its I/O here again).
     let read = lun.command(&common::read16(0, 8), DataDir::FromDevice(8 * 512));
     assert_eq!(sense(&read), TRANSITIONING);
+    // Not at once: a gateway that lost the lock waits before taking it back, so two
+    // paths with I/O on both do not move it back and forth (the other one is served).
+    std::thread::sleep(TAKE_BACK_HOLD_OFF / 2);
+    assert_eq!(
+        bricks.holder(),
+        Some(OTHER),
+        "taken back within the hold-off"
+    );
+    assert_eq!(lun.state(), Some(AccessState::Transitioning));
     lun.wait_state(AccessState::ActiveOptimized);
+    // (The test's clock started after the daemon's, when the fenced write came back.)
+    let waited = fenced.elapsed() + Duration::from_millis(200);
+    assert!(waited >= TAKE_BACK_HOLD_OFF, "{waited:?}");
     assert_eq!(bricks.holder(), Some(ME));
 }
