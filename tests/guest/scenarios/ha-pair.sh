@@ -205,7 +205,7 @@ for portal in "$PA" "$PB"; do
     done
     iscsiadm -m node -T "$iqn" -p "$portal" --login || gt_fail "login to $iqn at $portal"
     link=/dev/disk/by-path/ip-$portal-iscsi-$iqn-lun-0
-    gt_wait 60 "$link" test -b "$link"
+    gt_wait 120 "$link" test -b "$link"
     dev_of[$portal]=$(basename "$(readlink -f "$link")")
 done
 sda=${dev_of[$PA]} sdb=${dev_of[$PB]}
