@@ -253,6 +253,9 @@ wait_writes_on "$sda" 600
 ev_end
 gt_wait 60 "A took the image lock" bash -c "(( \$(grep -c 'took the image lock' $R/gluster-tcmu.log) > $a_takes ))"
 peer_request start-daemon || gt_fail "the peer's daemon did not start again"
+# What the initiator made of B's disk (its error handling offlined it while the commands
+# were held; the session's relogin brings it back).
+echo "after the daemon kill and restart: $sdb (B's path) $(cat "/sys/block/$sdb/device/state")" >>"$R/initiator-saw.txt"
 gt_wait 300 "B's path usable again" path_usable "$sdb"
 gt_info "B's path after its daemon's restart: $(path_field "$sdb"); group 2 $(group_state "$sdb" 2)"
 b_takes=$(takeovers "$PEER_R/gluster-tcmu.log")
@@ -319,7 +322,9 @@ EOF
 gt_step "cleanup"
 multipath -f "$wwid" >/dev/null || gt_info "multipath -f $wwid failed"
 iscsiadm -m node -T "$iqn" --logout >/dev/null
-"$GT_BIN" export delete "$vol/$name" --wait 120 >/dev/null || gt_fail "export delete"
+# B's report lists the session until its next rewrite (every 10 s at least): retried.
+gt_wait 90 "export delete (refused while a gateway still reports the logged-out session)" \
+    "$GT_BIN" export delete "$vol/$name" --wait 120
 gt_daemon_stop
 gt_exports_reset
 gt_step "pass"
