@@ -48,7 +48,7 @@ while (($#)); do
         --shell) shell=1 ;;
         --gluster) want_gluster=1 ;;
         --list) list=1 ;;
-        -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
         -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
         *) names+=("$1") ;;
     esac
