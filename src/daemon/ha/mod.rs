@@ -45,7 +45,9 @@ pub fn start(registry: &Arc<DeviceRegistry>, minor: u32) {
         name: name.clone(),
     };
     match driver::spawn(&name, access, events) {
-        Ok(_) => tracing::info!(device = %name, "HA: without the image lock (Active/Non-optimized) until a command takes it"),
+        Ok(_) => {
+            tracing::info!(device = %name, "HA: no image lock (Active/Non-optimized) until a command takes it")
+        }
         Err(e) => tracing::error!(device = %name, "cannot start the HA thread: {e}"),
     }
 }
