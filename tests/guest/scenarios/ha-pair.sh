@@ -2,8 +2,9 @@
 # Two gateways in two guests, one initiator with dm-multipath, failovers under fio (issue 24).
 # Guest A (this one, 198.18.0.1): glusterd and the HA volume's brick, gateway 1, and the
 # initiator: open-iscsi logged in to both portals and dm-multipath as the kubelet's multipath
-# support expects it (multipathd, find_multipaths, group_by_prio, prio alua, tur, no_path_retry
-# queue). Guest B (the peer, 198.18.0.2, tests/guest/pair-peer.sh): gateway 2, its gfapi on A's
+# support expects it (multipathd, find_multipaths, prio alua, tur, no_path_retry queue; one
+# path per group, `failover`: with group_by_prio two gateways that both still report
+# Active/Optimized would get I/O in turn, moving the lock each time, docs/HA.md). Guest B (the peer, 198.18.0.2, tests/guest/pair-peer.sh): gateway 2, its gfapi on A's
 # brick across the link. Under a loop of fio write-verify jobs on the multipath device:
 #   1. B active; SIGKILL of B's daemon: I/O moves to A (A takes the image lock);
 #   2. B's daemon started again (no lock: Active/Non-optimized), fail back to B (A's path
