@@ -8,7 +8,7 @@ mod common;
 use gluster_tcmu::backstore::{
     Backstore, BackstoreError, IoCompletion, IoOp, IoRequest, RamBackstore, Rejected,
 };
-use gluster_tcmu::daemon::ha::driver::{self, OnReactor};
+use gluster_tcmu::daemon::ha::driver::{self, OnReactor, TAKE_BACK_HOLD_OFF};
 use gluster_tcmu::device::Device;
 use gluster_tcmu::ha::ImageLock;
 use gluster_tcmu::reactor::Reactor;
@@ -146,8 +146,8 @@ fn ha_lun(reactor: &Arc<Reactor>, bricks: &Arc<Bricks>) -> Lun {
     assert!(device.enable_ha());
     assert_eq!(
         device.alua_state(),
-        Some(AccessState::Standby),
-        "HA starts standby"
+        Some(AccessState::ActiveNonOptimized),
+        "HA starts without the lock: Active/Non-optimized, never Standby (Linux sends no I/O to a Standby path)"
     );
     let events = device.take_ha_events().expect("events");
     let id = reactor.add(device).expect("serve");
@@ -216,20 +216,20 @@ fn sense(c: &Completed) -> (SenseKey, u8, u8) {
 }
 
 const TRANSITIONING: (SenseKey, u8, u8) = (SenseKey::NotReady, 0x04, 0x0A);
-const STANDBY: (SenseKey, u8, u8) = (SenseKey::NotReady, 0x04, 0x0B);
 const STATE_CHANGED: (SenseKey, u8, u8) = (SenseKey::UnitAttention, 0x2A, 0x06);
 
 #[test]
-fn a_failed_lock_call_leaves_the_lun_standby_and_the_next_media_access_tries_again() {
+fn a_failed_lock_call_leaves_the_lun_without_the_lock_and_the_next_media_access_tries_again() {
     let reactor = Arc::new(Reactor::spawn("ha-fake").expect("reactor"));
     let bricks = Arc::new(Bricks::default());
     bricks.refuse.store(true, Ordering::SeqCst);
     let mut lun = ha_lun(&reactor, &bricks);
 
     assert_eq!(sense(&lun.write(0)), TRANSITIONING);
-    lun.wait_state(AccessState::Standby);
+    lun.wait_state(AccessState::ActiveNonOptimized);
     assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STATE_CHANGED);
-    assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STANDBY);
+    // A path checker's TEST UNIT READY is served and takes nothing over.
+    assert_eq!(lun.command(&[0; 6], DataDir::None).status, 0);
     assert_eq!(bricks.holder(), None);
 
     bricks.refuse.store(false, Ordering::SeqCst);
@@ -238,7 +238,7 @@ fn a_failed_lock_call_leaves_the_lun_standby_and_the_next_media_access_tries_aga
 }
 
 #[test]
-fn a_preempted_lun_fails_its_writes_drains_to_standby_and_takes_the_lock_back() {
+fn a_preempted_lun_fails_its_writes_drains_to_non_optimized_and_takes_the_lock_back() {
     let reactor = Arc::new(Reactor::spawn("ha-fake").expect("reactor"));
     let bricks = Arc::new(Bricks::default());
     let mut lun = ha_lun(&reactor, &bricks);
@@ -246,15 +246,37 @@ fn a_preempted_lun_fails_its_writes_drains_to_standby_and_takes_the_lock_back() 
 
     bricks.set_holder(Some(OTHER)); // another gateway preempts this one
     assert_eq!(sense(&lun.write(8)), TRANSITIONING, "fenced, never GOOD");
-    lun.wait_state(AccessState::Standby);
+    let fenced = Instant::now();
+    lun.wait_state(AccessState::ActiveNonOptimized);
     assert_eq!(bricks.holder(), Some(OTHER), "a fence takes nothing back");
     assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STATE_CHANGED);
-    assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STANDBY);
-    // The fake's bricks do not refuse reads, but a read on standby is media access:
+    assert_eq!(
+        lun.command(&[0; 6], DataDir::None).status,
+        0,
+        "TEST UNIT READY served"
+    );
+    assert_eq!(
+        bricks.holder(),
+        Some(OTHER),
+        "TEST UNIT READY takes nothing over"
+    );
+    // The fake's bricks do not refuse reads, but a read without the lock is media access:
     // it takes the lock back (the initiator moved its I/O here again).
     let read = lun.command(&common::read16(0, 8), DataDir::FromDevice(8 * 512));
     assert_eq!(sense(&read), TRANSITIONING);
+    // Not at once: a gateway that lost the lock waits before taking it back, so two
+    // paths with I/O on both do not move it back and forth (the other one is served).
+    std::thread::sleep(TAKE_BACK_HOLD_OFF / 2);
+    assert_eq!(
+        bricks.holder(),
+        Some(OTHER),
+        "taken back within the hold-off"
+    );
+    assert_eq!(lun.state(), Some(AccessState::Transitioning));
     lun.wait_state(AccessState::ActiveOptimized);
+    // (The test's clock started after the daemon's, when the fenced write came back.)
+    let waited = fenced.elapsed() + Duration::from_millis(200);
+    assert!(waited >= TAKE_BACK_HOLD_OFF, "{waited:?}");
     assert_eq!(bricks.holder(), Some(ME));
 }
 
@@ -270,9 +292,8 @@ fn an_active_lun_that_loses_its_bricks_steps_down_instead_of_answering_busy() {
     bricks.link_down.store(true, Ordering::SeqCst);
     bricks.refuse.store(true, Ordering::SeqCst);
     assert_eq!(sense(&lun.write(8)), TRANSITIONING, "refused at submit");
-    lun.wait_state(AccessState::Standby);
+    lun.wait_state(AccessState::ActiveNonOptimized);
     assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STATE_CHANGED);
-    assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STANDBY);
     let fenced = lun
         .on
         .reactor
@@ -280,7 +301,7 @@ fn an_active_lun_that_loses_its_bricks_steps_down_instead_of_answering_busy() {
         .expect("reactor");
     assert_eq!(fenced, Some(1));
 
-    // Back in touch: the next media access takes the lock again.
+    // Back in touch: the next media access takes the lock again (after the hold-off).
     bricks.link_down.store(false, Ordering::SeqCst);
     bricks.refuse.store(false, Ordering::SeqCst);
     lun.take_over_with_a_write(8);

@@ -6,7 +6,7 @@
 
 use super::Device;
 use crate::backstore::BackstoreError;
-use crate::ha::{Event, ImageLock};
+use crate::ha::{self, Event, ImageLock};
 use crate::scsi::alua::{self, AccessState};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -21,7 +21,8 @@ pub(super) struct HaLink {
 
 impl Device {
     /// Makes this an HA LUN: its ALUA state is the image lock's from now on, starting
-    /// Standby (no lock held), even when its backstore is still reconnecting. False, and
+    /// without the lock ([`ha::WITHOUT_LOCK`]), even when its backstore is still
+    /// reconnecting. False, and
     /// nothing changed, for a LUN without port groups or whose backstore has no image
     /// lock.
     pub fn enable_ha(&mut self) -> bool {
@@ -33,7 +34,7 @@ impl Device {
             events,
             receiver: Some(receiver),
         });
-        self.lun.set_alua_state(AccessState::Standby, false);
+        self.lun.set_alua_state(ha::WITHOUT_LOCK, false);
         true
     }
 
@@ -84,12 +85,12 @@ impl Device {
         self.backstore.image_lock()
     }
 
-    /// Before a command runs: on a Standby HA LUN, a command that means the initiator
+    /// Before a command runs: on an HA LUN without the lock, a command that means the initiator
     /// moved its I/O here starts the takeover; the LUN reports Transitioning at once,
     /// so this command and the next ones get 04h/0Ah until the lock is held.
     pub(super) fn note_command(&mut self, cdb: &[u8]) {
         let Some(ha) = &self.ha else { return };
-        if self.alua_state() == Some(AccessState::Standby) && alua::takes_over(cdb) {
+        if self.alua_state() == Some(ha::WITHOUT_LOCK) && alua::takes_over(cdb) {
             let _ = ha.events.send(Event::MediaAccessOnStandby);
             self.lun.set_alua_state(AccessState::Transitioning, false);
         }

@@ -11,6 +11,14 @@
 
 use crate::scsi::alua::AccessState;
 
+/// The ALUA state of a gateway without the lock: Active/Non-optimized, not Standby.
+/// Linux's ALUA device handler (`scsi_dh_alua.c`, `alua_prep_fn`) fails every request to
+/// a path in Standby before it is sent, so media access never reaches a standby gateway
+/// and the takeover it should start never happens (seen on the guest tier, `ha-pair`).
+/// Non-optimized paths get I/O when no optimized one is left (`prio alua`), and that I/O
+/// starts the takeover.
+pub const WITHOUT_LOCK: AccessState = AccessState::ActiveNonOptimized;
+
 /// The lock calls the HA control thread makes on a LUN's image (the gfapi image lock,
 /// `glfs::GlfsFile`; a fake in tests). Each blocks on the bricks.
 pub trait ImageLock: Send + Sync + std::fmt::Debug {
@@ -23,7 +31,8 @@ pub trait ImageLock: Send + Sync + std::fmt::Debug {
 /// Where this gateway stands with the image lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockState {
-    /// Holds no lock: reports Standby, refuses media access.
+    /// Holds no lock: reports [`WITHOUT_LOCK`] (Active/Non-optimized); the first media
+    /// access starts a takeover.
     Standby,
     /// Asking the bricks for the lock: reports Transitioning.
     Acquiring,
@@ -91,7 +100,7 @@ impl Gateway {
     /// The ALUA state this gateway's target port group reports.
     pub fn access_state(&self) -> AccessState {
         match self.state {
-            LockState::Standby => AccessState::Standby,
+            LockState::Standby => WITHOUT_LOCK,
             LockState::Acquiring | LockState::Fenced => AccessState::Transitioning,
             LockState::Active => AccessState::ActiveOptimized,
         }

@@ -4,7 +4,9 @@ use crate::scsi::alua::AccessState;
 #[test]
 fn a_standby_gateway_takes_over_on_media_access_and_serves_once_granted() {
     let mut g = Gateway::default();
-    assert_eq!(g.access_state(), AccessState::Standby);
+    // Without the lock the port is Active/Non-optimized: Linux sends no I/O to a
+    // Standby path, so a standby gateway would never see the media access below.
+    assert_eq!(g.access_state(), AccessState::ActiveNonOptimized);
     assert_eq!(g.on(Event::MediaAccessOnStandby), Action::TakeLock);
     assert_eq!(g.access_state(), AccessState::Transitioning);
     assert_eq!(
@@ -50,7 +52,7 @@ fn release_gives_the_lock_up_only_when_held() {
     g.on(Event::MediaAccessOnStandby);
     g.on(Event::LockGranted);
     assert_eq!(g.on(Event::Release), Action::ReleaseLock);
-    assert_eq!(g.access_state(), AccessState::Standby);
+    assert_eq!(g.access_state(), AccessState::ActiveNonOptimized);
 }
 
 #[test]

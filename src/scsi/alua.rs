@@ -136,17 +136,20 @@ impl LunAlua {
     }
 
     /// Puts the local group in `state`, altered by implicit ALUA (the HA lock moved).
-    /// A local group going active leaves no other group active: one writer at a time,
-    /// and the report must not show two. Whether anything changed.
+    /// A local group going Active/Optimized leaves every other active group
+    /// Active/Non-optimized: one writer at a time, and the report must not show two. Not
+    /// Standby: Linux's ALUA handler takes the states of every group in a report as the
+    /// states of its paths through them, and sends no I/O down a Standby path, so the
+    /// other gateway could never take over. Whether anything changed.
     pub fn set_local_state(&mut self, state: AccessState) -> bool {
         let port = self.receiving_port;
-        let active = is_active(state);
+        let optimized = state == AccessState::ActiveOptimized;
         let mut changed = false;
         for g in &mut self.groups {
             let next = if g.ports.contains(&port) {
                 state
-            } else if active && is_active(g.state) {
-                AccessState::Standby
+            } else if optimized && is_active(g.state) {
+                AccessState::ActiveNonOptimized
             } else {
                 continue;
             };

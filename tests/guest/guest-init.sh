@@ -5,6 +5,9 @@
 #   GT_NEED_GLUSTER=0|1                       start glusterd + create the volume first (exported)
 #   GT_MODE=run|shell                         shell: interactive bash on the console at the end
 #   GT_GUEST_DIR=_guest                       where this boot's own results go, under results/
+#   GT_LINK_ADDR=198.18.0.1/24                a pair boot: this guest's address on the link NIC
+#   GT_ROLE=peer                              the pair's peer guest: runs pair-peer.sh, no scenarios
+# A pair's peer guest reads /share/peer.conf instead (kernel argument gt.conf=peer.conf).
 # Results: /share/results/<scenario>/{status,log,seconds,reason}, /share/results/_guest/*.
 # In a boot with systemd as PID 1 (a "# guest-init: systemd" scenario) the image's
 # gt-run.service runs this script once the system is up: systemd has mounted /dev, /run and
@@ -25,8 +28,11 @@ gt_poweroff() {
 }
 trap gt_poweroff EXIT
 
+conf=$(sed -n 's/.*\bgt\.conf=\([^ ]*\).*/\1/p' /proc/cmdline)
 # shellcheck source=/dev/null
-. /share/run.conf
+. "/share/${conf:-run.conf}"
+# A pair scenario reads where the peer is and where its results go.
+export GT_LINK_ADDR GT_PEER_ADDR GT_PEER_DIR
 # A scenario that can use the volume when the boot has one (systemd) reads this.
 export GT_NEED_GLUSTER
 R=/share/results
@@ -56,7 +62,7 @@ mkdir -p /run/lock /run/dbus /var/tmp/gt
 # Image files for fileio and user:file live in RAM: O_DSYNC writes on the guest's ext4 (over a
 # qcow2 snapshot under TCG) cost ~200 ms each, which measures QEMU, not the stack.
 mount -t tmpfs -o size=1536m tmpfs /var/tmp/gt
-hostname gt-guest
+hostname "${GT_HOSTNAME:-gt-guest}"
 ip link set lo up
 
 echo "gt-init: modprobe target modules"
@@ -75,6 +81,19 @@ done
 echo "gt-init: udev"
 ((under_systemd)) || /lib/systemd/systemd-udevd --daemon
 udevadm trigger && udevadm settle -t 60
+
+# A pair boot: the link to the other guest is this guest's only NIC (virtio-net; QEMU carries
+# its frames over the host's loopback), whatever udev named it.
+if [[ -n ${GT_LINK_ADDR:-} ]]; then
+    modprobe virtio_net
+    udevadm settle -t 30
+    nic=$(ls /sys/class/net | grep -vx lo | head -1)
+    if [[ -n $nic ]] && ip addr add "$GT_LINK_ADDR" dev "$nic" && ip link set "$nic" up; then
+        echo "gt-init: link $nic $GT_LINK_ADDR"
+    else
+        echo "gt-init: link: no NIC for $GT_LINK_ADDR ($(ls /sys/class/net))"
+    fi
+fi
 
 # start_dbus: the system bus with a policy for the daemon carried in on the share (not the
 # package's): root may own org.kernel.TCMUService1, anyone may call it (as tcmu-runner's policy).
@@ -104,6 +123,10 @@ else
     ln -sf "$GT_BIN" /usr/local/bin/gluster-tcmu
 fi
 targetcli set global auto_save_on_exit=false >/dev/null 2>&1
+# The pair's peer: a gateway and nothing else, until the host kills its QEMU.
+if [[ ${GT_ROLE:-} == peer ]]; then
+    GT_RESULTS=$G exec /bin/bash /share/guest/pair-peer.sh >>"$G/peer.log" 2>&1
+fi
 
 if [[ ${GT_NEED_GLUSTER:-0} == 1 ]]; then
     t=$(date +%s)

@@ -18,10 +18,15 @@
 # A scenario with a "# guest-init: systemd" header boots on its own with systemd as PID 1
 # (the image's gt-run.service runs it once the system is up) and gets the Debian package
 # built from the binary in share/deb/; every other scenario runs in one boot under
-# /sbin/gt-init as before.
+# /sbin/gt-init as before. A scenario with a "# guest-pair: peer" header boots on its own too,
+# in a pair: its guest (A, 198.18.0.1) and a peer guest (B, 198.18.0.2, tests/guest/pair-peer.sh)
+# joined by a private link (a second virtio NIC on each QEMU, UDP between the two QEMU processes
+# on the host's 127.0.0.1; nothing else is routed). The scenario asks the host to SIGKILL the
+# peer's QEMU or boot it again through share/pair/host-cmd (see pair_poll below).
 #
 # Environment: GT_GUEST_MEM (MiB, default 4096), GT_GUEST_RUNS (where runs go, default
-# target/guest-runs), GT_GUEST_RUN_DIR (this run's directory, default <runs>/<timestamp>), GT_GUEST_BOOT_LIMIT (s, default 240), GT_GUEST_GLUSTER_LIMIT (s, 420).
+# target/guest-runs), GT_GUEST_RUN_DIR (this run's directory, default <runs>/<timestamp>), GT_GUEST_BOOT_LIMIT (s, default 240), GT_GUEST_GLUSTER_LIMIT (s, 420),
+# GT_GUEST_PEER_MEM (MiB, the pair's peer guest, default 2048).
 # Every run keeps its share (binary, scripts, results/) and serial.log in
 # $GT_GUEST_RUNS/<timestamp>/; `latest` points at the newest.
 # Ends with "guest: N passed, N failed"; exit status 1 when a scenario failed unexpectedly, an
@@ -43,7 +48,7 @@ while (($#)); do
         --shell) shell=1 ;;
         --gluster) want_gluster=1 ;;
         --list) list=1 ;;
-        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
         -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
         *) names+=("$1") ;;
     esac
@@ -80,7 +85,7 @@ fi
 
 # Resolve scenarios: name -> script path, time limit, gluster need.
 entries=()
-declare -A limit_of=() need_of=() file_of=() init_of=()
+declare -A limit_of=() need_of=() file_of=() init_of=() pair_of=()
 args=("${names[@]}")
 names=()
 for n in "${args[@]}"; do
@@ -100,6 +105,7 @@ for n in "${args[@]}"; do
     need_of[$n]=$needs
     init_of[$n]=$(header init "$f")
     init_of[$n]=${init_of[$n]:-gt-init}
+    pair_of[$n]=$(header pair "$f")
 done
 
 if ((list)); then
@@ -107,12 +113,14 @@ if ((list)); then
     for n in "${names[@]}"; do
         x=${xfail_reason[$n]+XFAIL: ${xfail_reason[$n]}}
         sd=$([[ ${init_of[$n]} == systemd ]] && echo ' (systemd as PID 1, own boot)')
+        [[ -n ${pair_of[$n]} ]] && sd=' (two guests, own boot)'
         printf '%-34s %5ss  %-8s %s\n' "$n" "${limit_of[$n]}" "${need_of[$n]:--}" "${x:-pass}$sd"
     done
     for n in "${!manual_of[@]}"; do
         f=$here/scenarios/$n.sh
         needs=$(header needs "$f")
         sd=$([[ $(header init "$f") == systemd ]] && echo ' (systemd as PID 1, own boot)')
+        [[ -n $(header pair "$f") ]] && sd=' (two guests, own boot)'
         printf '%-34s %5ss  %-8s %s\n' "$n" "$(header timeout "$f")" "${needs:--}" \
             "manual (not run by default: ${manual_of[$n]})$sd"
     done
@@ -159,12 +167,12 @@ if ((placeholder)); then
 else
     cp "$binary" "$share/bin/gluster-tcmu"
 fi
-cp -r "$here/lib.sh" "$here/exports.sh" "$here/guest-init.sh" "$here/csi_client.py" "$here/scenarios" "$share/guest/"
+cp -r "$here/lib.sh" "$here/exports.sh" "$here/guest-init.sh" "$here/pair-peer.sh" "$here/csi_client.py" "$here/scenarios" "$share/guest/"
 mkdir -p "$share/csi"
 cp "$csi_binary" "$share/bin/gluster-tcmu-csi"
 cp "$repo/csi/proto/csi.proto" "$share/csi/csi.proto"
 declare -A spec_of=()
-gt_names=() sd_names=()
+gt_names=() sd_names=() pair_names=()
 for n in "${names[@]}"; do
     f=${file_of[$n]}
     if [[ $f == "$here/scenarios/$n.sh" ]]; then
@@ -174,10 +182,16 @@ for n in "${names[@]}"; do
         rel=extra/$n.sh
     fi
     spec_of[$n]=$n:$rel:${limit_of[$n]}
-    if [[ ${init_of[$n]} == systemd ]]; then sd_names+=("$n"); else gt_names+=("$n"); fi
+    if [[ -n ${pair_of[$n]} ]]; then
+        pair_names+=("$n")
+    elif [[ ${init_of[$n]} == systemd ]]; then
+        sd_names+=("$n")
+    else
+        gt_names+=("$n")
+    fi
 done
-if ((shell)) && ((${#sd_names[@]})); then
-    echo "run.sh: --shell boots with gt-init; run systemd scenarios (${sd_names[*]}) without it" >&2
+if ((shell)) && ((${#sd_names[@]} + ${#pair_names[@]})); then
+    echo "run.sh: --shell boots with gt-init; run systemd and pair scenarios (${sd_names[*]} ${pair_names[*]}) without it" >&2
     exit 2
 fi
 # The systemd scenarios install the package: built here from the binary carried in, once as
@@ -218,6 +232,19 @@ oops_re='Oops: |BUG: kernel NULL pointer|BUG: unable to handle|Kernel panic'
 guest_ok=1
 timings=()
 
+# What a pair boot (boot_pair) adds to boot_guest: lines for run.conf, QEMU arguments (the
+# link's NIC), a serial log name, and a command run every pass of the wait loop.
+pair_conf="" pair_qemu=() pair_serial="" pair_hook=""
+
+# qemu_argv MEM APPEND: the QEMU command line of a guest, in array qemu_cmd.
+qemu_argv() {
+    qemu_cmd=(qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m "$1"
+        -nodefaults -no-reboot -nic none -display none
+        -kernel "$img/vmlinuz" -initrd "$img/initrd.img" -append "$2"
+        -drive "file=$img/rootfs.ext4,format=raw,if=virtio,snapshot=on,cache=unsafe"
+        -virtfs "local,path=$share,mount_tag=share,security_model=none,id=share")
+}
+
 # boot_guest INIT GDIR NAME...: one boot running the scenarios NAME... in order, INIT gt-init
 # or systemd; the guest's own results go to results/GDIR. Clears guest_ok when the guest died,
 # hung or oopsed.
@@ -235,6 +262,7 @@ GT_SCENARIOS="${spec[*]}"
 GT_NEED_GLUSTER=$need
 GT_MODE=$([[ $shell == 1 ]] && echo shell || echo run)
 GT_GUEST_DIR=$gdir
+$pair_conf
 EOF
     local gluster_limit=0
     ((need)) && gluster_limit=${GT_GUEST_GLUSTER_LIMIT:-420}
@@ -242,23 +270,22 @@ EOF
     append="root=/dev/vda rw rootfstype=ext4 console=ttyS0 panic=-1 loglevel=4 rootflags=noinit_itable"
     if [[ $init == systemd ]]; then
         # Units of the image's packages that the scenarios start themselves when they need
-        # them (glusterd, iscsid), that would restore a saved LIO configuration, or whose
+        # them (glusterd, iscsid, multipathd), that would restore a saved LIO configuration, or whose
         # timers (first run due at boot) would hold the dpkg lock the scenario needs.
         append+=" init=/lib/systemd/systemd"
         for u in glusterd.service iscsid.service iscsid.socket open-iscsi.service \
-            rtslib-fb-targetctl.service apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer; do
+            rtslib-fb-targetctl.service multipathd.service multipathd.socket \
+            apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer; do
             append+=" systemd.mask=$u"
         done
         serial=$run/serial-${bnames[0]}.log
     else
         append+=" init=/sbin/gt-init"
-        serial=$run/serial.log
+        serial=$run/${pair_serial:-serial.log}
     fi
-    local qemu=(qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m "${GT_GUEST_MEM:-4096}"
-        -nodefaults -no-reboot -nic none -display none
-        -kernel "$img/vmlinuz" -initrd "$img/initrd.img" -append "$append"
-        -drive "file=$img/rootfs.ext4,format=raw,if=virtio,snapshot=on,cache=unsafe"
-        -virtfs "local,path=$share,mount_tag=share,security_model=none,id=share")
+    local qemu_cmd
+    qemu_argv "${GT_GUEST_MEM:-4096}" "$append"
+    local qemu=("${qemu_cmd[@]}" "${pair_qemu[@]}")
     echo "guest: $init boot, scenarios: ${bnames[*]:-none}$( ((need)) && echo ' (with glusterd)')"
     t0=$(date +%s)
     if ((shell)); then
@@ -284,7 +311,12 @@ EOF
             sed -n "$((line > 2 ? line - 2 : 1)),$((line + 30))p" "$serial" | sed 's/^/    | /'
             kill -TERM "$qpid" # timeout passes it on to qemu
         fi
-        sleep 2
+        if [[ -n $pair_hook ]]; then
+            $pair_hook
+            sleep 1
+        else
+            sleep 2
+        fi
     done
     wait "$qpid"
     qrc=$?
@@ -313,11 +345,96 @@ EOF
         "$(($(date +%s) - t0))")")
 }
 
-# Every gt-init scenario in one boot, first; each systemd scenario in a boot of its own.
-if ((${#gt_names[@]})) || ((${#sd_names[@]} == 0)); then
+# --- a pair of guests (a "# guest-pair: peer" scenario) ------------------------------------
+# The link: each QEMU has a second virtio NIC whose frames go as UDP datagrams to the other
+# QEMU's port on 127.0.0.1 (-netdev dgram): nothing leaves the host's loopback, no tap, bridge
+# or routing, and either side can die and boot again while the other sees a silent wire.
+pair_port=$((20000 + ($$ % 4000) * 2))
+# pair_nic LOCAL-PORT REMOTE-PORT MAC: the link's QEMU arguments, in array nic.
+pair_nic() {
+    nic=(-netdev "dgram,id=link,local.type=inet,local.host=127.0.0.1,local.port=$1,remote.type=inet,remote.host=127.0.0.1,remote.port=$2"
+        -device "virtio-net-pci,netdev=link,mac=$3")
+}
+peer_boots=0 peer_tpid="" pair_deadline=0 pair_seq=0
+
+# peer_start: boot the peer guest (B) in the background; its PID 1 runs pair-peer.sh.
+peer_start() {
+    local qemu_cmd nic
+    peer_boots=$((peer_boots + 1))
+    qemu_argv "${GT_GUEST_PEER_MEM:-2048}" "root=/dev/vda rw rootfstype=ext4 console=ttyS0 panic=-1 loglevel=4 rootflags=noinit_itable init=/sbin/gt-init gt.conf=peer.conf"
+    pair_nic $((pair_port + 1)) "$pair_port" 52:54:00:c6:12:02
+    rm -f "$run/peer.pid"
+    timeout -s KILL "$pair_deadline" "${qemu_cmd[@]}" "${nic[@]}" -pidfile "$run/peer.pid" \
+        -serial "file:$run/serial-peer-$peer_boots.log" -monitor none </dev/null >>"$run/peer-qemu.log" 2>&1 &
+    peer_tpid=$!
+}
+
+# peer_kill: SIGKILL the peer's QEMU ("its whole guest": no shutdown, no TCP FIN, nothing).
+peer_kill() {
+    local i pid=""
+    [[ -n $peer_tpid ]] || return 0
+    for ((i = 0; i < 20; i++)); do
+        pid=$(cat "$run/peer.pid" 2>/dev/null) && [[ -n $pid ]] && break
+        sleep 0.5
+    done
+    [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null
+    kill -KILL "$peer_tpid" 2>/dev/null # the timeout wrapper, when QEMU never wrote its pid
+    wait "$peer_tpid" 2>/dev/null
+    peer_tpid=""
+}
+
+# pair_poll: the scenario's requests to the host. It writes "SEQ kill" or "SEQ boot" to
+# share/pair/host-cmd; the host acts and answers "SEQ CMD" in share/pair/host-ack.
+pair_poll() {
+    local seq cmd
+    read -r seq cmd 2>/dev/null <"$share/pair/host-cmd" || return 0
+    [[ $seq =~ ^[0-9]+$ ]] && ((seq > pair_seq)) || return 0
+    pair_seq=$seq
+    case $cmd in
+        kill) peer_kill ;;
+        boot) peer_start ;;
+        *) echo "guest: pair: unknown request '$cmd'" ;;
+    esac
+    echo "guest: pair: request $seq: $cmd (peer boot $peer_boots)"
+    echo "$seq $cmd" >"$share/pair/host-ack.tmp" && mv "$share/pair/host-ack.tmp" "$share/pair/host-ack"
+}
+
+# boot_pair NAME: the scenario NAME in guest A (198.18.0.1) with peer B (198.18.0.2) beside it.
+boot_pair() {
+    local n=$1 nic
+    rm -rf "$share/pair" && mkdir -p "$share/pair"
+    pair_deadline=$((boot_limit + limit_of[$n] + 120))
+    cat >"$share/peer.conf" <<EOF
+GT_SCENARIOS=""
+GT_NEED_GLUSTER=0
+GT_MODE=run
+GT_GUEST_DIR=_peer-$n
+GT_ROLE=peer
+GT_HOSTNAME=gt-peer
+GT_LINK_ADDR=198.18.0.2/24
+GT_PEER_ADDR=198.18.0.1
+EOF
+    echo "guest: pair: peer guest B (198.18.0.2, link on 127.0.0.1 UDP ports $pair_port/$((pair_port + 1)))"
+    peer_start
+    pair_nic "$pair_port" $((pair_port + 1)) 52:54:00:c6:12:01
+    pair_conf="GT_LINK_ADDR=198.18.0.1/24
+GT_PEER_ADDR=198.18.0.2
+GT_PEER_DIR=_peer-$n"
+    pair_qemu=("${nic[@]}")
+    pair_serial=serial-$n.log
+    pair_hook=pair_poll
+    boot_guest gt-init "_guest-$n" "$n"
+    pair_conf="" pair_qemu=() pair_serial="" pair_hook=""
+    peer_kill
+    echo "guest: pair: the peer booted $peer_boots time(s); its consoles: $run/serial-peer-*.log"
+}
+
+# Every gt-init scenario in one boot, first; each systemd or pair scenario in a boot of its own.
+if ((${#gt_names[@]})) || ((${#sd_names[@]} + ${#pair_names[@]} == 0)); then
     boot_guest gt-init _guest "${gt_names[@]}"
 fi
 for n in "${sd_names[@]}"; do boot_guest systemd "_guest-$n" "$n"; done
+for n in "${pair_names[@]}"; do boot_pair "$n"; done
 
 passed=0 failed=0 xfailed=()
 for n in "${names[@]}"; do

@@ -8,10 +8,18 @@ use crate::ha::{Action, Event, Gateway, ImageLock};
 use crate::scsi::alua::AccessState;
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often the thread looks whether a fenced LUN's commands have drained.
 const DRAIN_POLL: Duration = Duration::from_millis(5);
+
+/// How long a gateway that lost the lock waits before taking it back. Without it, two
+/// paths that both get I/O at once (the initiator's partition scans at login run on each
+/// path's disk) move the lock back and forth every second and neither is served: each
+/// side's retried command takes the lock from the other before the other's command is
+/// (seen on the guest tier, `ha-pair`). Meanwhile this side answers 04h/0Ah, which the
+/// initiator retries or sends elsewhere.
+pub const TAKE_BACK_HOLD_OFF: Duration = Duration::from_secs(5);
 
 /// Reaches the served device from the control thread (through its reactor).
 pub trait DeviceAccess: Send + 'static {
@@ -59,6 +67,8 @@ struct Driver<D> {
     device: D,
     /// The lock taken last, so a release goes to the same file.
     lock: Option<Arc<dyn ImageLock>>,
+    /// When the bricks last fenced this LUN (another gateway took the lock).
+    fenced_at: Option<Instant>,
 }
 
 impl<D: DeviceAccess> Driver<D> {
@@ -68,6 +78,7 @@ impl<D: DeviceAccess> Driver<D> {
             gateway: Gateway::default(),
             device,
             lock: None,
+            fenced_at: None,
         }
     }
 
@@ -86,6 +97,7 @@ impl<D: DeviceAccess> Driver<D> {
         match action {
             Action::None => true,
             Action::TakeLock => {
+                self.hold_off();
                 let outcome = self.take_lock();
                 let next = self.gateway.on(outcome);
                 self.act(next)
@@ -94,6 +106,7 @@ impl<D: DeviceAccess> Driver<D> {
             Action::FailInFlight => {
                 tracing::warn!(device = %self.name, "fenced: another gateway holds the image lock, or this one lost it");
                 self.lock = None;
+                self.fenced_at = Some(Instant::now());
                 if !self.report(false) || !self.wait_drained() {
                     return false;
                 }
@@ -108,6 +121,16 @@ impl<D: DeviceAccess> Driver<D> {
                 }
                 self.report(true)
             }
+        }
+    }
+
+    /// Waits out [`TAKE_BACK_HOLD_OFF`] after a fence (the LUN reports Transitioning).
+    fn hold_off(&self) {
+        let Some(fenced) = self.fenced_at else { return };
+        let left = TAKE_BACK_HOLD_OFF.saturating_sub(fenced.elapsed());
+        if !left.is_zero() {
+            tracing::info!(device = %self.name, "lost the image lock {:?} ago: taking it back in {left:?}", fenced.elapsed());
+            std::thread::sleep(left);
         }
     }
 

@@ -46,7 +46,9 @@ pub fn start(registry: &Arc<DeviceRegistry>, minor: u32) {
         name: name.clone(),
     };
     match driver::spawn(&name, access, events) {
-        Ok(_) => tracing::info!(device = %name, "HA: standby until a command takes the image lock"),
+        Ok(_) => {
+            tracing::info!(device = %name, "HA: no image lock (Active/Non-optimized) until a command takes it")
+        }
         Err(e) => tracing::error!(device = %name, "cannot start the HA thread: {e}"),
     }
 }
