@@ -28,6 +28,14 @@ pub const MAX_HW_MAX_SECTORS: u32 = 8192;
 /// Gluster's default `network.ping-timeout` (42 s), so that a hung brick is given up by
 /// Gluster before the kernel fails the command.
 pub const DEFAULT_CMD_TIME_OUT: u32 = 130;
+/// The command time-out of an HA export's LUN (several gateways): shorter than the
+/// initiator's own SCSI command time-out (30 s in Linux), so that the commands a gateway
+/// whose daemon died still holds are failed by its kernel, and dm-multipath retries them
+/// on another gateway, before the initiator's error handling starts (which took 80 s to
+/// drop the dead gateway's session in `ha-pair`). A hung brick does not need the long
+/// time-out here: a command given up on one gateway is written on another under the
+/// image lock, and a late write of the first is refused by the bricks (docs/HA.md).
+pub const HA_CMD_TIME_OUT: u32 = 20;
 /// Prefix of the target IQN; the export's name follows it.
 pub const IQN_PREFIX: &str = "iqn.2016-12.org.gluster-tcmu:";
 

@@ -33,6 +33,21 @@ fn create_makes_a_ready_record_and_a_sparse_image() {
 }
 
 #[test]
+fn an_export_with_several_gateways_gets_a_command_time_out_below_the_initiators() {
+    let fx = Fixture::new();
+    let seen = Recorder::default();
+    let single = fx.ops(&seen).create(&request("one")).unwrap();
+    assert_eq!(single.record.cmd_time_out, 130, "rides out a hung brick");
+    let mut two = request("two");
+    two.gateways.push(gw(GW2));
+    let ha = fx.ops(&seen).create(&two).unwrap();
+    assert_eq!(
+        ha.record.cmd_time_out, 20,
+        "fails a dead gateway's held commands before the initiator's 30 s"
+    );
+}
+
+#[test]
 fn chap_secrets_are_generated_per_export() {
     let fx = Fixture::new();
     let ops = fx.ops(&Quiet);
