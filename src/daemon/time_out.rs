@@ -34,14 +34,16 @@ pub enum Plan {
 /// `current` as configfs shows it; `want` from `[glfs] cmd_time_out_secs` (0: leave
 /// every LUN alone); `added`: the LUN is being added, not recovered, so the kernel's
 /// default is nobody's choice yet and can still be changed. An admin's own value is
-/// kept; only one at or below Gluster's default ping-timeout is worth a warning. 0
-/// (never time out) is kept.
+/// kept; only one from the kernel's default up to Gluster's default ping-timeout is
+/// worth a warning. A value below the kernel's default is a choice to fail commands
+/// fast (an HA export's LUN gets 20 s, so that another gateway takes them over) and is
+/// kept quietly, as is 0 (never time out).
 pub fn plan(current: u32, want: u32, added: bool) -> Plan {
     if want == 0 || current == 0 || current >= want {
         Plan::Keep
     } else if added && current == KERNEL_DEFAULT {
         Plan::Raise(want)
-    } else if current <= GLUSTER_PING_TIMEOUT {
+    } else if (KERNEL_DEFAULT..=GLUSTER_PING_TIMEOUT).contains(&current) {
         Plan::Warn(current)
     } else {
         Plan::Keep
@@ -96,11 +98,17 @@ mod tests {
     #[test]
     fn an_admins_value_is_kept_and_only_a_short_one_warned_about() {
         assert_eq!(plan(30, 130, RECOVERED), Plan::Warn(30));
-        assert_eq!(plan(20, 130, ADDED), Plan::Warn(20));
+        assert_eq!(plan(35, 130, ADDED), Plan::Warn(35));
         assert_eq!(plan(42, 130, ADDED), Plan::Warn(42));
         assert_eq!(plan(60, 130, ADDED), Plan::Keep);
         assert_eq!(plan(130, 130, RECOVERED), Plan::Keep);
         assert_eq!(plan(600, 130, ADDED), Plan::Keep);
+    }
+
+    #[test]
+    fn a_time_out_below_the_kernels_default_is_a_choice_to_fail_fast() {
+        assert_eq!(plan(20, 130, ADDED), Plan::Keep, "an HA export's LUN");
+        assert_eq!(plan(5, 130, RECOVERED), Plan::Keep);
     }
 
     #[test]
