@@ -62,6 +62,10 @@ impl ImageLock for FakeLock {
         self.bricks.set_holder(None);
         Ok(())
     }
+
+    fn taken_by_another(&self) -> std::io::Result<bool> {
+        Ok(self.bricks.holder().is_some_and(|h| h != ME))
+    }
 }
 
 /// A RAM LUN whose writes the "bricks" refuse unless this gateway holds the lock.
@@ -305,4 +309,20 @@ fn an_active_lun_that_loses_its_bricks_steps_down_instead_of_answering_busy() {
     bricks.link_down.store(false, Ordering::SeqCst);
     bricks.refuse.store(false, Ordering::SeqCst);
     lun.take_over_with_a_write(8);
+}
+
+#[test]
+fn a_holder_whose_lock_another_gateway_took_steps_down_without_a_write() {
+    let reactor = Arc::new(Reactor::spawn("ha-fake").expect("reactor"));
+    let bricks = Arc::new(Bricks::default());
+    let mut lun = ha_lun(&reactor, &bricks);
+    lun.take_over_with_a_write(0);
+
+    // The other gateway takes the lock and this one gets no I/O: it would report
+    // Active/Optimized until its next write is refused; its check of the lock finds out.
+    bricks.set_holder(Some(OTHER));
+    lun.wait_state(AccessState::ActiveNonOptimized);
+    assert_eq!(sense(&lun.command(&[0; 6], DataDir::None)), STATE_CHANGED);
+    assert_eq!(lun.command(&[0; 6], DataDir::None).status, 0);
+    assert_eq!(bricks.holder(), Some(OTHER), "nothing taken back");
 }

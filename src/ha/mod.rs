@@ -26,6 +26,8 @@ pub trait ImageLock: Send + Sync + std::fmt::Debug {
     fn take(&self) -> std::io::Result<()>;
     /// Lets go of it.
     fn release(&self) -> std::io::Result<()>;
+    /// Whether another owner holds the lock now (it preempted this one).
+    fn taken_by_another(&self) -> std::io::Result<bool>;
 }
 
 /// Where this gateway stands with the image lock.

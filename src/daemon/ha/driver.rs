@@ -4,10 +4,10 @@
 //! when the LUN is gone (its sender dropped with the device).
 
 use crate::device::Device;
-use crate::ha::{Action, Event, Gateway, ImageLock};
+use crate::ha::{Action, Event, Gateway, ImageLock, LockState};
 use crate::scsi::alua::AccessState;
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 /// How often the thread looks whether a fenced LUN's commands have drained.
@@ -20,6 +20,12 @@ const DRAIN_POLL: Duration = Duration::from_millis(5);
 /// (seen on the guest tier, `ha-pair`). Meanwhile this side answers 04h/0Ah, which the
 /// initiator retries or sends elsewhere.
 pub const TAKE_BACK_HOLD_OFF: Duration = Duration::from_secs(5);
+
+/// How often an active LUN asks the bricks whether another gateway took its lock. A
+/// takeover preempts the holder silently: the bricks refuse its next write, but until
+/// then it would go on reporting Active/Optimized (to the initiator's path checker and
+/// in `export info`) beside the new holder.
+pub const LOCK_CHECK: Duration = Duration::from_secs(5);
 
 /// Reaches the served device from the control thread (through its reactor).
 pub trait DeviceAccess: Send + 'static {
@@ -83,10 +89,38 @@ impl<D: DeviceAccess> Driver<D> {
     }
 
     fn run(mut self, events: Receiver<Event>) {
-        for event in events.iter() {
+        loop {
+            let event = match events.recv_timeout(LOCK_CHECK) {
+                Ok(event) => event,
+                Err(RecvTimeoutError::Timeout) => match self.check_lock() {
+                    Some(event) => event,
+                    None => continue,
+                },
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
             let action = self.gateway.on(event);
             if !self.act(action) {
                 return;
+            }
+        }
+    }
+
+    /// While active: `Fenced` when another gateway holds the lock now (see
+    /// [`LOCK_CHECK`]). A failed check says nothing (the bricks fence the next write if
+    /// the lock is gone).
+    fn check_lock(&self) -> Option<Event> {
+        if self.gateway.state() != LockState::Active {
+            return None;
+        }
+        match self.lock.as_ref()?.taken_by_another() {
+            Ok(true) => {
+                tracing::info!(device = %self.name, "another gateway took the image lock");
+                Some(Event::Fenced)
+            }
+            Ok(false) => None,
+            Err(e) => {
+                tracing::debug!(device = %self.name, "cannot check the image lock: {e}");
+                None
             }
         }
     }

@@ -82,4 +82,8 @@ impl crate::ha::ImageLock for GlfsFile {
     fn release(&self) -> io::Result<()> {
         self.release_image_lock()
     }
+
+    fn taken_by_another(&self) -> io::Result<bool> {
+        Ok(self.image_lock_holder()? == LockHolder::Other)
+    }
 }
