@@ -45,6 +45,17 @@ peer_request() {
     return "$rc"
 }
 peer_up() { grep -qx "$1 up" "$P/peer-ready" 2>/dev/null; }
+# info_active GW: `export info` names GW, and it alone, the active gateway (the one whose
+# fresh report says its path is Active/Optimized).
+info_active() {
+    "$GT_BIN" export info "$vol/$name" --json >"$R/info.json" 2>/dev/null || return 1
+    python3 - "$R/info.json" "$1" <<'EOF2'
+import json, sys
+views = json.load(open(sys.argv[1]))["gateways"]
+active = [g["gateway"] for g in views if (g.get("path") or {}).get("access") == "active-optimized"]
+sys.exit(0 if active == [sys.argv[2]] else 1)
+EOF2
+}
 takeovers() { grep -c "took the image lock" "$1" 2>/dev/null; }
 
 # --- paths --------------------------------------------------------------------------------
@@ -244,6 +255,7 @@ sleep 5
 make_active "$sdb" "$sda" setup-b-active
 gt_wait 180 "B Active/Optimized, A Active/Non-optimized" settled "$sdb" 2 "$sda" 1
 gt_wait 120 "A's path back" path_usable "$sda"
+gt_wait 60 "export info names B the active gateway" info_active "$PB"
 sleep 20 # a quiet stretch: the baseline of the completion gaps
 
 # 1. kill -9 the active gateway's daemon.
@@ -274,6 +286,8 @@ host_request kill
 wait_writes_on "$sda" 600
 ev_end
 gt_wait 60 "A took the image lock" bash -c "(( \$(grep -c 'took the image lock' $R/gluster-tcmu.log) > $a_takes ))"
+# B's last report (Active/Optimized) counts until it is stale (30 s).
+gt_wait 120 "export info names A the active gateway" info_active "$PA"
 
 # 4. boot B again; it comes back Standby; fail back to B.
 t_boot=$(now)
@@ -287,6 +301,9 @@ make_active "$sdb" "$sda" failback-after-reboot
 gt_wait 60 "B took the image lock" bash -c "(( \$(grep -c 'took the image lock' $PEER_R/gluster-tcmu.log) > $b_takes ))"
 gt_wait 180 "B Active/Optimized, A Active/Non-optimized" settled "$sdb" 2 "$sda" 1
 wait_writes_on "$sdb" 120
+gt_wait 60 "export info names B the active gateway" info_active "$PB"
+"$GT_BIN" export info "$vol/$name" >"$R/info.txt" 2>&1
+sed 's/^/    /' "$R/info.txt"
 
 gt_step "stop fio"
 touch "$R/fio-stop"
