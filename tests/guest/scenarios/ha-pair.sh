@@ -15,7 +15,7 @@
 # completions around it) goes to pauses.txt, what the initiator saw to events/.
 # guest-pair: peer
 # guest-timeout: 2400
-# guest-manual: two guests under TCG, 9-13 minutes (docs/TESTING.md)
+# guest-manual: two guests under TCG in a boot of their own, 5-13 minutes (docs/TESTING.md)
 set -u
 . /share/guest/lib.sh
 . /share/guest/exports.sh
