@@ -298,9 +298,6 @@ impl GlfsBackstore {
         }
     }
 
-    /// What a request that failed with `errno` on `file` is answered with; a lost
-    /// connection starts the reconnect, unless the lock fenced the image (a fenced
-    /// gateway is not brought back: another one is writing).
     /// A request while there is no connection: BUSY (the initiator retries it here once
     /// the volume is back), except on an HA LUN, which cannot hold the image lock without
     /// a connection: fenced, so the initiator gives this path up and moves to a gateway
@@ -313,6 +310,9 @@ impl GlfsBackstore {
         }
     }
 
+    /// What a request that failed with `errno` on `file` is answered with; a lost
+    /// connection starts the reconnect, unless the lock fenced the image (a fenced
+    /// gateway is not brought back: another one is writing).
     fn failed(&mut self, file: &Arc<GlfsFile>, kind: RequestKind, errno: i32) -> BackstoreError {
         if self.opts.image_lock && crate::ha::is_fencing_errno(errno) {
             return BackstoreError::Fenced(errno);

@@ -22,9 +22,8 @@ pub(super) struct HaLink {
 impl Device {
     /// Makes this an HA LUN: its ALUA state is the image lock's from now on, starting
     /// without the lock ([`ha::WITHOUT_LOCK`]), even when its backstore is still
-    /// reconnecting. False, and
-    /// nothing changed, for a LUN without port groups or whose backstore has no image
-    /// lock.
+    /// reconnecting. False, and nothing changed, for a LUN without port groups or whose
+    /// backstore has no image lock.
     pub fn enable_ha(&mut self) -> bool {
         if self.lun.config().alua.is_none() || !self.backstore.has_image_lock() {
             return false;
@@ -85,9 +84,9 @@ impl Device {
         self.backstore.image_lock()
     }
 
-    /// Before a command runs: on an HA LUN without the lock, a command that means the initiator
-    /// moved its I/O here starts the takeover; the LUN reports Transitioning at once,
-    /// so this command and the next ones get 04h/0Ah until the lock is held.
+    /// Before a command runs: on an HA LUN without the lock, a command that means the
+    /// initiator moved its I/O here starts the takeover; the LUN reports Transitioning
+    /// at once, so this command and the next ones get 04h/0Ah until the lock is held.
     pub(super) fn note_command(&mut self, cdb: &[u8]) {
         let Some(ha) = &self.ha else { return };
         if self.alua_state() == Some(ha::WITHOUT_LOCK) && alua::takes_over(cdb) {
