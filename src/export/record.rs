@@ -36,6 +36,13 @@ pub const DEFAULT_CMD_TIME_OUT: u32 = 130;
 /// time-out here: a command given up on one gateway is written on another under the
 /// image lock, and a late write of the first is refused by the bricks (docs/HA.md).
 pub const HA_CMD_TIME_OUT: u32 = 20;
+/// Whether an export served by `gateways` is a multipath HA export (docs/HA.md): two
+/// gateways or more. It decides the LUN's target port groups, its command time-out, the
+/// volume it needs (one that fences) and who may grow its image.
+pub fn is_multipath(gateways: &[SocketAddr]) -> bool {
+    gateways.len() > 1
+}
+
 /// Prefix of the target IQN; the export's name follows it.
 pub const IQN_PREFIX: &str = "iqn.2016-12.org.gluster-tcmu:";
 

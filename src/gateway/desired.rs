@@ -58,7 +58,7 @@ pub fn export_lun(record: &Record, portal: SocketAddr) -> Result<ExportLun, LunE
 /// One target port group per gateway when there are several (multipath HA), this
 /// gateway's by its place in the record's list, so every gateway numbers them alike.
 fn port_groups(gateways: &[SocketAddr], portal: SocketAddr) -> Option<PortGroups> {
-    if gateways.len() < 2 {
+    if !crate::export::record::is_multipath(gateways) {
         return None;
     }
     let local = gateways.iter().position(|g| *g == portal)?;

@@ -25,7 +25,7 @@ pub struct CreateOutcome {
 /// An export with several gateways needs a volume that can fence its image (refused
 /// before anything is written for it).
 fn check_fencing(found: &Found, req: &CreateRequest) -> Result<(), OpsError> {
-    if req.gateways.len() < 2 {
+    if !crate::export::record::is_multipath(&req.gateways) {
         return Ok(());
     }
     let volume = &found.location.volume;

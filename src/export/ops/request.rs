@@ -8,7 +8,7 @@ use crate::export::name::ExportName;
 use crate::export::random;
 use crate::export::record::{
     BLOCK_SIZE, ChapPair, ChapRecord, DEFAULT_CMD_TIME_OUT, DEFAULT_HW_MAX_SECTORS,
-    HA_CMD_TIME_OUT, MAX_HW_MAX_SECTORS, RECORD_VERSION, Record, RecordError, State,
+    HA_CMD_TIME_OUT, MAX_HW_MAX_SECTORS, RECORD_VERSION, Record, RecordError, State, is_multipath,
 };
 use crate::lio::{ChapSecret, ChapUser, DEV_CONFIG_MAX, DevConfig, InitiatorName};
 use std::fmt;
@@ -260,7 +260,7 @@ impl CreateRequest {
                 None => new_chap(self.chap, name.as_str())?,
             },
             hw_max_sectors: self.hw_max_sectors,
-            cmd_time_out: if self.gateways.len() > 1 {
+            cmd_time_out: if is_multipath(&self.gateways) {
                 HA_CMD_TIME_OUT
             } else {
                 DEFAULT_CMD_TIME_OUT

@@ -132,7 +132,8 @@ impl Ops<'_> {
 
 /// Whether `error` of growing the image of `record` means another gateway holds its image
 /// lock: the bricks refuse the truncate of a locked image with EAGAIN (or EBUSY), and
-/// only an export with several gateways is an HA export whose image is ever locked.
+/// only a multipath export's image is ever locked.
 fn held_by_a_gateway(record: &Record, error: &crate::export::store::StoreError) -> bool {
-    record.gateways.len() > 1 && matches!(error.errno(), Some(libc::EAGAIN | libc::EBUSY))
+    crate::export::record::is_multipath(&record.gateways)
+        && matches!(error.errno(), Some(libc::EAGAIN | libc::EBUSY))
 }
