@@ -130,6 +130,42 @@ chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEN
     LC_ALL=C.UTF-8 sh -c "apt-get update -q && apt-get install -y -q --no-install-recommends $(printf '%s ' "${packages[@]}")" \
     >>"$log" 2>&1 || { tail -40 "$log" >&2; exit 1; }
 
+step "tcmu-runner from Debian's source package, with its glfs handler"
+# The benchmark's comparison (scenario bench-fio): Debian's binary package is built with
+# -Dwith-glfs=false, so the same source (Debian's patches applied) is built here with the
+# glfs handler and installed under /opt/tcmu-runner only: no D-Bus activation file and no
+# unit, so nothing starts it but the benchmark. Its file handler (file_example.c) is built
+# by upstream's CMakeLists but never installed; it is copied beside the glfs one.
+echo "deb-src $mirror $suite main" >"$root/etc/apt/sources.list.d/gt-src.list"
+tcmu_build_deps="dpkg-dev cmake make gcc libc6-dev pkg-config libglib2.0-dev libkmod-dev libnl-genl-3-dev libglusterfs-dev"
+chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+    LC_ALL=C.UTF-8 sh -ec "
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends $tcmu_build_deps
+    # tcmu-runner's run-time libraries stay when the build's packages go.
+    apt-mark manual libglib2.0-0 libkmod2 libnl-3-200 libnl-genl-3-200 libgfapi0
+    rm -rf /tmp/tcmu && mkdir /tmp/tcmu && cd /tmp/tcmu
+    apt-get source -q tcmu
+    cd tcmu-*/
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/opt/tcmu-runner \
+        -DCMAKE_INSTALL_RPATH=/opt/tcmu-runner/lib -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON \
+        -Dwith-glfs=true -Dwith-rbd=false -Dwith-zbc=false -Dwith-qcow=false -Dwith-fbo=false \
+        -Dwith-tcmalloc=false -DSUPPORT_SYSTEMD=OFF
+    make -C build -j\$(nproc) tcmu tcmu-runner handler_glfs handler_file
+    mkdir -p /opt/tcmu-runner/bin /opt/tcmu-runner/lib/tcmu-runner
+    cp build/tcmu-runner /opt/tcmu-runner/bin/
+    cp -P build/libtcmu.so* /opt/tcmu-runner/lib/
+    cp build/handler_glfs.so build/handler_file.so /opt/tcmu-runner/lib/tcmu-runner/
+    dpkg-parsechangelog -S Version >/opt/tcmu-runner/debian-version
+    cd / && rm -rf /tmp/tcmu
+    apt-get purge -y -q --autoremove $tcmu_build_deps
+    for f in /opt/tcmu-runner/bin/tcmu-runner /opt/tcmu-runner/lib/tcmu-runner/*.so; do
+        if ldd \$f | grep 'not found'; then exit 1; fi
+    done
+    /opt/tcmu-runner/bin/tcmu-runner --help | grep -q handler-path
+    " >>"$log" 2>&1 || { tail -40 "$log" >&2; exit 1; }
+rm -f "$root/etc/apt/sources.list.d/gt-src.list"
+
 step "configure"
 # Kernel modules nobody needs in a TCG guest: pruning them shrinks the image by ~40%.
 kver=$(basename "$(ls -d "$root"/lib/modules/*)")
