@@ -5,7 +5,10 @@
 //! follows with fsync/fdatasync of the same file, and that sync must have returned
 //! before the command completed; likewise SYNCHRONIZE CACHE after plain writes. strace
 //! holds a traced thread at each syscall exit until it has logged it, so a brick cannot
-//! answer before its sync's log line (with its timestamp) exists.
+//! answer before its sync's log line (with its timestamp) exists. A plain write (the LUN
+//! reports a write cache) must be on every brick, synced or not, before GOOD: with the
+//! volume's `performance.strict-o-direct` off, which this test sets for its run, gfapi's
+//! write-behind would answer it from the daemon's memory.
 //! Needs tests/gluster/setup.sh's volumes and strace; never skips.
 #![cfg(feature = "glfs")]
 
@@ -147,6 +150,33 @@ fn write_of(log: &str, marker: &str) -> Option<(u32, String)> {
     })
 }
 
+/// When the brick's write of the data starting with `marker` was logged (s).
+fn write_logged(log: &str, marker: &str) -> Option<f64> {
+    log.lines().filter_map(parse).find_map(|(_, ts, call)| {
+        (call.starts_with("pwrite") && call.contains(marker)).then_some(ts)
+    })
+}
+
+/// Sets a volume option for the life of the guard, and tests/gluster/setup.sh's value
+/// (`on`) back after.
+struct VolumeOption(&'static str);
+
+impl VolumeOption {
+    fn set(key: &'static str, value: &str) -> VolumeOption {
+        common::gluster::gluster(&["volume", "set", VOLUME, key, value]);
+        VolumeOption(key)
+    }
+}
+
+impl Drop for VolumeOption {
+    fn drop(&mut self) {
+        // No assertion here: a panic while a failed test unwinds would abort the run.
+        let _ = Command::new("gluster")
+            .args(["--mode=script", "volume", "set", VOLUME, self.0, "on"])
+            .status();
+    }
+}
+
 /// When the first successful fsync/fdatasync of `fd` returned, at or after `from` (s).
 fn sync_returned(log: &str, fd: &str, from: f64) -> Option<f64> {
     let mut open: Vec<u32> = Vec::new(); // threads inside a sync of fd
@@ -217,6 +247,8 @@ fn assert_durable_on_every_brick(logs: &[(u32, String)], marker: &str, from: f64
 
 #[test]
 fn fua_writes_and_sync_cache_are_on_every_bricks_disk_before_good() {
+    // tests/gluster/setup.sh turns it on for every test volume; the default is off.
+    let _wb = VolumeOption::set("performance.strict-o-direct", "off");
     let blocks = 2048;
     let path = Image::on(volume_key(VOLUME, HOST), "t-durable");
     let bs = open_lun(&path, blocks);
@@ -247,6 +279,7 @@ fn fua_writes_and_sync_cache_are_on_every_bricks_disk_before_good() {
     )
     .unwrap();
     assert_eq!(wait_one(&mut k).status, 0);
+    let plain_done = now();
     let sync_from = now();
     k.submit(&sync_cache10(), DataDir::None).unwrap();
     let c = wait_one(&mut k);
@@ -256,5 +289,12 @@ fn fua_writes_and_sync_cache_are_on_every_bricks_disk_before_good() {
     let logs: Vec<(u32, String)> = traces.into_iter().map(|t| (t.pid, t.stop())).collect();
     assert_durable_on_every_brick(&logs, &fua_marker, from, fua_done);
     assert_durable_on_every_brick(&logs, &plain_marker, sync_from, sync_done);
+    for (pid, log) in &logs {
+        let written = write_logged(log, &plain_marker).expect("found above");
+        assert!(
+            written <= plain_done,
+            "brick {pid} wrote the plain write at {written:.6}, after its GOOD at {plain_done:.6}: held by write-behind"
+        );
+    }
     drop(reactor.remove(id).unwrap());
 }

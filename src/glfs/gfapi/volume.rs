@@ -5,6 +5,7 @@ use super::error::{GfapiError, cstring, last_errno};
 use super::shard_quiet::NameChanges;
 use super::sys;
 use super::wakeup::Wakeup;
+use std::ffi::CStr;
 use std::fmt;
 use std::io;
 use std::path::Path;
@@ -90,6 +91,7 @@ impl Volume {
         vol.set_volfile(&memfd)?;
         vol.set_logging(log_file, log_level);
         vol.bypass_client_io_threads()
+            .and_then(|()| vol.write_behind_honours_o_direct())
             .map_err(|e| vol.init_error(e))?;
         vol.init(log_file)?;
         Ok(vol)
@@ -198,9 +200,27 @@ impl Volume {
     /// docs/BENCHMARKS.md). A pattern that matches no translator (io-threads off) is
     /// ignored.
     fn bypass_client_io_threads(&self) -> io::Result<()> {
-        let (xlator, key, value) = (c"*-io-threads", c"pass-through", c"on");
-        // SAFETY: fs is a live glfs_t not yet initialised; the strings are static (gfapi
-        // copies them anyway).
+        self.set_client_option(c"*-io-threads", c"pass-through", c"on")
+    }
+
+    /// Makes the client-side write-behind translator send writes on a file opened
+    /// `O_DIRECT` straight to the bricks, whatever the volume's
+    /// `performance.strict-o-direct`.
+    ///
+    /// With the volume default (off) write-behind answers such a write at once and sends
+    /// it later: the data would then sit in this process, lost if the daemon is killed
+    /// or its gateway fails over although the initiator got GOOD. With it on, a write is
+    /// answered once every brick has it; a LUN's write cache (WCE) is then the bricks'
+    /// page cache, which SYNCHRONIZE CACHE and FUA flush (docs/DECISIONS.md, "Durability").
+    fn write_behind_honours_o_direct(&self) -> io::Result<()> {
+        self.set_client_option(c"*-write-behind", c"strict-O_DIRECT", c"on")
+    }
+
+    /// `glfs_set_xlator_option` for the client translators matching `xlator` (a glob); a
+    /// pattern that matches none is ignored by gfapi.
+    fn set_client_option(&self, xlator: &CStr, key: &CStr, value: &CStr) -> io::Result<()> {
+        // SAFETY: fs is a live glfs_t not yet initialised; the strings outlive the call
+        // (gfapi copies them).
         let rc = unsafe {
             sys::glfs_set_xlator_option(self.raw(), xlator.as_ptr(), key.as_ptr(), value.as_ptr())
         };
