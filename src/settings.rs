@@ -189,6 +189,73 @@ pub struct FileDefaults {
     /// Open backing files with `O_DIRECT` unless the config string says `direct=0`.
     /// Default true: the page cache would acknowledge writes the disk does not have.
     pub direct_io: bool,
+    /// Whether a LUN whose config string has no `wce=` reports a volatile write cache.
+    pub write_cache: WriteCache,
+}
+
+/// What a LUN tells initiators about a volatile write cache (the WCE bit of the Caching
+/// mode page, SBC-4 §6.5.5) when its config string has no `wce=`. Either way a write is
+/// on stable storage before GOOD when the initiator asked for it (FUA, or any write while
+/// WCE is 0), and SYNCHRONIZE CACHE makes every completed write durable.
+/// In the file: `"on"`, `"off"` or `"attribute"`; `true` and `false` stand for on and off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "WriteCacheValue")]
+pub enum WriteCache {
+    /// Report a write cache (WCE=1): writes complete once the backend has them, and the
+    /// initiator's flushes (SYNCHRONIZE CACHE, FUA) make them durable. tcmu-runner's
+    /// behaviour, and what a filesystem on the initiator is built for.
+    On,
+    /// Report none (WCE=0): every write is durable before GOOD (write-through).
+    Off,
+    /// Follow the LUN's `emulate_write_cache` attribute (0 for a `user:` LUN made by
+    /// targetcli, so write-through unless the admin sets it).
+    Attribute,
+}
+
+/// `write_cache` as written in the file.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WriteCacheValue {
+    Flag(bool),
+    Word(String),
+}
+
+impl TryFrom<WriteCacheValue> for WriteCache {
+    type Error = String;
+
+    fn try_from(value: WriteCacheValue) -> Result<Self, String> {
+        match value {
+            WriteCacheValue::Flag(on) => Ok(if on { WriteCache::On } else { WriteCache::Off }),
+            WriteCacheValue::Word(w) => match w.as_str() {
+                "on" => Ok(WriteCache::On),
+                "off" => Ok(WriteCache::Off),
+                "attribute" => Ok(WriteCache::Attribute),
+                _ => Err(format!(
+                    "write_cache {w:?} is not one of \"on\", \"off\", \"attribute\""
+                )),
+            },
+        }
+    }
+}
+
+impl WriteCache {
+    /// The word for it in the settings file.
+    pub fn word(self) -> &'static str {
+        match self {
+            WriteCache::On => "on",
+            WriteCache::Off => "off",
+            WriteCache::Attribute => "attribute",
+        }
+    }
+
+    /// The WCE bit for a LUN whose `emulate_write_cache` attribute is `attribute`.
+    pub fn reports_cache(self, attribute: bool) -> bool {
+        match self {
+            WriteCache::On => true,
+            WriteCache::Off => false,
+            WriteCache::Attribute => attribute,
+        }
+    }
 }
 
 /// Limits for `user:ram`.
@@ -212,6 +279,8 @@ pub struct GlfsDefaults {
     /// holds writes for the volume's `network.ping-timeout` (42 s by default), and the
     /// kernel would fail them at 30 s. 0 leaves every LUN's value alone.
     pub cmd_time_out_secs: u32,
+    /// Whether a LUN whose config string has no `wce=` reports a volatile write cache.
+    pub write_cache: WriteCache,
 }
 
 /// One source of settings; `None` leaves the value to earlier sources. Deserialized
@@ -270,6 +339,7 @@ pub struct ReactorLayer {
 #[allow(missing_docs)]
 pub struct FileLayer {
     pub direct_io: Option<bool>,
+    pub write_cache: Option<WriteCache>,
 }
 
 /// `[ram]` keys.
@@ -288,6 +358,7 @@ pub struct GlfsLayer {
     pub connect_timeout_secs: Option<NonZeroU64>,
     pub log_dir: Option<PathBuf>,
     pub cmd_time_out_secs: Option<u32>,
+    pub write_cache: Option<WriteCache>,
 }
 
 /// Why the configuration could not be loaded.
@@ -324,7 +395,10 @@ impl Default for Settings {
             },
             metrics: MetricsSettings::default(),
             reactor: ReactorSettings::default(),
-            file: FileDefaults { direct_io: true },
+            file: FileDefaults {
+                direct_io: true,
+                write_cache: WriteCache::On,
+            },
             ram: RamDefaults {
                 max_size: Size::gib(16),
             },
@@ -332,6 +406,7 @@ impl Default for Settings {
                 connect_timeout: Duration::from_secs(10),
                 log_dir,
                 cmd_time_out_secs: 130,
+                write_cache: WriteCache::On,
             },
             exports: None,
         }
@@ -364,6 +439,7 @@ impl Settings {
         let gather = layer.reactor.gather_us.map(GatherUs::duration);
         set(&mut self.reactor.gather, gather);
         set(&mut self.file.direct_io, layer.file.direct_io);
+        set(&mut self.file.write_cache, layer.file.write_cache);
         set(&mut self.ram.max_size, layer.ram.max_size);
         let timeout = layer.glfs.connect_timeout_secs;
         set(&mut self.glfs.connect_timeout, timeout.map(secs));
@@ -372,6 +448,7 @@ impl Settings {
             &mut self.glfs.cmd_time_out_secs,
             layer.glfs.cmd_time_out_secs,
         );
+        set(&mut self.glfs.write_cache, layer.glfs.write_cache);
         if let Some(exports) = &layer.exports {
             self.exports = Some(exports.to_settings());
         }

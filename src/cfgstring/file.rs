@@ -16,8 +16,8 @@ pub struct FileConfig {
     pub path: PathBuf,
     /// `direct=`: open with `O_DIRECT`. `None` means the daemon's `[file] direct_io`.
     pub direct: Option<bool>,
-    /// `wce=`: report a volatile write cache. `None` means follow the LUN's
-    /// `emulate_write_cache` attribute, as tcmu-runner does.
+    /// `wce=`: report a volatile write cache. `None` means the daemon's `[file]
+    /// write_cache` setting.
     pub write_cache: Option<bool>,
     /// `ro=1`: refuse writes with DATA PROTECT.
     pub read_only: bool,
@@ -148,8 +148,9 @@ separated by ';':
   direct=1  bypass the page cache (O_DIRECT). Default: the daemon's
             [file] direct_io setting in /etc/gluster-tcmu/gluster-tcmu.toml.
   wce=1     tell initiators the LUN has a volatile write cache, so they
-            send SYNCHRONIZE CACHE; wce=0 says there is none.
-            Default: the LUN's emulate_write_cache attribute.
+            send SYNCHRONIZE CACHE (which fdatasyncs the file) or FUA;
+            wce=0 says there is none: every write is synced before it is
+            answered. Default: the daemon's [file] write_cache setting (on).
   ro=1      serve the LUN read-only; writes fail with DATA PROTECT.
 
 The path may not contain '..', ';', ',' or ':'. It must name a regular

@@ -1,6 +1,6 @@
 //! `user:glfs`: a LUN backed by a file on a GlusterFS volume.
 //!
-//! Grammar: `volume@server[+server...]/path/in/volume`, with tcmu-runner's
+//! Grammar: `volume@server[+server...]/path/in/volume[;wce=0|1]`, with tcmu-runner's
 //! `tcmur_cmd_time_out=N` allowed as a `;`-separated piece before or after it.
 //!
 //! With one server this is exactly tcmu-runner's form (volume before the first `@`, the
@@ -10,7 +10,7 @@
 //! to targetcli's command line. For the same reason no port can be given (always 24007)
 //! and IPv6 literals cannot be written at all — a DNS name resolving to one works.
 
-use super::syntax::{key_value, split_pieces};
+use super::syntax::{key_value, parse_bool, set_once, split_pieces};
 use super::{CfgStringError, SubtypeFormat, TcmurOptions};
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -25,6 +25,9 @@ pub struct GlfsConfig {
     pub servers: Vec<Host>,
     /// Path of the image inside the volume, relative to its root (no leading `/`).
     pub path: String,
+    /// `wce=`: report a volatile write cache. `None` means the daemon's `[glfs]
+    /// write_cache` setting.
+    pub write_cache: Option<bool>,
     /// tcmu-runner options found in the string.
     pub tcmur: TcmurOptions,
 }
@@ -65,19 +68,26 @@ impl SubtypeFormat for GlfsFormat {
             .items
             .split_first()
             .ok_or(CfgStringError::MissingAt)?;
-        if let Some(extra) = rest.first() {
-            let (key, _) = key_value(extra)?;
-            return Err(CfgStringError::UnknownOption {
-                subtype: Self::SUBTYPE,
-                key: key.to_owned(),
-                known: "tcmur_cmd_time_out",
-            });
+        let mut write_cache = None;
+        for piece in rest {
+            let (key, value) = key_value(piece)?;
+            match key {
+                "wce" => set_once(&mut write_cache, key, parse_bool(key, value)?)?,
+                _ => {
+                    return Err(CfgStringError::UnknownOption {
+                        subtype: Self::SUBTYPE,
+                        key: key.to_owned(),
+                        known: "wce, tcmur_cmd_time_out",
+                    });
+                }
+            }
         }
         let (volume, servers, path) = split_main(main)?;
         Ok(GlfsConfig {
             volume: check_volume(volume)?,
             servers: parse_servers(servers)?,
             path: check_volume_path(path)?,
+            write_cache,
             tcmur: pieces.tcmur,
         })
     }
@@ -197,7 +207,7 @@ fn check_label(label: &str) -> Result<(), &'static str> {
 const DESC: &str = "\
 A Gluster volume, its servers, and the image file inside the volume:
 
-    volume@server[+server...]/path/in/volume
+    volume@server[+server...]/path/in/volume[;wce=0|1]
 
   volume  the Gluster volume name.
   server  DNS name or IPv4 address of a server to fetch the volume layout
@@ -205,6 +215,11 @@ A Gluster volume, its servers, and the image file inside the volume:
           LUN can be opened while one of them is down; they are tried in
           the order given.
   path    the image file, relative to the volume root.
+  wce=1   tell initiators the LUN has a volatile write cache: a write is
+          answered once every brick has it, and SYNCHRONIZE CACHE or FUA
+          makes it durable (synced on every brick). wce=0: every write is
+          synced on every brick before it is answered (write-through).
+          Default: the daemon's [glfs] write_cache setting (on).
 
 IPv6 addresses cannot be written here because ':' is not allowed in config
 strings; use a DNS name that resolves to the address. tcmu-runner's option
@@ -214,4 +229,5 @@ create checks that the volume can be reached before making the LUN.
 Examples:
     create lun0 100G gv0@gluster1.example.com/block-store/lun0.img
     create lun1 1T gv0@10.0.0.1+10.0.0.2+10.0.0.3/luns/lun1.img
-    create lun2 50G gv0@gluster1/lun2.img;tcmur_cmd_time_out=30";
+    create lun2 50G gv0@gluster1/lun2.img;tcmur_cmd_time_out=30
+    create lun3 50G gv0@gluster1/lun3.img;wce=0";

@@ -374,6 +374,7 @@ fn glfs_tcmu_runner_form() {
             volume: "gv0".into(),
             servers: vec![dns("gluster1")],
             path: "block-store/lun0".into(),
+            write_cache: None,
             tcmur: TcmurOptions::default(),
         }
     );
@@ -383,6 +384,25 @@ fn glfs_tcmu_runner_form() {
     };
     assert_eq!(c.servers, [Host::Ipv4(Ipv4Addr::new(10, 0, 0, 1))]);
     assert_eq!((c.volume.as_str(), c.path.as_str()), ("my_vol-2", "img"));
+}
+
+#[test]
+fn glfs_write_cache_option() {
+    let c = GlfsFormat::parse("gv0@h/p.img;wce=0").unwrap();
+    assert_eq!((c.path.as_str(), c.write_cache), ("p.img", Some(false)));
+    let c = GlfsFormat::parse("gv0@h/p.img;tcmur_cmd_time_out=9;wce=1").unwrap();
+    assert_eq!((c.write_cache, c.tcmur.cmd_time_out), (Some(true), Some(9)));
+    assert_eq!(GlfsFormat::parse("gv0@h/p.img").unwrap().write_cache, None);
+    for (bad, why) in [
+        ("gv0@h/p;wce=on", "option wce=\"on\": expected 0 or 1"),
+        ("gv0@h/p;wce=1;wce=0", "option \"wce\" is given twice"),
+    ] {
+        assert_eq!(
+            GlfsFormat::parse(bad).unwrap_err().to_string(),
+            why,
+            "{bad}"
+        );
+    }
 }
 
 #[test]
@@ -480,7 +500,7 @@ fn glfs_refuses() {
         ),
         (
             "gv0@h/p;x=1",
-            "unknown option \"x\" for glfs; known options: tcmur_cmd_time_out",
+            "unknown option \"x\" for glfs; known options: wce, tcmur_cmd_time_out",
         ),
         (
             "gv0@h/p;junk",

@@ -11,7 +11,7 @@ use crate::device::{Device, DeviceError};
 use crate::doorbell::Doorbell;
 use crate::region::{MapError, SharedRegion};
 use crate::scsi::{Identity, LunConfig};
-use crate::settings::Settings;
+use crate::settings::{Settings, WriteCache};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -47,6 +47,10 @@ pub struct OpenDefaults {
     pub glfs_log_dir: PathBuf,
     /// `[glfs] cmd_time_out_secs`: the kernel time-out a new glfs LUN gets (0: left alone).
     pub glfs_cmd_time_out: u32,
+    /// `[file] write_cache`: the WCE of file LUNs whose config string has no `wce=`.
+    pub file_write_cache: WriteCache,
+    /// `[glfs] write_cache`: the WCE of glfs LUNs whose config string has no `wce=`.
+    pub glfs_write_cache: WriteCache,
 }
 
 impl Default for OpenDefaults {
@@ -63,6 +67,8 @@ impl From<&Settings> for OpenDefaults {
             glfs_connect_timeout: settings.glfs.connect_timeout,
             glfs_log_dir: settings.glfs.log_dir.clone(),
             glfs_cmd_time_out: settings.glfs.cmd_time_out_secs,
+            file_write_cache: settings.file.write_cache,
+            glfs_write_cache: settings.glfs.write_cache,
         }
     }
 }
@@ -217,7 +223,8 @@ fn open_backstore(
             Ok(Box::new(RamBackstore::new(size)))
         }
         SubtypeConfig::File(cfg) => {
-            lun.write_cache = cfg.write_cache.unwrap_or(lun.write_cache);
+            let policy = defaults.file_write_cache.reports_cache(lun.write_cache);
+            lun.write_cache = cfg.write_cache.unwrap_or(policy);
             lun.read_only = cfg.read_only;
             let mut opts = FileOptions {
                 direct: cfg.direct.unwrap_or(defaults.file_direct),
@@ -238,6 +245,8 @@ fn open_backstore(
         }
         #[cfg(feature = "glfs")]
         SubtypeConfig::Glfs(cfg) => {
+            let policy = defaults.glfs_write_cache.reports_cache(lun.write_cache);
+            lun.write_cache = cfg.write_cache.unwrap_or(policy);
             // A glfs LUN with target port groups is an HA LUN: its ALUA state comes
             // from the image lock (docs/HA.md, "Port groups from configfs").
             let opts = crate::backstore::GlfsOptions {
@@ -380,6 +389,34 @@ mod tests {
             assert_eq!(connect.deadline, Duration::from_secs(3));
             assert_eq!(connect.log_file, PathBuf::from("/srv/log/glfs/gfapi.log"));
         }
+    }
+
+    /// `lun.write_cache` holds the attribute when open_backstore runs; the config
+    /// string's `wce=` beats the `[file] write_cache` policy, which beats the attribute.
+    #[test]
+    fn a_file_luns_write_cache_comes_from_wce_then_the_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lun.img");
+        let wce_of = |cfg: &str, policy: WriteCache, attribute: bool| {
+            let defaults = OpenDefaults {
+                file_write_cache: policy,
+                ..OpenDefaults::default()
+            };
+            let config = parse_dev_config(&format!("file/{}{cfg}", path.display())).unwrap();
+            let mut lun = LunConfig::new(512, 2048, "s");
+            lun.write_cache = attribute;
+            open_backstore(&config, 1 << 20, &defaults, &mut lun, Opening::Added).unwrap();
+            lun.write_cache
+        };
+        assert!(
+            wce_of("", WriteCache::On, false),
+            "the default reports a cache"
+        );
+        assert!(!wce_of("", WriteCache::Off, true));
+        assert!(!wce_of("", WriteCache::Attribute, false));
+        assert!(wce_of("", WriteCache::Attribute, true));
+        assert!(!wce_of(";wce=0", WriteCache::On, true));
+        assert!(wce_of(";wce=1", WriteCache::Off, false));
     }
 
     #[test]

@@ -20,6 +20,8 @@ fn defaults() {
     assert_eq!(c.metrics.listen, None);
     assert_eq!(c.reactor.threads, None);
     assert!(c.file.direct_io);
+    assert_eq!(c.file.write_cache, WriteCache::On);
+    assert_eq!(c.glfs.write_cache, WriteCache::On);
     assert_eq!(c.ram.max_size, Size(16 << 30));
     assert_eq!(c.glfs.connect_timeout, Duration::from_secs(10));
     assert_eq!(c.glfs.log_dir, PathBuf::from("/var/log/gluster-tcmu"));
@@ -59,12 +61,14 @@ fn full_file() {
         gather_us = 0
         [file]
         direct_io = false
+        write_cache = "attribute"
         [ram]
         max_size = "2G"
         [glfs]
         connect_timeout_secs = 30
         log_dir = "/srv/log/glfs"
         cmd_time_out_secs = 0
+        write_cache = "off"
         "#,
     );
     let c = Settings::merge(&Layer::default(), &layer, &Layer::default());
@@ -76,6 +80,8 @@ fn full_file() {
     assert_eq!(c.reactor.busy_poll, Duration::from_micros(50));
     assert_eq!(c.reactor.gather, Duration::ZERO);
     assert!(!c.file.direct_io);
+    assert_eq!(c.file.write_cache, WriteCache::Attribute);
+    assert_eq!(c.glfs.write_cache, WriteCache::Off);
     assert_eq!(c.ram.max_size, Size(2 << 30));
     assert_eq!(c.glfs.connect_timeout, Duration::from_secs(30));
     assert_eq!(c.glfs.log_dir, PathBuf::from("/srv/log/glfs"));
@@ -125,6 +131,11 @@ fn bad_values_are_refused() {
         ),
         ("[ram]\nmax_size = -1", "size -1 is negative"),
         ("[file]\ndirect_io = 1", "invalid type"),
+        (
+            "[file]\nwrite_cache = \"back\"",
+            "write_cache \"back\" is not one of \"on\", \"off\", \"attribute\"",
+        ),
+        ("[glfs]\nwrite_cache = 1", "write_cache"),
         ("[log", "invalid"),
     ] {
         let msg = toml_err(text);
@@ -385,4 +396,35 @@ fn bad_exports_settings_are_refused_precisely() {
         let msg = toml_err(&section(&body));
         assert!(msg.contains(&needle), "{body:?}: {msg}");
     }
+}
+
+#[test]
+fn write_cache_policy_and_the_attribute() {
+    for (policy, attribute, wce) in [
+        (WriteCache::On, false, true),
+        (WriteCache::On, true, true),
+        (WriteCache::Off, true, false),
+        (WriteCache::Attribute, false, false),
+        (WriteCache::Attribute, true, true),
+    ] {
+        let written = toml(&format!("[glfs]\nwrite_cache = \"{}\"", policy.word()));
+        assert_eq!(written.glfs.write_cache, Some(policy));
+        assert_eq!(
+            policy.reports_cache(attribute),
+            wce,
+            "{policy:?} {attribute}"
+        );
+    }
+}
+
+#[test]
+fn write_cache_takes_true_and_false_for_on_and_off() {
+    assert_eq!(
+        toml("[file]\nwrite_cache = true").file.write_cache,
+        Some(WriteCache::On)
+    );
+    assert_eq!(
+        toml("[file]\nwrite_cache = false").file.write_cache,
+        Some(WriteCache::Off)
+    );
 }
