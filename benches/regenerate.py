@@ -7,6 +7,8 @@ Sections (--only picks some; the others keep their figures from docs/benchmarks.
   many_luns    examples/many_luns, file and RAM backstores, --reactors threads
   glfs         (--glfs) examples/glfs_fio beside fio gfapi_async on volume gt1 @ 127.0.0.2
   guest        (--guest-results DIR) tables from the bench-fio guest scenario's results
+  handlers     (--handlers-results DIR) gluster-tcmu beside tcmu-runner: the bench-handlers
+               guest scenario's results (benches/handlers.py)
 
 Everything is logged under target/bench-results/regen-<timestamp>/.
 """
@@ -26,8 +28,10 @@ DOCS = REPO / "docs"
 DATA = DOCS / "benchmarks.json"
 DOC = DOCS / "BENCHMARKS.md"
 PLOT = DOCS / "benchmarks-iops-vs-qd.png"
+HANDLERS_PLOT = DOCS / "benchmarks-handlers.png"
 sys.path.insert(0, str(REPO / "benches"))
 import report  # noqa: E402  (benches/report.py: criterion estimates)
+import handlers  # noqa: E402  (benches/handlers.py: the bench-handlers tables)
 
 CASES = [("randread", "4k", 1), ("randread", "4k", 32), ("randread", "4k", 128),
          ("randwrite", "4k", 32), ("read", "128k", 16), ("write", "128k", 16)]
@@ -659,13 +663,14 @@ def render(data, args_line):
         "section at the end), not this file. Figures are only comparable within one run on one machine;",
         "each section says when and where it was measured, and sections not re-run keep their figures.",
         "", "Regenerate everything (about 8 minutes; `--quick` for a smoke run):", "",
-        "    benches/regenerate.sh [--ext4 /path/on/ext4] [--glfs] [--guest-results DIR]",
+        "    benches/regenerate.sh [--ext4 /path/on/ext4] [--glfs] [--guest-results DIR] [--handlers-results DIR]",
         "    benches/regenerate.sh --only many_luns        # one section",
         "", md_machine(data["machine"], args_line),
         f"![IOPS vs queue depth]({PLOT.name})", "",
         md_file_vs_fio(data["file_vs_fio"]) if data.get("file_vs_fio") else "",
         md_criterion(data["criterion"]) if data.get("criterion") else "",
         md_many_luns(data["many_luns"]) if data.get("many_luns") else "",
+        handlers.markdown(data.get("handlers"), measured, HANDLERS_PLOT.name),
         md_glfs(data.get("glfs")), md_guest(data.get("guest")), md_hw_max_sectors(data.get("guest")),
         "## Notes", "", NOTES_BEGIN, notes, NOTES_END, "",
     ]
@@ -689,6 +694,7 @@ def main():
     ap.add_argument("--luns", type=int, default=256, help="LUNs for many_luns (default 256)")
     ap.add_argument("--glfs", action="store_true", help="run the glfs vs gfapi_async section")
     ap.add_argument("--guest-results", help="bench-fio results directory (or a run directory above it)")
+    ap.add_argument("--handlers-results", help="bench-handlers results directory (or a run directory above it)")
     ap.add_argument("--only", help="comma-separated sections to run (default: all that apply)")
     ap.add_argument("--render-only", action="store_true", help="rewrite the docs from benchmarks.json")
     args = ap.parse_args()
@@ -696,7 +702,8 @@ def main():
         args.runtime = min(args.runtime, 3)
     data = json.loads(DATA.read_text()) if DATA.exists() else {}
     wanted = set(args.only.split(",")) if args.only else {"file_vs_fio", "criterion", "many_luns"} | (
-        {"glfs"} if args.glfs else set()) | ({"guest"} if args.guest_results else set())
+        {"glfs"} if args.glfs else set()) | ({"guest"} if args.guest_results else set()) | (
+        {"handlers"} if args.handlers_results else set())
     if args.render_only:
         wanted = set()
     run = Runner(REPO / "target" / "bench-results" /
@@ -709,11 +716,14 @@ def main():
             DATA.write_text(json.dumps(data, indent=1) + "\n")
     if "guest" in wanted:
         data["guest"] = read_guest(args.guest_results)
+    if "handlers" in wanted:
+        data["handlers"] = handlers.read(args.handlers_results, f"{machine()['cpu']}, {os.cpu_count()} cores")
     if not args.render_only or "machine" not in data:
         data["machine"] = machine()
         data["command"] = " ".join(["benches/regenerate.sh"] + sys.argv[1:])
     DATA.write_text(json.dumps(data, indent=1) + "\n")
     plot(data)
+    handlers.plot(data.get("handlers"), HANDLERS_PLOT)
     DOC.write_text(render(data, data["command"]))
     print(f"regenerate: wrote {DOC.relative_to(REPO)}, {PLOT.relative_to(REPO)}, {DATA.relative_to(REPO)}",
           file=sys.stderr)
