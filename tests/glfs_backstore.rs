@@ -6,7 +6,7 @@
 mod common;
 
 use common::gluster::{
-    HOST, Image, gluster, mute_server, require_started, test_options, volume_key, volume_key_at,
+    HOST, Image, mute_server, require_started, test_options, volume_key, volume_key_at,
 };
 use common::model::*;
 use common::*;
@@ -88,63 +88,6 @@ fn collect(k: &mut FakeKernel, n: usize) -> Vec<Completed> {
         got.extend(k.reap().expect("protocol violation"));
     }
     got
-}
-
-/// Voluntary context switches of gfapi's io-threads workers (`glfs_iotwr*`) in this
-/// process: a request queued to them wakes one.
-fn io_thread_wakeups() -> u64 {
-    let tasks = std::fs::read_dir("/proc/self/task").expect("/proc/self/task");
-    let mut total = 0;
-    for task in tasks.flatten() {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if !comm.starts_with("glfs_iotwr") {
-            continue;
-        }
-        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
-        total += status
-            .lines()
-            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0);
-    }
-    total
-}
-
-/// gt1 runs `performance.client-io-threads on` (a one-brick volume's default, and the
-/// gluster-block profile's): its client graph has the io-threads translator, which would
-/// queue every request for one of its worker threads. The connection passes requests
-/// through it instead, so 300 reads sent one at a time wake those workers (almost)
-/// never; queued, each read wakes one.
-#[test]
-fn requests_pass_the_client_io_threads_by() {
-    init_logs();
-    let option = gluster(&["volume", "get", "gt1", "performance.client-io-threads"]);
-    let on = option.lines().any(|l| {
-        let mut words = l.split_whitespace();
-        words.next() == Some("performance.client-io-threads") && words.next() == Some("on")
-    });
-    assert!(
-        on,
-        "gt1 must keep client io-threads on for this test:\n{option}"
-    );
-    let blocks = 2048;
-    let path = image("iot");
-    let bs = open("gt1", HOST, &path, blocks);
-    let (mut k, device) = device_with(Default::default(), lun(blocks), Box::new(bs));
-    let reactor = Reactor::spawn("glfs-iot").unwrap();
-    let id = reactor.add(device).unwrap();
-    let before = io_thread_wakeups();
-    let reads = 300;
-    for lba in 0..reads {
-        k.submit(&read16(lba, 1), DataDir::FromDevice(512)).unwrap();
-        assert_eq!(collect(&mut k, 1)[0].status, 0, "read {lba}");
-    }
-    let woken = io_thread_wakeups().saturating_sub(before);
-    assert!(
-        woken < reads / 10,
-        "gfapi's io-threads workers woke {woken} times for {reads} reads"
-    );
-    reactor.remove(id).unwrap();
 }
 
 #[test]

@@ -29,6 +29,7 @@ fn store() -> Arc<dyn MetaStore> {
                 deadline: Duration::from_secs(20),
                 log_file: "/var/log/gluster-tcmu/gfapi-tests.log".into(),
                 log_level: 5,
+                ..Default::default()
             };
             let addr = VolumeAddr::parse(&format!("{VOLUME}@{HOST}")).unwrap();
             GlfsVolumes::new(connect).open(&addr).unwrap()

@@ -11,7 +11,7 @@ use crate::device::{Device, DeviceError};
 use crate::doorbell::Doorbell;
 use crate::region::{MapError, SharedRegion};
 use crate::scsi::{Identity, LunConfig};
-use crate::settings::{Settings, WriteCache};
+use crate::settings::{ClientIoThreads, Settings, WriteCache};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -51,6 +51,8 @@ pub struct OpenDefaults {
     pub file_write_cache: WriteCache,
     /// `[glfs] write_cache`: the WCE of glfs LUNs whose config string has no `wce=`.
     pub glfs_write_cache: WriteCache,
+    /// `[glfs] client_io_threads`: whether gfapi connections pass the translator by.
+    pub glfs_client_io_threads: ClientIoThreads,
 }
 
 impl Default for OpenDefaults {
@@ -69,6 +71,7 @@ impl From<&Settings> for OpenDefaults {
             glfs_cmd_time_out: settings.glfs.cmd_time_out_secs,
             file_write_cache: settings.file.write_cache,
             glfs_write_cache: settings.glfs.write_cache,
+            glfs_client_io_threads: settings.glfs.client_io_threads,
         }
     }
 }
@@ -80,6 +83,7 @@ impl OpenDefaults {
         crate::glfs::ConnectOptions {
             deadline: self.glfs_connect_timeout,
             log_file: self.glfs_log_dir.join("gfapi.log"),
+            bypass_client_io_threads: self.glfs_client_io_threads == ClientIoThreads::Bypass,
             ..crate::glfs::ConnectOptions::default()
         }
     }

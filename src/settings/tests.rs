@@ -22,6 +22,7 @@ fn defaults() {
     assert!(c.file.direct_io);
     assert_eq!(c.file.write_cache, WriteCache::On);
     assert_eq!(c.glfs.write_cache, WriteCache::On);
+    assert_eq!(c.glfs.client_io_threads, ClientIoThreads::Use);
     assert_eq!(c.ram.max_size, Size(16 << 30));
     assert_eq!(c.glfs.connect_timeout, Duration::from_secs(10));
     assert_eq!(c.glfs.log_dir, PathBuf::from("/var/log/gluster-tcmu"));
@@ -69,6 +70,7 @@ fn full_file() {
         log_dir = "/srv/log/glfs"
         cmd_time_out_secs = 0
         write_cache = "off"
+        client_io_threads = "bypass"
         "#,
     );
     let c = Settings::merge(&Layer::default(), &layer, &Layer::default());
@@ -82,6 +84,7 @@ fn full_file() {
     assert!(!c.file.direct_io);
     assert_eq!(c.file.write_cache, WriteCache::Attribute);
     assert_eq!(c.glfs.write_cache, WriteCache::Off);
+    assert_eq!(c.glfs.client_io_threads, ClientIoThreads::Bypass);
     assert_eq!(c.ram.max_size, Size(2 << 30));
     assert_eq!(c.glfs.connect_timeout, Duration::from_secs(30));
     assert_eq!(c.glfs.log_dir, PathBuf::from("/srv/log/glfs"));
@@ -136,6 +139,10 @@ fn bad_values_are_refused() {
             "write_cache \"back\" is not one of \"on\", \"off\", \"attribute\"",
         ),
         ("[glfs]\nwrite_cache = 1", "write_cache"),
+        (
+            "[glfs]\nclient_io_threads = \"off\"",
+            "unknown variant `off`, expected `use` or `bypass`",
+        ),
         ("[log", "invalid"),
     ] {
         let msg = toml_err(text);

@@ -133,6 +133,7 @@ pub fn test_options() -> gluster_tcmu::backstore::GlfsOptions {
             deadline: std::time::Duration::from_secs(20),
             log_file: "/var/log/gluster-tcmu/gfapi-tests.log".into(),
             log_level: 5,
+            ..Default::default()
         },
         ..Default::default()
     }

@@ -48,5 +48,5 @@ pub use mailbox::{AsyncOp, Done, Mailbox, SubmitError};
 pub use paths::SMALL_FILE_MAX;
 pub use stat::{Space, Stat};
 pub use sync_file::{Preallocation, SyncFile};
-pub use volume::{VolfileFeed, Volume, VolumeSpec};
+pub use volume::{StartOptions, VolfileFeed, Volume, VolumeSpec};
 pub use wakeup::Wakeup;

@@ -70,6 +70,17 @@ impl fmt::Debug for Volume {
     }
 }
 
+/// How [`Volume::start`] sets up a connection.
+#[derive(Debug, Clone, Copy)]
+pub struct StartOptions<'a> {
+    /// gfapi's own log file.
+    pub log_file: &'a Path,
+    /// gfapi's log level (gluster's scale: 4 error, 5 warning, 7 info, 8 debug).
+    pub log_level: i32,
+    /// Pass requests through the client-side io-threads translator.
+    pub bypass_client_io_threads: bool,
+}
+
 impl Volume {
     /// `glfs_new` .. `glfs_init` with the graph built from `spec.volfile`, blocking for
     /// as long as gfapi takes (the pool bounds that with a deadline). gfapi logs to
@@ -83,16 +94,21 @@ impl Volume {
     /// on; gluster/glusterfs#4799), and the freed fd crashes the process or sends
     /// later requests to whatever reuses its memory. A volfile change instead moves
     /// each LUN to a new connection ([`Volume::is_stale`]).
-    pub fn start(spec: VolumeSpec, log_file: &Path, log_level: i32) -> Result<Volume, GfapiError> {
+    pub fn start(spec: VolumeSpec, how: &StartOptions<'_>) -> Result<Volume, GfapiError> {
+        let log_file = how.log_file;
         // gfapi reads the volfile from a path: a memfd's, open until glfs_init is done.
         let memfd =
             volfile_memfd(&spec.volfile).map_err(|e| init_error(&spec.volume, &spec.servers, e))?;
         let vol = Volume::new(spec)?;
         vol.set_volfile(&memfd)?;
-        vol.set_logging(log_file, log_level);
-        vol.bypass_client_io_threads()
-            .and_then(|()| vol.write_behind_honours_o_direct())
-            .map_err(|e| vol.init_error(e))?;
+        vol.set_logging(log_file, how.log_level);
+        (if how.bypass_client_io_threads {
+            vol.bypass_client_io_threads()
+        } else {
+            Ok(())
+        })
+        .and_then(|()| vol.write_behind_honours_o_direct())
+        .map_err(|e| vol.init_error(e))?;
         vol.init(log_file)?;
         Ok(vol)
     }
@@ -190,15 +206,15 @@ impl Volume {
         }
     }
 
-    /// Makes the client-side io-threads translator pass every call straight through.
+    /// Makes the client-side io-threads translator pass every call straight through
+    /// (`[glfs] client_io_threads = "bypass"`).
     ///
     /// Volumes with `performance.client-io-threads on` (the gluster-block profile) put it
     /// in the client graph, where it queues each call for a pool thread that winds it on.
-    /// That serves a caller which would block; the reactor only makes asynchronous calls,
-    /// whose wind path does not wait (the network send is non-blocking), so the queue
-    /// adds a thread hand-off per request and nothing else (what it cost is measured in
-    /// docs/BENCHMARKS.md). A pattern that matches no translator (io-threads off) is
-    /// ignored.
+    /// Passed by, the reactor winds each call itself: no hand-off, less CPU, but the
+    /// replicated writes' winds then run one after another (docs/DECISIONS.md, "Gluster
+    /// requests go through the client io-threads"). A pattern that matches no translator
+    /// (io-threads off) is ignored.
     fn bypass_client_io_threads(&self) -> io::Result<()> {
         self.set_client_option(c"*-io-threads", c"pass-through", c"on")
     }

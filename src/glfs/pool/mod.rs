@@ -44,6 +44,9 @@ pub struct ConnectOptions {
     pub log_file: PathBuf,
     /// gfapi log level (gluster's scale: 4 error, 5 warning, 7 info, 8 debug).
     pub log_level: i32,
+    /// Pass requests through the client-side io-threads translator (the settings'
+    /// `[glfs] client_io_threads = "bypass"`) instead of queueing them for its threads.
+    pub bypass_client_io_threads: bool,
 }
 
 impl Default for ConnectOptions {
@@ -52,6 +55,7 @@ impl Default for ConnectOptions {
             deadline: Duration::from_secs(30),
             log_file: "/var/log/gluster-tcmu/gfapi.log".into(),
             log_level: 7,
+            bypass_client_io_threads: false,
         }
     }
 }

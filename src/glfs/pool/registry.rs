@@ -10,7 +10,7 @@
 use super::attempt::Attempt;
 use super::{ConnectOptions, GlfsError};
 use crate::cfgstring::glfs::GlfsConfig;
-use crate::glfs::gfapi::{Volume, VolumeSpec};
+use crate::glfs::gfapi::{StartOptions, Volume, VolumeSpec};
 use crate::glfs::glusterd::{GLUSTERD_PORT, Server, Watch, server_list};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
@@ -144,7 +144,12 @@ fn connect_fed(
         generation,
         feed: watch.clone(),
     };
-    let vol = Volume::start(spec, &opts.log_file, opts.log_level)?;
+    let how = StartOptions {
+        log_file: &opts.log_file,
+        log_level: opts.log_level,
+        bypass_client_io_threads: opts.bypass_client_io_threads,
+    };
+    let vol = Volume::start(spec, &how)?;
     Ok((vol, watch))
 }
 
