@@ -465,10 +465,12 @@ def md_glfs(sec):
             "reactor to the fake kernel), not our code: busy polling removes them and pays at depth",
             "32 and more for 4 KiB, but on these two cores the spinning reactor also takes CPU from",
             "gfapi's threads and the brick process, which costs at depth 1 and for 128 KiB.",
-            "gt1 runs `performance.client-io-threads on` (a one-brick volume's default): the",
-            "backstore's connection passes its calls through that translator, while fio's engine",
-            "still has each one queued for an io-threads worker (docs/ARCHITECTURE.md, \"Gluster",
-            "requests\"). The rows swing by about 0.2 from run to run (see the notes)."]
+            "gt1 runs `performance.client-io-threads on` (a one-brick volume's default): when this",
+            "section was measured the backstore's connection passed its calls through that translator",
+            "(now `[glfs] client_io_threads = \"bypass\"`; the default since 2026-12-06 is to use it),",
+            "while fio's engine has each one queued for an io-threads worker (docs/DECISIONS.md, \"Gluster",
+            "requests go through the client io-threads\"). The rows swing by about 0.2 from run to run",
+            "(see the notes)."]
     return "\n".join(out) + "\n"
 
 
