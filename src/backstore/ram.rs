@@ -34,7 +34,25 @@ impl Hasher for ChunkHasher {
     }
 }
 
-type Chunks = HashMap<u64, Box<[u8]>, BuildHasherDefault<ChunkHasher>>;
+type Chunks = HashMap<u64, Chunk, BuildHasherDefault<ChunkHasher>>;
+
+/// Copies split at page boundaries, so each lands inside one [`Page`].
+const PAGE: u64 = 4096;
+const PAGES_PER_CHUNK: u64 = CHUNK / PAGE;
+
+/// One page of a chunk, page-aligned: the data area is page-aligned too, so a 4 KiB
+/// command copies between two equally aligned buffers. From a chunk wherever malloc put
+/// it, the same random 4 KiB copy cost 5-10 % more (docs/BENCHMARKS.md, issue 28 notes).
+#[derive(Clone)]
+#[repr(C, align(4096))]
+struct Page([u8; PAGE as usize]);
+
+/// `PAGES_PER_CHUNK` pages, allocated together on first write.
+type Chunk = Box<[Page]>;
+
+fn zeroed_chunk() -> Chunk {
+    vec![Page([0; PAGE as usize]); PAGES_PER_CHUNK as usize].into_boxed_slice()
+}
 
 /// A sparse RAM disk.
 #[derive(Debug)]
@@ -42,6 +60,12 @@ pub struct RamBackstore {
     size: u64,
     chunks: Chunks,
     done: Vec<IoCompletion>,
+}
+
+impl std::fmt::Debug for Page {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Page")
+    }
 }
 
 impl std::fmt::Debug for ChunkHasher {
@@ -66,33 +90,32 @@ impl RamBackstore {
         self.chunks.len() as u64 * CHUNK
     }
 
-    /// Calls `f(chunk_index, offset_in_chunk, offset_in_range, len)` for each piece
-    /// of `offset..offset+len` split at chunk boundaries.
-    fn pieces(offset: u64, len: u64, mut f: impl FnMut(u64, usize, u64, usize)) {
+    /// Calls `f(unit_index, offset_in_unit, offset_in_range, len)` for each piece of
+    /// `offset..offset+len` split at multiples of `unit` (a page or a chunk).
+    fn pieces(offset: u64, len: u64, unit: u64, mut f: impl FnMut(u64, usize, u64, usize)) {
         let mut done = 0;
         while done < len {
             let pos = offset + done;
-            let in_chunk = pos % CHUNK;
-            let take = (CHUNK - in_chunk).min(len - done);
-            f(pos / CHUNK, in_chunk as usize, done, take as usize);
+            let in_unit = pos % unit;
+            let take = (unit - in_unit).min(len - done);
+            f(pos / unit, in_unit as usize, done, take as usize);
             done += take;
         }
     }
 
-    /// Runs `f(chunk_offset, buf_offset, len)` for each piece where a data segment
-    /// meets a chunk, walking the buffer's segments in order.
+    /// Runs `f(page_index, offset_in_page, buf_offset, len)` for each piece where a data
+    /// segment meets a page of the disk, walking the buffer's segments in order.
     fn per_segment(
         offset: u64,
         buf: &DataBuf,
-        mut f: impl FnMut(u64, u64, usize) -> Result<(), BackstoreError>,
+        mut f: impl FnMut(u64, usize, u64, usize) -> Result<(), BackstoreError>,
     ) -> Result<(), BackstoreError> {
         let mut pos = offset;
         for seg in buf.segments() {
             let mut result = Ok(());
-            Self::pieces(pos, seg.len, |chunk, in_chunk, rel, n| {
+            Self::pieces(pos, seg.len, PAGE, |page, in_page, rel, n| {
                 if result.is_ok() {
-                    let byte = chunk * CHUNK + in_chunk as u64;
-                    result = f(byte, seg.off + rel, n);
+                    result = f(page, in_page, seg.off + rel, n);
                 }
             });
             result?;
@@ -101,12 +124,17 @@ impl RamBackstore {
         Ok(())
     }
 
+    /// Page `page` of the disk, if its chunk was written.
+    fn page(&self, page: u64) -> Option<&Page> {
+        let chunk = self.chunks.get(&(page / PAGES_PER_CHUNK))?;
+        chunk.get((page % PAGES_PER_CHUNK) as usize)
+    }
+
     fn read(&self, offset: u64, buf: &DataBuf) -> Result<u64, BackstoreError> {
         let region = buf.region();
-        Self::per_segment(offset, buf, |byte, shm, n| {
-            let in_chunk = (byte % CHUNK) as usize;
-            match self.chunks.get(&(byte / CHUNK)) {
-                Some(c) => region.write_bytes(shm, &c[in_chunk..in_chunk + n])?,
+        Self::per_segment(offset, buf, |page, in_page, shm, n| {
+            match self.page(page) {
+                Some(p) => region.write_bytes(shm, &p.0[in_page..in_page + n])?,
                 None => region.fill(shm, n as u64, 0)?,
             }
             Ok(())
@@ -117,12 +145,13 @@ impl RamBackstore {
     fn write(&mut self, offset: u64, buf: &DataBuf) -> Result<u64, BackstoreError> {
         let region = buf.region();
         let chunks = &mut self.chunks;
-        Self::per_segment(offset, buf, |byte, shm, n| {
-            let in_chunk = (byte % CHUNK) as usize;
+        Self::per_segment(offset, buf, |page, in_page, shm, n| {
             let chunk = chunks
-                .entry(byte / CHUNK)
-                .or_insert_with(|| vec![0u8; CHUNK as usize].into_boxed_slice());
-            region.read_bytes(shm, &mut chunk[in_chunk..in_chunk + n])?;
+                .entry(page / PAGES_PER_CHUNK)
+                .or_insert_with(zeroed_chunk);
+            if let Some(p) = chunk.get_mut((page % PAGES_PER_CHUNK) as usize) {
+                region.read_bytes(shm, &mut p.0[in_page..in_page + n])?;
+            }
             Ok(())
         })?;
         Ok(buf.len())
@@ -131,11 +160,15 @@ impl RamBackstore {
     /// Zeroes a range, freeing chunks it covers entirely.
     fn zero(&mut self, offset: u64, len: u64) -> u64 {
         let chunks = &mut self.chunks;
-        Self::pieces(offset, len, |index, in_chunk, _, n| {
+        Self::pieces(offset, len, CHUNK, |index, in_chunk, _, n| {
             if n as u64 == CHUNK {
                 chunks.remove(&index);
             } else if let Some(c) = chunks.get_mut(&index) {
-                c[in_chunk..in_chunk + n].fill(0);
+                Self::pieces(in_chunk as u64, n as u64, PAGE, |page, in_page, _, n| {
+                    if let Some(p) = c.get_mut(page as usize) {
+                        p.0[in_page..in_page + n].fill(0);
+                    }
+                });
             }
         });
         len
