@@ -85,7 +85,10 @@ pub struct Command {
     pub(super) cmd_id: u16,
     pub(super) cdb: Cdb,
     pub(super) segs: Segments,
-    pub(super) bidi_segs: Segments,
+    /// A `Vec`, not [`Segments`]: bidirectional commands are rare, and an empty `Vec`
+    /// allocates nothing and keeps every command 48 bytes smaller as it moves through the
+    /// device (ring, in-flight table, completion).
+    pub(super) bidi_segs: Vec<DataSeg>,
     pub(super) problem: Problem,
 }
 

@@ -186,7 +186,7 @@ pub(crate) mod tests_support {
             cmd_id,
             cdb: Cdb::new(&[0]),
             segs: Segments::new(),
-            bidi_segs: Segments::new(),
+            bidi_segs: Vec::new(),
             problem: Problem::None,
         }
     }

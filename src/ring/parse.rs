@@ -108,7 +108,7 @@ impl CommandRing {
             cmd_id,
             cdb: Cdb::new(&[]),
             segs: Segments::new(),
-            bidi_segs: Segments::new(),
+            bidi_segs: Vec::new(),
             problem: Problem::None,
         };
         if op != abi::OP_CMD {
@@ -151,12 +151,11 @@ impl CommandRing {
         cmd.cdb = self.read_cdb(region, base)?;
         for index in 0..iov_cnt + bidi_cnt {
             let seg = self.read_iovec(region, base, index)?;
-            let list = if index < iov_cnt {
-                &mut cmd.segs
+            if index < iov_cnt {
+                cmd.segs.push(seg);
             } else {
-                &mut cmd.bidi_segs
-            };
-            list.push(seg);
+                cmd.bidi_segs.push(seg);
+            }
         }
         Ok(())
     }

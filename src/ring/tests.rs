@@ -235,7 +235,7 @@ fn completing_more_than_was_handed_out_is_refused() {
         cmd_id: 1,
         cdb: Cdb::new(&[0]),
         segs: Segments::new(),
-        bidi_segs: Segments::new(),
+        bidi_segs: Vec::new(),
         problem: Problem::None,
     };
     assert_eq!(
