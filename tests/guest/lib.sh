@@ -362,6 +362,17 @@ gt_fio() {
 }
 
 # gt_fio_summary JSON: one line per job: error, read/write IOPS, bandwidth, mean latency.
+# gt_fio_figures JSON: the first job's busier direction as "iops<TAB>MiB/s<TAB>mean latency
+# ms<TAB>error", for the benchmarks' tables.
+gt_fio_figures() {
+    python3 - "$1" <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1]))["jobs"][0]
+side = j["write"] if j["write"]["io_bytes"] > j["read"]["io_bytes"] else j["read"]
+print(f"{side['iops']:.0f}\t{side['bw'] / 1024:.2f}\t{side['lat_ns']['mean'] / 1e6:.3f}\t{j['error']}")
+EOF
+}
+
 gt_fio_summary() {
     python3 - "$1" <<'EOF' || true
 import json, sys

@@ -31,15 +31,10 @@ printf 'lun\tkind\tdevice\thw_max_sectors\tmax_sectors_kb\tmax_hw_sectors_kb\n' 
 
 # bench_record LUN KIND JOB JSON ROUND: one bench.tsv line per fio result.
 bench_record() {
-    python3 - "$@" >>"$GT_RESULTS/bench.tsv" <<'EOF'
-import json, sys
-lun, kind, job, path, rnd = sys.argv[1:6]
-rw, bs, qd = job.split("-")
-j = json.load(open(path))["jobs"][0]
-side = j["write"] if j["write"]["io_bytes"] > j["read"]["io_bytes"] else j["read"]
-print(f"{lun}\t{kind}\t{job}\t{rw}\t{bs}\t{qd}\t{side['iops']:.0f}\t{side['bw'] / 1024:.2f}"
-      f"\t{side['lat_ns']['mean'] / 1e6:.3f}\t{j['error']}\t{rnd}")
-EOF
+    local figures
+    figures=$(gt_fio_figures "$4") || return 1
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${3//-/$'\t'}" "$figures" "$5" \
+        >>"$GT_RESULTS/bench.tsv"
 }
 
 # bench_fio [--job=NAME] [--round=N] LUN KIND RW BS QD [FIO-ARGS...]: one fio job (NAME

@@ -42,15 +42,9 @@ printf 'target\tbackstore\tsetting\tjob\trw\tbs\tqd\tiops\tmib_s\tlat_ms\terror\
 
 # record TARGET BACKSTORE SETTING JOB JSON ROUND: one handlers.tsv line from a fio result.
 record() {
-    python3 - "$@" >>"$tsv" <<'EOF'
-import json, sys
-target, backstore, setting, job, path, rnd = sys.argv[1:7]
-rw, bs, qd = job.split("-")
-j = json.load(open(path))["jobs"][0]
-side = j["write"] if j["write"]["io_bytes"] > j["read"]["io_bytes"] else j["read"]
-print(f"{target}\t{backstore}\t{setting}\t{job}\t{rw}\t{bs}\t{qd}\t{side['iops']:.0f}"
-      f"\t{side['bw'] / 1024:.2f}\t{side['lat_ns']['mean'] / 1e6:.3f}\t{j['error']}\t{rnd}")
-EOF
+    local figures
+    figures=$(gt_fio_figures "$5") || return 1
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${4//-/$'\t'}" "$figures" "$6" >>"$tsv"
 }
 
 # run_jobs ROUND TARGET BACKSTORE SETTING JOBLIST FIO-TARGET-ARGS...: each job of the named
