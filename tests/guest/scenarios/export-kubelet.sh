@@ -78,9 +78,11 @@ umount "$mnt" || gt_fail "umount"
 gt_kubelet_detach "$K_PORTAL" "$K_IQN"
 
 gt_step "LIO wiped (targetcli clearconfig, as after a reboot) and the daemon restarted"
+# Stopped first, as a reboot stops it: a running gateway converges LIO every poll_secs and
+# could build the export again before the check below.
+gt_daemon_stop
 timeout 120 targetcli clearconfig confirm=True >/dev/null || gt_fail "targetcli clearconfig"
 [[ -e /sys/kernel/config/target/iscsi/$K_IQN ]] && gt_fail "clearconfig left the target"
-gt_daemon_stop
 gt_daemon_start
 gt_wait 120 "the export is back in LIO" test -e "/sys/kernel/config/target/iscsi/$K_IQN/tpgt_1/enable"
 gt_kubelet_attach "$K_PORTAL" "$K_IQN" "$K_LUN"
