@@ -61,14 +61,12 @@ bench_fio() {
 declare -A dev_of=() # LUN -> /dev/sdX
 gfapi=()             # fio's target arguments for the gfapi_async side (set below)
 
-# target_args LUN RW: fio's target arguments for LUN into the array targs. gfapi_async's
-# writes get --sync=1: the user:glfs LUN is created with emulate_write_cache=0 (targetcli's
-# default), so each of its writes is FUA, one write carrying O_DSYNC that every brick fsyncs
-# before it answers; sync=1 (the file opened O_SYNC) gives gfapi the same work.
+# target_args LUN RW: fio's target arguments for LUN into the array targs. The user:glfs LUN
+# reports a write cache (the daemon's default), so a write is answered once every brick has
+# it, unsynced; gfapi_async with --direct=1 on a volume with strict-o-direct does the same.
 target_args() {
     if [[ $1 == gfapi ]]; then
         targs=("${gfapi[@]}")
-        [[ $2 == *write* ]] && targs+=(--sync=1)
     else
         targs=(--filename="${dev_of[$1]}" --ioengine=libaio --direct=1 --size=100%)
     fi
