@@ -424,7 +424,7 @@ impl Default for Settings {
                 connect_timeout: Duration::from_secs(10),
                 log_dir,
                 cmd_time_out_secs: 130,
-                write_cache: WriteCache::On,
+                write_cache: WriteCache::Attribute,
                 client_io_threads: ClientIoThreads::Use,
             },
             exports: None,
