@@ -226,19 +226,20 @@ impl TryFrom<WriteCacheValue> for WriteCache {
     fn try_from(value: WriteCacheValue) -> Result<Self, String> {
         match value {
             WriteCacheValue::Flag(on) => Ok(if on { WriteCache::On } else { WriteCache::Off }),
-            WriteCacheValue::Word(w) => match w.as_str() {
-                "on" => Ok(WriteCache::On),
-                "off" => Ok(WriteCache::Off),
-                "attribute" => Ok(WriteCache::Attribute),
-                _ => Err(format!(
-                    "write_cache {w:?} is not one of \"on\", \"off\", \"attribute\""
-                )),
-            },
+            WriteCacheValue::Word(w) => WriteCache::ALL
+                .into_iter()
+                .find(|c| c.word() == w)
+                .ok_or_else(|| {
+                    format!("write_cache {w:?} is not one of \"on\", \"off\", \"attribute\"")
+                }),
         }
     }
 }
 
 impl WriteCache {
+    /// Every choice, in the order the settings file's documentation names them.
+    const ALL: [WriteCache; 3] = [WriteCache::On, WriteCache::Off, WriteCache::Attribute];
+
     /// The word for it in the settings file.
     pub fn word(self) -> &'static str {
         match self {
