@@ -110,6 +110,13 @@ s.bind((sys.argv[1], 24007)); s.listen(16); held = []
 while True: held.append(s.accept())
 ' "$GT_GLUSTER_HOST" &
 silent_pid=$!
+    # Killed however the scenario ends: left listening, it keeps glusterd off the port
+    # for every scenario after this one.
+    trap 'kill "$silent_pid" 2>/dev/null' EXIT
+    # Python starts slowly under emulation: a daemon started before the bind meets a
+    # refused connection, not a silent server.
+    gt_wait 30 "the silent server listening on $GT_GLUSTER_HOST:24007" \
+        awk '$2 ~ /:5DC7$/ && $4 == "0A" {found = 1} END {exit !found}' /proc/net/tcp
     log_from=$(($(wc -l <"$GT_RESULTS/gluster-tcmu.log") + 1))
     new_log() { tail -n +"$log_from" "$GT_RESULTS/gluster-tcmu.log"; }
     gt_daemon_start
