@@ -299,10 +299,17 @@ impl<F: ConfigFs> Gateway<F> {
         volume.statuses = report.exports.clone();
         let outcome = volume.publish(&report, self.heartbeat);
         let key = format!("report {}", volume.addr);
-        let text = outcome.as_ref().err().map_or("", String::as_str);
+        let text = match &outcome {
+            Ok(false) => return,
+            Ok(true) => "",
+            Err(e) => e.as_str(),
+        };
         if self.logged.changed(&key, text) {
-            if let Err(e) = outcome {
-                tracing::warn!("{e}");
+            // From its first report on, `export create` (and the CSI driver) wait for this
+            // gateway to act on a new record; before it they cannot tell it is there.
+            match outcome {
+                Ok(_) => tracing::info!(volume = %volume.addr, "reporting on the volume"),
+                Err(e) => tracing::warn!("{e}"),
             }
         }
     }

@@ -19,6 +19,20 @@ EOF
     gt_info "settings: $(tr '\n' ' ' <"$GT_SETTINGS")"
 }
 
+# gt_gateway_start: starts the daemon as the gateway of the settings above and waits for its
+# first report on every volume: `export create` and the CSI driver wait only for gateways
+# that have reported (one that never did may be down), and a test right after a start
+# must not race the first one.
+gt_gateway_start() {
+    local from=$(($(wc -l <"$GT_RESULTS/gluster-tcmu.log" 2>/dev/null || echo 0) + 1)) v
+    gt_daemon_start
+    for v in $(sed -n 's/^volumes = \[\(.*\)\]$/\1/p' "$GT_SETTINGS" | tr -d '",'); do
+        gt_wait 120 "the gateway's first report on $v" bash -c \
+            'tail -n +"$1" "$2" | grep -qF "reporting on the volume volume=$3"' \
+            _ "$from" "$GT_RESULTS/gluster-tcmu.log" "$v"
+    done
+}
+
 # gt_exports_reset: forget the gateway settings and the LIO ownership journal (between
 # scenarios: the next one starts as a fresh host).
 gt_exports_reset() {
@@ -34,12 +48,18 @@ gt_json() {
 # gt_export_state VOL NAME STATE: `export info --json` says this gateway has NAME in STATE.
 gt_export_state() {
     local out
-    out=$("$GT_BIN" export info "$1/$2" --json 2>/dev/null) || return 1
+    if ! out=$("$GT_BIN" export info "$1/$2" --json 2>"$GT_RESULTS/export-info.err"); then
+        echo "export info failed: $(cat "$GT_RESULTS/export-info.err")" >&2
+        return 1
+    fi
     python3 -c '
 import json, sys
 info = json.loads(sys.argv[2])
 states = [g.get("state") for g in info.get("gateways", [])]
-sys.exit(0 if states and all(s == sys.argv[1] for s in states) else 1)
+if states and all(s == sys.argv[1] for s in states):
+    sys.exit(0)
+print("export info: " + json.dumps(info.get("gateways")), file=sys.stderr)
+sys.exit(1)
 ' "$3" "$out"
 }
 

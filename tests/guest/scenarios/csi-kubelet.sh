@@ -86,7 +86,7 @@ trap cleanup EXIT
 gt_step "gateway settings: [exports] portal $portal, volume $vol; iscsid (the node's initiator)"
 gt_gluster_start && gt_volume_create
 gt_exports_settings "$portal" "$vol"
-gt_daemon_start
+gt_gateway_start
 gt_iscsid_start
 
 gt_step "gluster-tcmu-csi --mode all on $sock (log: $R/csi.log)"
@@ -194,7 +194,7 @@ gt_step "the gluster-tcmu daemon killed (-9) and restarted"
 kill -9 "$GT_DAEMON_PID" || gt_fail "kill -9 the daemon"
 wait "$GT_DAEMON_PID" 2>/dev/null
 GT_DAEMON_PID=
-gt_daemon_start
+gt_gateway_start
 gt_wait 120 "the export served again after the restart" gt_export_state "$vol" "$name" ready
 
 gt_step "staged and published again: the data is intact"

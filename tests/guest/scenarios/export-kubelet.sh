@@ -20,7 +20,7 @@ vol="$GT_VOLUME@$GT_GLUSTER_HOST"
 gt_step "gateway settings: [exports] portal $portal, volume $vol"
 gt_gluster_start && gt_volume_create
 gt_exports_settings "$portal" "$vol"
-gt_daemon_start
+gt_gateway_start
 
 gt_step "export create $vol/$name --size 512M --chap (gateway $portal, initiator $GT_INITIATOR)"
 "$GT_BIN" export create "$vol/$name" --size 512M --gateway "$portal" \
@@ -83,7 +83,7 @@ gt_step "LIO wiped (targetcli clearconfig, as after a reboot) and the daemon res
 gt_daemon_stop
 timeout 120 targetcli clearconfig confirm=True >/dev/null || gt_fail "targetcli clearconfig"
 [[ -e /sys/kernel/config/target/iscsi/$K_IQN ]] && gt_fail "clearconfig left the target"
-gt_daemon_start
+gt_gateway_start
 gt_wait 120 "the export is back in LIO" test -e "/sys/kernel/config/target/iscsi/$K_IQN/tpgt_1/enable"
 gt_kubelet_attach "$K_PORTAL" "$K_IQN" "$K_LUN"
 dev=$(readlink -f "$GT_DEV")

@@ -25,7 +25,7 @@ GT_VOLUME_OPTS="features.shard=off locks.mandatory-locking=optimal features.enfo
 vol="$hvol@$GT_GLUSTER_HOST"
 gt_exports_settings "$portal" "$vol"
 printf '[metrics]\nlisten = "127.0.0.1:9750"\n' >>"$GT_SETTINGS"
-gt_daemon_start
+gt_gateway_start
 
 gt_step "export create $vol/$name --gateway $portal --gateway $other"
 "$GT_BIN" export create "$vol/$name" --size 256M --gateway "$portal" --gateway "$other" \
