@@ -277,6 +277,12 @@ fn a_preempted_lun_fails_its_writes_drains_to_non_optimized_and_takes_the_lock_b
         "taken back within the hold-off"
     );
     assert_eq!(lun.state(), Some(AccessState::Transitioning));
+    // multipathd's `tur` checker would fail the path on 04h/0Ah and move the I/O away.
+    assert_eq!(
+        lun.command(&[0; 6], DataDir::None).status,
+        0,
+        "TEST UNIT READY served while the lock moves"
+    );
     lun.wait_state(AccessState::ActiveOptimized);
     // (The test's clock started after the daemon's, when the fenced write came back.)
     let waited = fenced.elapsed() + Duration::from_millis(200);

@@ -90,6 +90,13 @@ impl Device {
     pub(super) fn note_command(&mut self, cdb: &[u8]) {
         let Some(ha) = &self.ha else { return };
         if self.alua_state() == Some(ha::WITHOUT_LOCK) && alua::takes_over(cdb) {
+            // Once per takeover (the state leaves WITHOUT_LOCK here): which command moved
+            // the lock is what an admin needs when gateways trade it back and forth.
+            tracing::info!(
+                device = %self.name(),
+                "command {:#04x} on this non-optimized path: taking the image lock",
+                cdb[0]
+            );
             let _ = ha.events.send(Event::MediaAccessOnStandby);
             self.lun.set_alua_state(AccessState::Transitioning, false);
         }

@@ -194,9 +194,8 @@ impl LunAlua {
         let allowed = match state {
             AccessState::ActiveOptimized | AccessState::ActiveNonOptimized => true,
             AccessState::Standby => allowed_in_standby(cdb),
-            AccessState::Unavailable | AccessState::Offline | AccessState::Transitioning => {
-                allowed_in_any_state(cdb)
-            }
+            AccessState::Transitioning => allowed_in_any_state(cdb) || is_test_unit_ready(cdb),
+            AccessState::Unavailable | AccessState::Offline => allowed_in_any_state(cdb),
         };
         if allowed {
             return Ok(());
@@ -212,12 +211,23 @@ fn is_active(state: AccessState) -> bool {
     )
 }
 
+/// TEST UNIT READY in Transitioning is answered GOOD: the logical unit is ready and only
+/// its medium is moving between gateways. SPC-4 lets a device server support more than
+/// the state queries while transitioning, and path checkers need it: multipath-tools'
+/// `tur` checker takes NOT READY with any ASCQ but standby's for a dead path, and
+/// multipathd failing the path of a gateway that is taking (or giving up) the lock moves
+/// the I/O to the other gateway, which takes the lock back: two gateways trading it every
+/// few seconds (seen on the guest tier's `ha-pair`). Media access still gets 04h/0Ah.
+fn is_test_unit_ready(cdb: &[u8]) -> bool {
+    const TEST_UNIT_READY: u8 = 0x00;
+    cdb.first() == Some(&TEST_UNIT_READY)
+}
+
 /// Whether `cdb`, arriving on a Standby port, means the initiator moved its I/O to this
 /// path (implicit ALUA takeover, docs/HA.md): every command Standby refuses except TEST
 /// UNIT READY, which path checkers send down every path all the time.
 pub fn takes_over(cdb: &[u8]) -> bool {
-    const TEST_UNIT_READY: u8 = 0x00;
-    !allowed_in_standby(cdb) && cdb.first().is_some_and(|&op| op != TEST_UNIT_READY)
+    !allowed_in_standby(cdb) && !cdb.is_empty() && !is_test_unit_ready(cdb)
 }
 
 /// The sense a command refused in `state` gets (SPC-4 5.15.2.4, ASC 04h).

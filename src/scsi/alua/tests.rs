@@ -108,7 +108,7 @@ fn standby_refuses_media_access_with_target_port_in_standby_state() {
 }
 
 #[test]
-fn transitioning_lets_only_the_state_queries_through() {
+fn transitioning_lets_only_the_state_queries_and_test_unit_ready_through() {
     let alua = two_gateways(AccessState::Transitioning, AccessState::Standby);
     let write = [0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0];
     let transition = Sense::new(SenseKey::NotReady, 0x04, 0x0A);
@@ -117,9 +117,13 @@ fn transitioning_lets_only_the_state_queries_through() {
     assert!(alua.check_access(&mode_sense).is_err());
     let rtpg = [0xA3, 0x0A, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0];
     assert_eq!(alua.check_access(&rtpg), Ok(()));
+    // A path checker's TEST UNIT READY must not see a dead path while the lock moves.
+    let tur = [0x00, 0, 0, 0, 0, 0];
+    assert_eq!(alua.check_access(&tur), Ok(()));
     let unavailable = two_gateways(AccessState::Unavailable, AccessState::Standby);
     let refused = Sense::new(SenseKey::NotReady, 0x04, 0x0C);
     assert_eq!(unavailable.check_access(&write), Err(refused));
+    assert_eq!(unavailable.check_access(&tur), Err(refused));
 }
 
 #[test]

@@ -235,6 +235,11 @@ for d in "$sda" "$sdb"; do
     sg_rtpg -d "/dev/$d" >"$R/rtpg-$d-start.txt" 2>&1
     gt_info "$d: group 1 $(group_state "$d" 1), group 2 $(group_state "$d" 2) ($(path_field "$d"))"
 done
+# The login's partition scans move the lock once or twice; a path checker's TEST UNIT
+# READY must still find both paths up (refused while a gateway was transitioning, it made
+# multipathd fail a path and the gateways trade the lock for as long as I/O ran).
+grep -qE 'failed|faulty' "$R/multipath-start.txt" &&
+    gt_fail "a path failed in multipathd right after login: $(tr -s ' \n' ' ' <"$R/multipath-start.txt")"
 
 # On the way out, passed or not: what multipath and iSCSI looked like, and no queueing left
 # behind (a map queueing with no path would hang the cleanup's logouts).
