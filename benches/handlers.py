@@ -91,10 +91,9 @@ def markdown(sec, measured, plot_name):
            "tcm_loop; fio runs libaio, direct, 8 s per job. They cannot serve `user:` LUNs at once, so",
            f"each of {rounds(rows)} rounds runs one and then the other, in turn; the tables give the medians.",
            "",
-           "Both report a write cache: tcmu-runner always, gluster-tcmu's user:file by default and its",
-           "user:glfs LUNs in these runs (`[glfs] write_cache = \"on\"`, the default until the",
-           "`ha-pair` scenario failed with it; docs/DECISIONS.md, \"Durability\"), so a write is",
-           "answered once the file or every brick has it and SYNCHRONIZE CACHE syncs. The references keep that contract: LIO fileio with `write_back=true`",
+           "Both report a write cache: tcmu-runner always, gluster-tcmu by default (docs/DECISIONS.md,",
+           "\"Durability\"), so a write is answered once the file or every brick has it and",
+           "SYNCHRONIZE CACHE syncs. The references keep that contract: LIO fileio with `write_back=true`",
            "on another tmpfs file of the same size; fio's gfapi_async engine with `--direct=1` on another",
            "image of the volume. user:ram is the TCMU round trip with no storage behind it.",
            "", "IOPS, medians:", ""]

@@ -425,7 +425,7 @@ impl Default for Settings {
                 connect_timeout: Duration::from_secs(10),
                 log_dir,
                 cmd_time_out_secs: 130,
-                write_cache: WriteCache::Attribute,
+                write_cache: WriteCache::On,
                 client_io_threads: ClientIoThreads::Use,
             },
             exports: None,

@@ -219,8 +219,7 @@ A Gluster volume, its servers, and the image file inside the volume:
           answered once every brick has it, and SYNCHRONIZE CACHE or FUA
           makes it durable (synced on every brick). wce=0: every write is
           synced on every brick before it is answered (write-through).
-          Default: the daemon's [glfs] write_cache setting (attribute:
-          the LUN's emulate_write_cache, 0 when targetcli made it).
+          Default: the daemon's [glfs] write_cache setting (on).
 
 IPv6 addresses cannot be written here because ':' is not allowed in config
 strings; use a DNS name that resolves to the address. tcmu-runner's option

@@ -21,7 +21,7 @@ fn defaults() {
     assert_eq!(c.reactor.threads, None);
     assert!(c.file.direct_io);
     assert_eq!(c.file.write_cache, WriteCache::On);
-    assert_eq!(c.glfs.write_cache, WriteCache::Attribute);
+    assert_eq!(c.glfs.write_cache, WriteCache::On);
     assert_eq!(c.glfs.client_io_threads, ClientIoThreads::Use);
     assert_eq!(c.ram.max_size, Size(16 << 30));
     assert_eq!(c.glfs.connect_timeout, Duration::from_secs(10));
