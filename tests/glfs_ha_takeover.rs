@@ -231,6 +231,21 @@ fn a_takeover_moves_the_active_side_and_fences_the_old_ones_writes() {
     a.wait_state(AccessState::ActiveNonOptimized);
     assert_eq!(b.state(), Some(AccessState::ActiveOptimized));
 
+    // A flush on A, which no longer holds the lock (Linux sends one down every path's
+    // disk when a session logs out): the bricks accept the fsync, and nothing moves.
+    let sync = [0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let mut flush = a.command(&sync, DataDir::None);
+    if flush.status == 0x02 && common::sense_of(&flush).key == SenseKey::UnitAttention {
+        flush = a.command(&sync, DataDir::None); // A's step down, announced first
+    }
+    assert_eq!(
+        flush.status, 0,
+        "SYNCHRONIZE CACHE without the lock: {flush:?}"
+    );
+    assert_eq!(a.state(), Some(AccessState::ActiveNonOptimized));
+    assert_eq!(b.state(), Some(AccessState::ActiveOptimized));
+    assert_eq!(b.write(40, 2).status, 0, "B still holds the lock");
+
     // The image, read through B: A's data from when it was active, B's, and none of
     // A's later writes.
     let expect = [(0u64, Some(1u64)), (8, Some(2)), (16, None), (24, None)];

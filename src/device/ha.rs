@@ -103,9 +103,14 @@ impl Device {
     }
 
     /// After a backstore request: a fenced one reports Transitioning at once (the next
-    /// commands are refused before they reach the bricks) and tells the thread.
+    /// commands are refused before they reach the bricks) and tells the thread. Without
+    /// the lock there is nothing to fence: a flush served there (`alua::takes_over`)
+    /// that fails fails alone, and the LUN stays ready to take the lock.
     pub(super) fn note_result(&mut self, result: &Result<u64, BackstoreError>) {
         let Some(ha) = &self.ha else { return };
+        if self.alua_state() == Some(ha::WITHOUT_LOCK) {
+            return;
+        }
         if let Err(BackstoreError::Fenced(_)) = result {
             self.stats.ha_fenced += 1;
             let _ = ha.events.send(Event::Fenced);

@@ -225,9 +225,17 @@ fn is_test_unit_ready(cdb: &[u8]) -> bool {
 
 /// Whether `cdb`, arriving on a Standby port, means the initiator moved its I/O to this
 /// path (implicit ALUA takeover, docs/HA.md): every command Standby refuses except TEST
-/// UNIT READY, which path checkers send down every path all the time.
+/// UNIT READY, which path checkers send down every path all the time, and SYNCHRONIZE
+/// CACHE, which Linux sends down every path's disk when a session logs out. A flush
+/// moves no data, and a brick's fsync covers the file whichever client wrote it, so a
+/// gateway without the lock serves it.
 pub fn takes_over(cdb: &[u8]) -> bool {
-    !allowed_in_standby(cdb) && !cdb.is_empty() && !is_test_unit_ready(cdb)
+    const SYNCHRONIZE_CACHE_10: u8 = 0x35;
+    const SYNCHRONIZE_CACHE_16: u8 = 0x91;
+    !allowed_in_standby(cdb)
+        && !cdb.is_empty()
+        && !is_test_unit_ready(cdb)
+        && !matches!(cdb[0], SYNCHRONIZE_CACHE_10 | SYNCHRONIZE_CACHE_16)
 }
 
 /// The sense a command refused in `state` gets (SPC-4 5.15.2.4, ASC 04h).

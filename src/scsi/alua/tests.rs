@@ -142,12 +142,17 @@ fn validate_refuses_what_cannot_be_reported() {
 }
 
 #[test]
-fn media_access_takes_over_a_path_checkers_probe_does_not() {
+fn media_access_takes_over_a_path_checkers_probe_and_a_flush_do_not() {
     assert!(takes_over(&[0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0]), "WRITE(10)");
     assert!(takes_over(&[0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]), "READ(10)");
+    // Linux flushes every path's disk at logout: that must not move the lock.
     assert!(
-        takes_over(&[0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
-        "SYNCHRONIZE CACHE"
+        !takes_over(&[0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        "SYNCHRONIZE CACHE(10)"
+    );
+    assert!(
+        !takes_over(&[0x91, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        "SYNCHRONIZE CACHE(16)"
     );
     assert!(!takes_over(&[0x00, 0, 0, 0, 0, 0]), "TEST UNIT READY");
     assert!(!takes_over(&[0x12, 0, 0, 0, 36, 0]), "INQUIRY");

@@ -198,7 +198,7 @@ devices {
         hardware_handler "1 alua"
         prio alua
         path_checker tur
-        failback immediate
+        failback manual
         no_path_retry queue
     }
 }
