@@ -230,7 +230,9 @@ impl TryFrom<WriteCacheValue> for WriteCache {
                 .into_iter()
                 .find(|c| c.word() == w)
                 .ok_or_else(|| {
-                    format!("write_cache {w:?} is not one of \"on\", \"off\", \"attribute\"")
+                    let words: Vec<String> =
+                        WriteCache::ALL.map(|c| format!("{:?}", c.word())).to_vec();
+                    format!("write_cache {w:?} is not one of {}", words.join(", "))
                 }),
         }
     }
